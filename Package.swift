@@ -1,0 +1,70 @@
+// swift-tools-version: 6.0
+// swift-clip: OpenAI's CLIP in Swift. Targets follow the architecture:
+// tensor engine -> tokenizer / images / weights -> models -> command-line tool.
+import PackageDescription
+
+let package = Package(
+    name: "swift-clip",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "CLIP", targets: ["CLIP"]),
+        .executable(name: "clip", targets: ["clip"]),
+        .executable(name: "clip-bench", targets: ["clip-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C interop shims: no public API.
+        .target(
+            name: "CBLAS",
+            linkerSettings: [
+                .linkedLibrary("openblas", .when(platforms: [.linux])),
+                .linkedFramework("Accelerate", .when(platforms: [.macOS])),
+            ]
+        ),
+        .target(
+            name: "CZlib",
+            linkerSettings: [.linkedLibrary("z")]
+        ),
+        .target(
+            name: "CImageCodecs",
+            linkerSettings: [
+                .linkedLibrary("jpeg"), .linkedLibrary("png16"),
+                .linkedLibrary("webp"), .linkedLibrary("gif"),
+            ]
+        ),
+
+        // Libraries.
+        .target(name: "CLIPTensor", dependencies: ["CBLAS"]),
+        .target(
+            name: "CLIPTokenizer",
+            dependencies: ["CZlib"],
+            resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
+        ),
+        .target(name: "CLIPImage", dependencies: ["CImageCodecs", "CLIPTensor"]),
+        .target(name: "CLIPWeights", dependencies: ["CLIPTensor"]),
+        .target(name: "CLIPModel", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights"]),
+        .target(name: "CLIP", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel"]),
+
+        // Executables.
+        .executableTarget(
+            name: "clip",
+            dependencies: ["CLIP", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "clip-bench",
+            dependencies: ["CLIP", "CBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // Tests.
+        .target(name: "CLIPTestSupport", dependencies: ["CLIPTensor"], path: "Sources/CLIPTestSupport"),
+        .testTarget(name: "CLIPTensorTests", dependencies: ["CLIPTensor", "CLIPTestSupport"]),
+        .testTarget(name: "CLIPTokenizerTests", dependencies: ["CLIPTokenizer", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLIPImageTests", dependencies: ["CLIPImage", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLIPWeightsTests", dependencies: ["CLIPWeights", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLIPModelTests", dependencies: ["CLIPModel", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLITests", dependencies: ["clip", "CLIPTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
