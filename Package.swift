@@ -37,15 +37,16 @@ let package = Package(
 
         // Libraries.
         .target(name: "CLIPTensor", dependencies: ["CBLAS"]),
+        .target(name: "CLIPTextCleaning"),
         .target(
             name: "CLIPTokenizer",
-            dependencies: ["CZlib"],
+            dependencies: ["CZlib", "CLIPTextCleaning"],
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
         ),
-        .target(name: "CLIPImage", dependencies: ["CImageCodecs", "CLIPTensor"]),
-        .target(name: "CLIPWeights", dependencies: ["CLIPTensor"]),
+        .target(name: "CLIPImage", dependencies: ["CImageCodecs"]),
+        .target(name: "CLIPWeights"),
         .target(name: "CLIPModel", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights"]),
-        .target(name: "CLIP", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel"]),
+        .target(name: "CLIP", dependencies: ["CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel"]),
 
         // Executables.
         .executableTarget(
@@ -60,6 +61,7 @@ let package = Package(
         // Tests.
         .target(name: "CLIPTestSupport", dependencies: ["CLIPTensor"], path: "Sources/CLIPTestSupport"),
         .testTarget(name: "CLIPTensorTests", dependencies: ["CLIPTensor", "CLIPTestSupport"]),
+        .testTarget(name: "CLIPTextCleaningTests", dependencies: ["CLIPTextCleaning"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPTokenizerTests", dependencies: ["CLIPTokenizer", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPImageTests", dependencies: ["CLIPImage", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPWeightsTests", dependencies: ["CLIPWeights", "CLIPTestSupport"], resources: [.copy("Fixtures")]),

@@ -1,5 +1,6 @@
 // The umbrella module: `import CLIP` brings in every library target.
 @_exported import CLIPTensor
+@_exported import CLIPTextCleaning
 @_exported import CLIPTokenizer
 @_exported import CLIPImage
 @_exported import CLIPWeights
