@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// Release-mode benchmarks: `swift run -c release clip-bench <name>`. Each prints absolute
+/// figures and, where a reference is run in the same process or script, the ratio.
+@main
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clip-bench",
+        abstract: "swift-clip benchmarks (build with -c release).",
+        subcommands: [TokenizerBenchmark.self, PreprocessBenchmark.self]
+    )
+}
