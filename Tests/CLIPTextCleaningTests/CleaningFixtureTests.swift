@@ -1,0 +1,6 @@
+import Testing
+@testable import CLIPTextCleaning
+
+@Test func stubCompiles() {
+    #expect(CLIPTextCleaner.clean("A") == "a")
+}
