@@ -1,0 +1,64 @@
+import Foundation
+
+// Scaled dot-product attention, one (batch, head) pair per task.
+//   B batch, Tq query tokens, Tk key tokens, H heads, D head width, C = H·D
+// Each task holds one (Tq, Tk) score block; at most one task runs per thread, so memory is
+// bounded by threads × Tq × Tk floats however large B·H is.
+
+extension Tensor {
+    /// softmax(Q Kᵀ / √D + mask) V for each head.
+    ///
+    /// - Parameters:
+    ///   - q: (B, Tq, C) queries; rows may be strided (e.g. a slice of a fused QKV projection)
+    ///     but the last dimension must have stride 1 (otherwise a copy is made).
+    ///   - k: (B, Tk, C) keys. - v: (B, Tk, C) values.
+    ///   - heads: H; C must be divisible by H.
+    ///   - causal: mask keys after the query position (query i sees keys j ≤ i + Tk − Tq).
+    /// - Returns: (B, Tq, C), heads concatenated in order.
+    public static func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false) -> Tensor {
+        precondition(q.rank == 3 && k.rank == 3 && v.rank == 3, "attention needs (B, T, C) tensors, got \(q.shape), \(k.shape), \(v.shape)")
+        let (b, tq, c) = (q.shape[0], q.shape[1], q.shape[2])
+        let tk = k.shape[1]
+        precondition(k.shape == [b, tk, c] && v.shape == [b, tk, c], "attention: q \(q.shape), k \(k.shape), v \(v.shape) do not fit")
+        precondition(heads > 0 && c % heads == 0, "attention: width \(c) not divisible by \(heads) heads")
+        let d = c / heads
+        let q = rowMajorRows(q), k = rowMajorRows(k), v = rowMajorRows(v)
+        let out = Tensor(uninitializedShape: [b, tq, c])
+        let scale = 1 / Float(d).squareRoot()
+        let qp = SendablePointer(q.baseAddress), kp = SendablePointer(k.baseAddress), vp = SendablePointer(v.baseAddress)
+        let op = SendablePointer(out.baseAddress)
+        let (qs, ks, vs) = ((q.strides[0], q.strides[1]), (k.strides[0], k.strides[1]), (v.strides[0], v.strides[1]))
+        BLAS.withSingleThread {
+            Parallel.forEachIndex(b * heads) { task in
+                let n = task / heads, h = task % heads
+                let qh = qp.pointer + n * qs.0 + h * d        // (Tq, D), row stride qs.1
+                let kh = kp.pointer + n * ks.0 + h * d        // (Tk, D), row stride ks.1
+                let vh = vp.pointer + n * vs.0 + h * d        // (Tk, D), row stride vs.1
+                let oh = op.pointer + n * tq * c + h * d      // (Tq, D), row stride C
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: tq * tk)   // (Tq, Tk)
+                defer { scores.deallocate() }
+                sgemm(GEMMOperand(pointer: qh, transposed: false, leadingDimension: qs.1, keepAlive: nil),
+                      GEMMOperand(pointer: kh, transposed: true, leadingDimension: ks.1, keepAlive: nil),
+                      m: tq, n: tk, k: d, c: scores, ldc: tk, alpha: scale)
+                for i in 0..<tq {
+                    let row = scores + i * tk
+                    if causal {
+                        let visible = max(0, min(tk, i + tk - tq + 1))
+                        for j in visible..<tk { row[j] = -.infinity }
+                    }
+                    softmaxRow(row, row, tk)
+                }
+                sgemm(GEMMOperand(pointer: scores, transposed: false, leadingDimension: tk, keepAlive: nil),
+                      GEMMOperand(pointer: vh, transposed: false, leadingDimension: vs.1, keepAlive: nil),
+                      m: tq, n: d, k: tk, c: oh, ldc: c)
+            }
+        }
+        withExtendedLifetime((q, k, v)) {}
+        return out
+    }
+
+    /// `t` if its last dimension is unit-stride (rows may be strided), else a contiguous copy.
+    static func rowMajorRows(_ t: Tensor) -> Tensor {
+        (t.strides[2] == 1 || t.shape[2] == 1) && t.strides[1] >= t.shape[2] ? t : t.contiguous()
+    }
+}

@@ -1,0 +1,54 @@
+// Reductions and lookups.
+//   V vocabulary, C width, B batch, T tokens
+
+extension Tensor {
+    /// Index of the largest element of each row (last dimension); the first on ties, as PyTorch's CPU argmax.
+    public static func argmax(_ x: Tensor) -> [Int] {
+        let n = x.size(-1)
+        precondition(n > 0, "argmax over an empty dimension, shape \(x.shape)")
+        let src = x.contiguous()
+        let rows = x.count / n
+        var result = [Int](repeating: 0, count: rows)
+        for r in 0..<rows {
+            let p = src.baseAddress + r * n
+            var best = 0
+            for i in 1..<n where p[i] > p[best] || (p[i].isNaN && !p[best].isNaN) { best = i }
+            result[r] = best
+        }
+        return result
+    }
+
+    /// Mean over dimension `dim` (dropped from the shape).
+    public static func mean(_ x: Tensor, dim: Int) -> Tensor {
+        let d = dim < 0 ? dim + x.rank : dim
+        // Move `dim` last so each output element reduces one contiguous row.
+        let order = (0..<x.rank).filter { $0 != d } + [d]
+        let moved = x.permuted(order).contiguous()
+        let n = moved.size(-1), rows = moved.count / max(n, 1)
+        let out = Tensor(uninitializedShape: Array(moved.shape.dropLast()))
+        let s = SendablePointer(moved.baseAddress), o = SendablePointer(out.baseAddress)
+        Parallel.forEach(rows, grain: max(1, 8192 / max(n, 1))) { range in
+            for r in range {
+                var sum = 0.0
+                let p = s.pointer + r * n
+                for i in 0..<n { sum += Double(p[i]) }
+                o.pointer[r] = Float(sum / Double(n))
+            }
+        }
+        return out
+    }
+
+    /// Embedding lookup: rows of `weight` (V, C) for `ids` laid out in `idsShape` → (idsShape…, C).
+    public static func embedding(_ weight: Tensor, ids: [Int32], idsShape: [Int]) -> Tensor {
+        precondition(weight.rank == 2, "embedding weight must be (V, C), got \(weight.shape)")
+        precondition(Tensor.elementCount(idsShape) == ids.count, "ids shape \(idsShape) does not hold \(ids.count) ids")
+        let v = weight.shape[0], c = weight.shape[1]
+        let table = weight.contiguous()
+        let out = Tensor(uninitializedShape: idsShape + [c])
+        for (i, id) in ids.enumerated() {
+            precondition(id >= 0 && Int(id) < v, "token id \(id) out of range for vocabulary \(v)")
+            (out.baseAddress + i * c).update(from: table.baseAddress + Int(id) * c, count: c)
+        }
+        return out
+    }
+}
