@@ -1,2 +1,0 @@
-#include "clip_codecs.h"
-int clip_codecs_placeholder(void) { return 0; }

@@ -1,0 +1,299 @@
+// Pillow's resampling, ported from Pillow 11.0.0 src/libImaging/Resample.c (bicubic,
+// a = -0.5) and src/libImaging/Geometry.c (ImagingScaleAffine, used for NEAREST).
+//
+// Bicubic: coefficients in double precision (support widened by the scale factor when
+// downscaling), 8-bit images use them as 22-bit fixed point integers with rounding and a
+// clamp to 0...255 after each pass; `I;16` uses them as doubles. Horizontal pass first, on
+// just the rows the vertical pass needs, then the vertical pass.
+//
+// Every output pixel depends only on its own row and column coefficients, so computing only
+// a window of the output (the centre crop) gives the same values as Pillow's full resize.
+
+/// A rectangle of the resized image to compute: columns `x..<x+width`, rows `y..<y+height`.
+struct ResampleWindow: Equatable {
+    var x: Int, y: Int, width: Int, height: Int
+}
+
+/// Pillow's `precompute_coeffs` for one axis and the bicubic filter, with `box` = the whole axis.
+struct ResampleCoefficients {
+    /// Maximum taps per output sample.
+    let ksize: Int
+    /// First input sample for each output sample.
+    let starts: [Int]
+    /// Number of taps for each output sample.
+    let counts: [Int]
+    /// `outSize * ksize` normalised weights.
+    let weights: [Double]
+
+    init(inSize: Int, outSize: Int) {
+        precondition(inSize > 0 && outSize > 0)
+        // Pillow passes the box as floats: (double)(in1 - in0) / outSize.
+        let scale = Double(Float(inSize)) / Double(outSize)
+        let filterscale = max(scale, 1.0)
+        let support = Self.support * filterscale
+        let ksize = Int(support.rounded(.up)) * 2 + 1
+        var starts = [Int](repeating: 0, count: outSize)
+        var counts = [Int](repeating: 0, count: outSize)
+        var weights = [Double](repeating: 0, count: outSize * ksize)
+        let ss = 1.0 / filterscale
+        for xx in 0..<outSize {
+            let center = (Double(xx) + 0.5) * scale
+            // C's (int) cast truncates toward zero, as Int(_:) does.
+            var xmin = Int(center - support + 0.5)
+            if xmin < 0 { xmin = 0 }
+            var xmax = Int(center + support + 0.5)
+            if xmax > inSize { xmax = inSize }
+            xmax -= xmin
+            var ww = 0.0
+            for x in 0..<xmax {
+                let w = Self.bicubic((Double(x + xmin) - center + 0.5) * ss)
+                weights[xx * ksize + x] = w
+                ww += w
+            }
+            if ww != 0 {
+                for x in 0..<xmax { weights[xx * ksize + x] /= ww }
+            }
+            starts[xx] = xmin
+            counts[xx] = xmax
+        }
+        self.ksize = ksize
+        self.starts = starts
+        self.counts = counts
+        self.weights = weights
+    }
+
+    static let support = 2.0
+
+    /// Keys' cubic convolution with a = -0.5, evaluated in Pillow's operation order.
+    @inline(__always)
+    static func bicubic(_ value: Double) -> Double {
+        let a = -0.5
+        let x = value < 0 ? -value : value
+        if x < 1.0 { return ((a + 2.0) * x - (a + 3.0)) * x * x + 1 }
+        if x < 2.0 { return (((x - 5) * x + 8) * x - 4) * a }
+        return 0.0
+    }
+
+    /// `normalize_coeffs_8bpc`: weights as fixed point with PRECISION_BITS fraction bits.
+    func fixedPoint() -> [Int32] {
+        weights.map { w in
+            w < 0 ? Int32(-0.5 + w * Double(1 << PillowResample.precisionBits))
+                : Int32(0.5 + w * Double(1 << PillowResample.precisionBits))
+        }
+    }
+}
+
+enum PillowResample {
+    /// 32 - 8 - 2: 8 bits of result, 2 bits of headroom for negative lobes.
+    static let precisionBits: Int32 = 22
+
+    @inline(__always)
+    static func clip8(_ accumulator: Int32) -> UInt8 {
+        let v = accumulator >> precisionBits
+        return v < 0 ? 0 : v > 255 ? 255 : UInt8(truncatingIfNeeded: v)
+    }
+
+    /// Bicubic resize of 8-bit interleaved samples (`channels` 1...4) to `outWidth x outHeight`,
+    /// returning only `window` (`window.height * window.width * channels` bytes).
+    static func bicubic8(
+        _ src: UnsafeBufferPointer<UInt8>, width: Int, height: Int, channels: Int,
+        outWidth: Int, outHeight: Int, window: ResampleWindow
+    ) -> [UInt8] {
+        precondition((1...4).contains(channels) && src.count == width * height * channels)
+        let needHorizontal = outWidth != width
+        let needVertical = outHeight != height
+        let vertical = ResampleCoefficients(inSize: height, outSize: outHeight)
+        // Input rows the vertical pass reads for the window rows (bounds are monotonic).
+        let firstRow: Int, endRow: Int
+        if needVertical {
+            firstRow = vertical.starts[window.y]
+            endRow = (window.y..<window.y + window.height).map { vertical.starts[$0] + vertical.counts[$0] }.max() ?? firstRow
+        } else {
+            firstRow = window.y
+            endRow = window.y + window.height
+        }
+        let rowLength = window.width * channels
+        // (endRow - firstRow, window.width, channels)
+        var temp = [UInt8](repeating: 0, count: (endRow - firstRow) * rowLength)
+        if needHorizontal {
+            let horizontal = ResampleCoefficients(inSize: width, outSize: outWidth)
+            let kk = horizontal.fixedPoint()
+            temp.withUnsafeMutableBufferPointer { dst in
+                kk.withUnsafeBufferPointer { k in
+                    horizontalPass8(src, width: width, channels: channels, rows: firstRow..<endRow,
+                                    coefficients: horizontal, k: k, window: window, into: dst)
+                }
+            }
+        } else {
+            for row in firstRow..<endRow {
+                let s = (row * width + window.x) * channels, d = (row - firstRow) * rowLength
+                for i in 0..<rowLength { temp[d + i] = src[s + i] }
+            }
+        }
+        guard needVertical else { return temp }
+        let kk = vertical.fixedPoint()
+        var out = [UInt8](repeating: 0, count: window.height * rowLength)
+        var accumulator = [Int32](repeating: 0, count: rowLength)
+        temp.withUnsafeBufferPointer { tmp in
+            out.withUnsafeMutableBufferPointer { dst in
+                accumulator.withUnsafeMutableBufferPointer { acc in
+                    kk.withUnsafeBufferPointer { k in
+                        for yy in 0..<window.height {
+                            let row = window.y + yy
+                            let ymin = vertical.starts[row] - firstRow, taps = vertical.counts[row]
+                            for i in 0..<rowLength { acc[i] = 1 << (precisionBits - 1) }
+                            // Integer sums: the order of the taps does not change the result.
+                            for t in 0..<taps {
+                                let weight = k[row * vertical.ksize + t]
+                                let base = (ymin + t) * rowLength
+                                for i in 0..<rowLength {
+                                    acc[i] &+= Int32(tmp[base + i]) &* weight
+                                }
+                            }
+                            let base = yy * rowLength
+                            for i in 0..<rowLength { dst[base + i] = clip8(acc[i]) }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    private static func horizontalPass8(
+        _ src: UnsafeBufferPointer<UInt8>, width: Int, channels: Int, rows: Range<Int>,
+        coefficients: ResampleCoefficients, k: UnsafeBufferPointer<Int32>, window: ResampleWindow,
+        into dst: UnsafeMutableBufferPointer<UInt8>
+    ) {
+        let half: Int32 = 1 << (precisionBits - 1)
+        let ksize = coefficients.ksize
+        for row in rows {
+            let srcRow = row * width * channels
+            var d = (row - rows.lowerBound) * window.width * channels
+            for xx in window.x..<window.x + window.width {
+                let xmin = coefficients.starts[xx], taps = coefficients.counts[xx], kb = xx * ksize
+                var p = srcRow + xmin * channels
+                switch channels {
+                case 1:
+                    var s0 = half
+                    for t in 0..<taps { s0 &+= Int32(src[p + t]) &* k[kb + t] }
+                    dst[d] = clip8(s0)
+                case 2:
+                    var s0 = half, s1 = half
+                    for t in 0..<taps {
+                        let w = k[kb + t]
+                        s0 &+= Int32(src[p]) &* w; s1 &+= Int32(src[p + 1]) &* w
+                        p += 2
+                    }
+                    dst[d] = clip8(s0); dst[d + 1] = clip8(s1)
+                case 3:
+                    var s0 = half, s1 = half, s2 = half
+                    for t in 0..<taps {
+                        let w = k[kb + t]
+                        s0 &+= Int32(src[p]) &* w; s1 &+= Int32(src[p + 1]) &* w; s2 &+= Int32(src[p + 2]) &* w
+                        p += 3
+                    }
+                    dst[d] = clip8(s0); dst[d + 1] = clip8(s1); dst[d + 2] = clip8(s2)
+                default:
+                    var s0 = half, s1 = half, s2 = half, s3 = half
+                    for t in 0..<taps {
+                        let w = k[kb + t]
+                        s0 &+= Int32(src[p]) &* w; s1 &+= Int32(src[p + 1]) &* w
+                        s2 &+= Int32(src[p + 2]) &* w; s3 &+= Int32(src[p + 3]) &* w
+                        p += 4
+                    }
+                    dst[d] = clip8(s0); dst[d + 1] = clip8(s1); dst[d + 2] = clip8(s2); dst[d + 3] = clip8(s3)
+                }
+                d += channels
+            }
+        }
+    }
+
+    /// Pillow's 16bpc store: ROUND_UP, then low byte CLIP8(v % 256) and high byte CLIP8(v >> 8).
+    /// (For sums above 65535 this keeps `v % 256` as the low byte, as Pillow does.)
+    @inline(__always)
+    static func store16(_ ss: Double) -> UInt16 {
+        let v = Int(ss >= 0.0 ? ss + 0.5 : ss - 0.5)
+        let lo = v % 256, hi = v >> 8
+        let clippedLo = lo <= 0 ? 0 : lo < 256 ? lo : 255
+        let clippedHi = hi <= 0 ? 0 : hi < 256 ? hi : 255
+        return UInt16(clippedLo) | UInt16(clippedHi) << 8
+    }
+
+    /// Bicubic resize of `I;16` samples (little-endian), returning only `window`.
+    static func bicubic16(
+        _ src: [UInt16], width: Int, height: Int, outWidth: Int, outHeight: Int, window: ResampleWindow
+    ) -> [UInt16] {
+        let needHorizontal = outWidth != width
+        let needVertical = outHeight != height
+        let vertical = ResampleCoefficients(inSize: height, outSize: outHeight)
+        let firstRow = needVertical ? vertical.starts[window.y] : window.y
+        let endRow = needVertical
+            ? ((window.y..<window.y + window.height).map { vertical.starts[$0] + vertical.counts[$0] }.max() ?? firstRow)
+            : window.y + window.height
+        var temp = [UInt16](repeating: 0, count: (endRow - firstRow) * window.width)
+        if needHorizontal {
+            let h = ResampleCoefficients(inSize: width, outSize: outWidth)
+            for row in firstRow..<endRow {
+                for xx in window.x..<window.x + window.width {
+                    var ss = 0.0
+                    for t in 0..<h.counts[xx] {
+                        ss += Double(src[row * width + h.starts[xx] + t]) * h.weights[xx * h.ksize + t]
+                    }
+                    temp[(row - firstRow) * window.width + xx - window.x] = store16(ss)
+                }
+            }
+        } else {
+            for row in firstRow..<endRow {
+                for x in 0..<window.width { temp[(row - firstRow) * window.width + x] = src[row * width + window.x + x] }
+            }
+        }
+        guard needVertical else { return temp }
+        var out = [UInt16](repeating: 0, count: window.height * window.width)
+        for yy in 0..<window.height {
+            let row = window.y + yy
+            for x in 0..<window.width {
+                var ss = 0.0
+                for t in 0..<vertical.counts[row] {
+                    ss += Double(temp[(vertical.starts[row] - firstRow + t) * window.width + x])
+                        * vertical.weights[row * vertical.ksize + t]
+                }
+                out[yy * window.width + x] = store16(ss)
+            }
+        }
+        return out
+    }
+
+    /// Nearest neighbour as Pillow resizes `1` and `P` images (ImagingScaleAffine): source
+    /// positions accumulate `scale` in double precision from `scale / 2`; samples outside
+    /// the source stay 0.
+    static func nearest(
+        _ src: UnsafeBufferPointer<UInt8>, width: Int, height: Int, bytesPerPixel bpp: Int,
+        outWidth: Int, outHeight: Int, window: ResampleWindow
+    ) -> [UInt8] {
+        func positions(inSize: Int, outSize: Int) -> [Int] {
+            let a = Double(Float(inSize)) / Double(outSize)
+            var o = 0.0 + a * 0.5
+            var table = [Int](repeating: -1, count: outSize)
+            for i in 0..<outSize {
+                let c = o < 0.0 ? -1 : Int(o)
+                table[i] = c < inSize ? c : -1
+                o += a
+            }
+            return table
+        }
+        let xs = positions(inSize: width, outSize: outWidth)
+        let ys = positions(inSize: height, outSize: outHeight)
+        var out = [UInt8](repeating: 0, count: window.width * window.height * bpp)
+        for yy in 0..<window.height {
+            let sy = ys[window.y + yy]
+            guard sy >= 0 else { continue }
+            for xx in 0..<window.width {
+                let sx = xs[window.x + xx]
+                guard sx >= 0 else { continue }
+                for c in 0..<bpp { out[(yy * window.width + xx) * bpp + c] = src[(sy * width + sx) * bpp + c] }
+            }
+        }
+        return out
+    }
+}
