@@ -1,0 +1,216 @@
+// Follows SimpleTokenizer.bpe in openai/CLIP clip/simple_tokenizer.py (clip-anytorch 2.6.0).
+
+/// The merge loop: turns the byte symbols of one word into vocabulary ids by applying the
+/// merges in rank order.
+///
+/// Symbols are vocabulary ids. Every symbol string of SimpleTokenizer is a vocabulary entry and
+/// equal strings get one id (the encoder keeps the last), so merging ids is merging strings.
+///
+/// Two exact algorithms:
+/// - ``mergeByScan(_:)`` is the reference loop: find the lowest-ranked adjacent pair, merge all
+///   its occurrences left to right, repeat. O(n²) per word of n symbols, fastest for short words.
+/// - ``mergeByHeap(_:)`` keeps the pairs in a min-heap ordered by (rank, position) over a linked
+///   list of symbols: each merge costs O(log n), a word O(n log n) — at most n - 1 merges and
+///   3n heap pushes. It gives the same result as the scan whenever every merge's parts are
+///   created by lower-ranked merges ("monotone" merges, which BPE training always produces
+///   and ``isMonotone`` checks at load time): then the pairs a merge creates always rank
+///   after it, so popping (rank, position) visits the occurrences of the current lowest pair
+///   left to right exactly like the scan.
+///
+/// The bound: words of up to ``scanLimit`` symbols take the scan, longer words the heap. No
+/// word is ever cut into chunks (as some tokenizers do for speed), so no result changes while
+/// a 1 MB word without spaces still tokenizes in O(n log n).
+struct BytePairMerger: Sendable {
+    /// Words longer than this many symbols (bytes) are merged with the heap.
+    static let scanLimit = 64
+
+    /// (left id << 32 | right id) -> (rank, merged id).
+    private let pairs: [UInt64: Merge]
+    /// Whether every merge's parts are created by lower-ranked merges (see the type's doc).
+    let isMonotone: Bool
+
+    struct Merge: Sendable {
+        var rank: Int32
+        var merged: Int32
+    }
+
+    /// - Parameters:
+    ///   - merges: (left, right, merged) ids in rank order.
+    init(merges: [(Int32, Int32, Int32)]) {
+        var pairs: [UInt64: Merge] = [:]
+        pairs.reserveCapacity(merges.count)
+        var createdAt: [Int32: Int32] = [:]  // symbol -> highest rank creating it
+        for (rank, (a, b, m)) in merges.enumerated() {
+            // Python's dict(zip(merges, ranks)) keeps the last rank of a repeated pair.
+            pairs[Self.key(a, b)] = Merge(rank: Int32(rank), merged: m)
+            createdAt[m] = max(createdAt[m] ?? -1, Int32(rank))
+        }
+        var monotone = true
+        for (rank, (a, b, _)) in merges.enumerated() {
+            if (createdAt[a] ?? -1) >= Int32(rank) || (createdAt[b] ?? -1) >= Int32(rank) { monotone = false }
+        }
+        // A repeated pair keeps only its last rank, which breaks the ordering argument too.
+        if pairs.count != merges.count { monotone = false }
+        self.pairs = pairs
+        self.isMonotone = monotone
+    }
+
+    @inline(__always)
+    private static func key(_ a: Int32, _ b: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))
+    }
+
+    @inline(__always)
+    func merge(_ a: Int32, _ b: Int32) -> Merge? { pairs[Self.key(a, b)] }
+
+    /// Merges `symbols` with the algorithm that suits their length.
+    func merge(_ symbols: [Int32]) -> [Int32] {
+        symbols.count <= Self.scanLimit || !isMonotone ? mergeByScan(symbols) : mergeByHeap(symbols)
+    }
+
+    /// The reference loop of SimpleTokenizer.bpe, on ids.
+    func mergeByScan(_ symbols: [Int32]) -> [Int32] {
+        var word = symbols
+        var next: [Int32] = []
+        next.reserveCapacity(word.count)
+        while word.count > 1 {
+            var best: Merge?
+            var first: Int32 = 0, second: Int32 = 0
+            for k in 0..<(word.count - 1) {
+                if let m = merge(word[k], word[k + 1]), m.rank < (best?.rank ?? .max) {
+                    best = m
+                    first = word[k]
+                    second = word[k + 1]
+                }
+            }
+            guard let best else { break }
+            next.removeAll(keepingCapacity: true)
+            var i = 0
+            while i < word.count {
+                if i + 1 < word.count && word[i] == first && word[i + 1] == second {
+                    next.append(best.merged)
+                    i += 2
+                } else {
+                    next.append(word[i])
+                    i += 1
+                }
+            }
+            swap(&word, &next)
+        }
+        return word
+    }
+
+    /// Work counters of the last ``mergeByHeap(_:stats:)`` call, for tests of the time bound.
+    struct HeapStats {
+        var pushes = 0
+        var pops = 0
+        var merges = 0
+    }
+
+    /// The O(n log n) merge; identical to ``mergeByScan(_:)`` for monotone merges.
+    func mergeByHeap(_ symbols: [Int32]) -> [Int32] {
+        var stats = HeapStats()
+        return mergeByHeap(symbols, stats: &stats)
+    }
+
+    func mergeByHeap(_ symbols: [Int32], stats: inout HeapStats) -> [Int32] {
+        let n = symbols.count
+        guard n > 1 else { return symbols }
+        var symbol = symbols
+        // Doubly linked list over positions; a merge keeps the left position and unlinks the right.
+        var prev = (0..<n).map { Int32($0) - 1 }
+        var next = (0..<n).map { $0 + 1 < n ? Int32($0 + 1) : -1 }
+        var alive = [Bool](repeating: true, count: n)
+        var heap = PairHeap()
+        heap.reserve(n)
+        for i in 0..<(n - 1) {
+            if let m = merge(symbol[i], symbol[i + 1]) {
+                heap.push(.init(rank: m.rank, left: Int32(i), right: Int32(i + 1),
+                                leftSymbol: symbol[i], rightSymbol: symbol[i + 1], merged: m.merged))
+                stats.pushes += 1
+            }
+        }
+        while let e = heap.pop() {
+            stats.pops += 1
+            let l = Int(e.left), r = Int(e.right)
+            // Stale entries: a neighbour merged since this pair was pushed.
+            guard alive[l], alive[r], next[l] == e.right,
+                  symbol[l] == e.leftSymbol, symbol[r] == e.rightSymbol else { continue }
+            stats.merges += 1
+            symbol[l] = e.merged
+            alive[r] = false
+            let after = next[r]
+            next[l] = after
+            if after >= 0 { prev[Int(after)] = Int32(l) }
+            let before = prev[l]
+            if before >= 0, let m = merge(symbol[Int(before)], symbol[l]) {
+                heap.push(.init(rank: m.rank, left: before, right: Int32(l),
+                                leftSymbol: symbol[Int(before)], rightSymbol: symbol[l], merged: m.merged))
+                stats.pushes += 1
+            }
+            if after >= 0, let m = merge(symbol[l], symbol[Int(after)]) {
+                heap.push(.init(rank: m.rank, left: Int32(l), right: after,
+                                leftSymbol: symbol[l], rightSymbol: symbol[Int(after)], merged: m.merged))
+                stats.pushes += 1
+            }
+        }
+        var result: [Int32] = []
+        var i: Int32 = 0
+        while i >= 0 {
+            result.append(symbol[Int(i)])
+            i = next[Int(i)]
+        }
+        return result
+    }
+}
+
+/// A binary min-heap of candidate merges ordered by (rank, left position).
+struct PairHeap {
+    struct Entry {
+        var rank: Int32
+        var left: Int32
+        var right: Int32
+        var leftSymbol: Int32
+        var rightSymbol: Int32
+        var merged: Int32
+
+        @inline(__always)
+        func precedes(_ other: Entry) -> Bool {
+            rank != other.rank ? rank < other.rank : left < other.left
+        }
+    }
+
+    private var items: [Entry] = []
+
+    mutating func reserve(_ n: Int) { items.reserveCapacity(n) }
+
+    mutating func push(_ e: Entry) {
+        items.append(e)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard items[i].precedes(items[parent]) else { break }
+            items.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> Entry? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var smallest = i
+                if l < items.count && items[l].precedes(items[smallest]) { smallest = l }
+                if r < items.count && items[r].precedes(items[smallest]) { smallest = r }
+                if smallest == i { break }
+                items.swapAt(i, smallest)
+                i = smallest
+            }
+        }
+        return top
+    }
+}

@@ -1,0 +1,183 @@
+import CLIPTextCleaning
+import Foundation
+
+// Follows SimpleTokenizer (encode, decode) in openai/CLIP clip/simple_tokenizer.py and
+// clip.tokenize in clip/clip.py (clip-anytorch 2.6.0), with open_clip's truncation rule.
+
+/// OpenAI CLIP's byte-level BPE tokenizer, giving exactly the ids of the Python
+/// `SimpleTokenizer`.
+///
+/// ```swift
+/// let tokenizer = try Tokenizer.bundled()
+/// let ids = tokenizer.encode("A photo of a cat.")      // [320, 1125, 539, 320, 2368, 269]
+/// let batch = try tokenizer.tokenize(["a dog"])         // [[49406, 320, 1929, 49407, 0, ...]]
+/// let text = try tokenizer.decode(ids)                  // "a photo of a cat . "
+/// ```
+///
+/// The pipeline: ``CLIPTextCleaner/clean(_:)`` (ftfy, HTML unescaping, whitespace, lowercase),
+/// the splitting pattern (``PreTokenizer``), each word's UTF-8 bytes mapped to symbols, and the
+/// merge loop (``BytePairMerger``) with a bounded cache. A `Tokenizer` is immutable apart from
+/// its internally locked cache, so one instance can serve many tasks at once.
+public final class Tokenizer: Sendable {
+    /// The id of `<|startoftext|>` (49406 in OpenAI's vocabulary).
+    public let startOfText: Int32
+    /// The id of `<|endoftext|>` (49407 in OpenAI's vocabulary).
+    public let endOfText: Int32
+    /// The number of ids (49408 in OpenAI's vocabulary).
+    public var vocabularySize: Int { vocabulary.tokens.count }
+
+    let vocabulary: Vocabulary
+    let cache: MergeCache
+
+    init(vocabulary: Vocabulary, cacheCapacity: Int = 32_768) {
+        self.vocabulary = vocabulary
+        self.startOfText = vocabulary.startOfText
+        self.endOfText = vocabulary.endOfText
+        self.cache = MergeCache(capacity: cacheCapacity)
+    }
+
+    private static let bundledResult: Result<Tokenizer, Error> = Result {
+        guard let url = Bundle.module.url(forResource: "bpe_simple_vocab_16e6.txt", withExtension: "gz") else {
+            throw TokenizerError.invalidVocabulary(file: "bpe_simple_vocab_16e6.txt.gz", reason: "missing from the CLIPTokenizer resource bundle")
+        }
+        return try Tokenizer(openAIMergesFile: url)
+    }
+
+    /// The tokenizer of all OpenAI CLIP models, from the merges file bundled with this package.
+    /// Loaded once (about 0.1 s) and shared.
+    public static func bundled() throws -> Tokenizer { try bundledResult.get() }
+
+    /// Loads a merges file laid out like OpenAI's `bpe_simple_vocab_16e6.txt.gz` (gzip or plain).
+    public convenience init(openAIMergesFile url: URL) throws {
+        let data = try Self.read(url)
+        self.init(vocabulary: try Vocabulary(openAIMerges: data, file: url.path))
+    }
+
+    /// Loads a Hugging Face CLIP tokenizer (`vocab.json` and `merges.txt`, as in
+    /// `openai/clip-vit-base-patch32`); for that folder the ids equal those of ``bundled()``.
+    public convenience init(huggingFaceVocabulary vocabURL: URL, merges mergesURL: URL) throws {
+        let vocab = try Self.read(vocabURL), merges = try Self.read(mergesURL)
+        self.init(vocabulary: try Vocabulary(huggingFaceVocabulary: vocab, merges: merges,
+                                             vocabFile: vocabURL.path, mergesFile: mergesURL.path))
+    }
+
+    /// Loads `vocab.json` and `merges.txt` from a Hugging Face model folder.
+    public convenience init(huggingFaceDirectory directory: URL) throws {
+        try self.init(huggingFaceVocabulary: directory.appendingPathComponent("vocab.json"),
+                      merges: directory.appendingPathComponent("merges.txt"))
+    }
+
+    private static func read(_ url: URL) throws -> Data {
+        do {
+            return try Data(contentsOf: url)
+        } catch {
+            throw TokenizerError.invalidVocabulary(file: url.path, reason: "cannot read it (\(error.localizedDescription))")
+        }
+    }
+
+    // MARK: - Encoding
+
+    /// The BPE ids of `text`, without start/end tokens or padding (= `SimpleTokenizer.encode`).
+    public func encode(_ text: String) -> [Int] {
+        encodeIDs(text).map(Int.init)
+    }
+
+    /// Cleans `text` and returns its BPE ids.
+    func encodeIDs(_ text: String) -> [Int32] {
+        encodeCleaned(CLIPTextCleaner.clean(text))
+    }
+
+    /// The BPE ids of already cleaned text: split into words, then BPE on each word.
+    func encodeCleaned(_ cleaned: String) -> [Int32] {
+        var text = cleaned
+        var ids: [Int32] = []
+        text.withUTF8 { utf8 in
+            PreTokenizer.split(utf8) { range in
+                appendWord(UnsafeBufferPointer(rebasing: utf8[range]), to: &ids)
+            }
+        }
+        return ids
+    }
+
+    private static let startOfTextBytes = Array("<|startoftext|>".utf8)
+    private static let endOfTextBytes = Array("<|endoftext|>".utf8)
+
+    private func appendWord(_ word: UnsafeBufferPointer<UInt8>, to ids: inout [Int32]) {
+        // Only the exact special strings are pre-seeded in SimpleTokenizer's cache as themselves; a
+        // case-insensitive match such as "<|ſtartoftext|>" goes through BPE like any word.
+        if word.elementsEqual(Self.startOfTextBytes) { ids.append(startOfText); return }
+        if word.elementsEqual(Self.endOfTextBytes) { ids.append(endOfText); return }
+        if word.count == 1 { ids.append(vocabulary.byteEndSymbol[Int(word[0])]); return }
+        let key = Array(word)
+        if let cached = cache.value(for: key) {
+            ids.append(contentsOf: cached)
+            return
+        }
+        let merged = vocabulary.merger.merge(symbols(of: word))
+        cache.store(merged, for: key)
+        ids.append(contentsOf: merged)
+    }
+
+    /// The initial symbols of a word: one per byte, the last one with `</w>`.
+    func symbols<Bytes: BidirectionalCollection>(of word: Bytes) -> [Int32] where Bytes.Element == UInt8 {
+        var symbols = word.map { vocabulary.byteSymbol[Int($0)] }
+        if let last = word.last { symbols[symbols.count - 1] = vocabulary.byteEndSymbol[Int(last)] }
+        return symbols
+    }
+
+    /// Tokenizes a batch the way `clip.tokenize` does: `<|startoftext|>`, the BPE ids,
+    /// `<|endoftext|>`, then zeros up to `contextLength`.
+    ///
+    /// ```swift
+    /// let rows = try Tokenizer.bundled().tokenize(["a diagram", "a dog"], truncate: true)
+    /// // rows.count == 2, rows[0].count == 77
+    /// ```
+    /// - Parameters:
+    ///   - contextLength: the row length; all CLIP models use 77.
+    ///   - truncate: keep the first `contextLength` tokens of a longer text and make the last
+    ///     one `<|endoftext|>` (open_clip's rule) instead of throwing.
+    /// - Throws: ``TokenizerError/inputTooLong(index:tokenCount:contextLength:)`` naming the first
+    ///   text that does not fit, ``TokenizerError/invalidContextLength(_:)`` if `contextLength < 1`.
+    public func tokenize(_ texts: [String], contextLength: Int = 77, truncate: Bool = false) throws -> [[Int32]] {
+        guard contextLength >= 1 else { throw TokenizerError.invalidContextLength(contextLength) }
+        return try texts.enumerated().map { index, text in
+            try row(encodeIDs(text), index: index, contextLength: contextLength, truncate: truncate)
+        }
+    }
+
+    /// One padded row from BPE ids.
+    func row(_ ids: [Int32], index: Int, contextLength: Int, truncate: Bool) throws -> [Int32] {
+        var tokens = [startOfText] + ids + [endOfText]
+        if tokens.count > contextLength {
+            guard truncate else {
+                throw TokenizerError.inputTooLong(index: index, tokenCount: tokens.count, contextLength: contextLength)
+            }
+            tokens.removeLast(tokens.count - contextLength)
+            tokens[contextLength - 1] = endOfText
+        }
+        tokens += [Int32](repeating: 0, count: contextLength - tokens.count)
+        return tokens
+    }
+
+    // MARK: - Decoding
+
+    /// The text of `ids` (= `SimpleTokenizer.decode`): token bytes joined, decoded as UTF-8 with
+    /// U+FFFD for invalid sequences, and every `</w>` replaced by a space.
+    ///
+    /// ```swift
+    /// try Tokenizer.bundled().decode([320, 1125])  // "a photo "
+    /// ```
+    /// - Throws: ``TokenizerError/unknownTokenID(_:)`` for an id outside the vocabulary.
+    public func decode<IDs: Sequence>(_ ids: IDs) throws -> String where IDs.Element: BinaryInteger {
+        var bytes: [UInt8] = []
+        for id in ids {
+            guard let i = Int(exactly: id), i >= 0, i < vocabulary.tokenBytes.count,
+                  let tokenBytes = vocabulary.tokenBytes[i] else {
+                throw TokenizerError.unknownTokenID(Int(truncatingIfNeeded: id))
+            }
+            bytes += tokenBytes
+        }
+        // Python replaces "</w>" after decoding, so a "</w>" typed by a user becomes a space too.
+        return String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "</w>", with: " ")
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Everything that can go wrong while loading a vocabulary or tokenizing text.
+///
+/// Each case carries what a user needs to find the problem (an input index, a byte offset, a
+/// file) and ``recoverySuggestion`` says what to do about it.
+public enum TokenizerError: LocalizedError, Equatable, Sendable {
+    /// Input `index` has `tokenCount` tokens (SOT and EOT included), more than `contextLength`.
+    case inputTooLong(index: Int, tokenCount: Int, contextLength: Int)
+    /// The context length must hold at least one token.
+    case invalidContextLength(Int)
+    /// Bytes that are not UTF-8; `offset` is the first byte that cannot start or continue a character.
+    case invalidUTF8(offset: Int)
+    /// A token id outside the vocabulary was passed to ``Tokenizer/decode(_:)``.
+    case unknownTokenID(Int)
+    /// A vocabulary or merges file could not be read or parsed.
+    case invalidVocabulary(file: String, reason: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .inputTooLong(index, count, context):
+            return "input \(index) has \(count) tokens, more than the context length \(context)"
+        case let .invalidContextLength(n):
+            return "context length \(n) is invalid; it must be at least 1"
+        case let .invalidUTF8(offset):
+            return "input is not valid UTF-8 at byte offset \(offset)"
+        case let .unknownTokenID(id):
+            return "token id \(id) is not in the vocabulary"
+        case let .invalidVocabulary(file, reason):
+            return "cannot load vocabulary file \(file): \(reason)"
+        }
+    }
+
+    public var recoverySuggestion: String? {
+        switch self {
+        case .inputTooLong:
+            return "shorten the text, raise the context length, or enable truncation (keeps the first tokens and ends with EOT)"
+        case .invalidContextLength:
+            return "CLIP models use 77"
+        case .invalidUTF8:
+            return "convert the input to UTF-8 (for example with iconv) before tokenizing"
+        case .unknownTokenID:
+            return "pass ids produced by the same vocabulary (0 ..< vocabulary size)"
+        case .invalidVocabulary:
+            return "use OpenAI's bpe_simple_vocab_16e6.txt.gz or a Hugging Face CLIP folder's vocab.json and merges.txt"
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+@testable import CLIPTokenizer
+import CLIPTextCleaning
+
+// Golden ids from OpenAI's SimpleTokenizer (scripts/reference/make_tokenizer_fixtures.py).
+
+@Test func bundledVocabularyMatchesOpenAI() throws {
+    let tokenizer = try #require(Fixtures.tokenizer)
+    #expect(tokenizer.vocabularySize == 49_408)
+    #expect(tokenizer.startOfText == 49_406)
+    #expect(tokenizer.endOfText == 49_407)
+    // The heap merge is only exact for monotone merges; OpenAI's are.
+    #expect(tokenizer.vocabulary.merger.isMonotone)
+    #expect(try tokenizer.decode([49_406, 49_407]) == "<|startoftext|><|endoftext|>")
+}
+
+/// The tokenizer alone: the splitting pattern and BPE on Python's cleaned text.
+@Test func fixtureIdsFromCleanedText() throws {
+    let tokenizer = try #require(Fixtures.tokenizer)
+    let rows = Fixtures.corpus
+    #expect(rows.count >= 5_000, "fixture has \(rows.count) rows")
+    var mismatches = 0
+    var first: String?
+    for row in rows {
+        let clean = try #require(row.clean)
+        let ids = tokenizer.encodeCleaned(clean).map(Int.init)
+        if ids != row.ids {
+            mismatches += 1
+            if first == nil { first = "text \(excerpt(row.text)) cleaned \(excerpt(clean)): got \(ids.prefix(40)), want \(row.ids.prefix(40))" }
+        }
+    }
+    print("fixtureIdsFromCleanedText: \(rows.count) strings, \(mismatches) mismatches")
+    #expect(mismatches == 0, "\(mismatches) of \(rows.count) differ; first: \(first ?? "")")
+}
+
+/// End to end: CLIPTextCleaner + tokenizer against `encode` and `clip.tokenize(truncate=True)`.
+/// A mismatch whose cleaned text already differs from Python's is reported as a cleaning one.
+@Test func fixtureIdsEndToEnd() throws {
+    let tokenizer = try #require(Fixtures.tokenizer)
+    let rows = Fixtures.corpus
+    var tokenizerMismatches = 0, cleaningMismatches = 0
+    var first: String?
+    for (index, row) in rows.enumerated() {
+        let ids = tokenizer.encode(row.text)
+        let tokens = try tokenizer.tokenize([row.text], truncate: true)[0].map(Int.init)
+        let want = (row.tokens ?? []) + [Int](repeating: 0, count: 77 - (row.tokens?.count ?? 0))
+        guard ids != row.ids || tokens != want else { continue }
+        if CLIPTextCleaner.clean(row.text) != row.clean { cleaningMismatches += 1 } else { tokenizerMismatches += 1 }
+        if first == nil {
+            first = "row \(index) text \(excerpt(row.text)): cleaned \(excerpt(CLIPTextCleaner.clean(row.text))) want \(excerpt(row.clean ?? "")); ids \(ids.prefix(30)) want \(row.ids.prefix(30))"
+        }
+    }
+    print("fixtureIdsEndToEnd: \(rows.count) strings, \(tokenizerMismatches) tokenizer mismatches, \(cleaningMismatches) mismatches from cleaning")
+    #expect(tokenizerMismatches + cleaningMismatches == 0,
+            "\(tokenizerMismatches) tokenizer and \(cleaningMismatches) cleaning mismatches of \(rows.count); first: \(first ?? "")")
+}
+
+@Test func fixtureDecodeMatchesPython() throws {
+    let tokenizer = try #require(Fixtures.tokenizer)
+    var mismatches = 0
+    var first: String?
+    for row in Fixtures.corpus {
+        let decoded = try tokenizer.decode(row.ids)
+        if decoded != row.decoded {
+            mismatches += 1
+            if first == nil { first = "ids \(row.ids.prefix(30)): got \(excerpt(decoded)), want \(excerpt(row.decoded ?? ""))" }
+        }
+    }
+    print("fixtureDecodeMatchesPython: \(Fixtures.corpus.count) strings, \(mismatches) mismatches")
+    #expect(mismatches == 0, "first: \(first ?? "")")
+}
+
+/// decode then encode gives the ids back for plain words (spaces end words, like `</w>`).
+@Test(arguments: ["a photo of a cat", "hello world !", "the quick brown fox jumps over 13 lazy dogs",
+                  "naïve café über straße", "東京 タワー", "emoji 😀 🇫🇷"])
+func decodeRoundTrip(text: String) throws {
+    let tokenizer = try #require(Fixtures.tokenizer)
+    let ids = tokenizer.encode(text)
+    let decoded = try tokenizer.decode(ids)
+    #expect(tokenizer.encode(decoded) == ids, "\(text.debugDescription) -> \(decoded.debugDescription)")
+}
+
+/// Hugging Face vocab.json + merges.txt (first 3,000 merges) against SimpleTokenizer run with
+/// the same merges.
+@Test func huggingFaceFilesGiveReferenceIds() throws {
+    let tokenizer = try Tokenizer(huggingFaceDirectory: Fixtures.url("hf"))
+    #expect(tokenizer.vocabularySize == 512 + 3_000 + 2)
+    let rows = try Fixtures.rows("hf/expected.jsonl")
+    var mismatches = 0
+    var first: String?
+    for row in rows {
+        let clean = CLIPTextCleaner.clean(row.text)
+        let ids = tokenizer.encodeCleaned(clean).map(Int.init)
+        let decoded = try tokenizer.decode(row.ids)
+        if ids != row.ids || decoded != row.decoded {
+            mismatches += 1
+            if first == nil { first = "text \(excerpt(row.text)): ids \(ids.prefix(30)) want \(row.ids.prefix(30)); decoded \(excerpt(decoded))" }
+        }
+    }
+    print("huggingFaceFilesGiveReferenceIds: \(rows.count) strings, \(mismatches) mismatches")
+    #expect(mismatches == 0, "first: \(first ?? "")")
+}
+
+/// Words the pattern must split like Python's `regex` (IGNORECASE contractions, long s, specials).
+@Test(arguments: [
+    ("it's", ["it", "'s"]),
+    ("'S'T'RE", ["'S", "'T", "'RE"]),
+    ("'\u{17F}x", ["'\u{17F}", "x"]),
+    ("<|\u{17F}tartoftext|>", ["<|\u{17F}tartoftext|>"]),
+    ("a<|endoftext|>b", ["a", "<|endoftext|>", "b"]),
+    ("<|endoftext|", ["<|", "endoftext", "|"]),
+    ("!!'s", ["!!'", "s"]),
+    ("abc123", ["abc", "1", "2", "3"]),
+    ("  a \t b ", ["a", "b"]),
+    ("x\u{200B}y", ["x", "\u{200B}", "y"]),
+])
+func splitting(text: String, words: [String]) {
+    var text = text
+    var got: [String] = []
+    text.withUTF8 { utf8 in
+        PreTokenizer.split(utf8) { got.append(String(decoding: UnsafeBufferPointer(rebasing: utf8[$0]), as: UTF8.self)) }
+    }
+    #expect(got == words)
+}
