@@ -1,0 +1,81 @@
+/// Where a tensor's bytes live: a slice of a memory-mapped file (zero copy) or an owned buffer
+/// (for tensors that had to be made contiguous, concatenated or transposed).
+enum WeightStorage: Sendable {
+    case mapped(MappedFile, Range<Int>)
+    case owned([UInt8])
+}
+
+/// One raw tensor from a checkpoint: element type, shape and bytes in C-contiguous (row-major)
+/// order, little-endian. No conversion happens here; fp16/bf16 are converted by the tensor engine.
+///
+/// Bytes are a zero-copy view of the memory-mapped file when the format allows, and are not
+/// necessarily aligned to the element size: read them with `loadUnaligned` or copy them.
+///
+/// ```swift
+/// let w = state.tensors["visual.proj"]!
+/// let floats: [Float] = w.withUnsafeBytes { raw in
+///     (0..<w.elementCount).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+/// }
+/// ```
+public struct WeightTensor: Sendable {
+    /// The element type.
+    public let dtype: WeightDType
+    /// The shape, outermost dimension first; `[]` for a scalar.
+    public let shape: [Int]
+    let storage: WeightStorage
+
+    init(dtype: WeightDType, shape: [Int], storage: WeightStorage) {
+        self.dtype = dtype
+        self.shape = shape
+        self.storage = storage
+    }
+
+    /// Creates a tensor that owns `bytes` (C-contiguous, little-endian).
+    ///
+    /// - Precondition: `bytes.count` equals the element count times the element size.
+    public init(dtype: WeightDType, shape: [Int], bytes: [UInt8]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        precondition(bytes.count == shape.reduce(1, *) * dtype.elementSize,
+                     "\(bytes.count) bytes do not hold a \(dtype) tensor of shape \(shape)")
+        self.init(dtype: dtype, shape: shape, storage: .owned(bytes))
+    }
+
+    /// Creates a `float32` tensor from values in row-major order.
+    ///
+    /// - Precondition: `values.count` equals the product of `shape`.
+    public init(float32 values: [Float], shape: [Int]) {
+        precondition(values.count == shape.reduce(1, *), "\(values.count) values do not fill shape \(shape)")
+        var bytes = [UInt8](repeating: 0, count: values.count * 4)
+        bytes.withUnsafeMutableBytes { raw in
+            for (i, v) in values.enumerated() {
+                raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self)
+            }
+        }
+        self.init(dtype: .float32, shape: shape, storage: .owned(bytes))
+    }
+
+    /// Number of elements (1 for a scalar).
+    public var elementCount: Int { shape.reduce(1, *) }
+
+    /// Number of bytes (`elementCount * dtype.elementSize`).
+    public var byteCount: Int { elementCount * dtype.elementSize }
+
+    /// Whether the bytes are a view into a memory-mapped file rather than a private copy.
+    public var isMemoryMapped: Bool {
+        if case .mapped = storage { return true }
+        return false
+    }
+
+    /// Calls `body` with the tensor's bytes (C-contiguous, little-endian, possibly unaligned).
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch storage {
+        case .mapped(let file, let range):
+            return try body(file.slice(range))
+        case .owned(let bytes):
+            return try bytes.withUnsafeBytes(body)
+        }
+    }
+
+    /// A copy of the bytes.
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+}
