@@ -27,6 +27,7 @@ let package = Package(
             name: "CZlib",
             linkerSettings: [.linkedLibrary("z")]
         ),
+        .target(name: "CBenchSupport"),
         .target(
             name: "CImageCodecs",
             linkerSettings: [
@@ -55,7 +56,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "clip-bench",
-            dependencies: ["CLIP", "CBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["CLIP", "CBLAS", "CBenchSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Tests.

@@ -14,6 +14,7 @@ import Testing
         Case(input: [3, 6, 5, 5], weight: [7, 6, 1, 1], stride: (1, 1), padding: (0, 0), bias: true),     // pointwise fast path
         Case(input: [2, 3, 16, 16], weight: [8, 3, 4, 4], stride: (4, 4), padding: (0, 0), bias: false),  // ViT patchify
         Case(input: [1, 2, 6, 9], weight: [3, 2, 2, 3], stride: (1, 2), padding: (0, 2), bias: true),     // rectangular
+        Case(input: [5, 2, 14, 14], weight: [3, 2, 3, 3], stride: (1, 1), padding: (1, 1), bias: true),   // groups of 3 + 2 images
     ]
 
     @Test(arguments: cases) func conv2dMatchesDirectConvolution(c: Case) {

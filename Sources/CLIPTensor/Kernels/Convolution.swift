@@ -24,33 +24,55 @@ extension Tensor {
         let weight2 = weight.contiguous().reshaped([co, k])                 // (Co, K)
         let out = Tensor(uninitializedShape: [b, co, ho, wo])
         let pointwise = kh == 1 && kw == 1 && stride == (1, 1) && padding == (0, 0)
-        let columns = pointwise ? nil : Tensor(uninitializedShape: [k, s])   // (K, S), reused per image
-        for n in 0..<b {
-            let image = input.baseAddress + n * ci * h * w                   // (Ci, H, W)
+        // Images per GEMM: small outputs (e.g. 7×7 maps, ViT patch grids) are grouped so the
+        // GEMM is wide enough for BLAS to run near peak; large maps go one image at a time.
+        let group = max(1, min(b, (512 + s - 1) / s, max(1, (1 << 24) / max(k * s, 1))))
+        let columns = (pointwise && group == 1) ? nil : Tensor(uninitializedShape: [k, group * s])   // (K, G·S)
+        let staging = group > 1 ? Tensor(uninitializedShape: [co, group * s]) : nil                   // (Co, G·S)
+        let biasValues = bias?.scalars
+        var first = 0
+        while first < b {
+            let g = min(group, b - first)
             let colView: Tensor
             if let columns {
-                im2col(image, channels: ci, height: h, width: w, kernel: (kh, kw), stride: stride,
-                       padding: padding, outHeight: ho, outWidth: wo, into: columns.baseAddress)
-                colView = columns
+                for i in 0..<g {
+                    let image = input.baseAddress + (first + i) * ci * h * w   // (Ci, H, W)
+                    im2col(image, channels: ci, height: h, width: w, kernel: (kh, kw), stride: stride, padding: padding,
+                           outHeight: ho, outWidth: wo, into: columns.baseAddress + i * s, rowStride: group * s)
+                }
+                colView = Tensor(storage: columns.storage, shape: [k, g * s], strides: [group * s, 1])
             } else {
-                colView = Tensor(storage: input.storage, shape: [k, s], strides: [s, 1], offset: input.offset + n * ci * h * w)
+                colView = Tensor(storage: input.storage, shape: [k, s], strides: [s, 1], offset: input.offset + first * ci * h * w)
             }
-            let outImage = out.baseAddress + n * co * s                         // (Co, S)
+            // GEMM target: straight into the output for one image, else a (Co, G·S) staging block.
+            let target = staging?.baseAddress ?? (out.baseAddress + first * co * s)
+            let ldc = staging == nil ? s : group * s
             var beta: Float = 0
-            if let bias {
-                let bv = bias.scalars
-                for c in 0..<co { (outImage + c * s).update(repeating: bv[c], count: s) }
+            if let biasValues {
+                for c in 0..<co { (target + c * ldc).update(repeating: biasValues[c], count: g * s) }
                 beta = 1
             }
-            sgemm(GEMMOperand(weight2), GEMMOperand(colView), m: co, n: s, k: k, c: outImage, ldc: s, beta: beta)
+            sgemm(GEMMOperand(weight2), GEMMOperand(colView), m: co, n: g * s, k: k, c: target, ldc: ldc, beta: beta)
+            if staging != nil {
+                // (Co, G, S) → (G, Co, S)
+                let src = SendablePointer(target), dst = SendablePointer(out.baseAddress + first * co * s)
+                Parallel.forEach(g * co, grain: max(1, 8192 / max(s, 1))) { range in
+                    for r in range {
+                        let i = r / co, c = r % co
+                        (dst.pointer + (i * co + c) * s).update(from: src.pointer + c * ldc + i * s, count: s)
+                    }
+                }
+            }
+            first += g
         }
         return out
     }
 
-    /// Unfolds the windows of one image (Ci, H, W) into columns (Ci·kh·kw, Ho·Wo); zero padding.
+    /// Unfolds the windows of one image (Ci, H, W) into columns (Ci·kh·kw, Ho·Wo) whose rows
+    /// are `rowStride` apart (so several images can sit side by side); zero padding.
     static func im2col(_ image: UnsafeMutablePointer<Float>, channels: Int, height: Int, width: Int,
                        kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
-                       outHeight: Int, outWidth: Int, into columns: UnsafeMutablePointer<Float>) {
+                       outHeight: Int, outWidth: Int, into columns: UnsafeMutablePointer<Float>, rowStride: Int) {
         let (kh, kw) = kernel
         let rows = channels * kh * kw
         let src = SendablePointer(image), dst = SendablePointer(columns)
@@ -59,7 +81,7 @@ extension Tensor {
             for row in range {
                 let c = row / (kh * kw), i = (row / kw) % kh, j = row % kw
                 let plane = src.pointer + c * height * width
-                let out = dst.pointer + row * s
+                let out = dst.pointer + row * rowStride
                 for oy in 0..<outHeight {
                     let y = oy * stride.0 - padding.0 + i
                     let line = out + oy * outWidth
@@ -68,18 +90,9 @@ extension Tensor {
                         continue
                     }
                     let srcLine = plane + y * width
-                    if stride.1 == 1 {
-                        // Contiguous run: copy the in-bounds part, zero the padding.
-                        let x0 = j - padding.1
-                        for ox in 0..<outWidth {
-                            let x = x0 + ox
-                            line[ox] = (x >= 0 && x < width) ? srcLine[x] : 0
-                        }
-                    } else {
-                        for ox in 0..<outWidth {
-                            let x = ox * stride.1 - padding.1 + j
-                            line[ox] = (x >= 0 && x < width) ? srcLine[x] : 0
-                        }
+                    for ox in 0..<outWidth {
+                        let x = ox * stride.1 - padding.1 + j
+                        line[ox] = (x >= 0 && x < width) ? srcLine[x] : 0
                     }
                 }
             }
