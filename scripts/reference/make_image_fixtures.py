@@ -5,8 +5,10 @@ generated edge cases, each with Pillow 11.0.0's result of OpenAI CLIP's preproce
 
 Rerun:  scripts/reference/venv && scripts/reference/.venv/bin/python scripts/reference/make_image_fixtures.py
 
-torchvision is not installed in the light venv, so the torchvision 0.20.1 steps OpenAI's
-`_transform` uses are written out below, line for line:
+The torchvision 0.20.1 steps OpenAI's `_transform` uses are written out below, line for line,
+so the light venv (no torch) can regenerate everything; when torchvision is importable
+(`scripts/reference/venv --torch`) the script also runs the real transforms and asserts that
+both give identical uint8 pixels and float32 tensors:
   Resize(n, BICUBIC)  -> F.resize: `_compute_resized_output_size` (short side -> n, long side
                          -> int(n * long / short)); returns the image untouched when the size
                          is unchanged; otherwise `img.resize((w, h), BICUBIC)` (no reducing_gap).
@@ -86,6 +88,21 @@ def clip_rgb(im, n):
 def normalise(rgb):
     x = rgb.astype(np.float32).transpose(2, 0, 1) / np.float32(255)
     return (x - MEAN[:, None, None]) / STD[:, None, None]
+
+
+def torchvision_check(im, n, rgb):
+    """With torchvision installed: the real transforms must agree with the written-out ones."""
+    try:
+        import torch
+        from torchvision.transforms import CenterCrop, Compose, InterpolationMode, Normalize, Resize, ToTensor
+    except ImportError:
+        return False
+    pil = Compose([Resize(n, interpolation=InterpolationMode.BICUBIC), CenterCrop(n)])(im).convert("RGB")
+    assert np.array_equal(np.asarray(pil, dtype=np.uint8), rgb), "torchvision and the written-out steps disagree"
+    tensor = Normalize(tuple(MEAN.tolist()), tuple(STD.tolist()))(ToTensor()(pil))
+    assert tensor.dtype == torch.float32
+    assert np.array_equal(tensor.numpy(), normalise(rgb)), "float32 normalisation differs from torchvision's"
+    return True
 
 
 def fnv1a64(data: bytes) -> str:
@@ -300,6 +317,7 @@ def main():
     table.astype("<f4").tofile(OUT / "normalize_table.f32")
 
     full_tensors = {("chelsea_baseline.jpg", 64), ("rocket_cmyk.jpg", 64), ("coffee_rgba.png", 64)}
+    checked_with_torchvision = 0
     manifest = {"pillow": Image.__version__, "mean": MEAN.tolist(), "std": STD.tolist(), "images": [], "errors": errors}
     for name in sorted(files):
         im = Image.open(IMAGES / name)
@@ -308,6 +326,7 @@ def main():
                  "fnv1a64": fnv1a64(decoded_samples(im)), "sizes": list(files[name])}
         for n in files[name]:
             rgb = clip_rgb(im, n)
+            checked_with_torchvision += torchvision_check(im, n, rgb)
             stem = f"{name.replace('.', '_')}_{n}"
             rgb.tofile(EXPECTED / f"{stem}.rgb")
             if (name, n) in full_tensors:
@@ -317,9 +336,15 @@ def main():
             entry["exif"] = {"width": upright.size[0], "height": upright.size[1]}
             clip_rgb(upright, 64).tofile(EXPECTED / f"{name.replace('.', '_')}_64_exif.rgb")
         manifest["images"].append(entry)
+    try:
+        import torchvision
+        manifest["torchvision"] = torchvision.__version__.split("+")[0]
+    except ImportError:
+        manifest["torchvision"] = None
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     total = sum(f.stat().st_size for f in OUT.rglob("*") if f.is_file())
-    print(f"{len(files)} images, {len(errors)} error cases, {total / 1024:.0f} KiB in {OUT.relative_to(ROOT)}")
+    print(f"{len(files)} images, {len(errors)} error cases, {total / 1024:.0f} KiB in {OUT.relative_to(ROOT)}; "
+          f"{checked_with_torchvision} cases cross-checked against torchvision")
 
 
 if __name__ == "__main__":
