@@ -1,6 +1,47 @@
 import ArgumentParser
+import CLIPImage
+import Dispatch
+import Foundation
 
+/// `clip-bench preprocess [--size N] [--repeats R] [--serial] [--fast-jpeg] IMAGE...`:
+/// images/s of decode + CLIP preprocessing, as `clip preprocess` runs it (both cores), or
+/// on one core with `--serial`. scripts/bench/preprocess.sh runs Pillow on the same files.
 struct PreprocessBenchmark: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "preprocess", abstract: "Not implemented yet.")
-    func run() throws { print("preprocess benchmark: not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "preprocess",
+        abstract: "Images per second for decode + CLIP preprocessing (run scripts/bench/preprocess.sh for the comparison)."
+    )
+
+    @Option(help: "Output side N.") var size = 224
+    @Option(help: "Timed passes over the files (after one warm-up pass).") var repeats = 3
+    @Flag(help: "One image at a time on one core instead of the batch API on all cores.") var serial = false
+    @Flag(help: "libjpeg DCT-scaling fast path (pixels differ from Pillow's).") var fastJpeg = false
+    @Argument(help: "Image files.") var images: [String] = []
+
+    func validate() throws {
+        guard !images.isEmpty else { throw ValidationError("give the image files to preprocess") }
+        guard size > 0, repeats > 0 else { throw ValidationError("--size and --repeats must be positive") }
+    }
+
+    func run() throws {
+        var preprocessor = CLIPPreprocessor(size: size)
+        preprocessor.fastJPEGDownscale = fastJpeg
+        let urls = images.map { URL(fileURLWithPath: $0) }
+        var checksum: Float = 0
+        func pass() throws {
+            if serial {
+                for url in urls { checksum += try preprocessor.preprocess(contentsOf: url)[0] }
+            } else {
+                checksum += try preprocessor.preprocessBatch(contentsOf: urls)[0]
+            }
+        }
+        try pass()  // warm-up: page cache, allocator
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<repeats { try pass() }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let rate = Double(urls.count * repeats) / seconds
+        let how = serial ? "1 core" : "\(ProcessInfo.processInfo.activeProcessorCount) cores"
+        print("swift-clip (\(how)\(fastJpeg ? ", fast JPEG" : "")): \(urls.count) images x \(repeats) in \(String(format: "%.3f", seconds)) s: \(String(format: "%.1f", rate)) images/s (checksum \(checksum))")
+        print("images_per_second=\(String(format: "%.2f", rate))")
+    }
 }
