@@ -1,6 +1,59 @@
 import ArgumentParser
+import CLIPImage
+import Foundation
 
+/// `clip preprocess --size N [--exif] IMAGE... -o out.npy`: OpenAI CLIP's image preprocessing
+/// (Pillow-exact) into a little-endian float32 NPY array of shape (B, 3, N, N), images in
+/// argument order. Errors print one line `error: ...` on stderr and exit non-zero.
 struct PreprocessCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "preprocess", abstract: "Not implemented yet.")
-    func run() throws { throw ValidationError("'preprocess' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "preprocess",
+        abstract: "Preprocess images exactly like OpenAI CLIP into a (B, 3, N, N) float32 .npy file."
+    )
+
+    @Option(name: .long, help: "Output side N (224 for ViT-B/32 and ViT-B/16, 336 for ViT-L/14@336px).")
+    var size: Int?
+
+    @Flag(name: .long, help: "Apply the EXIF orientation tag (OpenAI's reference does not).")
+    var exif = false
+
+    @Flag(name: .long, help: "Decode large JPEGs with libjpeg DCT scaling (faster; pixels differ from Pillow's).")
+    var fastJpeg = false
+
+    @Option(name: .long, help: "Largest width*height accepted (Pillow's limit by default).")
+    var maxPixels = DecodeOptions.pillowPixelLimit
+
+    @Option(name: [.short, .long], help: "Output .npy file.")
+    var output: String?
+
+    @Argument(help: "Image files (JPEG, PNG, WebP, GIF; recognised by content).")
+    var images: [String] = []
+
+    func run() throws {
+        guard let size, size > 0 else { throw failure("--size N is required and must be positive") }
+        guard let output else { throw failure("-o OUTPUT.npy is required") }
+        guard !images.isEmpty else { throw failure("no images given") }
+        var options = DecodeOptions()
+        options.applyEXIFOrientation = exif
+        options.maxPixels = maxPixels > 0 ? maxPixels : nil
+        var preprocessor = CLIPPreprocessor(size: size, decodeOptions: options)
+        preprocessor.fastJPEGDownscale = fastJpeg
+        let values: [Float]
+        do {
+            values = try preprocessor.preprocessBatch(contentsOf: images.map { URL(fileURLWithPath: $0) })
+        } catch let error as ImageError {
+            throw failure(error.localizedDescription)
+        }
+        do {
+            try NPY.float32(values, shape: [images.count, 3, size, size]).write(to: URL(fileURLWithPath: output), options: .atomic)
+        } catch {
+            throw failure("cannot write \(output): \((error as NSError).localizedDescription)")
+        }
+    }
+
+    /// Prints one line on stderr; throwing the result exits with status 1 and no usage text.
+    private func failure(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        return ExitCode.failure
+    }
 }

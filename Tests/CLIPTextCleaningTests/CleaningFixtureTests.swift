@@ -1,6 +1,23 @@
 import Testing
 @testable import CLIPTextCleaning
 
-@Test func stubCompiles() {
-    #expect(CLIPTextCleaner.clean("A") == "a")
+// Golden values: Fixtures/cleaning.jsonl from scripts/reference/make_cleaning_fixtures.py
+// (ftfy 6.3.1, CPython 3.11.7, regex 2024.11.6) over scripts/reference/text_corpus.py.
+@Suite struct CleaningFixtureTests {
+    @Test func fixTextMatchesFtfyOnWholeFixture() throws {
+        let rows = try Fixtures.cleaningRows()
+        #expect(rows.count >= 5000)
+        let (mismatches, first) = compareAll(rows, CLIPTextCleaner.fixText) { $0.fixed }
+        print("fixText: \(rows.count - mismatches)/\(rows.count) identical, \(mismatches) mismatches")
+        if let first { print("first fixText mismatch: \(first)") }
+        #expect(mismatches == 0, "\(mismatches) mismatches; first: \(first ?? "")")
+    }
+
+    @Test func cleanMatchesSimpleTokenizerOnWholeFixture() throws {
+        let rows = try Fixtures.cleaningRows()
+        let (mismatches, first) = compareAll(rows, CLIPTextCleaner.clean) { $0.clean }
+        print("clean: \(rows.count - mismatches)/\(rows.count) identical, \(mismatches) mismatches")
+        if let first { print("first clean mismatch: \(first)") }
+        #expect(mismatches == 0, "\(mismatches) mismatches; first: \(first ?? "")")
+    }
 }

@@ -1,0 +1,90 @@
+import CLIPImage
+import Foundation
+import Testing
+
+/// OpenAI's `_transform` against Pillow 11.0.0 + torchvision's steps
+/// (scripts/reference/make_image_fixtures.py): uint8 pixels after resize, crop and
+/// convert("RGB") identical; normalised values within 1e-6.
+@Suite struct PreprocessTests {
+    @Test(arguments: ImageFixtures.cases)
+    func pixelsMatchPillow(_ fixture: PreprocessCase) throws {
+        let image = try ImageDecoder.decode(contentsOf: ImageFixtures.image(fixture.file))
+        let got = CLIPPreprocessor(size: fixture.size).resizeAndCrop(image)
+        let expected = [UInt8](try Data(contentsOf: ImageFixtures.expected(ImageFixtures.stem(fixture.file, fixture.size) + ".rgb")))
+        let mismatch = ImageFixtures.compare(got, expected, size: fixture.size)
+        #expect(mismatch == nil, "\(fixture): \(mismatch ?? "")")
+    }
+
+    @Test func normalisationTableMatchesTorchvisionFloat32() throws {
+        let expected = try ImageFixtures.floats(ImageFixtures.directory.appendingPathComponent("normalize_table.f32"))
+        let preprocessor = CLIPPreprocessor(size: 1)
+        var maxDiff: Float = 0
+        for c in 0..<3 {
+            for v in 0..<256 {
+                var rgb: [UInt8] = [0, 0, 0]
+                rgb[c] = UInt8(v)
+                var out = [Float](repeating: 0, count: 3)
+                out.withUnsafeMutableBufferPointer { preprocessor.normalize(rgb, into: $0) }
+                maxDiff = max(maxDiff, abs(out[c] - expected[c * 256 + v]))
+            }
+        }
+        print("normalisation table: max |diff| \(maxDiff)")
+        #expect(maxDiff <= 1e-6)
+    }
+
+    @Test(arguments: [("chelsea_baseline.jpg", 64), ("rocket_cmyk.jpg", 64), ("coffee_rgba.png", 64)])
+    func fullTensorsMatch(_ file: String, _ size: Int) throws {
+        let got = try CLIPPreprocessor(size: size).preprocess(contentsOf: ImageFixtures.image(file))
+        let expected = try ImageFixtures.floats(ImageFixtures.expected(ImageFixtures.stem(file, size) + ".f32"))
+        #expect(got.count == expected.count)
+        let maxDiff = zip(got, expected).map { abs($0 - $1) }.max() ?? .infinity
+        print("\(file) @\(size): max |diff| \(maxDiff)")
+        #expect(maxDiff <= 1e-6)
+    }
+
+    @Test func batchMatchesSingleImagesInOrder() throws {
+        let files = ["chelsea_baseline.jpg", "camera_i16.png", "coffee_rgba_lossy.webp", "chelsea.gif", "rocket_cmyk.jpg"]
+        let preprocessor = CLIPPreprocessor(size: 32)
+        let batch = try preprocessor.preprocessBatch(contentsOf: files.map(ImageFixtures.image))
+        let stride = 3 * 32 * 32
+        #expect(batch.count == files.count * stride)
+        for (i, file) in files.enumerated() {
+            let single = try preprocessor.preprocess(contentsOf: ImageFixtures.image(file))
+            #expect(Array(batch[(i * stride)..<((i + 1) * stride)]) == single, "\(file) at index \(i)")
+        }
+    }
+
+    @Test func batchReportsTheFirstFailingFile() {
+        let files = ["chelsea_baseline.jpg", "truncated.jpg", "not_supported.bmp"].map(ImageFixtures.image)
+        #expect { try CLIPPreprocessor(size: 16).preprocessBatch(contentsOf: files) } throws: {
+            ($0 as? ImageError)?.file == files[1].path
+        }
+    }
+
+    @Test func exifOrientationIsOptional() throws {
+        let url = ImageFixtures.image("chelsea_exif6.jpg")
+        guard let entry = ImageFixtures.entries.first(where: { $0.file == "chelsea_exif6.jpg" }), let upright = entry.exif else {
+            Issue.record("manifest lacks the EXIF fixture"); return
+        }
+        let plain = try ImageDecoder.decode(contentsOf: url)
+        #expect(plain.width == entry.width && plain.height == entry.height, "EXIF must be ignored by default")
+        var options = DecodeOptions()
+        options.applyEXIFOrientation = true
+        let rotated = try ImageDecoder.decode(contentsOf: url, options: options)
+        #expect(rotated.width == upright.width && rotated.height == upright.height)
+        let got = CLIPPreprocessor(size: 64).resizeAndCrop(rotated)
+        let expected = [UInt8](try Data(contentsOf: ImageFixtures.expected(ImageFixtures.stem(entry.file, 64) + "_exif.rgb")))
+        let mismatch = ImageFixtures.compare(got, expected, size: 64)
+        #expect(mismatch == nil, "exif_transpose: \(mismatch ?? "")")
+    }
+
+    /// torchvision's `_compute_resized_output_size`: int(n * long / short).
+    @Test(arguments: [
+        (320, 213, 224, 336, 224), (213, 320, 224, 224, 336), (1000, 7, 5, 714, 5), (7, 1000, 16, 16, 2285),
+        (500, 500, 224, 224, 224), (640, 480, 224, 298, 224), (3, 5, 64, 64, 106), (1, 1, 3, 3, 3),
+    ])
+    func resizedSize(_ w: Int, _ h: Int, _ n: Int, _ ew: Int, _ eh: Int) {
+        let size = CLIPPreprocessor.resizedSize(width: w, height: h, size: n)
+        #expect(size.width == ew && size.height == eh)
+    }
+}
