@@ -20,4 +20,14 @@ import Testing
         if let first { print("first clean mismatch: \(first)") }
         #expect(mismatches == 0, "\(mismatches) mismatches; first: \(first ?? "")")
     }
+
+    /// Short random strings over ftfy's mojibake alphabet (make_cleaning_fixtures.fuzz_texts).
+    @Test func fuzzFixtureMatches() throws {
+        let rows = try Fixtures.cleaningRows("cleaning_fuzz")
+        let (fixMismatches, firstFix) = compareAll(rows, CLIPTextCleaner.fixText) { $0.fixed }
+        let (cleanMismatches, firstClean) = compareAll(rows, CLIPTextCleaner.clean) { $0.clean }
+        print("fuzz: fixText \(fixMismatches), clean \(cleanMismatches) mismatches of \(rows.count)")
+        #expect(fixMismatches == 0, "first: \(firstFix ?? "")")
+        #expect(cleanMismatches == 0, "first: \(firstClean ?? "")")
+    }
 }

@@ -8,9 +8,9 @@ struct CleaningRow: Decodable, Sendable {
 }
 
 enum Fixtures {
-    static func cleaningRows() throws -> [CleaningRow] {
-        guard let url = Bundle.module.url(forResource: "cleaning", withExtension: "jsonl", subdirectory: "Fixtures")
-        else { throw FixtureError.missing("Fixtures/cleaning.jsonl") }
+    static func cleaningRows(_ name: String = "cleaning") throws -> [CleaningRow] {
+        guard let url = Bundle.module.url(forResource: name, withExtension: "jsonl", subdirectory: "Fixtures")
+        else { throw FixtureError.missing("Fixtures/\(name).jsonl") }
         let data = try Data(contentsOf: url)
         let decoder = JSONDecoder()
         return try data.split(separator: UInt8(ascii: "\n")).map { try decoder.decode(CleaningRow.self, from: Data($0)) }

@@ -20,10 +20,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import text_corpus  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OUT = os.path.join(ROOT, "Tests", "CLIPTextCleaningTests", "Fixtures", "cleaning.jsonl")
+FIXTURES = os.path.join(ROOT, "Tests", "CLIPTextCleaningTests", "Fixtures")
+OUT = os.path.join(FIXTURES, "cleaning.jsonl")
+FUZZ_OUT = os.path.join(FIXTURES, "cleaning_fuzz.jsonl")
 
 
-MAX_CHARS = 3000
+MAX_CHARS = 2000
 
 
 # --- verbatim semantics of clip/simple_tokenizer.py (OpenAI CLIP) ---
@@ -44,17 +46,66 @@ def clip_clean(text):
 # ---
 
 
+def fuzz_texts(count=1500, seed=1234):
+    """Short random strings over the characters ftfy's regexes care about, so that every
+    badness alternative, codec, lossy-byte and detector path is exercised, plus random
+    mis-decodings of random text. Deterministic (seeded)."""
+    import random
+
+    import ftfy.bad_codecs  # noqa: F401
+    from ftfy.badness import MOJIBAKE_CATEGORIES
+    from ftfy.chardata import CHARMAP_ENCODINGS, UTF8_CLUES
+
+    rng = random.Random(seed)
+    pool = set()
+    for cls in list(MOJIBAKE_CATEGORIES.values()) + list(UTF8_CLUES.values()):
+        for c in cls:
+            if c != "-":
+                pool.add(c)
+    for enc in CHARMAP_ENCODINGS:
+        pool.update(bytes(range(0x80, 0x100)).decode(enc))
+    pool.update("ÂÃÎÐØÙŒœ×àâ€‚Äвт√≈βāГўВЂ·°²³µ¹¼½¾ВГРСΒΓΞΟ\ufffd\x1a?")
+    pool.update("aZq .,!?;&#<>'\"\n\r\t\x1b[0m\u2028\x85\u00a0\u3000ﬁ“”‘’ＡΣσİß")
+    pool = sorted(pool)
+    words = ["café", "naïve", "Straße", "Привет", "Καλημέρα", "日本", "😀", "“q”", "–—…", "Łódź",
+             "€100", "™", "İ", "&amp;", "&#x41;", "&eacute;", "x"]
+    out = []
+    for i in range(count):
+        kind = i % 3
+        if kind == 0:
+            s = "".join(rng.choice(pool) for _ in range(rng.randint(1, 10)))
+        else:
+            base = " ".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
+            enc = rng.choice(CHARMAP_ENCODINGS + ["windows-1252"])
+            try:
+                s = base.encode("utf-8").decode(enc, errors="replace")
+            except LookupError:
+                continue
+            if kind == 2:  # damage: NBSP -> space, drop a char, or insert a pool char
+                pos = rng.randint(0, len(s))
+                op = rng.randint(0, 2)
+                s = s.replace("\xa0", " ") if op == 0 else (s[:pos] + s[pos + 1:] if op == 1 else s[:pos] + rng.choice(pool) + s[pos:])
+        out.append(s)
+    return out
+
+
+def write(path, texts):
+    with open(path, "w", encoding="utf-8") as f:
+        for t in texts:
+            row = {"text": t, "fixed": ftfy.fix_text(t), "clean": clip_clean(t)}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(f"{path}: {len(texts)} rows, {os.path.getsize(path)} bytes")
+
+
 def main():
     assert ftfy.__version__ == "6.3.1", ftfy.__version__
     warnings.simplefilter("ignore")
     # Very long corpus strings are capped to keep the committed fixture small; the Swift
     # tests cover long inputs separately (linear-time test).
     texts = [t[:MAX_CHARS] for t in text_corpus.corpus()]
-    with open(OUT, "w", encoding="utf-8") as f:
-        for t in texts:
-            row = {"text": t, "fixed": ftfy.fix_text(t), "clean": clip_clean(t)}
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(f"{OUT}: {len(texts)} rows, {os.path.getsize(OUT)} bytes; sources {text_corpus.SOURCES}")
+    write(OUT, texts)
+    print(f"corpus sources: {text_corpus.SOURCES}")
+    write(FUZZ_OUT, fuzz_texts())
 
 
 if __name__ == "__main__":
