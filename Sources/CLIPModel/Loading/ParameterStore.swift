@@ -53,3 +53,10 @@ public final class ParameterStore {
         }
     }
 }
+
+extension Tensor {
+    /// A Float32 copy of a checkpoint tensor stored as float32, float16, bfloat16 or float64.
+    public init(converting weight: WeightTensor, key: String = "tensor") throws {
+        self = try ParameterStore.convert(weight, key: key)
+    }
+}
