@@ -178,6 +178,27 @@ public final class Tokenizer: Sendable {
             bytes += tokenBytes
         }
         // Python replaces "</w>" after decoding, so a "</w>" typed by a user becomes a space too.
-        return String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "</w>", with: " ")
+        // Replacing the bytes before decoding is the same (invalid sequences end before any ASCII
+        // byte) and, unlike String.replacingOccurrences, does not compare grapheme clusters:
+        // "</w>" followed by a combining mark must still be replaced.
+        return String(decoding: Self.replacingEndOfWord(bytes), as: UTF8.self)
+    }
+
+    private static func replacingEndOfWord(_ bytes: [UInt8]) -> [UInt8] {
+        let marker: [UInt8] = Array("</w>".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == marker[0], i + 4 <= bytes.count,
+               bytes[i + 1] == marker[1], bytes[i + 2] == marker[2], bytes[i + 3] == marker[3] {
+                out.append(UInt8(ascii: " "))
+                i += 4
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return out
     }
 }

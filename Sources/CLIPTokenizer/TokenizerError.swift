@@ -34,11 +34,11 @@ public enum TokenizerError: LocalizedError, Equatable, Sendable {
     public var recoverySuggestion: String? {
         switch self {
         case .inputTooLong:
-            return "shorten the text, raise the context length, or enable truncation (keeps the first tokens and ends with EOT)"
+            return "shorten the text, raise the context length, or truncate (keeps the first tokens; the last becomes <|endoftext|>)"
         case .invalidContextLength:
             return "CLIP models use 77"
         case .invalidUTF8:
-            return "convert the input to UTF-8 (for example with iconv) before tokenizing"
+            return "convert the input to UTF-8 before tokenizing, for example with iconv"
         case .unknownTokenID:
             return "pass ids produced by the same vocabulary (0 ..< vocabulary size)"
         case .invalidVocabulary:

@@ -21,6 +21,11 @@ struct Vocabulary: Sendable {
     let merger: BytePairMerger
 
     /// Builds the tables from an encoder (string -> id) and the merges in rank order.
+    ///
+    /// Swift compares `String` keys by canonical equivalence where Python compares code points;
+    /// that makes no difference here because token strings are spelled with the byte encoder's
+    /// alphabet (U+0021 ... U+0143), in which no two distinct sequences are canonically equivalent
+    /// (the combining marks U+0300 ... that precomposed letters decompose into are not in it).
     init(encoder: [String: Int], merges: [(String, String)], file: String) throws {
         func id(_ s: String) throws -> Int32 {
             guard let v = encoder[s] else {

@@ -1,6 +1,116 @@
 import ArgumentParser
+import CLIP
+import Foundation
 
+/// `clip tokenize`: CLIP token ids for texts, one JSON array per line (the contract of issue 3).
 struct TokenizeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "tokenize", abstract: "Not implemented yet.")
-    func run() throws { throw ValidationError("'tokenize' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Prints CLIP token ids, one JSON array of integers per input text and line.",
+        discussion: """
+            Texts come from the arguments or, with none, from stdin as JSON Lines (one JSON string \
+            per line). Ids are those of OpenAI's SimpleTokenizer: by default <|startoftext|>, the \
+            BPE ids and <|endoftext|>, zero padded to the context length, longer texts truncated \
+            (the last id stays <|endoftext|>). --raw prints the BPE ids alone.
+            Example: clip tokenize "a photo of a cat"
+            """
+    )
+
+    @Option(help: ArgumentHelp("The number of ids per row.", valueName: "n"))
+    var contextLength = 77
+
+    @Flag(inversion: .prefixedNo, help: "Cut texts longer than the context length instead of failing.")
+    var truncate = true
+
+    @Flag(help: "Print only the BPE ids: no start/end ids, no padding, no truncation.")
+    var raw = false
+
+    @Argument(help: "Texts to tokenize; none: read JSON Lines from stdin.")
+    var texts: [String] = []
+
+    func run() throws {
+        do {
+            try tokenizeAll()
+        } catch {
+            var message = error.localizedDescription
+            if let hint = (error as? LocalizedError)?.recoverySuggestion { message += "; hint: \(hint)" }
+            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    private func tokenizeAll() throws {
+        let tokenizer = try Tokenizer.bundled()
+        let inputs = try texts.isEmpty ? Self.readJSONLines(FileHandle.standardInput.readDataToEndOfFile()) : Self.checkedArguments(texts)
+        var rows: [[Int]]
+        if raw {
+            rows = inputs.map { tokenizer.encode($0) }
+        } else {
+            rows = try tokenizer.tokenize(inputs, contextLength: contextLength, truncate: truncate).map { $0.map(Int.init) }
+        }
+        var out = ""
+        for (i, row) in rows.enumerated() {
+            out += "["
+            out += row.map(String.init).joined(separator: ",")
+            out += "]\n"
+            // Flush in blocks so a large input does not hold all output twice.
+            if i % 4096 == 4095 || i == rows.count - 1 {
+                FileHandle.standardOutput.write(Data(out.utf8))
+                out = ""
+            }
+        }
+        rows.removeAll()
+    }
+
+    /// One JSON string per line; the final newline is optional.
+    static func readJSONLines(_ data: Data) throws -> [String] {
+        let text: String
+        do {
+            text = try UTF8Input.decode(data)
+        } catch TokenizerError.invalidUTF8(let offset) {
+            throw CLIInputError.invalidUTF8(source: "stdin", offset: offset)
+        }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.last == "" { lines.removeLast() }
+        return try lines.enumerated().map { index, line in
+            guard let value = try? JSONSerialization.jsonObject(with: Data(line.utf8), options: .fragmentsAllowed),
+                  let string = value as? String else {
+                throw CLIInputError.notAJSONString(line: index + 1)
+            }
+            return string
+        }
+    }
+
+    /// Swift repairs invalid UTF-8 in arguments silently; check the raw bytes instead.
+    static func checkedArguments(_ texts: [String]) throws -> [String] {
+        for index in 0..<Int(CommandLine.argc) {
+            guard let pointer = CommandLine.unsafeArgv[index] else { continue }
+            let bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self),
+                                                  count: strlen(pointer)))
+            if let offset = UTF8Input.firstInvalidOffset(bytes) {
+                throw CLIInputError.invalidUTF8(source: "argument \(index)", offset: offset)
+            }
+        }
+        return texts
+    }
+}
+
+/// Bad input to `clip tokenize`.
+enum CLIInputError: LocalizedError {
+    case invalidUTF8(source: String, offset: Int)
+    case notAJSONString(line: Int)
+
+    var errorDescription: String? {
+        switch self {
+        case let .invalidUTF8(source, offset): "\(source) is not valid UTF-8 at byte offset \(offset)"
+        case let .notAJSONString(line): "stdin line \(line) is not a JSON string"
+        }
+    }
+
+    var recoverySuggestion: String? {
+        switch self {
+        case .invalidUTF8: "convert the text to UTF-8 first, for example with iconv"
+        case .notAJSONString: "write one JSON string per line, e.g. \"a photo of a cat\""
+        }
+    }
 }

@@ -229,7 +229,8 @@ def write_hf_fixture(module, texts):
     with (out / "expected.jsonl").open("w", encoding="utf-8") as f:
         for text in texts:
             ids = tok.encode(text)
-            row = {"text": text, "ids": ids, "decoded": tok.decode(ids)}
+            clean = module.whitespace_clean(module.basic_clean(text)).lower()
+            row = {"text": text, "clean": clean, "ids": ids, "decoded": tok.decode(ids)}
             f.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
     print(f"wrote {out.relative_to(ROOT)}: {len(vocab)} tokens, {len(merges)} merges, {len(texts)} texts")
 

@@ -16,6 +16,7 @@ Widths are 32 to keep the fixtures small (well under 2 MB in all): OpenAI's `bui
 text/ViT heads = width // 64 = 0 from these shapes, so tests must take the heads from
 weights.json ("models" section); the ResNet's attention-pool heads (width * 32 // 64 = 1) infer fine.
 """
+import copy
 import json
 import os
 import shutil
@@ -172,7 +173,7 @@ def openai_formats(kind, manifest):
         name = f"{kind}.{suffix}" if suffix in ("safetensors", "pt") else f"{kind}-{suffix}"
         path = os.path.join(OUT, name)
         if suffix == "safetensors":
-            save_file(dict(state), path, metadata={"format": "pt", "model": f"tiny-{kind}"})
+            save_file(dict(state), path, metadata={"format": "pt"})  # one key: Rust orders a map randomly
             record(name, "safetensors", "fp32")
         elif suffix == "bf16.safetensors":
             save_file(dict(bf16_state), path)
@@ -284,8 +285,7 @@ def hf_formats(manifest):
                                   ("hf-bin", torch.float32, dict(safe_serialization=False))]:
         path = os.path.join(OUT, folder)
         shutil.rmtree(path, ignore_errors=True)
-        model.to(dtype).save_pretrained(path, **kwargs)
-        model.float()
+        copy.deepcopy(model).to(dtype).save_pretrained(path, **kwargs)
         manifest["files"][folder] = {
             "format": "huggingFacePyTorch" if folder == "hf-bin" else "huggingFaceSafetensors", "model": "hf",
             "state": "hf-fp32" if dtype == torch.float32 else "hf-fp16"}
@@ -298,6 +298,40 @@ def hf_formats(manifest):
         "text": {"width": 32, "layers": 1, "heads": 2},
         "outputs": "hf-outputs.safetensors",
     }
+
+
+def format_cases():
+    """Small edge cases for Tests/CLIPWeightsTests: strided views, rejected globals, compressed
+    entries and the legacy (pre-zip) torch.save format."""
+    import fractions
+    import zipfile
+    out = os.path.join(ROOT, "Tests", "CLIPWeightsTests", "Fixtures")
+    os.makedirs(out, exist_ok=True)
+    base = torch.arange(24, dtype=torch.float32).reshape(4, 6)
+    views = OrderedDict([
+        ("transposed", base.t()),                      # strides (1, 6)
+        ("column", base[:, 2]),                        # storage offset 2, stride 6
+        ("block", base[1:3, 2:5]),                     # offset 8, strides (6, 1)
+        ("half_view", base.half()[::2, ::3]),          # fp16, strides (12, 3)
+        ("scalar", torch.tensor(4.6052)),
+        ("empty", torch.zeros((0, 3))),
+        ("int64", torch.tensor([1, -2, 3], dtype=torch.int64)),
+    ])
+    torch.save(views, os.path.join(out, "views.pt"))
+    expected = OrderedDict((k, {"shape": list(v.shape), "values": v.contiguous().double().flatten().tolist()})
+                           for k, v in views.items())
+    torch.save({"weight": torch.ones(2), "ratio": fractions.Fraction(1, 3)}, os.path.join(out, "disallowed-global.pt"))
+    torch.save({"weight": torch.ones(2)}, os.path.join(out, "legacy.pt"), _use_new_zipfile_serialization=False)
+    # The same archive with its entries deflated (torch itself always stores them).
+    plain = os.path.join(out, "views.pt")
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(os.path.join(out, "compressed.pt"), "w",
+                                                        zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(entry, src.read(info.filename))
+    with open(os.path.join(out, "views.json"), "w") as f:
+        f.write(compact_json(expected) + "\n")
 
 
 def compact_json(value, depth=0):
@@ -318,6 +352,7 @@ def main():
     openai_formats("vit", manifest)
     openai_formats("rn", manifest)
     hf_formats(manifest)
+    format_cases()
     with open(os.path.join(OUT, "weights.json"), "w") as f:
         f.write(compact_json(manifest) + "\n")
     total = 0

@@ -126,7 +126,8 @@ public enum SafetensorsReader {
         guard let array = value as? [Any] else { return nil }
         var result: [Int] = []
         for element in array {
-            guard let number = element as? NSNumber, !(element is Bool) else { return nil }
+            // `is Bool` would also match NSNumber 0 and 1 through bridging; ask for the real type.
+            guard !(type(of: element) is Bool.Type), let number = element as? NSNumber else { return nil }
             let double = number.doubleValue
             guard double == double.rounded(), abs(double) < 9.0e15 else { return nil }
             result.append(number.intValue)

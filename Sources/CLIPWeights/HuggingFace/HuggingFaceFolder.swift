@@ -1,0 +1,84 @@
+import Foundation
+
+// Follows transformers 4.46.3 `modeling_utils.py` (`SAFE_WEIGHTS_NAME`, `SAFE_WEIGHTS_INDEX_NAME`,
+// `WEIGHTS_NAME`, `WEIGHTS_INDEX_NAME` and the index's "weight_map").
+
+/// Reads a Hugging Face `CLIPModel` folder written by `save_pretrained`.
+enum HuggingFaceFolder {
+    static let configName = "config.json"
+
+    static func read(_ folder: URL) throws -> StateDict {
+        let path = folder.path
+        func fail(_ detail: String) -> WeightError { .invalidHuggingFaceFolder(folder: path, detail: detail) }
+        let manager = FileManager.default
+        func exists(_ name: String) -> Bool { manager.fileExists(atPath: folder.appendingPathComponent(name).path) }
+
+        guard exists(configName),
+              let configData = manager.contents(atPath: folder.appendingPathComponent(configName).path) else {
+            throw fail("config.json is missing")
+        }
+        let configText = String(decoding: configData, as: UTF8.self)
+
+        var raw: [String: WeightTensor] = [:]
+        let format: WeightFormat
+        func merge(_ tensors: [String: WeightTensor], from name: String) throws {
+            for (key, tensor) in tensors {
+                guard raw[key] == nil else { throw WeightError.duplicateKey(file: folder.appendingPathComponent(name).path, key: key) }
+                raw[key] = tensor
+            }
+        }
+        func loadFile(_ name: String) throws -> [String: WeightTensor] {
+            let url = folder.appendingPathComponent(name)
+            let file = try MappedFile(url: url)
+            if name.hasSuffix(".safetensors") { return try SafetensorsReader.read(file).tensors }
+            let archive = try TorchArchive.read(file)
+            guard archive.format == .pytorchZip else { throw fail("\(name) is a TorchScript archive, not a state dict") }
+            return archive.tensors
+        }
+
+        if exists("model.safetensors") {
+            try merge(try loadFile("model.safetensors"), from: "model.safetensors")
+            format = .huggingFaceSafetensors
+        } else if exists("model.safetensors.index.json") {
+            try readSharded(folder, index: "model.safetensors.index.json", loadFile: loadFile, merge: merge)
+            format = .huggingFaceSafetensors
+        } else if exists("pytorch_model.bin") {
+            try merge(try loadFile("pytorch_model.bin"), from: "pytorch_model.bin")
+            format = .huggingFacePyTorch
+        } else if exists("pytorch_model.bin.index.json") {
+            try readSharded(folder, index: "pytorch_model.bin.index.json", loadFile: loadFile, merge: merge)
+            format = .huggingFacePyTorch
+        } else {
+            throw fail("no model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json")
+        }
+        let tensors = try HuggingFaceKeyMap.toOpenAI(raw, source: path)
+        return StateDict(tensors: tensors, format: format, metadata: [StateDict.configJSONKey: configText])
+    }
+
+    /// Loads every shard named by an index's "weight_map" and checks each key is in its shard.
+    private static func readSharded(_ folder: URL, index name: String,
+                                    loadFile: (String) throws -> [String: WeightTensor],
+                                    merge: ([String: WeightTensor], String) throws -> Void) throws {
+        let path = folder.appendingPathComponent(name).path
+        func fail(_ detail: String) -> WeightError { .invalidHuggingFaceFolder(folder: folder.path, detail: "\(name): \(detail)") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw WeightError.cannotOpen(file: path, reason: "unreadable") }
+        guard let object = try? JSONSerialization.jsonObject(with: data), let index = object as? [String: Any],
+              let weightMap = index["weight_map"] as? [String: Any] else {
+            throw fail("not a JSON object with a \"weight_map\"")
+        }
+        var keysByShard: [String: [String]] = [:]
+        for (key, value) in weightMap {
+            guard let shard = value as? String, !shard.contains("/"), !shard.hasPrefix(".") else {
+                throw fail("weight_map[\(key)] is not a file name in the folder")
+            }
+            keysByShard[shard, default: []].append(key)
+        }
+        for shard in keysByShard.keys.sorted() {
+            let tensors = try loadFile(shard)
+            for key in keysByShard[shard] ?? [] where tensors[key] == nil {
+                throw fail("\(key) is listed in \(shard) but missing from it")
+            }
+            try merge(tensors, shard)
+        }
+    }
+}

@@ -1,0 +1,136 @@
+// Follows transformers 4.46.3 `models/clip/modeling_clip.py` (CLIPModel parameter names) and
+// `models/clip/convert_clip_original_pytorch_to_hf.py` (the inverse of this table).
+
+/// The one table that maps Hugging Face `CLIPModel` keys to OpenAI `clip/model.py` keys.
+///
+/// Most keys are renamed; `q_proj`/`k_proj`/`v_proj` are concatenated (in that order, along the
+/// output dimension) into `in_proj_weight`/`in_proj_bias`; the two projections are transposed
+/// because HF stores them as `nn.Linear` weights (out, in) and OpenAI as matrices (in, out).
+///
+/// ```swift
+/// let openAI = try HuggingFaceKeyMap.toOpenAI(hfTensors, source: "model.safetensors")
+/// openAI["visual.proj"]  // (width, embed_dim)
+/// ```
+public enum HuggingFaceKeyMap {
+    /// Whole-key renames.
+    public static let renamedKeys: [String: String] = [
+        "text_model.embeddings.token_embedding.weight": "token_embedding.weight",
+        "text_model.embeddings.position_embedding.weight": "positional_embedding",
+        "vision_model.embeddings.class_embedding": "visual.class_embedding",
+        "vision_model.embeddings.patch_embedding.weight": "visual.conv1.weight",
+        "vision_model.embeddings.position_embedding.weight": "visual.positional_embedding",
+        "logit_scale": "logit_scale",
+    ]
+
+    /// Prefix renames, applied once, longest match first.
+    public static let renamedPrefixes: [(hf: String, openAI: String)] = [
+        ("text_model.encoder.layers.", "transformer.resblocks."),
+        ("vision_model.encoder.layers.", "visual.transformer.resblocks."),
+        ("text_model.final_layer_norm.", "ln_final."),
+        ("vision_model.pre_layrnorm.", "visual.ln_pre."),
+        ("vision_model.post_layernorm.", "visual.ln_post."),
+    ]
+
+    /// Renames inside a residual block (after the layer index).
+    public static let renamedBlockParts: [(hf: String, openAI: String)] = [
+        ("self_attn.out_proj.", "attn.out_proj."),
+        ("layer_norm1.", "ln_1."),
+        ("layer_norm2.", "ln_2."),
+        ("mlp.fc1.", "mlp.c_fc."),
+        ("mlp.fc2.", "mlp.c_proj."),
+    ]
+
+    /// Linear weights stored transposed relative to OpenAI's projection matrices.
+    public static let transposedKeys: [String: String] = [
+        "text_projection.weight": "text_projection",
+        "visual_projection.weight": "visual.proj",
+    ]
+
+    /// Keys with no OpenAI counterpart (buffers recomputed by the model).
+    public static let droppedKeys: Set<String> = [
+        "text_model.embeddings.position_ids",
+        "vision_model.embeddings.position_ids",
+    ]
+
+    /// Whether `keys` look like a Hugging Face `CLIPModel` state dict.
+    public static func isHuggingFace<S: Sequence>(_ keys: S) -> Bool where S.Element == String {
+        keys.contains { $0.hasPrefix("text_model.") || $0.hasPrefix("vision_model.") }
+    }
+
+    /// Maps a Hugging Face `CLIPModel` state dict to OpenAI names. Unknown keys, missing q/k/v
+    /// parts and mismatched shapes throw, naming the key; `source` names the file in errors.
+    public static func toOpenAI(_ tensors: [String: WeightTensor], source: String) throws -> [String: WeightTensor] {
+        func fail(_ detail: String) -> WeightError { .invalidHuggingFaceFolder(folder: source, detail: detail) }
+        var result: [String: WeightTensor] = [:]
+        func put(_ key: String, _ tensor: WeightTensor) throws {
+            guard result[key] == nil else { throw WeightError.duplicateKey(file: source, key: key) }
+            result[key] = tensor
+        }
+        // q/k/v parts grouped by their OpenAI in_proj key.
+        var attentionParts: [String: [String: WeightTensor]] = [:]
+
+        for (key, tensor) in tensors {
+            if droppedKeys.contains(key) { continue }
+            if let target = renamedKeys[key] {
+                try put(target, tensor)
+                continue
+            }
+            if let target = transposedKeys[key] {
+                guard tensor.shape.count == 2 else { throw fail("\(key) has shape \(tensor.shape), expected a matrix") }
+                try put(target, transpose(tensor))
+                continue
+            }
+            guard let (hfPrefix, openAIPrefix) = renamedPrefixes.first(where: { key.hasPrefix($0.hf) }) else {
+                throw fail("no OpenAI name for key \(key)")
+            }
+            var rest = String(key.dropFirst(hfPrefix.count))
+            if hfPrefix.hasSuffix("layers.") {
+                // "<index>.<part>": rename the part, or collect q/k/v for concatenation.
+                guard let dot = rest.firstIndex(of: "."), Int(rest[..<dot]) != nil else { throw fail("no OpenAI name for key \(key)") }
+                let index = String(rest[..<dot])
+                let part = String(rest[rest.index(after: dot)...])
+                if let match = part.wholeMatch(of: /self_attn\.([qkv])_proj\.(weight|bias)/) {
+                    let target = "\(openAIPrefix)\(index).attn.in_proj_\(match.2)"
+                    attentionParts[target, default: [:]][String(match.1)] = tensor
+                    continue
+                }
+                guard let (hfPart, openAIPart) = renamedBlockParts.first(where: { part.hasPrefix($0.hf) }) else {
+                    throw fail("no OpenAI name for key \(key)")
+                }
+                rest = index + "." + openAIPart + part.dropFirst(hfPart.count)
+            }
+            try put(openAIPrefix + rest, tensor)
+        }
+
+        for (target, parts) in attentionParts {
+            guard let q = parts["q"], let k = parts["k"], let v = parts["v"] else {
+                throw fail("\(target) needs q_proj, k_proj and v_proj; found only \(parts.keys.sorted())")
+            }
+            guard q.dtype == k.dtype, q.dtype == v.dtype, q.shape == k.shape, q.shape == v.shape, !q.shape.isEmpty else {
+                throw fail("q/k/v parts of \(target) differ in dtype or shape")
+            }
+            var bytes = q.bytes
+            bytes += k.bytes
+            bytes += v.bytes
+            try put(target, WeightTensor(dtype: q.dtype, shape: [q.shape[0] * 3] + q.shape.dropFirst(), storage: .owned(bytes)))
+        }
+        return result
+    }
+
+    /// A (rows, cols) matrix as (cols, rows), any element type.
+    static func transpose(_ tensor: WeightTensor) -> WeightTensor {
+        let rows = tensor.shape[0], cols = tensor.shape[1], size = tensor.dtype.elementSize
+        var out = [UInt8](repeating: 0, count: tensor.byteCount)
+        tensor.withUnsafeBytes { source in
+            out.withUnsafeMutableBytes { destination in
+                for r in 0..<rows {
+                    for c in 0..<cols {
+                        (destination.baseAddress! + (c * rows + r) * size)
+                            .copyMemory(from: source.baseAddress! + (r * cols + c) * size, byteCount: size)
+                    }
+                }
+            }
+        }
+        return WeightTensor(dtype: tensor.dtype, shape: [cols, rows], storage: .owned(out))
+    }
+}

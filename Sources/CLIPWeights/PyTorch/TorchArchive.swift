@@ -1,0 +1,111 @@
+// Follows torch 2.5 `torch/serialization.py` (`_save`/`_load`: <archive>/data.pkl, data/<key>,
+// byteorder) and `torch/csrc/jit/serialization/import.cpp` (TorchScript: the same records plus
+// code/ and constants.pkl; modules are pickled as `__torch__.*` objects whose state is their
+// attributes). OpenAI's `clip.py` `load()` reads its published .pt files the same way.
+
+/// Reads PyTorch zip archives: `torch.save` checkpoints and TorchScript modules. Nothing from the
+/// file is executed: the pickle is interpreted by ``PickleMachine`` with an allow-list.
+enum TorchArchive {
+    /// Loads every tensor of a state dict, with keys as stored (prefixes are handled by the caller).
+    static func read(_ file: MappedFile) throws -> (tensors: [String: WeightTensor], format: WeightFormat) {
+        let path = file.path
+        let zip = try ZipArchive(file)
+
+        // The archive root is one folder ("archive/", or the file's stem in older torch versions).
+        let pickles = zip.entries.filter { entry in
+            let parts = entry.name.split(separator: "/", omittingEmptySubsequences: false)
+            return parts.count == 2 && parts[1] == "data.pkl"
+        }
+        guard let pickleEntry = pickles.first else {
+            throw WeightError.unrecognizedFormat(file: path, detail: "a zip archive without <name>/data.pkl, so not a PyTorch checkpoint")
+        }
+        guard pickles.count == 1 else {
+            throw WeightError.invalidZip(file: path, detail: "\(pickles.count) data.pkl records; expected one")
+        }
+        let root = String(pickleEntry.name.dropLast("data.pkl".count))  // includes the trailing "/"
+
+        if let order = zip.entry(named: root + "byteorder") {
+            let text = String(decoding: try zip.verifiedBytes(of: order), as: UTF8.self)
+            guard text == "little" else {
+                throw WeightError.unrecognizedFormat(file: path, detail: "tensors are stored \(text)-endian; only little-endian is supported")
+            }
+        }
+        let isTorchScript = zip.entry(named: root + "constants.pkl") != nil
+            || zip.entries.contains { $0.name.hasPrefix(root + "code/") }
+
+        var machine = PickleMachine(path: path, allowTorchScriptClasses: isTorchScript) { key, dtype, count in
+            let record = root + "data/" + key
+            guard let entry = zip.entry(named: record) else {
+                throw WeightError.missingRecord(file: path, record: record)
+            }
+            let range = try zip.dataRange(of: entry)
+            guard let needed = multiplyChecked(count, dtype.elementSize), needed <= range.count else {
+                throw WeightError.invalidTensor(
+                    file: path, key: "storage \(key)", detail: "\(count) \(dtype) elements need more than the record's \(range.count) bytes")
+            }
+            return PickledStorage(dtype: dtype, key: key, file: file, range: range, elementCount: count)
+        }
+        let value = try machine.run(try zip.verifiedBytes(of: pickleEntry))
+
+        if isTorchScript {
+            guard case .object(let module) = value else {
+                throw WeightError.noStateDict(file: path, detail: "the TorchScript archive's data.pkl is a \(value.kindName), not a module")
+            }
+            var tensors: [String: WeightTensor] = [:]
+            try collectModule(module, prefix: "", into: &tensors, depth: 0, path: path)
+            guard !tensors.isEmpty else { throw WeightError.noStateDict(file: path, detail: "the TorchScript module has no tensors") }
+            return (tensors, .torchScript)
+        }
+        return (try stateDict(from: value, path: path), .pytorchZip)
+    }
+
+    /// Walks a TorchScript module tree like `Module.state_dict()`: attributes that are modules
+    /// recurse with `name.`, tensor attributes are parameters or buffers, `None` (an absent bias)
+    /// and plain values (`training`, ints) are skipped. Traced modules (like OpenAI's releases)
+    /// keep only parameters, buffers and submodules as attributes.
+    private static func collectModule(_ module: PickleObject, prefix: String, into tensors: inout [String: WeightTensor],
+                                      depth: Int, path: String) throws {
+        guard depth < 64 else { throw WeightError.invalidPickle(file: path, detail: "module tree deeper than 64 levels") }
+        guard let state = module.state else { return }
+        for (key, value) in state.entries {
+            guard case .string(let name) = key else { continue }
+            switch value {
+            case .object(let child):
+                try collectModule(child, prefix: prefix + name + ".", into: &tensors, depth: depth + 1, path: path)
+            case .tensor(let tensor):
+                let dotted = prefix + name
+                guard tensors[dotted] == nil else { throw WeightError.duplicateKey(file: path, key: dotted) }
+                tensors[dotted] = tensor
+            default:
+                continue
+            }
+        }
+    }
+
+    /// The tensors of a `torch.save`d dict: the dict itself, or its "state_dict" / "model" entry
+    /// (training checkpoints). Non-tensor entries (`epoch`, config ints) are skipped.
+    private static func stateDict(from value: PickleValue, path: String) throws -> [String: WeightTensor] {
+        guard case .dict(var dict) = value else {
+            throw WeightError.noStateDict(file: path, detail: "the pickle holds a \(value.kindName), not a dict")
+        }
+        for wrapper in ["state_dict", "model", "model_state_dict", "module"] {
+            if let inner = dict[wrapper], case .dict(let innerDict) = inner {
+                dict = innerDict
+                break
+            }
+        }
+        var tensors: [String: WeightTensor] = [:]
+        for (key, item) in dict.entries {
+            guard case .tensor(let tensor) = item else { continue }
+            guard case .string(let name) = key else {
+                throw WeightError.noStateDict(file: path, detail: "a tensor is stored under a \(key.kindName) key")
+            }
+            guard tensors[name] == nil else { throw WeightError.duplicateKey(file: path, key: name) }
+            tensors[name] = tensor
+        }
+        guard !tensors.isEmpty else {
+            throw WeightError.noStateDict(file: path, detail: "no tensors at the top level or under \"state_dict\" / \"model\"")
+        }
+        return tensors
+    }
+}

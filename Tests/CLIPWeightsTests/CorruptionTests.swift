@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+@testable import CLIPWeights
+
+// Truncated and bit-flipped copies of the fixtures: loading must give a StateDict or a typed
+// WeightError, never a crash. Truncation must always be detected.
+@Suite struct CorruptionTests {
+    static let files = ["vit.safetensors", "vit-fp16.pt", "vit-nested.pt", "rn-jit.pt", "rn-bf16.safetensors"]
+
+    /// A small deterministic generator (SplitMix64) so failures reproduce.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    func load(_ bytes: [UInt8], as name: String) -> Result<StateDict, WeightError>? {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("clip-corrupt-\(getpid())-\(name)")
+        defer { try? FileManager.default.removeItem(at: url) }
+        guard FileManager.default.createFile(atPath: url.path, contents: Data(bytes)) else { return nil }
+        do {
+            return .success(try WeightLoader.load(url))
+        } catch let error as WeightError {
+            return .failure(error)
+        } catch {
+            Issue.record("\(name): untyped error \(error)")
+            return nil
+        }
+    }
+
+    @Test(arguments: files)
+    func truncationIsDetected(name: String) throws {
+        let original = [UInt8](try Data(contentsOf: Fixtures.models.appendingPathComponent(name)))
+        var cuts = [0, 1, 4, 7, 8, 9, 30, 100, 1000, original.count / 2, original.count - 100, original.count - 23, original.count - 1]
+        var rng = SplitMix(state: 42)
+        for _ in 0..<12 { cuts.append(Int.random(in: 0..<original.count, using: &rng)) }
+        var kinds: [String: Int] = [:]
+        for cut in cuts where cut < original.count {
+            switch load(Array(original[..<cut]), as: name) {
+            case .success: Issue.record("\(name) truncated to \(cut) bytes loaded without error")
+            case .failure(let error): kinds[String(describing: error).prefix { $0 != "(" }.description, default: 0] += 1
+            case nil: break
+            }
+        }
+        print("\(name): truncations rejected as \(kinds)")
+    }
+
+    @Test(arguments: files)
+    func bitFlipsNeverCrash(name: String) throws {
+        let original = [UInt8](try Data(contentsOf: Fixtures.models.appendingPathComponent(name)))
+        var rng = SplitMix(state: 7)
+        var loaded = 0, rejected = 0
+        for trial in 0..<60 {
+            var bytes = original
+            // Half the flips hit the first 4 KiB (headers, pickles), half the last 4 KiB (zip directory).
+            let window = min(4096, bytes.count)
+            let position = trial % 2 == 0 ? Int.random(in: 0..<window, using: &rng)
+                                          : bytes.count - 1 - Int.random(in: 0..<window, using: &rng)
+            bytes[position] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &rng)
+            switch load(bytes, as: name) {
+            case .success: loaded += 1
+            case .failure(let error):
+                rejected += 1
+                #expect(error.recoverySuggestion != nil)
+            case nil: break
+            }
+        }
+        print("\(name): 60 bit flips -> \(loaded) loaded, \(rejected) typed errors")
+    }
+
+    /// The pickle machine itself on corrupted pickles (the zip CRC would otherwise catch them first).
+    @Test(arguments: ["vit-nested.pt", "rn-jit.pt"])
+    func corruptedPicklesGiveTypedErrors(name: String) throws {
+        let file = try MappedFile(url: Fixtures.models.appendingPathComponent(name))
+        let zip = try ZipArchive(file)
+        let entry = try #require(zip.entries.first { $0.name.hasSuffix("/data.pkl") })
+        let pickle = [UInt8](try zip.verifiedBytes(of: entry))
+        let isTorchScript = name.contains("jit")
+        let resolver: PickleMachine.StorageResolver = { key, dtype, count in
+            PickledStorage(dtype: dtype, key: key, file: file, range: 0..<(count * dtype.elementSize <= file.count ? count * dtype.elementSize : 0),
+                           elementCount: count * dtype.elementSize <= file.count ? count : 0)
+        }
+        var rng = SplitMix(state: 99)
+        var outcomes: [String: Int] = [:]
+        for trial in 0..<300 {
+            var bytes = pickle
+            if trial % 3 == 0 {
+                bytes = Array(bytes[..<Int.random(in: 0..<bytes.count, using: &rng)])
+            } else {
+                let position = Int.random(in: 0..<bytes.count, using: &rng)
+                bytes[position] = trial % 3 == 1 ? bytes[position] ^ (1 << UInt8.random(in: 0..<8, using: &rng)) : UInt8.random(in: 0...255, using: &rng)
+            }
+            var machine = PickleMachine(path: name, allowTorchScriptClasses: isTorchScript, resolveStorage: resolver)
+            do {
+                _ = try bytes.withUnsafeBytes { try machine.run($0) }
+                outcomes["parsed", default: 0] += 1
+            } catch let error as WeightError {
+                outcomes[String(describing: error).prefix { $0 != "(" }.description, default: 0] += 1
+            }
+        }
+        print("\(name) pickle: 300 corruptions -> \(outcomes)")
+    }
+}
