@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "CLIPTokenizerTests", dependencies: ["CLIPTokenizer", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPImageTests", dependencies: ["CLIPImage", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPWeightsTests", dependencies: ["CLIPWeights", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLIPModelTests", dependencies: ["CLIPModel", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLIPModelTests", dependencies: ["CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["clip"]),
     ],
     swiftLanguageModes: [.v6]

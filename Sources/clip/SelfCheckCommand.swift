@@ -1,6 +1,20 @@
 import ArgumentParser
+import CLIP
 
+/// `clip selfcheck`: verifies the tensor engine on this machine.
 struct SelfCheckCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "selfcheck", abstract: "Checks the tensor engine against naive references and prints the result.")
-    func run() throws { print("selfcheck: not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "selfcheck",
+        abstract: "Check the tensor engine's kernels against direct loops on this machine.",
+        discussion: "Exits with status 1 if any check fails. Example: clip selfcheck")
+
+    func run() throws {
+        print("swift-clip engine self-check (\(Parallel.threadCount) threads, BLAS threads \(BLAS.threadCount))")
+        let results = EngineSelfCheck.run()
+        for r in results {
+            print("  \(r.passed ? "ok  " : "FAIL") \(r.name)  max |diff| \(r.maxAbsoluteDifference)")
+        }
+        if results.contains(where: { !$0.passed }) { throw ExitCode(1) }
+        print("all \(results.count) checks passed")
+    }
 }

@@ -1,0 +1,118 @@
+import CLIPWeights
+import Foundation
+
+// Configuration from weights, as OpenAI's `build_model(state_dict)` infers it (clip/model.py),
+// and from a Hugging Face `config.json`.
+
+extension CLIPConfiguration {
+    /// Infers the architecture from tensor shapes exactly as OpenAI's `build_model` does:
+    /// widths and layer counts from shapes and key names, heads = width / 64 (ResNet
+    /// attention pool: width · 32 / 64), patch and image size from the positional embedding.
+    /// Pass `heads` overrides for models whose widths are not multiples of 64.
+    public static func infer(from state: StateDict, activation: Activation = .quickGELU,
+                             textHeads: Int? = nil, visionHeads: Int? = nil) throws -> CLIPConfiguration {
+        func shape(_ key: String) throws -> [Int] {
+            guard let t = state.tensors[key] else { throw CLIPModelError.missingKey(key, context: "inferring the configuration") }
+            return t.shape
+        }
+        func count(prefix: String, component: Int) -> Int {
+            Set(state.tensors.keys.filter { $0.hasPrefix(prefix) }.compactMap { key -> String? in
+                let parts = key.split(separator: ".")
+                return parts.count > component ? String(parts[component]) : nil
+            }).count
+        }
+        let vision: VisionConfiguration
+        if state.tensors["visual.proj"] != nil {
+            let conv = try shape("visual.conv1.weight")                         // (width, 3, patch, patch)
+            let width = conv[0], patch = conv[3]
+            let layers = state.tensors.keys.filter { $0.hasPrefix("visual.") && $0.hasSuffix(".attn.in_proj_weight") }.count
+            let positions = try shape("visual.positional_embedding")[0]
+            let grid = Int((Double(positions - 1)).squareRoot().rounded())
+            guard grid * grid + 1 == positions else {
+                throw CLIPModelError.unsupportedArchitecture("visual.positional_embedding has \(positions) rows, not a square grid plus a class token")
+            }
+            vision = .vit(imageSize: patch * grid, patchSize: patch, width: width, layers: layers, heads: visionHeads ?? width / 64)
+        } else if state.tensors["visual.attnpool.positional_embedding"] != nil {
+            let stages = (1...4).map { count(prefix: "visual.layer\($0).", component: 2) }
+            let width = try shape("visual.layer1.0.conv1.weight")[0]
+            let positions = try shape("visual.attnpool.positional_embedding")[0]
+            let grid = Int((Double(positions - 1)).squareRoot().rounded())
+            guard grid * grid + 1 == positions else {
+                throw CLIPModelError.unsupportedArchitecture("visual.attnpool.positional_embedding has \(positions) rows, not a square grid plus one")
+            }
+            vision = .resnet(imageSize: grid * 32, layers: stages, width: width, heads: visionHeads ?? width * 32 / 64)
+        } else {
+            throw CLIPModelError.unsupportedArchitecture("neither visual.proj (ViT) nor visual.attnpool (ResNet) is present")
+        }
+        let textWidth = try shape("ln_final.weight")[0]
+        let text = TextConfiguration(
+            contextLength: try shape("positional_embedding")[0],
+            vocabularySize: try shape("token_embedding.weight")[0],
+            width: textWidth,
+            heads: textHeads ?? textWidth / 64,
+            layers: count(prefix: "transformer.resblocks.", component: 2))
+        let config = CLIPConfiguration(embedDim: try shape("text_projection")[1], vision: vision, text: text, activation: activation)
+        try config.validate()
+        return config
+    }
+
+    /// Reads a Hugging Face `CLIPModel` `config.json` (`text_config`, `vision_config`,
+    /// `projection_dim`; `hidden_act` "quick_gelu" or "gelu").
+    public static func fromHuggingFace(configJSON: String) throws -> CLIPConfiguration {
+        guard let data = configJSON.data(using: .utf8),
+              let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CLIPModelError.invalidConfiguration("config.json is not a JSON object")
+        }
+        let textCfg = root["text_config"] as? [String: Any] ?? [:]
+        let visionCfg = root["vision_config"] as? [String: Any] ?? [:]
+        // transformers' defaults (CLIPTextConfig / CLIPVisionConfig) for absent fields.
+        func int(_ d: [String: Any], _ key: String, _ fallback: Int) -> Int { (d[key] as? NSNumber)?.intValue ?? fallback }
+        let textAct = textCfg["hidden_act"] as? String ?? "quick_gelu"
+        let visionAct = visionCfg["hidden_act"] as? String ?? "quick_gelu"
+        guard textAct == visionAct, let activation = Activation(huggingFaceName: textAct) else {
+            throw CLIPModelError.invalidConfiguration("unsupported hidden_act \(textAct) / \(visionAct)")
+        }
+        let text = TextConfiguration(
+            contextLength: int(textCfg, "max_position_embeddings", 77),
+            vocabularySize: int(textCfg, "vocab_size", 49408),
+            width: int(textCfg, "hidden_size", 512),
+            heads: int(textCfg, "num_attention_heads", 8),
+            layers: int(textCfg, "num_hidden_layers", 12))
+        let vision = VisionConfiguration.vit(
+            imageSize: int(visionCfg, "image_size", 224), patchSize: int(visionCfg, "patch_size", 32),
+            width: int(visionCfg, "hidden_size", 768), layers: int(visionCfg, "num_hidden_layers", 12),
+            heads: int(visionCfg, "num_attention_heads", 12))
+        let config = CLIPConfiguration(embedDim: (root["projection_dim"] as? NSNumber)?.intValue ?? 512,
+                                       vision: vision, text: text, activation: activation)
+        try config.validate()
+        return config
+    }
+
+    /// Checks the numbers are usable (positive, widths divisible by heads).
+    public func validate() throws {
+        func check(_ ok: Bool, _ message: String) throws { if !ok { throw CLIPModelError.invalidConfiguration(message) } }
+        try check(embedDim > 0, "embed_dim must be positive")
+        try check(text.width > 0 && text.layers >= 0 && text.contextLength > 0 && text.vocabularySize > 0, "text tower sizes must be positive")
+        try check(text.heads > 0 && text.width % text.heads == 0,
+                  "text width \(text.width) is not divisible by \(text.heads) heads (OpenAI infers width/64; pass the head count explicitly for other widths)")
+        switch vision {
+        case let .vit(size, patch, width, _, heads):
+            try check(patch > 0 && size % patch == 0, "image size \(size) is not a multiple of patch size \(patch)")
+            try check(heads > 0 && width % heads == 0, "vision width \(width) is not divisible by \(heads) heads")
+        case let .resnet(size, layers, width, heads):
+            try check(layers.count == 4 && layers.allSatisfy { $0 > 0 }, "ResNet needs four stages with at least one block, got \(layers)")
+            try check(size % 32 == 0, "ResNet image size \(size) must be a multiple of 32")
+            try check(heads > 0 && (width * 32) % heads == 0, "attention-pool width \(width * 32) is not divisible by \(heads) heads")
+        }
+    }
+}
+
+extension Activation {
+    init?(huggingFaceName: String) {
+        switch huggingFaceName {
+        case "quick_gelu": self = .quickGELU
+        case "gelu": self = .gelu
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import CLIPTensor
+
+// OpenAI clip/model.py ResidualAttentionBlock and Transformer (pre-LN), batch-first here.
+// Symbols: B batch, T tokens, C width, H heads.
+
+/// `nn.MultiheadAttention` with a fused (3C, C) input projection, as stored by PyTorch.
+public struct MultiheadAttention: Sendable {
+    public var inProjection: Linear    // (3C, C): q, k, v stacked
+    public var outProjection: Linear   // (C, C)
+    public var heads: Int
+
+    public init(_ store: ParameterStore, _ prefix: String, width: Int, heads: Int) throws {
+        inProjection = Linear(weight: try store.tensor("\(prefix).in_proj_weight", shape: [3 * width, width]),
+                              bias: try store.tensor("\(prefix).in_proj_bias", shape: [3 * width]))
+        outProjection = try Linear(store, "\(prefix).out_proj", input: width, output: width)
+        self.heads = heads
+    }
+
+    /// Self-attention: (B, T, C) → (B, T, C).
+    public func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
+        let c = x.size(-1)
+        let qkv = inProjection(x)                                       // (B, T, 3C)
+        let q = qkv.sliced(dim: 2, range: 0..<c)                        // (B, T, C) views, no copy
+        let k = qkv.sliced(dim: 2, range: c..<(2 * c))
+        let v = qkv.sliced(dim: 2, range: (2 * c)..<(3 * c))
+        let attended = Tensor.scaledDotProductAttention(q: q, k: k, v: v, heads: heads, causal: causal)
+        return outProjection(attended)
+    }
+}
+
+/// x + attn(ln_1(x)), then x + mlp(ln_2(x)); the MLP is c_fc → activation → c_proj.
+public struct ResidualAttentionBlock: Sendable {
+    public var attention: MultiheadAttention
+    public var norm1: LayerNorm
+    public var fc: Linear              // (4C, C)
+    public var projection: Linear      // (C, 4C)
+    public var norm2: LayerNorm
+    public var activation: Activation
+
+    public init(_ store: ParameterStore, _ prefix: String, width: Int, heads: Int, activation: Activation) throws {
+        attention = try MultiheadAttention(store, "\(prefix).attn", width: width, heads: heads)
+        norm1 = try LayerNorm(store, "\(prefix).ln_1", width: width)
+        fc = try Linear(store, "\(prefix).mlp.c_fc", input: width, output: 4 * width)
+        projection = try Linear(store, "\(prefix).mlp.c_proj", input: 4 * width, output: width)
+        norm2 = try LayerNorm(store, "\(prefix).ln_2", width: width)
+        self.activation = activation
+    }
+
+    /// (B, T, C) → (B, T, C)
+    public func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
+        let h = x + attention(norm1(x), causal: causal)
+        let hidden = fc(norm2(h))                                       // (B, T, 4C)
+        let activated = activation == .quickGELU ? Tensor.quickGELU(hidden) : Tensor.gelu(hidden)
+        return h + projection(activated)
+    }
+}
+
+/// A stack of residual attention blocks (`<prefix>.resblocks.<i>`).
+public struct Transformer: Sendable {
+    public var blocks: [ResidualAttentionBlock]
+
+    public init(_ store: ParameterStore, _ prefix: String, width: Int, layers: Int, heads: Int, activation: Activation) throws {
+        blocks = try (0..<layers).map {
+            try ResidualAttentionBlock(store, "\(prefix).resblocks.\($0)", width: width, heads: heads, activation: activation)
+        }
+    }
+
+    /// (B, T, C) → (B, T, C)
+    public func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
+        blocks.reduce(x) { $1($0, causal: causal) }
+    }
+}
