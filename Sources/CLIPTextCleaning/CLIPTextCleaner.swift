@@ -71,6 +71,13 @@ public enum CLIPTextCleaner {
 
     /// `ftfy.fix_and_explain` without explanations: apply every fixer until nothing changes.
     static func fixSegment(_ segment: [UInt32], unescapeHTML: Bool) -> [UInt32] {
+        // Fast path, same result: with no character any fixer touches and no mojibake, the
+        // first round changes nothing, so ftfy returns the segment as it is.
+        if !segment.contains(where: QuietCharacters.isTouched)
+            && (segment.allSatisfy { $0 < 0x80 } || !Badness.isBad(segment))
+        {
+            return segment
+        }
         var text = segment
         while true {
             let original = text

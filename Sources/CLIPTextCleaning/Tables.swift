@@ -6,6 +6,22 @@ struct ScalarRanges: Sendable {
     private let lows: [UInt32]
     private let highs: [UInt32]
 
+    /// Builds ranges from arbitrary members.
+    init(members: [UInt32]) {
+        var lows: [UInt32] = []
+        var highs: [UInt32] = []
+        for member in Set(members).sorted() {
+            if let last = highs.last, member == last + 1 {
+                highs[highs.count - 1] = member
+            } else {
+                lows.append(member)
+                highs.append(member)
+            }
+        }
+        self.lows = lows
+        self.highs = highs
+    }
+
     /// Parses `"41-5A 61 7A-7F"` (hex, space separated).
     init(_ text: String) {
         var lows: [UInt32] = []
@@ -46,7 +62,15 @@ struct ScalarSet: Sendable {
     private let ranges: ScalarRanges
 
     init(_ text: String) {
-        ranges = ScalarRanges(text)
+        self.init(ranges: ScalarRanges(text))
+    }
+
+    init(members: [UInt32]) {
+        self.init(ranges: ScalarRanges(members: members))
+    }
+
+    private init(ranges: ScalarRanges) {
+        self.ranges = ranges
         var bits = [UInt64](repeating: 0, count: 1024)
         for member in ranges.members where member < 0x10000 {
             bits[Int(member >> 6)] |= 1 << UInt64(member & 63)
@@ -91,11 +115,27 @@ enum Scalars {
     }
 
     static func string<C: Collection>(_ scalars: C) -> String where C.Element == UInt32 {
-        var view = String.UnicodeScalarView()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(scalars.count + scalars.count / 2)
         for value in scalars {
-            // Every value produced by the fixers is a valid scalar; U+FFFD guards the impossible case.
-            view.append(Unicode.Scalar(value) ?? "\u{FFFD}")
+            switch value {
+            case 0..<0x80:
+                bytes.append(UInt8(value))
+            case 0x80..<0x800:
+                bytes.append(0xC0 | UInt8(value >> 6))
+                bytes.append(0x80 | UInt8(value & 0x3F))
+            case 0x800..<0x10000:
+                bytes.append(0xE0 | UInt8(value >> 12))
+                bytes.append(0x80 | UInt8((value >> 6) & 0x3F))
+                bytes.append(0x80 | UInt8(value & 0x3F))
+            default:
+                bytes.append(0xF0 | UInt8(truncatingIfNeeded: value >> 18))
+                bytes.append(0x80 | UInt8((value >> 12) & 0x3F))
+                bytes.append(0x80 | UInt8((value >> 6) & 0x3F))
+                bytes.append(0x80 | UInt8(value & 0x3F))
+            }
         }
-        return String(view)
+        // The fixers only produce valid scalars (never surrogates); decoding repairs anything else.
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
