@@ -22,7 +22,7 @@ run_set() {
   ours=$("$bench" preprocess --size "$size" --repeats "$repeats" "$@")
   serial=$("$bench" preprocess --serial --size "$size" --repeats "$repeats" "$@")
   fast=$("$bench" preprocess --fast-jpeg --size "$size" --repeats "$repeats" "$@")
-  echo "$ref" | grep -v = ; echo "$ours" | head -1; echo "$serial" | head -1; echo "$fast" | head -1
+  echo "$ref" | grep -v = ; echo "$ours" | head -1; echo "$serial" | head -1; echo "$fast" | grep -v =
   r=$(echo "$ref" | sed -n 's/^images_per_second=//p')
   t=$(echo "$ref" | sed -n 's/^torchvision_images_per_second=//p')
   o=$(echo "$ours" | sed -n 's/^images_per_second=//p')

@@ -236,7 +236,7 @@ def main():
     save("camera_la.png", la)
     pal = small_chelsea.convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
     save("chelsea_palette_trns.png", pal, transparency=bytes([0, 128] + [255] * 62))
-    save("camera_bilevel.png", camera.convert("1"))
+    save("camera_bilevel.png", camera.convert("1"), sizes=(64, 170))  # 170: nearest upscaling
     i16 = Image.fromarray((np.asarray(camera, dtype=np.uint16) * 2).astype(np.uint16), mode="I;16")
     save("camera_i16.png", i16)
 
@@ -252,7 +252,7 @@ def main():
     write_png(raw("astronaut_interlaced.png"), np.asarray(small_astronaut), 8, 2, interlace=True)
     write_png(raw("camera_i16_interlaced.png"), cam * 300, 16, 0, interlace=True)
     pal16 = small_chelsea.convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
-    write_png(raw("chelsea_palette4.png"), np.asarray(pal16), 4, 3,
+    write_png(raw("chelsea_palette4.png", sizes=(64, 100)), np.asarray(pal16), 4, 3,
               palette=pal16.getpalette()[:48], trns=[0] * 3)
     pal2 = small_chelsea.convert("P", palette=Image.Palette.ADAPTIVE, colors=4)
     write_png(raw("chelsea_palette2_interlaced.png"), np.asarray(pal2), 2, 3,
