@@ -10,6 +10,9 @@ struct CLIPCommand: AsyncParsableCommand {
             SelfCheckCommand.self,
             TokenizeCommand.self,
             PreprocessCommand.self,
+            EmbedCommand.self,
+            ClassifyCommand.self,
+            InfoCommand.self,
         ]
     )
 }
