@@ -49,65 +49,141 @@ enum PythonClasses {
 }
 
 enum Badness {
-    private static let alternatives = GeneratedCharacterSets.badnessAlternatives
+    /// One atom of a compiled alternative: a kind plus its operand.
+    private struct Atom {
+        enum Kind: UInt8 { case set, notSet, scalar, space, word, anyButNewline }
+        let kind: Kind
+        let mask: UInt64
+        let scalar: UInt32
+    }
 
-    /// Sets that can start an alternative; characters in none of them (and not `\s`) start no match.
-    private static let firstMask: UInt64 = {
-        var mask: UInt64 = 0
-        for alternative in alternatives {
-            if case .set(let bit) = alternative[0] { mask |= 1 << UInt64(bit) }
+    /// BADNESS_RE alternatives, flattened; `\s?` is expanded into two alternatives (only
+    /// existence of a match matters for `is_bad`), `^` becomes `anchored`.
+    private struct Compiled {
+        var atoms: [Atom] = []
+        var starts: [Int] = []  // alternative k = atoms[starts[k]..<starts[k + 1]]
+        var anchored: [Bool] = []
+        var firstMask: UInt64 = 0  // union of set masks of first atoms
+        var firstScalars: Set<UInt32> = []
+        var firstIsSpace = false
+        /// Every alternative has an atom that only matches non-ASCII within its first three,
+        /// so a position followed by three ASCII characters starts no match.
+        var needsNonASCIIWithinThree = true
+    }
+
+    private static let compiled: Compiled = {
+        var result = Compiled()
+        var expanded: [[BadnessAtom]] = []
+        for alternative in GeneratedCharacterSets.badnessAlternatives {
+            if let k = alternative.firstIndex(where: { if case .optionalSpace = $0 { true } else { false } }) {
+                var with = alternative
+                with[k] = .space
+                var without = alternative
+                without.remove(at: k)
+                expanded += [with, without]
+            } else {
+                expanded.append(alternative)
+            }
         }
-        return mask
-    }()
-    private static let firstScalars: Set<UInt32> = {
-        var scalars = Set<UInt32>()
-        for alternative in alternatives {
-            if case .scalar(let value) = alternative[0] { scalars.insert(value) }
+        for var alternative in expanded {
+            var anchored = false
+            if case .start = alternative[0] {
+                anchored = true
+                alternative.removeFirst()
+            }
+            result.starts.append(result.atoms.count)
+            result.anchored.append(anchored)
+            for (k, atom) in alternative.enumerated() {
+                let compiledAtom: Atom
+                switch atom {
+                case .set(let bit): compiledAtom = Atom(kind: .set, mask: 1 << UInt64(bit), scalar: 0)
+                case .notSet(let bit): compiledAtom = Atom(kind: .notSet, mask: 1 << UInt64(bit), scalar: 0)
+                case .scalar(let value): compiledAtom = Atom(kind: .scalar, mask: 0, scalar: value)
+                case .space: compiledAtom = Atom(kind: .space, mask: 0, scalar: 0)
+                case .word: compiledAtom = Atom(kind: .word, mask: 0, scalar: 0)
+                case .anyButNewline: compiledAtom = Atom(kind: .anyButNewline, mask: 0, scalar: 0)
+                case .start, .optionalSpace:
+                    preconditionFailure("unexpected atom position in generated BADNESS_RE")
+                }
+                if k == 0 && !anchored {
+                    switch compiledAtom.kind {
+                    case .set: result.firstMask |= compiledAtom.mask
+                    case .scalar: result.firstScalars.insert(compiledAtom.scalar)
+                    case .space: result.firstIsSpace = true
+                    default: preconditionFailure("unexpected first atom in generated BADNESS_RE")
+                    }
+                }
+                result.atoms.append(compiledAtom)
+            }
         }
-        return scalars
+        result.starts.append(result.atoms.count)
+        var asciiMask: UInt64 = 0
+        for c in 0..<0x80 { asciiMask |= CharacterMasks.bmp[c] }
+        for k in 0..<(result.starts.count - 1) {
+            let window = result.atoms[result.starts[k]..<min(result.starts[k + 1], result.starts[k] + 3)]
+            let hasNonASCIIAtom = window.contains { atom in
+                (atom.kind == .set && atom.mask & asciiMask == 0) || (atom.kind == .scalar && atom.scalar >= 0x80)
+            }
+            if !hasNonASCIIAtom { result.needsNonASCIIWithinThree = false }
+        }
+        return result
     }()
 
     /// `ftfy.badness.is_bad`: whether BADNESS_RE matches anywhere in `text`.
     static func isBad<C: RandomAccessCollection>(_ text: C) -> Bool where C.Element == UInt32, C.Index == Int {
-        let start = text.startIndex
-        for i in text.indices {
-            let c = text[i]
-            let startsSomething = CharacterMasks.mask(c) & firstMask != 0 || firstScalars.contains(c)
-                || i == start || PythonClasses.reSpace.contains(c)
-            if !startsSomething { continue }
-            for alternative in alternatives where matches(alternative, 0, text, i) {
-                return true
-            }
-        }
-        return false
+        if let result = text.withContiguousStorageIfAvailable({ isBad(buffer: $0) }) { return result }
+        return Array(text).withUnsafeBufferPointer { isBad(buffer: $0) }
     }
 
-    /// Matches `atoms[k...]` at `text[i...]` with Python's backtracking order (only `\s?` branches).
-    private static func matches<C: RandomAccessCollection>(
-        _ atoms: [BadnessAtom], _ k: Int, _ text: C, _ i: Int
-    ) -> Bool where C.Element == UInt32, C.Index == Int {
-        if k == atoms.count { return true }
-        if case .start = atoms[k] {
-            return i == text.startIndex && matches(atoms, k + 1, text, i)
-        }
-        if case .optionalSpace = atoms[k] {
-            if i < text.endIndex && PythonClasses.reSpace.contains(text[i]) && matches(atoms, k + 1, text, i + 1) {
-                return true
+    private static func isBad(buffer text: UnsafeBufferPointer<UInt32>) -> Bool {
+        let n = text.count
+        if n == 0 { return false }
+        let program = compiled
+        let bmp = CharacterMasks.bmp
+        let space = PythonClasses.reSpace
+        let word = PythonClasses.reWord
+        if program.needsNonASCIIWithinThree && !text.contains(where: { $0 >= 0x80 }) { return false }
+        // Per character: its set mask, and flags 1 = `\s`, 2 = `\w` (looked up once each).
+        let masks = text.map { c in c < 0x10000 ? bmp[Int(c)] : 0 }
+        let flags = text.map { c in UInt8(space.contains(c) ? 1 : 0) | UInt8(word.contains(c) ? 2 : 0) }
+        let alternativeCount = program.starts.count - 1
+        return program.atoms.withUnsafeBufferPointer { atoms in
+            for i in 0..<n {
+                let c = text[i]
+                if program.needsNonASCIIWithinThree && c < 0x80 && (i + 1 >= n || text[i + 1] < 0x80)
+                    && (i + 2 >= n || text[i + 2] < 0x80)
+                {
+                    continue
+                }
+                let startsSomething = masks[i] & program.firstMask != 0
+                    || (program.firstIsSpace && flags[i] & 1 != 0)
+                    || i == 0
+                    || (c >= 0xC3 && program.firstScalars.contains(c))
+                if !startsSomething { continue }
+                alternatives: for k in 0..<alternativeCount {
+                    if program.anchored[k] && i != 0 { continue }
+                    let first = program.starts[k]
+                    let end = program.starts[k + 1]
+                    if i + (end - first) > n { continue }
+                    var j = i
+                    for a in first..<end {
+                        let atom = atoms[a]
+                        let ok: Bool
+                        switch atom.kind {
+                        case .set: ok = masks[j] & atom.mask != 0
+                        case .notSet: ok = masks[j] & atom.mask == 0
+                        case .scalar: ok = text[j] == atom.scalar
+                        case .space: ok = flags[j] & 1 != 0
+                        case .word: ok = flags[j] & 2 != 0
+                        case .anyButNewline: ok = text[j] != 0x0A
+                        }
+                        if !ok { continue alternatives }
+                        j += 1
+                    }
+                    return true
+                }
             }
-            return matches(atoms, k + 1, text, i)
+            return false
         }
-        guard i < text.endIndex else { return false }
-        let c = text[i]
-        let ok: Bool
-        switch atoms[k] {
-        case .set(let bit): ok = CharacterMasks.mask(c) & (1 << UInt64(bit)) != 0
-        case .notSet(let bit): ok = CharacterMasks.mask(c) & (1 << UInt64(bit)) == 0
-        case .scalar(let value): ok = c == value
-        case .space: ok = PythonClasses.reSpace.contains(c)
-        case .word: ok = PythonClasses.reWord.contains(c)
-        case .anyButNewline: ok = c != 0x0A
-        case .start, .optionalSpace: ok = false  // handled above
-        }
-        return ok && matches(atoms, k + 1, text, i + 1)
     }
 }
