@@ -5,7 +5,8 @@ import Testing
 // Truncated and bit-flipped copies of the fixtures: loading must give a StateDict or a typed
 // WeightError, never a crash. Truncation must always be detected.
 @Suite struct CorruptionTests {
-    static let files = ["vit.safetensors", "vit-fp16.pt", "vit-nested.pt", "rn-jit.pt", "rn-bf16.safetensors"]
+    static let files = ["vit.safetensors", "vit-fp16.pt", "vit-nested.pt", "rn-jit.pt", "rn-bf16.safetensors",
+                        "hf-sharded/model-00001-of-00002.safetensors"]
 
     /// A small deterministic generator (SplitMix64) so failures reproduce.
     struct SplitMix: RandomNumberGenerator {
@@ -20,7 +21,7 @@ import Testing
     }
 
     func load(_ bytes: [UInt8], as name: String) -> Result<StateDict, WeightError>? {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("clip-corrupt-\(getpid())-\(name)")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("clip-corrupt-\(getpid())-\(name.replacingOccurrences(of: "/", with: "_"))")
         defer { try? FileManager.default.removeItem(at: url) }
         guard FileManager.default.createFile(atPath: url.path, contents: Data(bytes)) else { return nil }
         do {
@@ -73,17 +74,48 @@ import Testing
         print("\(name): 60 bit flips -> \(loaded) loaded, \(rejected) typed errors")
     }
 
+    /// Deflate streams (TorchScript code records) with flipped or random bytes: data or a typed failure.
+    @Test func corruptedDeflateStreamsFailCleanly() throws {
+        let file = try MappedFile(url: Fixtures.models.appendingPathComponent("rn-jit.pt"))
+        let zip = try ZipArchive(file)
+        let compressed = zip.entries.filter { $0.method == 8 }.prefix(20)
+        #expect(!compressed.isEmpty)
+        var rng = SplitMix(state: 5)
+        var outcomes: [String: Int] = [:]
+        for entry in compressed {
+            let start = entry.localHeaderOffset + 30 + Int(readUInt16LE(file.bytes, at: entry.localHeaderOffset + 26))
+                + Int(readUInt16LE(file.bytes, at: entry.localHeaderOffset + 28))
+            let original = [UInt8](file.slice(start..<(start + entry.compressedSize)))
+            for trial in 0..<25 {
+                var bytes = original
+                if trial == 0 {
+                    bytes = (0..<bytes.count).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                } else {
+                    bytes[Int.random(in: 0..<bytes.count, using: &rng)] ^= 1 << UInt8.random(in: 0..<8, using: &rng)
+                }
+                do {
+                    _ = try bytes.withUnsafeBytes { try Inflate.inflate($0, expectedSize: entry.uncompressedSize) }
+                    outcomes["inflated", default: 0] += 1
+                } catch {
+                    outcomes[String(describing: error).prefix { $0 != "(" }.description, default: 0] += 1
+                }
+            }
+        }
+        print("deflate: \(compressed.count * 25) corruptions -> \(outcomes)")
+    }
+
     /// The pickle machine itself on corrupted pickles (the zip CRC would otherwise catch them first).
     @Test(arguments: ["vit-nested.pt", "rn-jit.pt"])
     func corruptedPicklesGiveTypedErrors(name: String) throws {
         let file = try MappedFile(url: Fixtures.models.appendingPathComponent(name))
         let zip = try ZipArchive(file)
         let entry = try #require(zip.entries.first { $0.name.hasSuffix("/data.pkl") })
-        let pickle = [UInt8](try zip.verifiedBytes(of: entry))
+        let pickle = try zip.contents(of: entry, verify: true).withUnsafeBytes { [UInt8]($0) }
         let isTorchScript = name.contains("jit")
         let resolver: PickleMachine.StorageResolver = { key, dtype, count in
-            PickledStorage(dtype: dtype, key: key, file: file, range: 0..<(count * dtype.elementSize <= file.count ? count * dtype.elementSize : 0),
-                           elementCount: count * dtype.elementSize <= file.count ? count : 0)
+            let fits = count <= file.count / dtype.elementSize
+            return PickledStorage(dtype: dtype, key: key, bytes: .mapped(file, 0..<(fits ? count * dtype.elementSize : 0)),
+                                  elementCount: fits ? count : 0)
         }
         var rng = SplitMix(state: 99)
         var outcomes: [String: Int] = [:]

@@ -4,15 +4,25 @@ import Testing
 
 // Edge cases written by scripts/reference/make_weight_fixtures.py (`format_cases`).
 @Suite struct EdgeCaseTests {
-    struct View: Decodable {
-        let shape: [Int]
-        let values: [Double]
+    /// views.json: per tensor of views.pt its shape and values; for scripted.pt its state_dict keys.
+    struct Expected: Decodable {
+        let shape: [Int]?
+        let values: [Double]?
+        let keys: [String]?
     }
 
-    @Test func stridedViewsAreMadeContiguous() throws {
+    static func expected() throws -> [String: Expected] {
         let data = try Data(contentsOf: Fixtures.cases.appendingPathComponent("views.json"))
-        let expected = try JSONDecoder().decode([String: View].self, from: data)
-        let state = try WeightLoader.load(Fixtures.cases.appendingPathComponent("views.pt"))
+        return try JSONDecoder().decode([String: Expected].self, from: data)
+    }
+
+    @Test(arguments: ["views.pt", "compressed.pt"])
+    func stridedViewsAreMadeContiguous(file: String) throws {
+        let expected = try Self.expected().compactMapValues { entry -> (shape: [Int], values: [Double])? in
+            guard let shape = entry.shape, let values = entry.values else { return nil }
+            return (shape, values)
+        }
+        let state = try WeightLoader.load(Fixtures.cases.appendingPathComponent(file))
         #expect(Set(state.tensors.keys) == Set(expected.keys))
         for (key, view) in expected {
             let tensor = try #require(state.tensors[key])
@@ -33,20 +43,23 @@ import Testing
         }
     }
 
-    @Test func compressedEntriesAreRejected() throws {
-        let url = Fixtures.cases.appendingPathComponent("compressed.pt")
-        do {
-            _ = try WeightLoader.load(url)
-            Issue.record("compressed archive loaded")
-        } catch let error as WeightError {
-            guard case .compressedZipEntry(_, let entry, let method) = error else {
-                Issue.record("unexpected error \(error)")
-                return
-            }
-            #expect(method == 8)
-            #expect(entry.hasPrefix("views/"))
-            #expect(error.recoverySuggestion != nil)
-        }
+    /// Only declared parameters and buffers count, as in torch.jit.load(...).state_dict().
+    @Test func scriptedModuleKeepsOnlyDeclaredState() throws {
+        let keys = try #require(try Self.expected()["scripted.pt"]?.keys)
+        let state = try WeightLoader.load(Fixtures.cases.appendingPathComponent("scripted.pt"))
+        #expect(state.format == .torchScript)
+        #expect(state.sortedKeys == keys)
+    }
+
+    @Test func inflateHandlesAllBlockTypes() throws {
+        // Stored block: BFINAL=1, BTYPE=00, LEN=3, NLEN=~3, "abc".
+        let stored: [UInt8] = [0x01, 0x03, 0x00, 0xFC, 0xFF, 0x61, 0x62, 0x63]
+        #expect(try stored.withUnsafeBytes { try Inflate.inflate($0, expectedSize: 3) } == Array("abc".utf8))
+        // Fixed Huffman with a back-reference: zlib's raw deflate of "abcabcabcabc".
+        let fixed: [UInt8] = [0x4B, 0x4C, 0x4A, 0x4E, 0x84, 0x21, 0x00]
+        #expect(try fixed.withUnsafeBytes { try Inflate.inflate($0, expectedSize: 12) } == Array("abcabcabcabc".utf8))
+        // Output larger than announced is refused rather than grown.
+        #expect(throws: Inflate.Failure.self) { try fixed.withUnsafeBytes { try Inflate.inflate($0, expectedSize: 5) } }
     }
 
     @Test func legacyFormatIsExplained() throws {

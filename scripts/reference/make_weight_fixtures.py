@@ -330,6 +330,34 @@ def format_cases():
             entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             entry.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(entry, src.read(info.filename))
+
+    # A scripted (not traced) module: its plain tensor attribute is pickled with the parameters,
+    # and only the class code's __parameters__/__buffers__ tell them apart.
+    class Inner(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = torch.nn.Linear(3, 2, bias=False)   # bias None
+            self.register_buffer("running", torch.arange(2.0))
+
+        def forward(self, x):
+            return self.proj(x) + self.running
+
+    class Outer(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = Inner()
+            self.scale = torch.nn.Parameter(torch.tensor(2.0))
+            self.mask = torch.ones(2)                        # plain attribute, not state
+            self.count = 3
+
+        def forward(self, x):
+            return self.inner(x) * self.scale * self.mask * self.count
+
+    torch.manual_seed(3)
+    scripted = torch.jit.script(Outer())
+    torch.jit.save(scripted, os.path.join(out, "scripted.pt"))
+    reloaded = torch.jit.load(os.path.join(out, "scripted.pt")).state_dict()
+    expected["scripted.pt"] = {"keys": sorted(reloaded)}
     with open(os.path.join(out, "views.json"), "w") as f:
         f.write(compact_json(expected) + "\n")
 

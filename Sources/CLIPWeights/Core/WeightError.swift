@@ -13,8 +13,8 @@ public enum WeightError: Error, LocalizedError, Sendable, Equatable {
     case invalidSafetensorsHeader(file: String, detail: String)
     /// The zip container is malformed.
     case invalidZip(file: String, detail: String)
-    /// A zip entry is compressed; PyTorch always stores entries uncompressed.
-    case compressedZipEntry(file: String, entry: String, method: Int)
+    /// A zip entry uses a compression method other than stored (0) or deflate (8).
+    case unsupportedZipCompression(file: String, entry: String, method: Int)
     /// A record the checkpoint refers to is missing from the archive.
     case missingRecord(file: String, record: String)
     /// The pickle stream is malformed (stack underflow, bad memo index, bad argument...).
@@ -41,8 +41,8 @@ public enum WeightError: Error, LocalizedError, Sendable, Equatable {
         case .truncated(let file, let detail): "\(file) is truncated: \(detail)."
         case .invalidSafetensorsHeader(let file, let detail): "\(file) has an invalid safetensors header: \(detail)."
         case .invalidZip(let file, let detail): "\(file) is not a valid zip archive: \(detail)."
-        case .compressedZipEntry(let file, let entry, let method):
-            "\(file): zip entry \(entry) is compressed (method \(method)); only stored entries are supported."
+        case .unsupportedZipCompression(let file, let entry, let method):
+            "\(file): zip entry \(entry) uses compression method \(method); only stored (0) and deflate (8) are supported."
         case .missingRecord(let file, let record): "\(file) has no record \(record)."
         case .invalidPickle(let file, let detail): "\(file) has a malformed pickle: \(detail)."
         case .unsupportedPickleOpcode(let file, let opcode, let offset):
@@ -64,7 +64,7 @@ public enum WeightError: Error, LocalizedError, Sendable, Equatable {
             "Use a .safetensors file, a torch.save zip checkpoint (torch >= 1.6), an OpenAI TorchScript .pt archive, or a Hugging Face CLIPModel folder."
         case .truncated, .invalidZip, .invalidSafetensorsHeader, .missingRecord, .invalidTensor:
             "The file looks damaged or incompletely downloaded; download or export it again."
-        case .compressedZipEntry:
+        case .unsupportedZipCompression:
             "Re-save the checkpoint with torch.save, or unzip and re-zip it without compression (zip -0)."
         case .invalidPickle, .unsupportedPickleOpcode:
             "The checkpoint was not written by torch.save of a state dict; in Python, load it and save model.state_dict() (or convert it to safetensors)."

@@ -3,6 +3,29 @@
 enum WeightStorage: Sendable {
     case mapped(MappedFile, Range<Int>)
     case owned([UInt8])
+
+    var count: Int {
+        switch self {
+        case .mapped(_, let range): range.count
+        case .owned(let bytes): bytes.count
+        }
+    }
+
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch self {
+        case .mapped(let file, let range): try body(file.slice(range))
+        case .owned(let bytes): try bytes.withUnsafeBytes(body)
+        }
+    }
+
+    /// Bytes `range` of this storage, still zero-copy when mapped.
+    func slice(_ range: Range<Int>) -> WeightStorage {
+        switch self {
+        case .mapped(let file, let whole):
+            .mapped(file, (whole.lowerBound + range.lowerBound)..<(whole.lowerBound + range.upperBound))
+        case .owned(let bytes): .owned(Array(bytes[range]))
+        }
+    }
 }
 
 /// One raw tensor from a checkpoint: element type, shape and bytes in C-contiguous (row-major)
@@ -68,12 +91,7 @@ public struct WeightTensor: Sendable {
 
     /// Calls `body` with the tensor's bytes (C-contiguous, little-endian, possibly unaligned).
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        switch storage {
-        case .mapped(let file, let range):
-            return try body(file.slice(range))
-        case .owned(let bytes):
-            return try bytes.withUnsafeBytes(body)
-        }
+        try storage.withUnsafeBytes(body)
     }
 
     /// A copy of the bytes.

@@ -311,13 +311,13 @@ struct PickleMachine {
         var contiguous = [Int](repeating: 1, count: shape.count)
         for i in stride(from: shape.count - 2, through: 0, by: -1) { contiguous[i] = contiguous[i + 1] * shape[i + 1] }
         let isContiguous = zip(zip(shape, strides), contiguous).allSatisfy { pair, expected in pair.0 == 1 || pair.1 == expected }
-        let start = storage.range.lowerBound + offset * size
         if isContiguous {
-            return WeightTensor(dtype: storage.dtype, shape: shape, storage: .mapped(storage.file, start..<(start + count * size)))
+            let start = offset * size
+            return WeightTensor(dtype: storage.dtype, shape: shape, storage: storage.bytes.slice(start..<(start + count * size)))
         }
         // Non-contiguous views (e.g. a saved transpose) are gathered into a private contiguous copy.
         var out = [UInt8](repeating: 0, count: count * size)
-        let source = storage.file.slice(storage.range)
+        storage.bytes.withUnsafeBytes { source in
         out.withUnsafeMutableBytes { destination in
             var index = [Int](repeating: 0, count: shape.count)
             for element in 0..<count {
@@ -333,6 +333,7 @@ struct PickleMachine {
                     d -= 1
                 }
             }
+        }
         }
         return WeightTensor(dtype: storage.dtype, shape: shape, storage: .owned(out))
     }

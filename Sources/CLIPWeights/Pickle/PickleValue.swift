@@ -2,10 +2,9 @@
 struct PickledStorage {
     let dtype: WeightDType
     let key: String
-    let file: MappedFile
-    /// Byte range of the record in the file.
-    let range: Range<Int>
-    /// Number of elements the pickle says the storage holds.
+    /// The record's bytes (a view of the map unless the entry was compressed).
+    let bytes: WeightStorage
+    /// Number of elements the pickle says the storage holds (checked against the record's size).
     let elementCount: Int
 }
 

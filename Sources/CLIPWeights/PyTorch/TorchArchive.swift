@@ -1,3 +1,5 @@
+import Foundation
+
 // Follows torch 2.5 `torch/serialization.py` (`_save`/`_load`: <archive>/data.pkl, data/<key>,
 // byteorder) and `torch/csrc/jit/serialization/import.cpp` (TorchScript: the same records plus
 // code/ and constants.pkl; modules are pickled as `__torch__.*` objects whose state is their
@@ -25,7 +27,7 @@ enum TorchArchive {
         let root = String(pickleEntry.name.dropLast("data.pkl".count))  // includes the trailing "/"
 
         if let order = zip.entry(named: root + "byteorder") {
-            let text = String(decoding: try zip.verifiedBytes(of: order), as: UTF8.self)
+            let text = try zip.contents(of: order, verify: true).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
             guard text == "little" else {
                 throw WeightError.unrecognizedFormat(file: path, detail: "tensors are stored \(text)-endian; only little-endian is supported")
             }
@@ -38,21 +40,22 @@ enum TorchArchive {
             guard let entry = zip.entry(named: record) else {
                 throw WeightError.missingRecord(file: path, record: record)
             }
-            let range = try zip.dataRange(of: entry)
-            guard let needed = multiplyChecked(count, dtype.elementSize), needed <= range.count else {
+            let bytes = try zip.contents(of: entry, verify: false)
+            guard let needed = multiplyChecked(count, dtype.elementSize), needed <= bytes.count else {
                 throw WeightError.invalidTensor(
-                    file: path, key: "storage \(key)", detail: "\(count) \(dtype) elements need more than the record's \(range.count) bytes")
+                    file: path, key: "storage \(key)", detail: "\(count) \(dtype) elements need more than the record's \(bytes.count) bytes")
             }
-            return PickledStorage(dtype: dtype, key: key, file: file, range: range, elementCount: count)
+            return PickledStorage(dtype: dtype, key: key, bytes: bytes, elementCount: count)
         }
-        let value = try machine.run(try zip.verifiedBytes(of: pickleEntry))
+        let value = try zip.contents(of: pickleEntry, verify: true).withUnsafeBytes { try machine.run($0) }
 
         if isTorchScript {
             guard case .object(let module) = value else {
                 throw WeightError.noStateDict(file: path, detail: "the TorchScript archive's data.pkl is a \(value.kindName), not a module")
             }
+            let declared = try declaredStateNames(zip, root: root)
             var tensors: [String: WeightTensor] = [:]
-            try collectModule(module, prefix: "", into: &tensors, depth: 0, path: path)
+            try collectModule(module, prefix: "", declared: declared, into: &tensors, depth: 0, path: path)
             guard !tensors.isEmpty else { throw WeightError.noStateDict(file: path, detail: "the TorchScript module has no tensors") }
             return (tensors, .torchScript)
         }
@@ -60,19 +63,22 @@ enum TorchArchive {
     }
 
     /// Walks a TorchScript module tree like `Module.state_dict()`: attributes that are modules
-    /// recurse with `name.`, tensor attributes are parameters or buffers, `None` (an absent bias)
-    /// and plain values (`training`, ints) are skipped. Traced modules (like OpenAI's releases)
-    /// keep only parameters, buffers and submodules as attributes.
-    private static func collectModule(_ module: PickleObject, prefix: String, into tensors: inout [String: WeightTensor],
-                                      depth: Int, path: String) throws {
+    /// recurse with `name.`, tensors declared as parameters or buffers are kept, `None` (an absent
+    /// bias) and plain values (`training`, ints) are skipped. A tensor attribute that is neither
+    /// (a scripted module's plain `self.mask = tensor`) is skipped when the class's code declares
+    /// its parameters and buffers, and kept when the archive has no readable code for the class.
+    private static func collectModule(_ module: PickleObject, prefix: String, declared: [String: Set<String>],
+                                      into tensors: inout [String: WeightTensor], depth: Int, path: String) throws {
         guard depth < 64 else { throw WeightError.invalidPickle(file: path, detail: "module tree deeper than 64 levels") }
         guard let state = module.state else { return }
+        let stateNames = declared[module.typeName]
         for (key, value) in state.entries {
             guard case .string(let name) = key else { continue }
             switch value {
             case .object(let child):
-                try collectModule(child, prefix: prefix + name + ".", into: &tensors, depth: depth + 1, path: path)
+                try collectModule(child, prefix: prefix + name + ".", declared: declared, into: &tensors, depth: depth + 1, path: path)
             case .tensor(let tensor):
+                if let stateNames, !stateNames.contains(name) { continue }
                 let dotted = prefix + name
                 guard tensors[dotted] == nil else { throw WeightError.duplicateKey(file: path, key: dotted) }
                 tensors[dotted] = tensor
@@ -80,6 +86,39 @@ enum TorchArchive {
                 continue
             }
         }
+    }
+
+    /// Parameter and buffer names per class, read (never run) from the archive's TorchScript
+    /// source: `code/<qualifier path>.py` holds `class Name(Module):` followed by
+    /// `__parameters__ = ["weight", ...]` and `__buffers__ = [...]` (torch `python_print.cpp`).
+    static func declaredStateNames(_ zip: ZipArchive, root: String) throws -> [String: Set<String>] {
+        var result: [String: Set<String>] = [:]
+        let codeRoot = root + "code/"
+        for entry in zip.entries where entry.name.hasPrefix(codeRoot) && entry.name.hasSuffix(".py") {
+            let qualifier = entry.name.dropFirst(codeRoot.count).dropLast(3).replacingOccurrences(of: "/", with: ".")
+            let text = try zip.contents(of: entry, verify: true).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+            var current: String?
+            var pending = ""  // a declaration whose list continues on the next lines
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix("class "), let paren = line.firstIndex(of: "(") ?? line.firstIndex(of: ":") {
+                    let name = line.dropFirst("class ".count)[..<paren].trimmingCharacters(in: .whitespaces)
+                    current = "\(qualifier).\(name)"
+                    if let current { result[current] = result[current] ?? [] }
+                    pending = ""
+                    continue
+                }
+                guard let current else { continue }
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                if pending.isEmpty, !(trimmed.hasPrefix("__parameters__") || trimmed.hasPrefix("__buffers__")) { continue }
+                pending += trimmed
+                guard pending.contains("]") else { continue }
+                // Names are the double-quoted strings inside the brackets.
+                let parts = pending.split(separator: "\"", omittingEmptySubsequences: false)
+                for (i, part) in parts.enumerated() where i % 2 == 1 { result[current, default: []].insert(String(part)) }
+                pending = ""
+            }
+        }
+        return result
     }
 
     /// The tensors of a `torch.save`d dict: the dict itself, or its "state_dict" / "model" entry

@@ -1,8 +1,9 @@
 // Follows the PKWARE APPNOTE 6.3.10 (sections 4.3.7 local header, 4.3.12 central directory,
 // 4.3.14-4.3.16 end of central directory and its zip64 forms) as written by PyTorch's
 // `PyTorchStreamWriter` (miniz, torch 2.5): stored entries, data padded to 64-byte alignment.
+// TorchScript's code/ records are deflated; those are inflated by ``Inflate``.
 
-/// A read-only view of a zip archive's stored (uncompressed) entries in a memory-mapped file.
+/// A read-only view of a zip archive's entries in a memory-mapped file.
 struct ZipArchive {
     struct Entry {
         let name: String
@@ -126,7 +127,7 @@ struct ZipArchive {
         let bytes = file.bytes
         let path = file.path
         guard entry.method == 0 else {
-            throw WeightError.compressedZipEntry(file: path, entry: entry.name, method: entry.method)
+            throw WeightError.unsupportedZipCompression(file: path, entry: entry.name, method: entry.method)
         }
         guard entry.compressedSize == entry.uncompressedSize else {
             throw WeightError.invalidZip(file: path, detail: "stored entry \(entry.name) has different compressed and uncompressed sizes")
@@ -145,15 +146,39 @@ struct ZipArchive {
         return start..<(start + entry.uncompressedSize)
     }
 
-    /// A small entry's bytes, verified against its CRC-32 (used for pickles and text records;
-    /// tensor data is not checksummed so that loading stays a zero-copy map).
-    func verifiedBytes(of entry: Entry) throws -> UnsafeRawBufferPointer {
-        let range = try dataRange(of: entry)
-        let data = file.slice(range)
-        guard crc32(data) == entry.crc32 else {
-            throw WeightError.invalidZip(file: file.path, detail: "CRC-32 mismatch in \(entry.name) (the file is corrupt)")
+    /// An entry's bytes: a view of the map for stored entries, inflated for deflated ones.
+    /// `verify` checks the CRC-32; done for pickles, text and compressed records, skipped for
+    /// stored tensor data so that loading stays a zero-copy map.
+    func contents(of entry: Entry, verify: Bool) throws -> WeightStorage {
+        let path = file.path
+        guard entry.method == 8 else {
+            let range = try dataRange(of: entry)
+            if verify, crc32(file.slice(range)) != entry.crc32 {
+                throw WeightError.invalidZip(file: path, detail: "CRC-32 mismatch in \(entry.name) (the file is corrupt)")
+            }
+            return .mapped(file, range)
         }
-        return data
+        let header = entry.localHeaderOffset
+        guard header + 30 <= file.count, readUInt32LE(file.bytes, at: header) == ZipArchive.localSignature else {
+            throw WeightError.invalidZip(file: path, detail: "bad local header for \(entry.name)")
+        }
+        let start = header + 30 + Int(readUInt16LE(file.bytes, at: header + 26)) + Int(readUInt16LE(file.bytes, at: header + 28))
+        guard start <= file.count, entry.compressedSize <= file.count - start else {
+            throw WeightError.truncated(file: path, detail: "data of \(entry.name) runs past the end of the file")
+        }
+        let inflated: [UInt8]
+        do {
+            inflated = try Inflate.inflate(file.slice(start..<(start + entry.compressedSize)), expectedSize: entry.uncompressedSize)
+        } catch {
+            throw WeightError.invalidZip(file: path, detail: "cannot inflate \(entry.name): \(error)")
+        }
+        guard inflated.count == entry.uncompressedSize else {
+            throw WeightError.invalidZip(file: path, detail: "\(entry.name) inflates to \(inflated.count) bytes, not \(entry.uncompressedSize)")
+        }
+        guard inflated.withUnsafeBytes({ crc32($0) }) == entry.crc32 else {
+            throw WeightError.invalidZip(file: path, detail: "CRC-32 mismatch in \(entry.name) (the file is corrupt)")
+        }
+        return .owned(inflated)
     }
 }
 
