@@ -46,7 +46,7 @@ func compareAll(_ rows: [CleaningRow], _ f: (String) -> String, _ expected: (Cle
     var first: String?
     for (index, row) in rows.enumerated() {
         let got = f(row.text)
-        if got != expected(row) {
+        if !sameScalars(got, expected(row)) {
             count += 1
             if first == nil {
                 first = "row \(index)\n  text:     \(escaped(row.text))\n  expected: \(escaped(expected(row)))\n  got:      \(escaped(got))"
@@ -54,4 +54,10 @@ func compareAll(_ rows: [CleaningRow], _ f: (String) -> String, _ expected: (Cle
         }
     }
     return (count, first)
+}
+
+/// Scalar-exact equality. Swift's `==` on String is canonical equivalence ("e\u{301}" == "\u{E9}"),
+/// which would hide exactly the NFC differences these tests look for.
+func sameScalars(_ a: String, _ b: String) -> Bool {
+    a.unicodeScalars.elementsEqual(b.unicodeScalars)
 }

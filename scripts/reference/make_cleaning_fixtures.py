@@ -89,6 +89,39 @@ def fuzz_texts(count=1500, seed=1234):
     return out
 
 
+def unicode_fuzz_texts(count=600, entities=300, seed=4321):
+    """Random code points from all planes, heavy on combining marks, composing starters,
+    Hangul jamo, sigma and dotted I (NFC, str.lower, whitespace), plus random `&...` strings
+    (html.unescape). Deterministic (seeded)."""
+    import random
+
+    rng = random.Random(seed)
+    marks = list(range(0x300, 0x370)) + [0x1DC0, 0x20D0, 0x302A, 0x3099, 0x309A, 0x0F71, 0x0F72, 0x0F74,
+                                          0x05B0, 0x0591, 0x0345, 0x1D165, 0x1D167, 0x093C, 0x094D, 0x0B3E,
+                                          0x0CD5, 0x0DCA, 0x1B35, 0x110BA, 0x114BA]
+    special = [0x3A3, 0x3C3, 0x130, 0x131, 0x49, 0x69, 0xDF, 0x1E9E, 0x2E, 0x27, 0xAD, 0x20, 0x200D, 0x1160,
+               0x1161, 0x11A8, 0x1100, 0xAC00, 0xAC01, 0x0B47, 0x0CC6, 0x0DD9, 0x1B05, 0x110A5, 0x11131,
+               0x1D15E, 0x2ADC, 0x0958, 0x1C, 0x85, 0xA0, 0x2028, 0x3000, 0x180E, 0x200B]
+
+    def one():
+        r = rng.random()
+        if r < 0.3:
+            return chr(rng.choice(marks))
+        if r < 0.5:
+            return chr(rng.randint(0x20, 0x24F))
+        if r < 0.6:
+            return chr(rng.choice(special))
+        while True:
+            c = rng.randint(0x80, 0x10FFFF) if rng.random() < 0.5 else rng.randint(0x80, 0xFFFF)
+            if not 0xD800 <= c <= 0xDFFF:
+                return chr(c)
+
+    out = ["".join(one() for _ in range(rng.randint(1, 8))) for _ in range(count)]
+    alphabet = "#xX0123456789abcdefABCDEFampltgquoteacutEACUT;;&"
+    out += ["&" + "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(entities)]
+    return out
+
+
 def write(path, texts):
     with open(path, "w", encoding="utf-8") as f:
         for t in texts:
@@ -105,7 +138,7 @@ def main():
     texts = [t[:MAX_CHARS] for t in text_corpus.corpus()]
     write(OUT, texts)
     print(f"corpus sources: {text_corpus.SOURCES}")
-    write(FUZZ_OUT, fuzz_texts())
+    write(FUZZ_OUT, fuzz_texts() + unicode_fuzz_texts())
 
 
 if __name__ == "__main__":
