@@ -1,8 +1,16 @@
 /// The file formats CLIPImage decodes, recognised by their first bytes, never by the file name.
+///
+/// ```swift
+/// ImageFormat.sniff([0xFF, 0xD8, 0xFF, 0xE0])   // .jpeg
+/// ```
 public enum ImageFormat: String, Sendable, Equatable {
+    /// JPEG (`FF D8 FF`): baseline, progressive, grey, YCbCr, CMYK, YCCK; 8-bit.
     case jpeg = "JPEG"
+    /// PNG (`89 50 4E 47 0D 0A 1A 0A`): every colour type and bit depth, interlaced or not.
     case png = "PNG"
+    /// WebP (`RIFF....WEBP`): lossy, lossless, with or without alpha; not animated.
     case webp = "WebP"
+    /// GIF (`GIF87a`, `GIF89a`): the first frame.
     case gif = "GIF"
 
     /// The format whose signature starts `bytes`, or nil.
