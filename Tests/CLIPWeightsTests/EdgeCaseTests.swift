@@ -34,6 +34,8 @@ import Testing
         }
         #expect(state.tensors["int64"]?.dtype == .int64)
         #expect(state.tensors["half_view"]?.dtype == .float16)
+        #expect(state.tensors["bf16"]?.dtype == .bfloat16)
+        #expect(state.tensors["f64"]?.dtype == .float64)
     }
 
     @Test func disallowedGlobalIsNamed() throws {

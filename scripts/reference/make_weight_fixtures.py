@@ -316,6 +316,8 @@ def format_cases():
         ("scalar", torch.tensor(4.6052)),
         ("empty", torch.zeros((0, 3))),
         ("int64", torch.tensor([1, -2, 3], dtype=torch.int64)),
+        ("bf16", base[0].bfloat16()),                  # BFloat16Storage
+        ("f64", base[1, :2].double()),                 # DoubleStorage
     ])
     torch.save(views, os.path.join(out, "views.pt"))
     expected = OrderedDict((k, {"shape": list(v.shape), "values": v.contiguous().double().flatten().tolist()})
