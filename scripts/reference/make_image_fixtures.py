@@ -173,6 +173,44 @@ def write_png(path, samples, bit_depth, color_type, palette=None, trns=None, int
     path.write_bytes(png)
 
 
+# --- a minimal GIF writer: a first frame smaller than the screen, at an offset --------------
+
+def write_gif(path, screen, frame_box, indices, palette, transparency=None):
+    """GIF89a with one image at frame_box = (left, top, width, height). LZW with 8-bit codes
+    written as literals and a clear code before the table would grow past 9-bit codes."""
+    left, top, width, height = frame_box
+    out = bytearray(b"GIF89a" + struct.pack("<HH", *screen) + bytes([0xF7, 0, 0]))  # 256-entry global table
+    out += bytes(palette[:768]) + bytes(768 - len(palette[:768]))
+    if transparency is not None:
+        out += bytes([0x21, 0xF9, 4, 1, 0, 0, transparency, 0])
+    out += b"\x2C" + struct.pack("<HHHH", left, top, width, height) + b"\x00"
+    clear, end = 256, 257
+    codes, since_clear = [clear], 0
+    for value in np.asarray(indices, dtype=np.uint8).reshape(-1):
+        if since_clear == 254:  # the decoder's table would reach 512 entries: start over
+            codes.append(clear)
+            since_clear = 0
+        codes.append(int(value))
+        since_clear += 1
+    codes.append(end)
+    bits, nbits, data = 0, 0, bytearray()
+    for code in codes:
+        bits |= code << nbits
+        nbits += 9
+        while nbits >= 8:
+            data.append(bits & 0xFF)
+            bits >>= 8
+            nbits -= 8
+    if nbits:
+        data.append(bits & 0xFF)
+    out += bytes([8])
+    for i in range(0, len(data), 255):
+        block = data[i:i + 255]
+        out += bytes([len(block)]) + block
+    out += b"\x00\x3B"
+    path.write_bytes(bytes(out))
+
+
 # --- sources -------------------------------------------------------------------------------
 
 def photo(name, size):
@@ -271,6 +309,16 @@ def main():
     save("coffee_transparent.gif", gif_t, transparency=5, interlace=False)
     frames = [small_chelsea.convert("P", palette=Image.Palette.ADAPTIVE, colors=64), small_coffee.resize((120, 80)).convert("P")]
     frames[0].save(raw("animated.gif"), save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+    pal_small = small_chelsea.resize((60, 40)).convert("P", palette=Image.Palette.ADAPTIVE, colors=200)
+    palette = pal_small.getpalette()[:600]
+    write_gif(raw("frame_offset.gif", sizes=(32, 64)), (90, 70), (17, 9, 60, 40), np.asarray(pal_small), palette)
+    write_gif(raw("frame_offset_transparent.gif", sizes=(32,)), (90, 70), (5, 20, 60, 40), np.asarray(pal_small), palette, transparency=3)
+    write_gif(raw("frame_outside_screen.gif", sizes=(32,)), (50, 30), (10, 5, 60, 40), np.asarray(pal_small), palette)
+
+    # Palette indices past the PLTE entries (Pillow: black)
+    write_png(raw("palette_short_plte.png", sizes=(16,)), (np.arange(40 * 30).reshape(30, 40) % 16).astype(np.uint8), 4, 3,
+              palette=[255, 0, 0, 0, 255, 0, 0, 0, 255, 250, 250, 250])
 
     # Generated edge cases
     rng = np.random.default_rng(1234)
