@@ -18,25 +18,31 @@ struct ResampleWindow: Equatable {
 struct ResampleCoefficients {
     /// Maximum taps per output sample.
     let ksize: Int
-    /// First input sample for each output sample.
+    /// First input sample for each output sample of the range.
     let starts: [Int]
-    /// Number of taps for each output sample.
+    /// Number of taps for each output sample of the range.
     let counts: [Int]
-    /// `outSize * ksize` normalised weights.
+    /// `range.count * ksize` normalised weights.
     let weights: [Double]
 
-    init(inSize: Int, outSize: Int) {
-        precondition(inSize > 0 && outSize > 0)
+    /// First output index described; `starts`, `counts` and `weights` are indexed from here.
+    let first: Int
+
+    /// Coefficients for output samples `range` of an `inSize -> outSize` resize. Each output
+    /// sample's taps depend only on its own index, so a window needs no more than itself
+    /// (a 1,000,000 x 1 image scaled to 224 rows would otherwise need gigabytes).
+    init(inSize: Int, outSize: Int, range: Range<Int>) {
+        precondition(inSize > 0 && outSize > 0 && range.lowerBound >= 0 && range.upperBound <= outSize)
         // Pillow passes the box as floats: (double)(in1 - in0) / outSize.
         let scale = Double(Float(inSize)) / Double(outSize)
         let filterscale = max(scale, 1.0)
         let support = Self.support * filterscale
         let ksize = Int(support.rounded(.up)) * 2 + 1
-        var starts = [Int](repeating: 0, count: outSize)
-        var counts = [Int](repeating: 0, count: outSize)
-        var weights = [Double](repeating: 0, count: outSize * ksize)
+        var starts = [Int](repeating: 0, count: range.count)
+        var counts = [Int](repeating: 0, count: range.count)
+        var weights = [Double](repeating: 0, count: range.count * ksize)
         let ss = 1.0 / filterscale
-        for xx in 0..<outSize {
+        for xx in range {
             let center = (Double(xx) + 0.5) * scale
             // C's (int) cast truncates toward zero, as Int(_:) does.
             var xmin = Int(center - support + 0.5)
@@ -44,18 +50,20 @@ struct ResampleCoefficients {
             var xmax = Int(center + support + 0.5)
             if xmax > inSize { xmax = inSize }
             xmax -= xmin
+            let i = xx - range.lowerBound
             var ww = 0.0
             for x in 0..<xmax {
                 let w = Self.bicubic((Double(x + xmin) - center + 0.5) * ss)
-                weights[xx * ksize + x] = w
+                weights[i * ksize + x] = w
                 ww += w
             }
             if ww != 0 {
-                for x in 0..<xmax { weights[xx * ksize + x] /= ww }
+                for x in 0..<xmax { weights[i * ksize + x] /= ww }
             }
-            starts[xx] = xmin
-            counts[xx] = xmax
+            starts[i] = xmin
+            counts[i] = xmax
         }
+        self.first = range.lowerBound
         self.ksize = ksize
         self.starts = starts
         self.counts = counts
@@ -102,12 +110,12 @@ enum PillowResample {
         precondition((1...4).contains(channels) && src.count == width * height * channels)
         let needHorizontal = outWidth != width
         let needVertical = outHeight != height
-        let vertical = ResampleCoefficients(inSize: height, outSize: outHeight)
-        // Input rows the vertical pass reads for the window rows (bounds are monotonic).
+        let vertical = ResampleCoefficients(inSize: height, outSize: outHeight, range: window.y..<window.y + window.height)
+        // Input rows the vertical pass reads for the window rows.
         let firstRow: Int, endRow: Int
         if needVertical {
-            firstRow = vertical.starts[window.y]
-            endRow = (window.y..<window.y + window.height).map { vertical.starts[$0] + vertical.counts[$0] }.max() ?? firstRow
+            firstRow = vertical.starts.min() ?? 0
+            endRow = zip(vertical.starts, vertical.counts).map { $0 + $1 }.max() ?? firstRow
         } else {
             firstRow = window.y
             endRow = window.y + window.height
@@ -116,7 +124,7 @@ enum PillowResample {
         // (endRow - firstRow, window.width, channels)
         var temp = [UInt8](repeating: 0, count: (endRow - firstRow) * rowLength)
         if needHorizontal {
-            let horizontal = ResampleCoefficients(inSize: width, outSize: outWidth)
+            let horizontal = ResampleCoefficients(inSize: width, outSize: outWidth, range: window.x..<window.x + window.width)
             let kk = horizontal.fixedPoint()
             temp.withUnsafeMutableBufferPointer { dst in
                 kk.withUnsafeBufferPointer { k in
@@ -139,12 +147,11 @@ enum PillowResample {
                 accumulator.withUnsafeMutableBufferPointer { acc in
                     kk.withUnsafeBufferPointer { k in
                         for yy in 0..<window.height {
-                            let row = window.y + yy
-                            let ymin = vertical.starts[row] - firstRow, taps = vertical.counts[row]
+                            let ymin = vertical.starts[yy] - firstRow, taps = vertical.counts[yy]
                             for i in 0..<rowLength { acc[i] = 1 << (precisionBits - 1) }
                             // Integer sums: the order of the taps does not change the result.
                             for t in 0..<taps {
-                                let weight = k[row * vertical.ksize + t]
+                                let weight = k[yy * vertical.ksize + t]
                                 let base = (ymin + t) * rowLength
                                 for i in 0..<rowLength {
                                     acc[i] &+= Int32(tmp[base + i]) &* weight
@@ -170,7 +177,7 @@ enum PillowResample {
         for row in rows {
             let srcRow = row * width * channels
             var d = (row - rows.lowerBound) * window.width * channels
-            for xx in window.x..<window.x + window.width {
+            for xx in 0..<window.width {
                 let xmin = coefficients.starts[xx], taps = coefficients.counts[xx], kb = xx * ksize
                 var p = srcRow + xmin * channels
                 switch channels {
@@ -226,21 +233,19 @@ enum PillowResample {
     ) -> [UInt16] {
         let needHorizontal = outWidth != width
         let needVertical = outHeight != height
-        let vertical = ResampleCoefficients(inSize: height, outSize: outHeight)
-        let firstRow = needVertical ? vertical.starts[window.y] : window.y
-        let endRow = needVertical
-            ? ((window.y..<window.y + window.height).map { vertical.starts[$0] + vertical.counts[$0] }.max() ?? firstRow)
-            : window.y + window.height
+        let vertical = ResampleCoefficients(inSize: height, outSize: outHeight, range: window.y..<window.y + window.height)
+        let firstRow = needVertical ? (vertical.starts.min() ?? 0) : window.y
+        let endRow = needVertical ? (zip(vertical.starts, vertical.counts).map { $0 + $1 }.max() ?? firstRow) : window.y + window.height
         var temp = [UInt16](repeating: 0, count: (endRow - firstRow) * window.width)
         if needHorizontal {
-            let h = ResampleCoefficients(inSize: width, outSize: outWidth)
+            let h = ResampleCoefficients(inSize: width, outSize: outWidth, range: window.x..<window.x + window.width)
             for row in firstRow..<endRow {
-                for xx in window.x..<window.x + window.width {
+                for xx in 0..<window.width {
                     var ss = 0.0
                     for t in 0..<h.counts[xx] {
                         ss += Double(src[row * width + h.starts[xx] + t]) * h.weights[xx * h.ksize + t]
                     }
-                    temp[(row - firstRow) * window.width + xx - window.x] = store16(ss)
+                    temp[(row - firstRow) * window.width + xx] = store16(ss)
                 }
             }
         } else {
@@ -251,12 +256,11 @@ enum PillowResample {
         guard needVertical else { return temp }
         var out = [UInt16](repeating: 0, count: window.height * window.width)
         for yy in 0..<window.height {
-            let row = window.y + yy
             for x in 0..<window.width {
                 var ss = 0.0
-                for t in 0..<vertical.counts[row] {
-                    ss += Double(temp[(vertical.starts[row] - firstRow + t) * window.width + x])
-                        * vertical.weights[row * vertical.ksize + t]
+                for t in 0..<vertical.counts[yy] {
+                    ss += Double(temp[(vertical.starts[yy] - firstRow + t) * window.width + x])
+                        * vertical.weights[yy * vertical.ksize + t]
                 }
                 out[yy * window.width + x] = store16(ss)
             }
@@ -271,25 +275,28 @@ enum PillowResample {
         _ src: UnsafeBufferPointer<UInt8>, width: Int, height: Int, bytesPerPixel bpp: Int,
         outWidth: Int, outHeight: Int, window: ResampleWindow
     ) -> [UInt8] {
-        func positions(inSize: Int, outSize: Int) -> [Int] {
+        // The accumulation must run from 0 to reproduce the rounding; only the window is kept.
+        func positions(inSize: Int, outSize: Int, range: Range<Int>) -> [Int] {
             let a = Double(Float(inSize)) / Double(outSize)
             var o = 0.0 + a * 0.5
-            var table = [Int](repeating: -1, count: outSize)
-            for i in 0..<outSize {
-                let c = o < 0.0 ? -1 : Int(o)
-                table[i] = c < inSize ? c : -1
+            var table = [Int](repeating: -1, count: range.count)
+            for i in 0..<range.upperBound {
+                if i >= range.lowerBound {
+                    let c = o < 0.0 ? -1 : Int(o)
+                    table[i - range.lowerBound] = c < inSize ? c : -1
+                }
                 o += a
             }
             return table
         }
-        let xs = positions(inSize: width, outSize: outWidth)
-        let ys = positions(inSize: height, outSize: outHeight)
+        let xs = positions(inSize: width, outSize: outWidth, range: window.x..<window.x + window.width)
+        let ys = positions(inSize: height, outSize: outHeight, range: window.y..<window.y + window.height)
         var out = [UInt8](repeating: 0, count: window.width * window.height * bpp)
         for yy in 0..<window.height {
-            let sy = ys[window.y + yy]
+            let sy = ys[yy]
             guard sy >= 0 else { continue }
             for xx in 0..<window.width {
-                let sx = xs[window.x + xx]
+                let sx = xs[xx]
                 guard sx >= 0 else { continue }
                 for c in 0..<bpp { out[(yy * window.width + xx) * bpp + c] = src[(sy * width + sx) * bpp + c] }
             }

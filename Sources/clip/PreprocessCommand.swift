@@ -30,7 +30,10 @@ struct PreprocessCommand: ParsableCommand {
     var images: [String] = []
 
     func run() throws {
-        guard let size, size > 0 else { throw failure("--size N is required and must be positive") }
+        guard let size else { throw failure("--size N is required") }
+        // 4096 covers every published CLIP input size (224, 288, 336, 384, 448) many times over;
+        // larger values only exhaust memory ((B, 3, N, N) floats).
+        guard (1...4096).contains(size) else { throw failure("--size must be between 1 and 4096, got \(size)") }
         guard let output else { throw failure("-o OUTPUT.npy is required") }
         guard !images.isEmpty else { throw failure("no images given") }
         var options = DecodeOptions()

@@ -88,3 +88,19 @@ import Testing
         #expect(size.width == ew && size.height == eh)
     }
 }
+
+/// Extreme aspect ratios resize to enormous widths (200000 x 1 at n = 224 is 44,800,000 x 224);
+/// only the crop window may be computed, or this would need gigabytes.
+@Suite struct ExtremeAspectTests {
+    @Test(arguments: [PixelMode.rgb, .p, .i16, .rgba])
+    func hugeResizedWidthOnlyComputesTheCrop(_ mode: PixelMode) {
+        let width = 200_000
+        let pixels = (0..<(width * mode.bytesPerPixel)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let palette = mode == .p ? (0..<768).map { UInt8(truncatingIfNeeded: $0) } : []
+        let image = DecodedImage(mode: mode, width: width, height: 1, pixels: pixels, palette: palette)
+        let rgb = CLIPPreprocessor(size: 224).resizeAndCrop(image)
+        #expect(rgb.count == 224 * 224 * 3)
+        // One source row: every output row is the same.
+        #expect(Array(rgb[0..<(224 * 3)]) == Array(rgb[(223 * 224 * 3)...]))
+    }
+}
