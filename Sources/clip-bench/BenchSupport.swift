@@ -35,6 +35,23 @@ enum Bench {
         return flopsPerThread * Double(threads) / seconds / 1e9
     }
 
+    /// Peak resident set size of this process so far, in MiB. On Linux from /proc/self/status
+    /// (VmHWM), because getrusage's ru_maxrss survives exec and would report the parent's peak.
+    static func peakResidentMegabytes() -> Double {
+        #if os(Linux)
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+           let kib = Double(line.split(separator: " ").dropFirst().first ?? "") {
+            return kib / 1024
+        }
+        return 0
+        #else
+        var usage = rusage()
+        getrusage(RUSAGE_SELF, &usage)
+        return Double(usage.ru_maxrss) / 1_048_576
+        #endif
+    }
+
     static var isa: String { String(cString: clip_fma_probe_isa()) }
 
     static func format(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }

@@ -37,9 +37,19 @@ public final class ParameterStore {
         if !left.isEmpty { throw CLIPModelError.unexpectedKeys(left) }
     }
 
-    /// Float32 copy of a checkpoint tensor of any floating-point storage type.
+    /// Float32 tensor from a checkpoint tensor of any floating-point storage type. Aligned
+    /// float32 data in a memory-mapped file is used in place (no copy: the file's pages are the
+    /// weights); everything else is converted into new memory.
     static func convert(_ w: WeightTensor, key: String) throws -> Tensor {
-        try w.withUnsafeBytes { raw in
+        if w.dtype == .float32 && w.isMemoryMapped, let base = w.withUnsafeBytes({ $0.baseAddress }),
+           Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0, w.elementCount > 0 {
+            // The mapping stays alive as long as `MappedWeight` holds the WeightTensor. Kernels
+            // never write to their inputs, so read-only pages are safe here.
+            let storage = TensorStorage(borrowing: UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Float.self)),
+                                        count: w.elementCount, owner: MappedWeight(w))
+            return Tensor(storage: storage, shape: w.shape, strides: Tensor.contiguousStrides(w.shape))
+        }
+        return try w.withUnsafeBytes { raw in
             switch w.dtype {
             case .float32: return Tensor(decoding: raw, format: .float32, shape: w.shape)
             case .float16: return Tensor(decoding: raw, format: .float16, shape: w.shape)
@@ -54,8 +64,15 @@ public final class ParameterStore {
     }
 }
 
+/// Keeps a memory-mapped checkpoint tensor (and so its file mapping) alive for a borrowing Tensor.
+final class MappedWeight: @unchecked Sendable {
+    let weight: WeightTensor
+    init(_ weight: WeightTensor) { self.weight = weight }
+}
+
 extension Tensor {
-    /// A Float32 copy of a checkpoint tensor stored as float32, float16, bfloat16 or float64.
+    /// A Float32 tensor from a checkpoint tensor stored as float32, float16, bfloat16 or float64
+    /// (a zero-copy view of mapped, aligned float32 data).
     public init(converting weight: WeightTensor, key: String = "tensor") throws {
         self = try ParameterStore.convert(weight, key: key)
     }
