@@ -52,7 +52,7 @@ public enum CLIPTextCleaner {
     static let maxDecodeLength = 1_000_000
 
     /// `ftfy.fix_text`: fix each line (or 1,000,000-character piece) on its own.
-    static func fixText(scalars text: [UInt32]) -> [UInt32] {
+    static func fixText(scalars text: [UInt32], maxDecodeLength: Int = maxDecodeLength) -> [UInt32] {
         var out: [UInt32] = []
         out.reserveCapacity(text.count)
         // "auto" turns into False at the first segment containing '<' and stays off.

@@ -85,7 +85,10 @@ enum FixEncoding {
         let n = b.count
         func at(_ k: Int) -> UInt8? { i + k < n ? b[i + k] : nil }
         guard let b0 = at(0) else { return 0 }
-        if [0xC2, 0xC3, 0xC5, 0xCE, 0xD0, 0xD9].contains(b0), at(1) == 0x20 { return 2 }
+        switch b0 {
+        case 0xC2, 0xC3, 0xC5, 0xCE, 0xD0, 0xD9: if at(1) == 0x20 { return 2 }
+        default: break
+        }
         if b0 == 0xE2 || b0 == 0xE3, at(1) == 0x20, let b2 = at(2), isAlteredCont(b2) { return 3 }
         if (0xE0...0xE3).contains(b0), let b1 = at(1), isAlteredCont(b1), at(2) == 0x20 { return 3 }
         if b0 == 0xF0, let b1 = at(1), let b2 = at(2), let b3 = at(3) {
@@ -97,7 +100,11 @@ enum FixEncoding {
     }
 
     static func containsAlteredUTF8(_ bytes: [UInt8]) -> Bool {
-        bytes.indices.contains { alteredMatch(bytes, $0) > 0 }
+        // Every alternative has a space within its first four bytes; skip the rest cheaply.
+        for i in bytes.indices where bytes[i] == 0x20 {
+            for start in max(0, i - 3)...i where alteredMatch(bytes, start) > 0 { return true }
+        }
+        return false
     }
 
     /// `fixes.restore_byte_a0`.
