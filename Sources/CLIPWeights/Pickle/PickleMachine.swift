@@ -59,15 +59,15 @@ struct PickleMachine {
             case 0x80: _ = try reader.byte()  // PROTO
             case 0x95: _ = try reader.uint64()  // FRAME: a hint only
             case 0x28: marks.append(stack.count)  // MARK
-            case 0x29: stack.append(.tuple([]))  // EMPTY_TUPLE
-            case 0x7D: stack.append(.dict(PickleDict()))  // EMPTY_DICT
-            case 0x5D: stack.append(.list(PickleList()))  // EMPTY_LIST
-            case 0x74: stack.append(.tuple(try popMark()))  // TUPLE
-            case 0x85: let a = try pop(); stack.append(.tuple([a]))  // TUPLE1
-            case 0x86: let b = try pop(); let a = try pop(); stack.append(.tuple([a, b]))  // TUPLE2
-            case 0x87: let c = try pop(); let b = try pop(); let a = try pop(); stack.append(.tuple([a, b, c]))  // TUPLE3
-            case 0x6C: stack.append(.list(PickleList(try popMark())))  // LIST
-            case 0x64: stack.append(.dict(try makeDict(try popMark())))  // DICT
+            case 0x29: stack.append(.tuple([], depth: 1))  // EMPTY_TUPLE
+            case 0x7D: stack.append(.dict(track(PickleDict())))  // EMPTY_DICT
+            case 0x5D: stack.append(.list(track(PickleList())))  // EMPTY_LIST
+            case 0x74: stack.append(try tuple(try popMark()))  // TUPLE
+            case 0x85: let a = try pop(); stack.append(try tuple([a]))  // TUPLE1
+            case 0x86: let b = try pop(); let a = try pop(); stack.append(try tuple([a, b]))  // TUPLE2
+            case 0x87: let c = try pop(); let b = try pop(); let a = try pop(); stack.append(try tuple([a, b, c]))  // TUPLE3
+            case 0x6C: stack.append(.list(track(PickleList(try popMark()))))  // LIST
+            case 0x64: stack.append(.dict(track(try makeDict(try popMark()))))  // DICT
             case 0x61:  // APPEND
                 let value = try pop()
                 try list(at: stack.count - 1).items.append(value)
@@ -99,12 +99,12 @@ struct PickleMachine {
             case 0x52:  // REDUCE
                 let arguments = try pop()
                 let callable = try pop()
-                guard case .tuple(let args) = arguments else { throw invalid("REDUCE arguments are not a tuple") }
+                guard case .tuple(let args, _) = arguments else { throw invalid("REDUCE arguments are not a tuple") }
                 stack.append(try call(callable, args))
             case 0x81:  // NEWOBJ
                 let arguments = try pop()
                 let cls = try pop()
-                guard case .tuple(let args) = arguments else { throw invalid("NEWOBJ arguments are not a tuple") }
+                guard case .tuple(let args, _) = arguments else { throw invalid("NEWOBJ arguments are not a tuple") }
                 stack.append(try newObject(cls, args))
             case 0x62:  // BUILD
                 let state = try pop()
@@ -162,6 +162,45 @@ struct PickleMachine {
         return values
     }
 
+    /// Tuples deeper than this are rejected: Swift frees nested values recursively, so an
+    /// absurdly deep tuple chain could otherwise exhaust the stack.
+    static let maximumTupleDepth = 256
+
+    private mutating func track<T: AnyObject>(_ container: T) -> T {
+        containers.append(container)
+        return container
+    }
+
+    private func tuple(_ items: [PickleValue]) throws -> PickleValue {
+        var depth = 1
+        for case .tuple(_, let inner) in items { depth = max(depth, inner + 1) }
+        guard depth <= PickleMachine.maximumTupleDepth else {
+            throw invalid("tuples nested deeper than \(PickleMachine.maximumTupleDepth)")
+        }
+        return .tuple(items, depth: depth)
+    }
+
+    /// Every list, dict and object built, so that ``tearDown()`` can empty them.
+    private var containers: [AnyObject] = []
+
+    /// Empties every container the run built. Lists, dicts and objects can nest (or refer to
+    /// each other) arbitrarily deep through the memo; emptying them all first, while this array
+    /// still holds them, means no chain of deallocations can recurse. Call once the result has
+    /// been consumed.
+    mutating func tearDown() {
+        for container in containers {
+            switch container {
+            case let list as PickleList: list.items.removeAll()
+            case let dict as PickleDict: dict.removeAll()
+            case let object as PickleObject: object.state = nil
+            default: break
+            }
+        }
+        memo.removeAll()
+        stack.removeAll()
+        containers.removeAll()
+    }
+
     private func memoValue(_ index: Int) throws -> PickleValue {
         guard let value = memo[index] else { throw invalid("memo index \(index) was never stored") }
         return value
@@ -200,7 +239,7 @@ struct PickleMachine {
         throw WeightError.disallowedGlobal(file: path, module: module, name: name)
     }
 
-    private func call(_ callable: PickleValue, _ args: [PickleValue]) throws -> PickleValue {
+    private mutating func call(_ callable: PickleValue, _ args: [PickleValue]) throws -> PickleValue {
         guard case .global(let module, let name) = callable else {
             throw invalid("REDUCE on a \(callable.kindName), not a global")
         }
@@ -212,18 +251,18 @@ struct PickleMachine {
             return data
         case "torch._tensor._rebuild_from_type_v2":
             // (func, new_type, args, state): only plain tensors and parameters are allowed types.
-            guard args.count >= 3, case .tuple(let inner) = args[2] else { throw invalid("malformed _rebuild_from_type_v2") }
+            guard args.count >= 3, case .tuple(let inner, _) = args[2] else { throw invalid("malformed _rebuild_from_type_v2") }
             return try call(args[0], inner)
         case "collections.OrderedDict":
             let dict = PickleDict()
             if let first = args.first {
                 guard case .list(let pairs) = first else { throw invalid("OrderedDict argument is not a list") }
                 for pair in pairs.items {
-                    guard case .tuple(let kv) = pair, kv.count == 2 else { throw invalid("OrderedDict item is not a pair") }
+                    guard case .tuple(let kv, _) = pair, kv.count == 2 else { throw invalid("OrderedDict item is not a pair") }
                     dict.set(kv[0], kv[1])
                 }
             }
-            return .dict(dict)
+            return .dict(track(dict))
         case "torch.Size":
             guard args.count == 1, case .tuple = args[0] else { throw invalid("torch.Size argument is not a tuple") }
             return args[0]
@@ -243,13 +282,13 @@ struct PickleMachine {
         }
     }
 
-    private func newObject(_ cls: PickleValue, _ args: [PickleValue]) throws -> PickleValue {
+    private mutating func newObject(_ cls: PickleValue, _ args: [PickleValue]) throws -> PickleValue {
         guard case .global(let module, let name) = cls else { throw invalid("NEWOBJ on a \(cls.kindName)") }
         if module == "collections", name == "OrderedDict" { return try call(cls, args) }
         guard allowTorchScriptClasses, module == "__torch__" || module.hasPrefix("__torch__.") else {
             throw WeightError.disallowedGlobal(file: path, module: module, name: name)
         }
-        return .object(PickleObject(typeName: "\(module).\(name)"))
+        return .object(track(PickleObject(typeName: "\(module).\(name)")))
     }
 
     private func build(_ target: PickleValue, _ state: PickleValue) throws {
@@ -266,7 +305,7 @@ struct PickleMachine {
     }
 
     private func persistentLoad(_ pid: PickleValue) throws -> PickleValue {
-        guard case .tuple(let parts) = pid, parts.count == 5, case .string("storage") = parts[0],
+        guard case .tuple(let parts, _) = pid, parts.count == 5, case .string("storage") = parts[0],
               case .global(_, let storageName) = parts[1], case .string(let key) = parts[2],
               case .int(let count) = parts[4], count >= 0 else {
             throw invalid("persistent id is not ('storage', type, key, location, numel)")
@@ -339,7 +378,7 @@ struct PickleMachine {
     }
 
     private func integers(_ value: PickleValue) -> [Int]? {
-        guard case .tuple(let items) = value else { return nil }
+        guard case .tuple(let items, _) = value else { return nil }
         var result: [Int] = []
         for item in items {
             guard case .int(let v) = item else { return nil }

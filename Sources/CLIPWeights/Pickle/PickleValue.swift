@@ -30,6 +30,11 @@ final class PickleDict {
         entries.append((key, value))
     }
 
+    func removeAll() {
+        entries.removeAll()
+        stringIndex.removeAll()
+    }
+
     subscript(_ key: String) -> PickleValue? {
         stringIndex[key].map { entries[$0].value }
     }
@@ -51,7 +56,8 @@ indirect enum PickleValue {
     case float(Double)
     case string(String)
     case bytes([UInt8])
-    case tuple([PickleValue])
+    /// Items and nesting depth (1 for a tuple without tuples inside).
+    case tuple([PickleValue], depth: Int)
     case list(PickleList)
     case dict(PickleDict)
     /// An allow-listed global (`module.name`), only meaningful as a callable or a storage type.

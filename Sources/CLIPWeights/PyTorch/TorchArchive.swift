@@ -48,6 +48,7 @@ enum TorchArchive {
             return PickledStorage(dtype: dtype, key: key, bytes: bytes, elementCount: count)
         }
         let value = try zip.contents(of: pickleEntry, verify: true).withUnsafeBytes { try machine.run($0) }
+        defer { machine.tearDown() }
 
         if isTorchScript {
             guard case .object(let module) = value else {
