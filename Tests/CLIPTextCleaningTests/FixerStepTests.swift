@@ -141,4 +141,29 @@ private func apply(_ f: ([UInt32]) -> [UInt32], _ text: String) -> String {
         // SimpleTokenizer then unescapes twice anyway.
         #expect(sameScalars(CLIPTextCleaner.clean("<b>&amp;amp;</b>"), "<b>&</b>"))
     }
+
+    /// The examples in the DocC comments.
+    @Test func documentationExamples() {
+        #expect(sameScalars(CLIPTextCleaner.clean("  Caf\u{E9} &amp;amp; Bar  "), "caf\u{E9} & bar"))
+        #expect(sameScalars(CLIPTextCleaner.fixText("The Mona Lisa doesn\u{E2}\u{20AC}\u{2122}t"), "The Mona Lisa doesn't"))
+        #expect(sameScalars(CLIPTextCleaner.htmlUnescape("&lt;b&gt; &amp &#x41;"), "<b> & A"))
+    }
+
+    /// The cleaner is used from many threads at once (lazy tables are initialised once).
+    @Test func concurrentUseGivesTheSameResults() async throws {
+        let rows = Array(try Fixtures.cleaningRows("cleaning_fuzz").prefix(400))
+        let mismatches = await withTaskGroup(of: Int.self) { group in
+            for part in 0..<4 {
+                group.addTask {
+                    var bad = 0
+                    for (i, row) in rows.enumerated() where i % 4 == part {
+                        if !sameScalars(CLIPTextCleaner.clean(row.text), row.clean) { bad += 1 }
+                    }
+                    return bad
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(mismatches == 0)
+    }
 }
