@@ -116,13 +116,27 @@ struct BytePairMerger: Sendable {
     func mergeByHeap(_ symbols: [Int32], stats: inout HeapStats) -> [Int32] {
         let n = symbols.count
         guard n > 1 else { return symbols }
-        var symbol = symbols
+        // Plain buffers: this loop runs millions of times on a 1 MB word, and unsafe buffers keep
+        // debug builds (the tests) within a few times of release speed.
+        let symbol = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
+        _ = symbol.initialize(from: symbols)
         // Doubly linked list over positions; a merge keeps the left position and unlinks the right.
-        var prev = (0..<n).map { Int32($0) - 1 }
-        var next = (0..<n).map { $0 + 1 < n ? Int32($0 + 1) : -1 }
-        var alive = [Bool](repeating: true, count: n)
-        var heap = PairHeap()
-        heap.reserve(n)
+        let prev = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
+        let next = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
+        let alive = UnsafeMutableBufferPointer<Bool>.allocate(capacity: n)
+        defer {
+            symbol.deallocate()
+            prev.deallocate()
+            next.deallocate()
+            alive.deallocate()
+        }
+        for i in 0..<n {
+            prev[i] = Int32(i) - 1
+            next[i] = i + 1 < n ? Int32(i + 1) : -1
+            alive[i] = true
+        }
+        var heap = PairHeap(capacity: n)
+        defer { heap.deallocate() }
         for i in 0..<(n - 1) {
             if let m = merge(symbol[i], symbol[i + 1]) {
                 heap.push(.init(rank: m.rank, left: Int32(i), right: Int32(i + 1),
@@ -164,7 +178,8 @@ struct BytePairMerger: Sendable {
     }
 }
 
-/// A binary min-heap of candidate merges ordered by (rank, left position).
+/// A binary min-heap of candidate merges ordered by (rank, left position), in a manually
+/// grown buffer (see ``BytePairMerger/mergeByHeap(_:stats:)`` for why). Call ``deallocate()``.
 struct PairHeap {
     struct Entry {
         var rank: Int32
@@ -180,37 +195,55 @@ struct PairHeap {
         }
     }
 
-    private var items: [Entry] = []
+    private var items: UnsafeMutablePointer<Entry>
+    private var capacity: Int
+    private var count = 0
 
-    mutating func reserve(_ n: Int) { items.reserveCapacity(n) }
+    init(capacity: Int) {
+        self.capacity = max(capacity, 16)
+        items = .allocate(capacity: self.capacity)
+    }
+
+    func deallocate() { items.deallocate() }
 
     mutating func push(_ e: Entry) {
-        items.append(e)
-        var i = items.count - 1
+        if count == capacity {
+            let grown = UnsafeMutablePointer<Entry>.allocate(capacity: capacity * 2)
+            grown.moveInitialize(from: items, count: count)
+            items.deallocate()
+            items = grown
+            capacity *= 2
+        }
+        // Sift up: move parents down until e's place is found.
+        var i = count
+        count += 1
         while i > 0 {
             let parent = (i - 1) / 2
-            guard items[i].precedes(items[parent]) else { break }
-            items.swapAt(i, parent)
+            guard e.precedes(items[parent]) else { break }
+            items[i] = items[parent]
             i = parent
         }
+        (items + i).initialize(to: e)
     }
 
     mutating func pop() -> Entry? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var smallest = i
-                if l < items.count && items[l].precedes(items[smallest]) { smallest = l }
-                if r < items.count && items[r].precedes(items[smallest]) { smallest = r }
-                if smallest == i { break }
-                items.swapAt(i, smallest)
-                i = smallest
-            }
+        guard count > 0 else { return nil }
+        let top = items[0]
+        count -= 1
+        guard count > 0 else { return top }
+        // Sift the last entry down from the root.
+        let last = items[count]
+        var i = 0
+        while true {
+            let l = 2 * i + 1
+            guard l < count else { break }
+            let r = l + 1
+            let child = r < count && items[r].precedes(items[l]) ? r : l
+            guard items[child].precedes(last) else { break }
+            items[i] = items[child]
+            i = child
         }
+        items[i] = last
         return top
     }
 }

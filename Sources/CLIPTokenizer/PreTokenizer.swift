@@ -32,6 +32,13 @@ enum PreTokenizer {
         scalar < 128 ? asciiClasses[Int(scalar)] : lookupClasses(scalar)
     }
 
+    /// `classes(of:)` with the ASCII table passed in: reading a `static let` in the scanning
+    /// loop would check its lazy initialisation (swift_once) on every scalar.
+    @inline(__always)
+    private static func classes(of scalar: UInt32, ascii: UnsafeBufferPointer<UInt8>) -> UInt8 {
+        scalar < 128 ? ascii[Int(scalar)] : lookupClasses(scalar)
+    }
+
     private static func lookupClasses(_ scalar: UInt32) -> UInt8 {
         // Binary search for the last run starting at or before `scalar`.
         let starts = UnicodeClassTable.starts
@@ -70,6 +77,11 @@ enum PreTokenizer {
 
     /// Calls `body` with the byte range of each word of `text` (valid UTF-8), in order.
     static func split(_ text: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
+        asciiClasses.withUnsafeBufferPointer { ascii in split(text, ascii: ascii, body) }
+    }
+
+    private static func split(_ text: UnsafeBufferPointer<UInt8>, ascii: UnsafeBufferPointer<UInt8>,
+                              _ body: (Range<Int>) -> Void) {
         var i = 0
         let n = text.count
         while i < n {
@@ -95,13 +107,13 @@ enum PreTokenizer {
                     continue
                 }
             }
-            let bits = classes(of: value)
+            let bits = classes(of: value, ascii: ascii)
             if bits & letter != 0 {
                 // 2. [\p{L}]+
                 var j = i + length
                 while j < n {
                     let (v, l) = scalar(at: j, in: text)
-                    guard classes(of: v) & letter != 0 else { break }
+                    guard classes(of: v, ascii: ascii) & letter != 0 else { break }
                     j += l
                 }
                 body(i..<j)
@@ -115,7 +127,7 @@ enum PreTokenizer {
                 var j = i + length
                 while j < n {
                     let (v, l) = scalar(at: j, in: text)
-                    guard classes(of: v) & other != 0 else { break }
+                    guard classes(of: v, ascii: ascii) & other != 0 else { break }
                     j += l
                 }
                 body(i..<j)

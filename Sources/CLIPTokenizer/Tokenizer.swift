@@ -99,22 +99,17 @@ public final class Tokenizer: Sendable {
         return ids
     }
 
-    private static let startOfTextBytes = Array("<|startoftext|>".utf8)
-    private static let endOfTextBytes = Array("<|endoftext|>".utf8)
-
     private func appendWord(_ word: UnsafeBufferPointer<UInt8>, to ids: inout [Int32]) {
+        if word.count == 1 { ids.append(vocabulary.byteEndSymbol[Int(word[0])]); return }
         // Only the exact special strings are pre-seeded in SimpleTokenizer's cache as themselves; a
         // case-insensitive match such as "<|ſtartoftext|>" goes through BPE like any word.
-        if word.elementsEqual(Self.startOfTextBytes) { ids.append(startOfText); return }
-        if word.elementsEqual(Self.endOfTextBytes) { ids.append(endOfText); return }
-        if word.count == 1 { ids.append(vocabulary.byteEndSymbol[Int(word[0])]); return }
-        let key = Array(word)
-        if let cached = cache.value(for: key) {
-            ids.append(contentsOf: cached)
-            return
+        if word[0] == UInt8(ascii: "<") {
+            if word.elementsEqual("<|startoftext|>".utf8) { ids.append(startOfText); return }
+            if word.elementsEqual("<|endoftext|>".utf8) { ids.append(endOfText); return }
         }
+        if cache.append(word, to: &ids) { return }
         let merged = vocabulary.merger.merge(symbols(of: word))
-        cache.store(merged, for: key)
+        cache.store(merged, for: word)
         ids.append(contentsOf: merged)
     }
 
@@ -147,15 +142,17 @@ public final class Tokenizer: Sendable {
 
     /// One padded row from BPE ids.
     func row(_ ids: [Int32], index: Int, contextLength: Int, truncate: Bool) throws -> [Int32] {
-        var tokens = [startOfText] + ids + [endOfText]
-        if tokens.count > contextLength {
-            guard truncate else {
-                throw TokenizerError.inputTooLong(index: index, tokenCount: tokens.count, contextLength: contextLength)
-            }
-            tokens.removeLast(tokens.count - contextLength)
-            tokens[contextLength - 1] = endOfText
+        let count = ids.count + 2
+        if count > contextLength && !truncate {
+            throw TokenizerError.inputTooLong(index: index, tokenCount: count, contextLength: contextLength)
         }
-        tokens += [Int32](repeating: 0, count: contextLength - tokens.count)
+        var tokens = [Int32](repeating: 0, count: contextLength)
+        tokens[0] = startOfText
+        let kept = min(ids.count, contextLength - 1)
+        for i in 0..<kept { tokens[i + 1] = ids[i] }
+        // SOT + ids + EOT, or when too long its first contextLength tokens with EOT written
+        // over the last (open_clip), which for contextLength 1 leaves just EOT.
+        tokens[min(kept + 1, contextLength - 1)] = endOfText
         return tokens
     }
 

@@ -65,10 +65,11 @@ func megabyteWordDoesLinearWork(kind: String) throws {
     print("megabyteWordDoesLinearWork[\(kind)]: n \(n), pushes \(stats.pushes), pops \(stats.pops), merges \(stats.merges), ids \(merged.count)")
     #expect(stats.merges == n - merged.count)
     #expect(stats.pushes <= 3 * n && stats.pops <= stats.pushes)
-    // The whole pipeline on the string: the splitting pass is linear by construction.
-    let ids = tokenizer.encodeCleaned(String(decoding: bytes, as: UTF8.self))
+    // The whole pipeline (splitting is one linear pass) on a 128 KiB prefix, to keep debug runs short.
+    let prefix = Array(bytes.prefix(1 << 17))
+    let ids = tokenizer.encodeCleaned(String(decoding: prefix, as: UTF8.self))
     #expect(!ids.isEmpty)
-    if kind != "mixed" { #expect(ids == merged) }
+    if kind != "mixed" { #expect(ids == tokenizer.vocabulary.merger.mergeByHeap(tokenizer.symbols(of: prefix))) }
 }
 
 /// The cache stays bounded: a tiny one keeps giving the same ids while it is emptied over and over.
