@@ -14,6 +14,8 @@ enum Fixtures {
         let dtype: String
         let sum: Double
         let sum_squares: Double
+        /// Σ value[i] · (1 + i mod 13) over C-order values: sensitive to element order.
+        let weighted_sum: Double
     }
 
     struct FileRecord: Decodable {

@@ -24,9 +24,11 @@ import Testing
             let values = doubles(tensor)
             let sum = values.reduce(0, +)
             let squares = values.reduce(0) { $0 + $1 * $1 }
+            let weighted = values.enumerated().reduce(0) { $0 + $1.element * Double(1 + $1.offset % 13) }
             // Summation order differs from torch's; values themselves are exact.
             let scale = (expected.sum_squares * Double(max(values.count, 1))).squareRoot() + 1
-            let difference = max(abs(sum - expected.sum), abs(squares - expected.sum_squares)) / scale
+            let difference = max(abs(sum - expected.sum), abs(squares - expected.sum_squares),
+                                 abs(weighted - expected.weighted_sum) / 13) / scale
             if difference > worst.difference { worst = (key, difference) }
         }
         print("\(name): \(state.tensors.count) tensors, max relative checksum difference \(worst.difference) (\(worst.key))")

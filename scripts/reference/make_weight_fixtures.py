@@ -127,8 +127,14 @@ def rounded_model(kind, state_fp32, dtype):
     return model.eval(), state
 
 
+def weights(n):
+    """1, 2, ..., 13, 1, 2, ... as float64: the weights of `weighted_sum` over C-order values."""
+    return (torch.arange(n, dtype=torch.float64) % 13) + 1
+
+
 def describe(state):
-    """Key -> shape, dtype and float64 checksums (sum, sum of squares) of the stored values."""
+    """Key -> shape, dtype and float64 checksums (sum, sum of squares, position-weighted sum) of
+    the stored values."""
     names = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16",
              torch.float64: "float64", torch.int64: "int64", torch.int32: "int32", torch.uint8: "uint8",
              torch.bool: "bool"}
@@ -137,7 +143,9 @@ def describe(state):
         t = state[key]
         d = t.detach().double()
         result[key] = {"shape": list(t.shape), "dtype": names[t.dtype],
-                       "sum": float(f"{float(d.sum()):.10g}"), "sum_squares": float(f"{float((d * d).sum()):.10g}")}
+                       "sum": float(f"{float(d.sum()):.10g}"), "sum_squares": float(f"{float((d * d).sum()):.10g}"),
+                       # Order-sensitive: catches transposes and q/k/v concatenated in the wrong order.
+                       "weighted_sum": float(f"{float((d.flatten() * weights(d.numel())).sum()):.10g}")}
     return result
 
 
