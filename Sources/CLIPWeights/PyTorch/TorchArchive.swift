@@ -54,7 +54,7 @@ enum TorchArchive {
             guard case .object(let module) = value else {
                 throw WeightError.noStateDict(file: path, detail: "the TorchScript archive's data.pkl is a \(value.kindName), not a module")
             }
-            let declared = try declaredStateNames(zip, root: root)
+            let declared = try declaredStateNames(zip, root: root, for: moduleTypeNames(module))
             var tensors: [String: WeightTensor] = [:]
             try collectModule(module, prefix: "", declared: declared, into: &tensors, depth: 0, path: path)
             guard !tensors.isEmpty else { throw WeightError.noStateDict(file: path, detail: "the TorchScript module has no tensors") }
@@ -89,14 +89,32 @@ enum TorchArchive {
         }
     }
 
+    /// The class names of every module in the tree (iterative; a cycle is visited once).
+    static func moduleTypeNames(_ root: PickleObject) -> Set<String> {
+        var names: Set<String> = []
+        var seen: Set<ObjectIdentifier> = []
+        var pending = [root]
+        while let module = pending.popLast() {
+            guard seen.insert(ObjectIdentifier(module)).inserted else { continue }
+            names.insert(module.typeName)
+            for (_, value) in module.state?.entries ?? [] {
+                if case .object(let child) = value { pending.append(child) }
+            }
+        }
+        return names
+    }
+
     /// Parameter and buffer names per class, read (never run) from the archive's TorchScript
     /// source: `code/<qualifier path>.py` holds `class Name(Module):` followed by
     /// `__parameters__ = ["weight", ...]` and `__buffers__ = [...]` (torch `python_print.cpp`).
-    static func declaredStateNames(_ zip: ZipArchive, root: String) throws -> [String: Set<String>] {
+    /// Only the files defining `typeNames` are read (and inflated).
+    static func declaredStateNames(_ zip: ZipArchive, root: String, for typeNames: Set<String>) throws -> [String: Set<String>] {
         var result: [String: Set<String>] = [:]
         let codeRoot = root + "code/"
+        let qualifiers = Set(typeNames.compactMap { name in name.lastIndex(of: ".").map { String(name[..<$0]) } })
         for entry in zip.entries where entry.name.hasPrefix(codeRoot) && entry.name.hasSuffix(".py") {
             let qualifier = entry.name.dropFirst(codeRoot.count).dropLast(3).replacingOccurrences(of: "/", with: ".")
+            guard qualifiers.contains(qualifier) else { continue }
             let text = try zip.contents(of: entry, verify: true).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
             var current: String?
             var pending = ""  // a declaration whose list continues on the next lines
