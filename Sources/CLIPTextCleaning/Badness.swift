@@ -64,6 +64,7 @@ enum Badness {
         var starts: [Int] = []  // alternative k = atoms[starts[k]..<starts[k + 1]]
         var anchored: [Bool] = []
         var firstMask: UInt64 = 0  // union of set masks of first atoms
+        var firstSetMask: [UInt64] = []  // per alternative: its first atom's mask, or 0 if not a set
         var firstScalars: Set<UInt32> = []
         var firstIsSpace = false
         /// Every alternative has an atom that only matches non-ASCII within its first three,
@@ -93,6 +94,11 @@ enum Badness {
             }
             result.starts.append(result.atoms.count)
             result.anchored.append(anchored)
+            if !anchored, case .set(let bit) = alternative[0] {
+                result.firstSetMask.append(1 << UInt64(bit))
+            } else {
+                result.firstSetMask.append(0)
+            }
             for (k, atom) in alternative.enumerated() {
                 let compiledAtom: Atom
                 switch atom {
@@ -143,9 +149,12 @@ enum Badness {
         let space = PythonClasses.reSpace
         let word = PythonClasses.reWord
         if program.needsNonASCIIWithinThree && !text.contains(where: { $0 >= 0x80 }) { return false }
-        // Per character: its set mask, and flags 1 = `\s`, 2 = `\w` (looked up once each).
-        let masks = text.map { c in c < 0x10000 ? bmp[Int(c)] : 0 }
-        let flags = text.map { c in UInt8(space.contains(c) ? 1 : 0) | UInt8(word.contains(c) ? 2 : 0) }
+        // Masks and classes are looked up on the fly: with the ASCII skip below, only positions
+        // near non-ASCII characters are ever examined.
+        @inline(__always) func mask(_ j: Int) -> UInt64 {
+            let c = text[j]
+            return c < 0x10000 ? bmp[Int(c)] : 0
+        }
         let alternativeCount = program.starts.count - 1
         return program.atoms.withUnsafeBufferPointer { atoms in
             for i in 0..<n {
@@ -155,12 +164,15 @@ enum Badness {
                 {
                     continue
                 }
-                let startsSomething = masks[i] & program.firstMask != 0
-                    || (program.firstIsSpace && flags[i] & 1 != 0)
+                let startsSomething = mask(i) & program.firstMask != 0
+                    || (program.firstIsSpace && space.contains(c))
                     || i == 0
                     || (c >= 0xC3 && program.firstScalars.contains(c))
                 if !startsSomething { continue }
+                let maskHere = mask(i)
                 alternatives: for k in 0..<alternativeCount {
+                    let firstSet = program.firstSetMask[k]
+                    if firstSet != 0 && maskHere & firstSet == 0 { continue }
                     if program.anchored[k] && i != 0 { continue }
                     let first = program.starts[k]
                     let end = program.starts[k + 1]
@@ -170,11 +182,11 @@ enum Badness {
                         let atom = atoms[a]
                         let ok: Bool
                         switch atom.kind {
-                        case .set: ok = masks[j] & atom.mask != 0
-                        case .notSet: ok = masks[j] & atom.mask == 0
+                        case .set: ok = mask(j) & atom.mask != 0
+                        case .notSet: ok = mask(j) & atom.mask == 0
                         case .scalar: ok = text[j] == atom.scalar
-                        case .space: ok = flags[j] & 1 != 0
-                        case .word: ok = flags[j] & 2 != 0
+                        case .space: ok = space.contains(text[j])
+                        case .word: ok = word.contains(text[j])
                         case .anyButNewline: ok = text[j] != 0x0A
                         }
                         if !ok { continue alternatives }

@@ -25,8 +25,18 @@ enum NFC {
     private static let lCount: UInt32 = 19, vCount: UInt32 = 21, tCount: UInt32 = 28
     private static let nCount = vCount * tCount, sCount = lCount * vCount * tCount
 
+    /// Dense BMP copy of `combiningClass`.
+    static let bmpCombiningClass: [UInt8] = {
+        var table = [UInt8](repeating: 0, count: 0x10000)
+        for (key, value) in combiningClass where key < 0x10000 { table[Int(key)] = value }
+        return table
+    }()
+
     @inline(__always)
-    static func ccc(_ c: UInt32) -> UInt8 { c < 0x300 ? 0 : (combiningClass[c] ?? 0) }
+    static func ccc(_ c: UInt32) -> UInt8 {
+        if c < 0x300 { return 0 }
+        return c < 0x10000 ? bmpCombiningClass[Int(c)] : (combiningClass[c] ?? 0)
+    }
 
     /// Whether NFC can change anything (a cheap, conservative pre-check).
     private static func mightChange(_ text: [UInt32]) -> Bool {

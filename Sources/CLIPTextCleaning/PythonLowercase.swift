@@ -3,6 +3,15 @@
 
 enum PythonLowercase {
     static let mapping = TableParsing.scalarMap(GeneratedUnicodeTables.lowercase)
+    /// Dense BMP table: the single-scalar lowercase, or `multiple` (look in `mapping`).
+    static let bmp: [UInt32] = {
+        var table = (0..<UInt32(0x10000)).map { $0 }
+        for (key, value) in mapping where key < 0x10000 {
+            table[Int(key)] = value.count == 1 ? value[0] : multiple
+        }
+        return table
+    }()
+    static let multiple: UInt32 = 0xFFFF_FFFF
     static let caseIgnorable = ScalarSet(GeneratedUnicodeTables.caseIgnorable)
     static let cased = ScalarSet(GeneratedUnicodeTables.cased)
 
@@ -26,6 +35,7 @@ enum PythonLowercase {
                 if !caseIgnorable.contains(text[i]) { state = cased.contains(text[i]) }
             }
         }
+        let bmp = Self.bmp
         var out: [UInt32] = []
         out.reserveCapacity(n)
         for (i, c) in text.enumerated() {
@@ -34,6 +44,8 @@ enum PythonLowercase {
             } else if c == 0x3A3 {
                 // Final sigma: cased (case-ignorable)* Σ not followed by (case-ignorable)* cased.
                 out.append(casedBefore[i] && !casedAfter[i] ? 0x3C2 : 0x3C3)
+            } else if c < 0x10000 && bmp[Int(c)] != multiple {
+                out.append(bmp[Int(c)])
             } else if let lowered = mapping[c] {
                 out.append(contentsOf: lowered)
             } else {
