@@ -25,9 +25,6 @@ struct ResampleCoefficients {
     /// `range.count * ksize` normalised weights.
     let weights: [Double]
 
-    /// First output index described; `starts`, `counts` and `weights` are indexed from here.
-    let first: Int
-
     /// Coefficients for output samples `range` of an `inSize -> outSize` resize. Each output
     /// sample's taps depend only on its own index, so a window needs no more than itself
     /// (a 1,000,000 x 1 image scaled to 224 rows would otherwise need gigabytes).
@@ -63,7 +60,6 @@ struct ResampleCoefficients {
             starts[i] = xmin
             counts[i] = xmax
         }
-        self.first = range.lowerBound
         self.ksize = ksize
         self.starts = starts
         self.counts = counts
