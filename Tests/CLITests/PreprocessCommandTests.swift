@@ -78,6 +78,8 @@ import Testing
         (["--size", "64", "not_supported.bmp"], "not_supported.bmp"),
         (["--size", "64", "missing.png"], "missing.png"),
         (["truncated.jpg"], "--size"),
+        (["--size", "0", "chelsea_baseline.jpg"], "--size"),
+        (["--size", "100000", "chelsea_baseline.jpg"], "--size"),
     ])
     func errorsAreOneLine(_ arguments: [String], _ mention: String) throws {
         let out = Self.temporaryFile("error.npy")
