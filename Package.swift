@@ -47,7 +47,8 @@ let package = Package(
         .target(name: "CLIPImage", dependencies: ["CImageCodecs"]),
         .target(name: "CLIPWeights"),
         .target(name: "CLIPModel", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights"]),
-        .target(name: "CLIP", dependencies: ["CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel"]),
+        .target(name: "CLIPTraining", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel"]),
+        .target(name: "CLIP", dependencies: ["CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel", "CLIPTraining"]),
 
         // Executables.
         .executableTarget(
@@ -67,6 +68,7 @@ let package = Package(
         .testTarget(name: "CLIPImageTests", dependencies: ["CLIPImage", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPWeightsTests", dependencies: ["CLIPWeights", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPModelTests", dependencies: ["CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLIPTrainingTests", dependencies: ["CLIPTraining", "CLIPModel", "CLIPTensor", "CLIPWeights", "CLIPImage", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["clip", "CLIP", "CLIPTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

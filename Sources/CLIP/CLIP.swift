@@ -5,3 +5,4 @@
 @_exported import CLIPImage
 @_exported import CLIPWeights
 @_exported import CLIPModel
+@_exported import CLIPTraining

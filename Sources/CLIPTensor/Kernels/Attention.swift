@@ -62,3 +62,51 @@ extension Tensor {
         (t.strides[2] == 1 || t.shape[2] == 1) && t.strides[1] >= t.shape[2] ? t : t.contiguous()
     }
 }
+
+// MARK: - Backward (g = ∂L/∂out, (B, Tq, C))
+// Per (batch, head), with P recomputed: ∂V = Pᵀ·g, ∂P = g·Vᵀ, ∂S = P ∘ (∂P − rowsum(∂P ∘ P)),
+// ∂Q = ∂S·K / √D, ∂K = ∂Sᵀ·Q / √D.
+
+extension Tensor {
+    /// Gradients of `scaledDotProductAttention` with respect to q, k and v (each contiguous,
+    /// shaped like its input).
+    public static func scaledDotProductAttentionBackward(q: Tensor, k: Tensor, v: Tensor, g: Tensor, heads: Int, causal: Bool)
+        -> (dq: Tensor, dk: Tensor, dv: Tensor) {
+        let (b, tq, c) = (q.shape[0], q.shape[1], q.shape[2])
+        let tk = k.shape[1], d = c / heads
+        let q = rowMajorRows(q), k = rowMajorRows(k), v = rowMajorRows(v), g = g.contiguous()
+        let dq = Tensor(uninitializedShape: [b, tq, c]), dk = Tensor(uninitializedShape: [b, tk, c]), dv = Tensor(uninitializedShape: [b, tk, c])
+        let scale = 1 / Float(d).squareRoot()
+        let qp = SendablePointer(q.baseAddress), kp = SendablePointer(k.baseAddress), vp = SendablePointer(v.baseAddress)
+        let gp = SendablePointer(g.baseAddress)
+        let dqp = SendablePointer(dq.baseAddress), dkp = SendablePointer(dk.baseAddress), dvp = SendablePointer(dv.baseAddress)
+        let (qs, ks, vs) = ((q.strides[0], q.strides[1]), (k.strides[0], k.strides[1]), (v.strides[0], v.strides[1]))
+        BLAS.withSingleThread {
+            Parallel.forEachIndex(b * heads) { task in
+                let n = task / heads, h = task % heads
+                let qh = qp.pointer + n * qs.0 + h * d, kh = kp.pointer + n * ks.0 + h * d, vh = vp.pointer + n * vs.0 + h * d
+                let gh = gp.pointer + n * tq * c + h * d
+                let dqh = dqp.pointer + n * tq * c + h * d, dkh = dkp.pointer + n * tk * c + h * d, dvh = dvp.pointer + n * tk * c + h * d
+                let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: tq * tk)   // P (Tq, Tk)
+                let dScores = UnsafeMutablePointer<Float>.allocate(capacity: tq * tk)         // ∂P, then ∂S
+                defer { probabilities.deallocate(); dScores.deallocate() }
+                sgemm(GEMMOperand.raw(qh, qs.1), GEMMOperand.raw(kh, ks.1, transposed: true), m: tq, n: tk, k: d, c: probabilities, ldc: tk, alpha: scale)
+                for i in 0..<tq {
+                    let row = probabilities + i * tk
+                    if causal {
+                        let visible = max(0, min(tk, i + tk - tq + 1))
+                        for j in visible..<tk { row[j] = -.infinity }
+                    }
+                    softmaxRow(row, row, tk)
+                }
+                sgemm(GEMMOperand.raw(probabilities, tk, transposed: true), GEMMOperand.raw(gh, c), m: tk, n: d, k: tq, c: dvh, ldc: c)      // ∂V
+                sgemm(GEMMOperand.raw(gh, c), GEMMOperand.raw(vh, vs.1, transposed: true), m: tq, n: tk, k: d, c: dScores, ldc: tk)           // ∂P
+                for i in 0..<tq { softmaxRowBackward(probabilities + i * tk, dScores + i * tk, dScores + i * tk, tk) }          // ∂S
+                sgemm(GEMMOperand.raw(dScores, tk), GEMMOperand.raw(kh, ks.1), m: tq, n: d, k: tk, c: dqh, ldc: c, alpha: scale)                // ∂Q
+                sgemm(GEMMOperand.raw(dScores, tk, transposed: true), GEMMOperand.raw(qh, qs.1), m: tk, n: d, k: tq, c: dkh, ldc: c, alpha: scale)  // ∂K
+            }
+        }
+        withExtendedLifetime((q, k, v, g)) {}
+        return (dq, dk, dv)
+    }
+}

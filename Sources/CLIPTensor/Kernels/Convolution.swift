@@ -99,3 +99,62 @@ extension Tensor {
         }
     }
 }
+
+// MARK: - Backward (g = ∂L/∂y, (B, Co, Ho, Wo))
+
+extension Tensor {
+    /// Gradients of `conv2d`: ∂W = Σ_images g · colᵀ, ∂x = col2im(Wᵀ · g), ∂b = Σ g.
+    public static func conv2dBackward(x: Tensor, weight: Tensor, g: Tensor, stride: (Int, Int), padding: (Int, Int),
+                                      needsInput: Bool = true, needsBias: Bool = false)
+        -> (dx: Tensor?, dWeight: Tensor, dBias: Tensor?) {
+        let (b, ci, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (co, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
+        let (ho, wo) = (g.shape[2], g.shape[3])
+        let k = ci * kh * kw, s = ho * wo
+        let input = x.contiguous(), grad = g.contiguous()
+        let weight2 = weight.contiguous().reshaped([co, k])                        // (Co, K)
+        let dW = Tensor(zeros: [co, k])
+        let dx = needsInput ? Tensor(zeros: x.shape) : nil
+        let columns = Tensor(uninitializedShape: [k, s])                           // (K, S)
+        let dColumns = needsInput ? Tensor(uninitializedShape: [k, s]) : nil
+        for n in 0..<b {
+            im2col(input.baseAddress + n * ci * h * w, channels: ci, height: h, width: w, kernel: (kh, kw), stride: stride,
+                   padding: padding, outHeight: ho, outWidth: wo, into: columns.baseAddress, rowStride: s)
+            let gImage = Tensor(storage: grad.storage, shape: [co, s], strides: [s, 1], offset: grad.offset + n * co * s)   // (Co, S)
+            sgemm(GEMMOperand(gImage), GEMMOperand(columns.transposed(0, 1)), m: co, n: k, k: s, c: dW.baseAddress, ldc: k, beta: 1)
+            if let dx, let dColumns {
+                sgemm(GEMMOperand(weight2.transposed(0, 1)), GEMMOperand(gImage), m: k, n: s, k: co, c: dColumns.baseAddress, ldc: s)
+                col2im(dColumns.baseAddress, channels: ci, height: h, width: w, kernel: (kh, kw), stride: stride, padding: padding,
+                       outHeight: ho, outWidth: wo, into: dx.baseAddress + n * ci * h * w)
+            }
+        }
+        let dB = needsBias ? sum(sum(grad.reshaped([b, co, s]), dim: 2), dim: 0) : nil
+        return (dx, dW.reshaped(weight.shape), dB)
+    }
+
+    /// Adds columns (Ci·kh·kw, Ho·Wo) back into an image (Ci, H, W): the adjoint of `im2col`.
+    /// Parallel over channels, so no two threads write the same pixel.
+    static func col2im(_ columns: UnsafeMutablePointer<Float>, channels: Int, height: Int, width: Int,
+                       kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
+                       outHeight: Int, outWidth: Int, into image: UnsafeMutablePointer<Float>) {
+        let (kh, kw) = kernel
+        let s = outHeight * outWidth
+        let src = SendablePointer(columns), dst = SendablePointer(image)
+        Parallel.forEach(channels, grain: max(1, 4096 / max(s * kh * kw, 1))) { range in
+            for c in range {
+                let plane = dst.pointer + c * height * width
+                for i in 0..<kh { for j in 0..<kw {
+                    let row = src.pointer + ((c * kh + i) * kw + j) * s
+                    for oy in 0..<outHeight {
+                        let y = oy * stride.0 - padding.0 + i
+                        if y < 0 || y >= height { continue }
+                        for ox in 0..<outWidth {
+                            let xx = ox * stride.1 - padding.1 + j
+                            if xx >= 0 && xx < width { plane[y * width + xx] += row[oy * outWidth + ox] }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}

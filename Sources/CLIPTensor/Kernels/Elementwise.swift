@@ -97,3 +97,41 @@ extension Tensor {
         return out
     }
 }
+
+// MARK: - Backward
+
+extension Tensor {
+    /// Sums `g` over the dimensions that broadcasting expanded, giving a tensor of `shape`
+    /// (the gradient of a broadcast input).
+    public static func sumToShape(_ g: Tensor, _ shape: [Int]) -> Tensor {
+        if g.shape == shape { return g }
+        let lead = g.rank - shape.count
+        precondition(lead >= 0, "sumToShape: \(g.shape) cannot reduce to \(shape)")
+        // Dimensions to reduce: the leading extra ones and those where shape has 1.
+        var reduced = g.contiguous()
+        var d = g.rank - 1
+        while d >= 0 {
+            let target = d >= lead ? shape[d - lead] : 1
+            if reduced.shape[d] != target {
+                precondition(target == 1, "sumToShape: \(g.shape) cannot reduce to \(shape)")
+                reduced = sum(reduced, dim: d, keepDim: true)
+            }
+            d -= 1
+        }
+        return reduced.reshaped(shape)
+    }
+
+    /// Sum over dimension `dim`.
+    public static func sum(_ x: Tensor, dim: Int, keepDim: Bool = false) -> Tensor {
+        let d = dim < 0 ? dim + x.rank : dim
+        let n = x.shape[d]
+        var m = mean(x, dim: d) * Float(n)
+        if keepDim { m = m.unsqueezed(d).contiguous() }
+        return m
+    }
+
+    /// Sum of every element (Double accumulation).
+    public static func sumAll(_ x: Tensor) -> Float {
+        x.withUnsafeBufferPointer { b in Float(b.reduce(0.0) { $0 + Double($1) }) }
+    }
+}

@@ -27,6 +27,11 @@ struct GEMMOperand {
         }
     }
 
+    /// A raw row-major matrix at `pointer` with leading dimension `ld`.
+    static func raw(_ pointer: UnsafeMutablePointer<Float>, _ ld: Int, transposed: Bool = false) -> GEMMOperand {
+        GEMMOperand(pointer: pointer, transposed: transposed, leadingDimension: ld, keepAlive: nil)
+    }
+
     init(pointer: UnsafeMutablePointer<Float>, transposed: Bool, leadingDimension: Int, keepAlive: Tensor?) {
         self.pointer = pointer
         self.transposed = transposed
@@ -151,5 +156,30 @@ extension Tensor {
             out[i] = da == 1 ? db : da
         }
         return out
+    }
+}
+
+// MARK: - Backward (g = ∂L/∂y)
+
+extension Tensor {
+    /// Gradients of `linear(x, weight, bias)`: ∂x = g · W, ∂W = Σ_rows gᵀ · x, ∂b = Σ_rows g.
+    public static func linearBackward(x: Tensor, weight: Tensor, g: Tensor, needsBias: Bool)
+        -> (dx: Tensor, dWeight: Tensor, dBias: Tensor?) {
+        let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
+        let rows = x.count / max(inFeatures, 1)
+        let x2 = x.contiguous().reshaped([rows, inFeatures])                    // (R, I)
+        let g2 = g.contiguous().reshaped([rows, outFeatures])                   // (R, O)
+        let dx = matmul(g2, weight).reshaped(x.shape)                           // (R, I)
+        let dW = matmul(g2.transposed(0, 1), x2)                                // (O, I)
+        let dB = needsBias ? sum(g2, dim: 0) : nil                              // (O)
+        return (dx, dW, dB)
+    }
+
+    /// Gradients of `matmul(a, b)` with broadcast batch dimensions reduced back:
+    /// ∂a = g · bᵀ, ∂b = aᵀ · g.
+    public static func matmulBackward(a: Tensor, b: Tensor, g: Tensor) -> (da: Tensor, db: Tensor) {
+        let da = matmul(g, b.transposed(-1, -2))
+        let db = matmul(a.transposed(-1, -2), g)
+        return (sumToShape(da, a.shape), sumToShape(db, b.shape))
     }
 }

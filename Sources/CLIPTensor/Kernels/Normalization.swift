@@ -93,3 +93,142 @@ extension Tensor {
         return out
     }
 }
+
+// MARK: - Training-mode batch norm and backward passes (g = ∂L/∂y)
+
+/// What batch norm in training mode needs to keep for its backward pass.
+public struct BatchNormSaved: Sendable {
+    /// Normalised input x̂ = (x − μ) / √(σ² + eps), (B, C, …).
+    public let normalized: Tensor
+    /// 1 / √(σ² + eps) per channel.
+    public let inverseStd: [Float]
+    /// Batch mean and biased variance per channel (the running statistics are updated from them).
+    public let mean: [Float], variance: [Float]
+}
+
+extension Tensor {
+    /// ∂L/∂x, ∂L/∂weight, ∂L/∂bias of `layerNorm` (statistics recomputed from x).
+    public static func layerNormBackward(_ x: Tensor, weight: Tensor?, g: Tensor, eps: Float = 1e-5)
+        -> (dx: Tensor, dWeight: Tensor?, dBias: Tensor?) {
+        let n = x.size(-1), rows = x.count / max(n, 1)
+        let xc = x.contiguous(), gc = g.contiguous()
+        let dx = Tensor(uninitializedShape: x.shape)
+        let w = weight?.scalars
+        // Per-row partial sums for dWeight/dBias are reduced per thread chunk, then summed.
+        let chunks = max(1, min(Parallel.threadCount, rows))
+        var partialW = [[Double]](repeating: [Double](repeating: 0, count: n), count: chunks)
+        var partialB = partialW
+        let xp = SendablePointer(xc.baseAddress), gp = SendablePointer(gc.baseAddress), dp = SendablePointer(dx.baseAddress)
+        partialW.withUnsafeMutableBufferPointer { pw in
+            partialB.withUnsafeMutableBufferPointer { pb in
+                let pwp = SendablePointer(pw.baseAddress!), pbp = SendablePointer(pb.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                    var xhat = [Float](repeating: 0, count: n), dxhat = [Float](repeating: 0, count: n)
+                    for r in (rows * chunk / chunks)..<(rows * (chunk + 1) / chunks) {
+                        let xr = xp.pointer + r * n, gr = gp.pointer + r * n, dr = dp.pointer + r * n
+                        var sum = 0.0
+                        for i in 0..<n { sum += Double(xr[i]) }
+                        let mean = sum / Double(n)
+                        var sq = 0.0
+                        for i in 0..<n { let c = Double(xr[i]) - mean; sq += c * c }
+                        let rstd = Float(1 / (sq / Double(n) + Double(eps)).squareRoot())
+                        var meanD = 0.0, meanDX = 0.0
+                        for i in 0..<n {
+                            xhat[i] = (xr[i] - Float(mean)) * rstd
+                            dxhat[i] = gr[i] * (w?[i] ?? 1)
+                            meanD += Double(dxhat[i])
+                            meanDX += Double(dxhat[i] * xhat[i])
+                            pwp.pointer[chunk][i] += Double(gr[i] * xhat[i])
+                            pbp.pointer[chunk][i] += Double(gr[i])
+                        }
+                        let md = Float(meanD / Double(n)), mdx = Float(meanDX / Double(n))
+                        for i in 0..<n { dr[i] = rstd * (dxhat[i] - md - xhat[i] * mdx) }
+                    }
+                }
+            }
+        }
+        guard weight != nil else { return (dx, nil, nil) }
+        let dW = (0..<n).map { i in Float(partialW.reduce(0) { $0 + $1[i] }) }
+        let dB = (0..<n).map { i in Float(partialB.reduce(0) { $0 + $1[i] }) }
+        return (dx, Tensor(shape: [n], scalars: dW), Tensor(shape: [n], scalars: dB))
+    }
+
+    /// Batch norm with batch statistics over (B, …) per channel, as PyTorch's `BatchNorm2d`
+    /// in training mode. Returns y and what the backward pass and the running-statistics
+    /// update need.
+    public static func batchNormTraining(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5)
+        -> (y: Tensor, saved: BatchNormSaved) {
+        let (b, c) = (x.shape[0], x.shape[1])
+        let spatial = x.count / max(b * c, 1), count = Double(b * spatial)
+        let xc = x.contiguous()
+        var mean = [Float](repeating: 0, count: c), variance = mean, inverseStd = mean
+        for ch in 0..<c {
+            var s = 0.0
+            for n in 0..<b { let p = xc.baseAddress + (n * c + ch) * spatial; for i in 0..<spatial { s += Double(p[i]) } }
+            let m = s / count
+            var sq = 0.0
+            for n in 0..<b { let p = xc.baseAddress + (n * c + ch) * spatial; for i in 0..<spatial { let d = Double(p[i]) - m; sq += d * d } }
+            mean[ch] = Float(m)
+            variance[ch] = Float(sq / count)
+            inverseStd[ch] = Float(1 / (sq / count + Double(eps)).squareRoot())
+        }
+        let normalized = Tensor(uninitializedShape: x.shape), y = Tensor(uninitializedShape: x.shape)
+        let w = weight?.scalars, bb = bias?.scalars
+        for n in 0..<b { for ch in 0..<c {
+            let off = (n * c + ch) * spatial
+            let (m, r, gw, gb) = (mean[ch], inverseStd[ch], w?[ch] ?? 1, bb?[ch] ?? 0)
+            for i in 0..<spatial {
+                let v = (xc.baseAddress[off + i] - m) * r
+                normalized.baseAddress[off + i] = v
+                y.baseAddress[off + i] = v * gw + gb
+            }
+        } }
+        return (y, BatchNormSaved(normalized: normalized, inverseStd: inverseStd, mean: mean, variance: variance))
+    }
+
+    /// Gradients of training-mode batch norm:
+    /// ∂x = rstd/N · (N·∂x̂ − Σ∂x̂ − x̂·Σ(∂x̂·x̂)) with ∂x̂ = g·γ; ∂γ = Σ g·x̂; ∂β = Σ g.
+    public static func batchNormTrainingBackward(saved: BatchNormSaved, weight: Tensor?, g: Tensor)
+        -> (dx: Tensor, dWeight: Tensor?, dBias: Tensor?) {
+        let xhat = saved.normalized
+        let (b, c) = (xhat.shape[0], xhat.shape[1])
+        let spatial = xhat.count / max(b * c, 1), count = Float(b * spatial)
+        let gc = g.contiguous()
+        let w = weight?.scalars
+        var dW = [Float](repeating: 0, count: c), dB = dW
+        let dx = Tensor(uninitializedShape: xhat.shape)
+        for ch in 0..<c {
+            var sumG = 0.0, sumGX = 0.0
+            for n in 0..<b {
+                let off = (n * c + ch) * spatial
+                for i in 0..<spatial { sumG += Double(gc.baseAddress[off + i]); sumGX += Double(gc.baseAddress[off + i] * xhat.baseAddress[off + i]) }
+            }
+            dW[ch] = Float(sumGX)
+            dB[ch] = Float(sumG)
+            let gamma = w?[ch] ?? 1, r = saved.inverseStd[ch]
+            let meanD = Float(sumG) * gamma / count, meanDX = Float(sumGX) * gamma / count
+            for n in 0..<b {
+                let off = (n * c + ch) * spatial
+                for i in 0..<spatial {
+                    dx.baseAddress[off + i] = r * (gc.baseAddress[off + i] * gamma - meanD - xhat.baseAddress[off + i] * meanDX)
+                }
+            }
+        }
+        return (dx, weight == nil ? nil : Tensor(shape: [c], scalars: dW), weight == nil ? nil : Tensor(shape: [c], scalars: dB))
+    }
+
+    /// ∂L/∂x of `l2Normalized` from input x and output y: (g − y·(g·y)) / max(‖x‖, eps).
+    public static func l2NormalizedBackward(_ x: Tensor, _ y: Tensor, _ g: Tensor, eps: Float = 1e-12) -> Tensor {
+        let n = x.size(-1), rows = x.count / max(n, 1)
+        let xc = x.contiguous(), yc = y.contiguous(), gc = g.contiguous()
+        let dx = Tensor(uninitializedShape: x.shape)
+        for r in 0..<rows {
+            let xr = xc.baseAddress + r * n, yr = yc.baseAddress + r * n, gr = gc.baseAddress + r * n, dr = dx.baseAddress + r * n
+            var sq = 0.0, dot = 0.0
+            for i in 0..<n { sq += Double(xr[i]) * Double(xr[i]); dot += Double(gr[i]) * Double(yr[i]) }
+            let norm = max(Float(sq.squareRoot()), eps)
+            for i in 0..<n { dr[i] = (gr[i] - yr[i] * Float(dot)) / norm }
+        }
+        return dx
+    }
+}

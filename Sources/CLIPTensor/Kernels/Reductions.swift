@@ -52,3 +52,19 @@ extension Tensor {
         return out
     }
 }
+
+// MARK: - Backward
+
+extension Tensor {
+    /// ∂L/∂weight of `embedding`: each id's row of g added into row id of a (V, C) zero tensor.
+    public static func embeddingBackward(ids: [Int32], g: Tensor, vocabularySize: Int) -> Tensor {
+        let c = g.size(-1)
+        let gc = g.contiguous()
+        let dW = Tensor(zeros: [vocabularySize, c])
+        for (i, id) in ids.enumerated() {
+            let dst = dW.baseAddress + Int(id) * c, src = gc.baseAddress + i * c
+            for j in 0..<c { dst[j] += src[j] }
+        }
+        return dW
+    }
+}

@@ -1,0 +1,1 @@
+// CLIPTraining: contrastive training, data, checkpoints, evaluation.

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Checks swift-clip on full-size random-initialised models of all nine OpenAI architectures.
+
+Not part of CI (it builds models of up to 600 M parameters and takes a while). Run:
+
+    scripts/reference/venv --torch
+    swift build -c release --product clip-bench --product clip
+    scripts/reference/.venv/bin/python scripts/reference/check_full_size.py [--models RN50,ViT-B-32] [--fp16]
+
+For each model open_clip builds `<name>-quickgelu` with random weights (seeded; BatchNorm
+statistics and zero-initialised parameters perturbed so every tensor matters), the state dict
+is written as safetensors (or, with --fp16, as OpenAI's mixed fp16 torch.save state dict)
+under scripts/bench/.cache, and swift-clip must
+  * infer the same configuration as the preset of that name (`clip info`),
+  * produce image and text embeddings within 1e-4 of PyTorch's relative to their norm, with
+    cosine similarity >= 0.99999 (`clip-bench model` on two images and three texts).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import torch
+import open_clip
+from safetensors.torch import save_file
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CACHE = os.path.join(ROOT, "scripts", "bench", ".cache")
+NAMES = {"RN50": "RN50", "RN101": "RN101", "RN50x4": "RN50x4", "RN50x16": "RN50x16", "RN50x64": "RN50x64",
+         "ViT-B/32": "ViT-B-32", "ViT-B/16": "ViT-B-16", "ViT-L/14": "ViT-L-14", "ViT-L/14@336px": "ViT-L-14-336"}
+
+
+def perturb(model, g):
+    with torch.no_grad():
+        for name, p in model.state_dict().items():
+            if p.is_floating_point() and p.ndim <= 1 and not name.endswith("logit_scale"):
+                p.add_(torch.randn(p.shape, generator=g) * 0.05)
+            if name.endswith("running_var"):
+                p.copy_(torch.rand(p.shape, generator=g) + 0.5)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default=",".join(NAMES))
+    ap.add_argument("--fp16", action="store_true", help="store weights as OpenAI's mixed fp16 release does")
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    os.makedirs(CACHE, exist_ok=True)
+    failures = 0
+    for preset in args.models.split(","):
+        name = NAMES.get(preset, preset)
+        preset = {v: k for k, v in NAMES.items()}.get(name, preset)
+        torch.manual_seed(0)
+        model = open_clip.create_model(f"{name}-quickgelu", pretrained=None).eval()
+        perturb(model, torch.Generator().manual_seed(1))
+        size = model.visual.image_size
+        size = size[0] if isinstance(size, (tuple, list)) else size
+        state = {k: v.contiguous() for k, v in model.state_dict().items()}
+        if args.fp16:
+            weights = os.path.join(CACHE, f"{name}-full-fp16.pt")
+            half = {k: (v.half() if v.is_floating_point() and v.ndim >= 2 or k.endswith("proj") or k.endswith("projection") else v)
+                    for k, v in state.items()}
+            torch.save(half, weights)
+            model.load_state_dict({k: v.float() for k, v in half.items()})
+        else:
+            weights = os.path.join(CACHE, f"{name}-full.safetensors")
+            save_file(state, weights)
+        g = torch.Generator().manual_seed(2)
+        pixels = torch.randn((2, 3, size, size), generator=g)
+        tokens = torch.zeros((3, 77), dtype=torch.int64)
+        for i, n in enumerate([3, 30, 75]):
+            tokens[i, 0] = 49406
+            tokens[i, 1:1 + n] = torch.randint(1, 49405, (n,), generator=g)
+            tokens[i, 1 + n] = 49407
+        inputs = os.path.join(CACHE, f"{name}-check-inputs.safetensors")
+        save_file({"pixels": pixels, "tokens": tokens}, inputs)
+        with torch.no_grad():
+            ref_image, ref_text = model.encode_image(pixels).double(), model.encode_text(tokens).double()
+
+        info = json.loads(subprocess.run([os.path.join(ROOT, ".build", "release", "clip"), "info", "--model", weights],
+                                         check=True, capture_output=True, text=True).stdout)
+        out = json.loads(subprocess.run([os.path.join(ROOT, ".build", "release", "clip-bench"), "model", "--weights", weights,
+                                         "--inputs", inputs, "--batches", ""], check=True, capture_output=True, text=True).stdout)
+        ours_image = torch.tensor(out["image_features"], dtype=torch.float64).reshape(ref_image.shape)
+        ours_text = torch.tensor(out["text_features"], dtype=torch.float64).reshape(ref_text.shape)
+        ok = info["architecture"] == preset
+        line = [f"{preset:15} config {'=' if ok else '!='} preset ({info['architecture']}), {info['parameters'] / 1e6:.1f} M params"]
+        for tower, a, b in [("image", ours_image, ref_image), ("text", ours_text, ref_text)]:
+            rel = ((a - b).abs().max(dim=1).values / b.norm(dim=1)).max().item()
+            cos = torch.nn.functional.cosine_similarity(a, b, dim=1).min().item()
+            ok = ok and rel <= 1e-4 and cos >= 0.99999
+            line.append(f"{tower} max diff/norm {rel:.1e} cos {cos:.7f}")
+        print(("ok   " if ok else "FAIL ") + "; ".join(line), flush=True)
+        failures += 0 if ok else 1
+        os.remove(weights)
+    print(f"{failures} failed" if failures else "all passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
