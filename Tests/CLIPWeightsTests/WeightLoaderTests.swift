@@ -84,6 +84,21 @@ import Testing
         #expect(object?["projection_dim"] as? Int == 16)
     }
 
+    @Test func huggingFaceFileOutsideFolderLoadIsMapped() throws {
+        let state = try WeightLoader.load(Fixtures.models.appendingPathComponent("hf/model.safetensors"))
+        #expect(state.format == .safetensors)
+        #expect(state.tensors["visual.proj"]?.shape == [32, 16])
+        #expect(state.metadata[StateDict.configJSONKey] != nil)
+    }
+
+    @Test func unknownHuggingFaceKeyIsNamed() {
+        let tensors = ["text_model.encoder.layers.0.self_attn.q_proj.weight": WeightTensor(float32: [1], shape: [1, 1]),
+                       "text_model.mystery.weight": WeightTensor(float32: [1], shape: [1])]
+        #expect(throws: WeightError.invalidHuggingFaceFolder(folder: "x", detail: "no OpenAI name for key text_model.mystery.weight")) {
+            _ = try HuggingFaceKeyMap.toOpenAI(tensors, source: "x")
+        }
+    }
+
     @Test func nestedCheckpointLosesModulePrefix() throws {
         let state = try WeightLoader.load(Fixtures.models.appendingPathComponent("vit-nested.pt"))
         #expect(!state.tensors.keys.contains { $0.hasPrefix("module.") })

@@ -53,6 +53,11 @@ public enum WeightLoader {
         tensors = try stripDataParallelPrefix(tensors, path: path)
         if HuggingFaceKeyMap.isHuggingFace(tensors.keys) {
             tensors = try HuggingFaceKeyMap.toOpenAI(tensors, source: path)
+            // A weights file taken out of its HF folder: keep the config beside it if there is one.
+            let config = url.deletingLastPathComponent().appendingPathComponent(HuggingFaceFolder.configName)
+            if let data = FileManager.default.contents(atPath: config.path) {
+                metadata[StateDict.configJSONKey] = String(decoding: data, as: UTF8.self)
+            }
         }
         return StateDict(tensors: tensors, format: format, metadata: metadata)
     }
