@@ -38,6 +38,7 @@ public enum CLIPTextCleaner {
     /// `whitespace_clean(basic_clean(text)).lower()`: ``fixText(_:)``, ``htmlUnescape(_:)``
     /// twice, strip, collapse every run of `regex` `\s` into one space, strip, Python `lower()`.
     public static func clean(_ text: String) -> String {
+        if let fast = cleanQuietASCII(text) { return fast }
         var scalars = fixText(scalars: Scalars.of(text))
         scalars = HTMLEntities.unescape(HTMLEntities.unescape(scalars))
         scalars = pythonStrip(scalars)
@@ -47,6 +48,33 @@ public enum CLIPTextCleaner {
     }
 
     // MARK: - Internals (scalar arrays)
+
+    /// `clean` for ASCII text in which no fixer touches anything (no `&`, `\r`, or control
+    /// characters other than `\t \n \f`): ftfy and html.unescape return it unchanged, so only
+    /// the whitespace rules and ASCII lower-casing remain. Returns nil for any other text.
+    static func cleanQuietASCII(_ text: String) -> String? {
+        text.utf8.withContiguousStorageIfAvailable { bytes -> String? in
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count)
+            var pendingSpace = false
+            for b in bytes {
+                switch b {
+                case 0x09, 0x0A, 0x0C, 0x20:
+                    // Runs of regex `\s` become one space; leading/trailing ones are stripped.
+                    pendingSpace = !out.isEmpty
+                case 0x26, 0x0D, 0x7F, 0x80...0xFF, 0x00...0x1F:
+                    return nil
+                default:
+                    if pendingSpace {
+                        out.append(0x20)
+                        pendingSpace = false
+                    }
+                    out.append((0x41...0x5A).contains(b) ? b + 0x20 : b)
+                }
+            }
+            return String(decoding: out, as: UTF8.self)
+        } ?? nil
+    }
 
     /// Python's `max_decode_length` default.
     static let maxDecodeLength = 1_000_000
