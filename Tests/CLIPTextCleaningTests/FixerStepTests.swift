@@ -166,4 +166,22 @@ private func apply(_ f: ([UInt32]) -> [UInt32], _ text: String) -> String {
         }
         #expect(mismatches == 0)
     }
+
+    /// The quiet-ASCII fast path of `clean` agrees with Python wherever it applies.
+    @Test func quietASCIIFastPathMatchesPython() throws {
+        var used = 0
+        var mismatches = 0
+        for row in try Fixtures.cleaningRows() + Fixtures.cleaningRows("cleaning_fuzz") {
+            guard let fast = CLIPTextCleaner.cleanQuietASCII(row.text) else { continue }
+            used += 1
+            if !sameScalars(fast, row.clean) { mismatches += 1 }
+        }
+        print("quiet-ASCII fast path: \(used) rows, \(mismatches) mismatches")
+        #expect(used > 1000)
+        #expect(mismatches == 0)
+        #expect(CLIPTextCleaner.cleanQuietASCII("a &amp; b") == nil)
+        #expect(CLIPTextCleaner.cleanQuietASCII("a\r\nb") == nil)
+        #expect(CLIPTextCleaner.cleanQuietASCII("caf\u{E9}") == nil)
+        #expect(CLIPTextCleaner.cleanQuietASCII(" \tA  Photo\u{C}of\n") == "a photo of")
+    }
 }
