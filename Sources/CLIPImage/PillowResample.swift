@@ -145,12 +145,13 @@ enum PillowResample {
                         for yy in 0..<window.height {
                             let ymin = vertical.starts[yy] - firstRow, taps = vertical.counts[yy]
                             for i in 0..<rowLength { acc[i] = 1 << (precisionBits - 1) }
-                            // Integer sums: the order of the taps does not change the result.
+                            // Integer sums: the order of the taps does not change the result,
+                            // so the inner loop runs along the row, where it vectorises.
                             for t in 0..<taps {
                                 let weight = k[yy * vertical.ksize + t]
-                                let base = (ymin + t) * rowLength
+                                guard let accumulators = acc.baseAddress, let row = tmp.baseAddress?.advanced(by: (ymin + t) * rowLength) else { continue }
                                 for i in 0..<rowLength {
-                                    acc[i] &+= Int32(tmp[base + i]) &* weight
+                                    accumulators[i] &+= Int32(truncatingIfNeeded: row[i]) &* weight
                                 }
                             }
                             let base = yy * rowLength
@@ -193,8 +194,8 @@ enum PillowResample {
                     var s0 = half, s1 = half, s2 = half
                     for t in 0..<taps {
                         let w = k[kb + t]
-                        s0 &+= Int32(src[p]) &* w; s1 &+= Int32(src[p + 1]) &* w; s2 &+= Int32(src[p + 2]) &* w
-                        p += 3
+                        s0 &+= Int32(src[p]) &* w; s1 &+= Int32(src[p &+ 1]) &* w; s2 &+= Int32(src[p &+ 2]) &* w
+                        p &+= 3
                     }
                     dst[d] = clip8(s0); dst[d + 1] = clip8(s1); dst[d + 2] = clip8(s2)
                 default:
