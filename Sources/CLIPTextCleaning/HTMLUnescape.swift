@@ -100,8 +100,12 @@ enum HTMLEntities {
 
     /// html._replace_charref for a name: exact match, else the longest prefix (>= 2 chars).
     private static func namedReference(_ name: ArraySlice<UInt32>) -> [UInt32] {
-        if let value = html5[Scalars.string(name)] { return value }
-        let upper = min(name.count - 1, longestName)
+        // All html5 names are ASCII. Only ASCII candidates are looked up, because Swift String
+        // keys compare by canonical equivalence: "\u{212A}opf;" (Kelvin sign) would otherwise
+        // find "Kopf;", and "amp\u{37E}" (Greek question mark) would find "amp;".
+        let asciiCount = name.prefix(while: { $0 < 0x80 }).count
+        if asciiCount == name.count, let value = html5[Scalars.string(name)] { return value }
+        let upper = min(name.count - 1, longestName, asciiCount)
         if upper >= 2 {
             for length in stride(from: upper, through: 2, by: -1) {
                 let prefix = name.prefix(length)

@@ -117,7 +117,7 @@ def unicode_fuzz_texts(count=600, entities=300, seed=4321):
                 return chr(c)
 
     out = ["".join(one() for _ in range(rng.randint(1, 8))) for _ in range(count)]
-    alphabet = "#xX0123456789abcdefABCDEFampltgquoteacutEACUT;;&"
+    alphabet = "#xX0123456789abcdefABCDEFampltgquoteacutEACUTKopf;;&\u212a\u037e"
     out += ["&" + "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(entities)]
     return out
 
