@@ -12,11 +12,12 @@ public enum ImageEncoder: Sendable {
     case vit(VisionTransformer)
     case resnet(ModifiedResNet)
 
-    /// Pixels (B, 3, S, S) → unnormalised features (B, E).
-    public func callAsFunction(_ pixels: Tensor) -> Tensor {
+    /// Pixels (B, 3, S, S) → unnormalised features (B, E). `training` matters for the
+    /// ResNet's BatchNorm only.
+    public func callAsFunction(_ pixels: Variable, training: Bool = false) -> Variable {
         switch self {
         case .vit(let v): return v(pixels)
-        case .resnet(let r): return r(pixels)
+        case .resnet(let r): return r(pixels, training: training)
         }
     }
 }
@@ -33,8 +34,16 @@ public struct CLIP: Sendable {
     public let configuration: CLIPConfiguration
     public let visual: ImageEncoder
     public let text: TextEncoder
-    /// The stored `logit_scale` (a log temperature); logits are multiplied by exp(logitScale).
-    public let logitScale: Float
+    /// The learnable log temperature `logit_scale`; logits are multiplied by its exp.
+    public let logitScaleParameter: Variable
+    /// The current `logit_scale` value.
+    public var logitScale: Float { logitScaleParameter.value.item }
+    /// Every parameter with its OpenAI checkpoint key, in construction order.
+    public let namedParameters: [(key: String, variable: Variable)]
+    /// BatchNorm running statistics by layer prefix (ResNet image towers only).
+    public let runningStatistics: [(prefix: String, statistics: RunningStatistics)]
+    /// Whether parameters require gradients (made by `trainable: true`).
+    public let isTrainable: Bool
     /// Where the weights came from.
     public let format: WeightFormat
     /// The tokenizer: the bundled OpenAI BPE (Hugging Face folders carry the same vocabulary).
@@ -42,7 +51,7 @@ public struct CLIP: Sendable {
     /// Number of learnable parameters (BatchNorm running statistics excluded, as in PyTorch).
     public let parameterCount: Int
     /// The element type most of the file's weights are stored in ("float16" for OpenAI's releases).
-    public let weightDType: String
+    public private(set) var weightDType: String
 
     /// Loads a checkpoint: OpenAI TorchScript `.pt`, a PyTorch state dict, safetensors with
     /// OpenAI/open_clip keys, or a Hugging Face `CLIPModel` folder. The configuration is read
@@ -52,8 +61,9 @@ public struct CLIP: Sendable {
     }
 
     /// Builds a model from a loaded state dict (strict: every tensor must be used, with the
-    /// right shape).
-    public init(state: StateDict, configuration: CLIPConfiguration? = nil, activation: Activation? = nil) throws {
+    /// right shape). With `trainable`, parameters are private copies that require gradients.
+    public init(state: StateDict, configuration: CLIPConfiguration? = nil, activation: Activation? = nil,
+                trainable: Bool = false) throws {
         var config: CLIPConfiguration
         if let configuration {
             config = configuration
@@ -64,7 +74,28 @@ public struct CLIP: Sendable {
         }
         if let activation { config.activation = activation }
         try config.validate()
-        let store = ParameterStore(state)
+        let store = ParameterStore(state, trainable: trainable)
+        try self.init(store: store, configuration: config, format: state.format)
+        try store.checkAllUsed()
+        let parameters = state.tensors.filter { key, _ in
+            !ParameterStore.ignoredKeys.contains(key) && !key.hasSuffix(".running_mean") && !key.hasSuffix(".running_var")
+                && !key.hasSuffix(".num_batches_tracked")
+        }
+        var elementsByType: [String: Int] = [:]
+        for w in parameters.values { elementsByType[w.dtype.rawValue, default: 0] += w.elementCount }
+        weightDType = elementsByType.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? "float32"
+    }
+
+    /// A freshly initialised model for training from scratch (OpenAI's `initialize_parameters`
+    /// scheme, see ``CLIPInitializer``), reproducible from `seed`.
+    public init(configuration: CLIPConfiguration, seed: UInt64) throws {
+        try configuration.validate()
+        let store = ParameterStore(trainable: true, initializer: CLIPInitializer(configuration: configuration, seed: seed).make)
+        try self.init(store: store, configuration: configuration, format: .safetensors)
+        weightDType = "float32"
+    }
+
+    private init(store: ParameterStore, configuration config: CLIPConfiguration, format: WeightFormat) throws {
         switch config.vision {
         case let .vit(size, patch, width, layers, heads):
             visual = .vit(try VisionTransformer(store, imageSize: size, patchSize: patch, width: width, layers: layers,
@@ -74,19 +105,26 @@ public struct CLIP: Sendable {
                                                 embedDim: config.embedDim))
         }
         text = try TextEncoder(store, configuration: config.text, embedDim: config.embedDim, activation: config.activation)
-        logitScale = try store.scalar("logit_scale")
-        try store.checkAllUsed()
+        logitScaleParameter = try store.parameter("logit_scale", shape: [])
         self.configuration = config
-        format = state.format
-        let parameters = state.tensors.filter { key, _ in
-            !ParameterStore.ignoredKeys.contains(key) && !key.hasSuffix(".running_mean") && !key.hasSuffix(".running_var")
-                && !key.hasSuffix(".num_batches_tracked")
-        }
-        parameterCount = parameters.values.reduce(0) { $0 + $1.elementCount }
-        var bytesByType: [String: Int] = [:]
-        for w in parameters.values { bytesByType[w.dtype.rawValue, default: 0] += w.elementCount }
-        weightDType = bytesByType.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? "float32"
+        self.format = format
+        namedParameters = store.parameters
+        runningStatistics = store.statistics
+        isTrainable = store.trainable
+        parameterCount = store.parameters.reduce(0) { $0 + $1.variable.value.count }
+        weightDType = "float32"
         tokenizer = try Tokenizer.bundled()
+    }
+
+    /// Every tensor of the model under its OpenAI key (parameters, BatchNorm statistics), as a
+    /// checkpoint would store it.
+    public func stateTensors() -> [(key: String, tensor: Tensor)] {
+        var result = namedParameters.map { ($0.key, $0.variable.value) }
+        for (prefix, s) in runningStatistics {
+            result.append(("\(prefix).running_mean", s.mean))
+            result.append(("\(prefix).running_var", s.variance))
+        }
+        return result
     }
 
     /// The configuration a file records: a Hugging Face `config.json`, or the
@@ -119,15 +157,16 @@ public struct CLIP: Sendable {
             throw CLIPModelError.invalidInput("pixels have shape \(pixels.shape), the model takes (B, 3, \(imageSize), \(imageSize))")
         }
         let b = pixels.shape[0]
-        if b <= maxBatch { return visual(pixels) }
-        let parts = stride(from: 0, to: b, by: maxBatch).map { visual(pixels.sliced(dim: 0, range: $0..<min($0 + maxBatch, b))) }
+        if b <= maxBatch { return visual(Variable(pixels)).value }
+        let parts = stride(from: 0, to: b, by: maxBatch).map { visual(Variable(pixels.sliced(dim: 0, range: $0..<min($0 + maxBatch, b)))).value }
         return Tensor.concatenate(parts, dim: 0)
     }
 
     /// Text features: token ids (N, T) → (N, E), not normalised.
     public func encodeText(_ tokens: [[Int32]], maxBatch: Int = 64) throws -> Tensor {
-        if tokens.count <= maxBatch { return try text(tokens) }
-        let parts = try stride(from: 0, to: tokens.count, by: maxBatch).map { try text(Array(tokens[$0..<min($0 + maxBatch, tokens.count)])) }
+        if tokens.isEmpty { return Tensor(zeros: [0, configuration.embedDim]) }
+        if tokens.count <= maxBatch { return try text(tokens).value }
+        let parts = try stride(from: 0, to: tokens.count, by: maxBatch).map { try text(Array(tokens[$0..<min($0 + maxBatch, tokens.count)])).value }
         return Tensor.concatenate(parts, dim: 0)
     }
 
@@ -137,7 +176,7 @@ public struct CLIP: Sendable {
         for start in stride(from: 0, to: urls.count, by: maxBatch) {
             let chunk = Array(urls[start..<min(start + maxBatch, urls.count)])
             let pixels = try preprocessor.preprocessBatch(contentsOf: chunk)
-            parts.append(visual(Tensor(shape: [chunk.count, 3, imageSize, imageSize], scalars: pixels)))
+            parts.append(visual(Variable(Tensor(shape: [chunk.count, 3, imageSize, imageSize], scalars: pixels))).value)
         }
         return parts.isEmpty ? Tensor(zeros: [0, configuration.embedDim]) : Tensor.concatenate(parts, dim: 0)
     }
@@ -145,6 +184,16 @@ public struct CLIP: Sendable {
     /// Tokenizes (at the model's context length) and encodes texts → (N, E), not normalised.
     public func encodeTexts(_ texts: [String], truncate: Bool = true) throws -> Tensor {
         try encodeText(tokenizer.tokenize(texts, contextLength: configuration.text.contextLength, truncate: truncate))
+    }
+
+    /// Image features with gradients (training): pixels (B, 3, S, S) → (B, E).
+    public func imageFeatures(_ pixels: Variable, training: Bool = true) -> Variable {
+        visual(pixels, training: training)
+    }
+
+    /// Text features with gradients (training): token ids (N, T) → (N, E).
+    public func textFeatures(_ tokens: [[Int32]]) throws -> Variable {
+        try text(tokens)
     }
 
     /// CLIP's forward: cosine similarities scaled by exp(logit_scale).

@@ -10,21 +10,20 @@ public struct MultiheadAttention: Sendable {
     public var heads: Int
 
     public init(_ store: ParameterStore, _ prefix: String, width: Int, heads: Int) throws {
-        inProjection = Linear(weight: try store.tensor("\(prefix).in_proj_weight", shape: [3 * width, width]),
-                              bias: try store.tensor("\(prefix).in_proj_bias", shape: [3 * width]))
+        inProjection = Linear(weight: try store.parameter("\(prefix).in_proj_weight", shape: [3 * width, width]),
+                              bias: try store.parameter("\(prefix).in_proj_bias", shape: [3 * width]))
         outProjection = try Linear(store, "\(prefix).out_proj", input: width, output: width)
         self.heads = heads
     }
 
     /// Self-attention: (B, T, C) → (B, T, C).
-    public func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
-        let c = x.size(-1)
+    public func callAsFunction(_ x: Variable, causal: Bool) -> Variable {
+        let c = x.shape[2]
         let qkv = inProjection(x)                                       // (B, T, 3C)
-        let q = qkv.sliced(dim: 2, range: 0..<c)                        // (B, T, C) views, no copy
-        let k = qkv.sliced(dim: 2, range: c..<(2 * c))
-        let v = qkv.sliced(dim: 2, range: (2 * c)..<(3 * c))
-        let attended = Tensor.scaledDotProductAttention(q: q, k: k, v: v, heads: heads, causal: causal)
-        return outProjection(attended)
+        let q = Variable.slice(qkv, dim: 2, range: 0..<c)               // (B, T, C) views, no copy
+        let k = Variable.slice(qkv, dim: 2, range: c..<(2 * c))
+        let v = Variable.slice(qkv, dim: 2, range: (2 * c)..<(3 * c))
+        return outProjection(Variable.attention(q: q, k: k, v: v, heads: heads, causal: causal))
     }
 }
 
@@ -47,10 +46,10 @@ public struct ResidualAttentionBlock: Sendable {
     }
 
     /// (B, T, C) → (B, T, C)
-    public func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
+    public func callAsFunction(_ x: Variable, causal: Bool) -> Variable {
         let h = x + attention(norm1(x), causal: causal)
         let hidden = fc(norm2(h))                                       // (B, T, 4C)
-        let activated = activation == .quickGELU ? Tensor.quickGELU(hidden) : Tensor.gelu(hidden)
+        let activated = activation == .quickGELU ? Variable.quickGELU(hidden) : Variable.gelu(hidden)
         return h + projection(activated)
     }
 }
@@ -66,7 +65,7 @@ public struct Transformer: Sendable {
     }
 
     /// (B, T, C) → (B, T, C)
-    public func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
+    public func callAsFunction(_ x: Variable, causal: Bool) -> Variable {
         blocks.reduce(x) { $1($0, causal: causal) }
     }
 }

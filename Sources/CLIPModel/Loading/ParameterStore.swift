@@ -1,38 +1,93 @@
 import CLIPTensor
 import CLIPWeights
 
-/// Hands out a checkpoint's tensors by key to the modules being built, converting them to
-/// Float32, checking shapes, and remembering which keys were taken so that leftovers can be
-/// reported (strict loading names the offending key).
+/// Hands out a model's tensors by checkpoint key to the modules being built, and remembers
+/// every parameter and buffer it gave out under that key.
+///
+/// Two sources: a loaded ``StateDict`` (strict: shapes are checked, leftovers reported by
+/// ``checkAllUsed()``), or an initialiser that makes fresh tensors for training from scratch.
+/// With `trainable`, parameters are copies that require gradients; otherwise they are
+/// constants (float32 data in a memory-mapped file is used in place).
 public final class ParameterStore {
-    private let state: StateDict
+    private enum Source {
+        case state(StateDict)
+        case initializer((String, [Int]) -> Tensor)
+    }
+
+    private let source: Source
     private var used: Set<String> = []
+    /// Whether parameters require gradients.
+    public let trainable: Bool
+    /// Every parameter handed out, in construction order, by checkpoint key.
+    public private(set) var parameters: [(key: String, variable: Variable)] = []
+    /// Every running statistic handed out (BatchNorm), by the key of its mean.
+    public private(set) var statistics: [(prefix: String, statistics: RunningStatistics)] = []
+
     /// Keys that carry no parameters in OpenAI's releases and are skipped silently.
     static let ignoredKeys: Set<String> = ["input_resolution", "context_length", "vocab_size"]
 
-    public init(_ state: StateDict) { self.state = state }
+    /// Reads tensors from a checkpoint.
+    public init(_ state: StateDict, trainable: Bool = false) {
+        source = .state(state)
+        self.trainable = trainable
+    }
 
-    /// The tensor at `key`, which must have `shape`.
+    /// Makes tensors with `initializer(key, shape)` (training from scratch).
+    public init(trainable: Bool = true, initializer: @escaping (String, [Int]) -> Tensor) {
+        source = .initializer(initializer)
+        self.trainable = trainable
+    }
+
+    /// The raw tensor at `key`, which must have `shape`.
     public func tensor(_ key: String, shape: [Int]) throws -> Tensor {
-        guard let w = state.tensors[key] else { throw CLIPModelError.missingKey(key, context: "loading weights") }
-        guard w.shape == shape else { throw CLIPModelError.shapeMismatch(key: key, expected: shape, found: w.shape) }
-        used.insert(key)
-        return try ParameterStore.convert(w, key: key)
+        switch source {
+        case .initializer(let make):
+            used.insert(key)
+            let t = make(key, shape)
+            precondition(t.shape == shape, "initializer made \(t.shape) for \(key), expected \(shape)")
+            return t
+        case .state(let state):
+            guard let w = state.tensors[key] else { throw CLIPModelError.missingKey(key, context: "loading weights") }
+            guard w.shape == shape || (shape.isEmpty && w.elementCount == 1) else {
+                throw CLIPModelError.shapeMismatch(key: key, expected: shape, found: w.shape)
+            }
+            used.insert(key)
+            let t = try ParameterStore.convert(w, key: key)
+            let shaped = t.shape == shape ? t : t.reshaped(shape)
+            // Trainable weights are updated by the optimiser: never alias the (read-only) file.
+            return trainable ? shaped.copy() : shaped
+        }
     }
 
-    /// The scalar at `key` (a 0-d or one-element tensor).
-    public func scalar(_ key: String) throws -> Float {
-        guard let w = state.tensors[key] else { throw CLIPModelError.missingKey(key, context: "loading weights") }
-        guard w.elementCount == 1 else { throw CLIPModelError.shapeMismatch(key: key, expected: [], found: w.shape) }
-        used.insert(key)
-        return try ParameterStore.convert(w, key: key).item
+    /// A parameter at `key`: a Variable that requires gradients when the store is trainable.
+    public func parameter(_ key: String, shape: [Int]) throws -> Variable {
+        let v = Variable(try tensor(key, shape: shape), requiresGrad: trainable)
+        parameters.append((key, v))
+        return v
     }
 
-    /// Marks `key` as consumed without reading it (e.g. BatchNorm's `num_batches_tracked`).
-    public func skip(_ key: String) { used.insert(key) }
+    /// BatchNorm running statistics under `prefix` (`running_mean`, `running_var`,
+    /// `num_batches_tracked`).
+    public func runningStatistics(_ prefix: String, channels: Int) throws -> RunningStatistics {
+        let mean = try tensor("\(prefix).running_mean", shape: [channels])
+        let variance = try tensor("\(prefix).running_var", shape: [channels])
+        var tracked = 0
+        switch source {
+        case .state(let state):
+            if let w = state.tensors["\(prefix).num_batches_tracked"], w.dtype == .int64, w.elementCount == 1 {
+                tracked = Int(w.withUnsafeBytes { $0.loadUnaligned(as: Int64.self) })
+            }
+        case .initializer: break
+        }
+        used.insert("\(prefix).num_batches_tracked")
+        let stats = RunningStatistics(mean: mean, variance: variance, batchesTracked: tracked)
+        statistics.append((prefix, stats))
+        return stats
+    }
 
-    /// Throws if any key was not consumed.
+    /// Throws if any key of the checkpoint was not consumed.
     public func checkAllUsed() throws {
+        guard case .state(let state) = source else { return }
         let left = state.tensors.keys.filter { !used.contains($0) && !ParameterStore.ignoredKeys.contains($0) }.sorted()
         if !left.isEmpty { throw CLIPModelError.unexpectedKeys(left) }
     }
@@ -61,6 +116,29 @@ public final class ParameterStore {
                 throw CLIPModelError.unsupportedDType(key: key, dtype: w.dtype.rawValue)
             }
         }
+    }
+}
+
+/// BatchNorm's running mean and variance, updated in place during training
+/// (PyTorch: momentum 0.1, unbiased batch variance).
+public final class RunningStatistics: @unchecked Sendable {
+    public var mean: Tensor
+    public var variance: Tensor
+    public var batchesTracked: Int
+
+    public init(mean: Tensor, variance: Tensor, batchesTracked: Int = 0) {
+        self.mean = mean
+        self.variance = variance
+        self.batchesTracked = batchesTracked
+    }
+
+    /// running ← (1 − m) · running + m · batch, with the batch variance made unbiased (n / (n − 1)).
+    public func update(batchMean: [Float], batchVariance: [Float], count: Int, momentum: Float = 0.1) {
+        let correction = count > 1 ? Float(count) / Float(count - 1) : 1
+        let m = mean.scalars, v = variance.scalars
+        mean = Tensor(shape: mean.shape, scalars: zip(m, batchMean).map { (1 - momentum) * $0 + momentum * $1 })
+        variance = Tensor(shape: variance.shape, scalars: zip(v, batchVariance).map { (1 - momentum) * $0 + momentum * $1 * correction })
+        batchesTracked += 1
     }
 }
 

@@ -7,23 +7,23 @@ import CLIPTensor
 /// features at each sequence's EOT token (the largest id), `text_projection`.
 public struct TextEncoder: Sendable {
     public var configuration: TextConfiguration
-    public var tokenEmbedding: Tensor      // (V, C)
-    public var positionalEmbedding: Tensor // (T, C)
+    public var tokenEmbedding: Variable      // (V, C)
+    public var positionalEmbedding: Variable // (T, C)
     public var transformer: Transformer
     public var finalNorm: LayerNorm
-    public var projection: Tensor          // (C, E)
+    public var projection: Variable          // (C, E)
 
     public init(_ store: ParameterStore, configuration c: TextConfiguration, embedDim: Int, activation: Activation) throws {
         configuration = c
-        tokenEmbedding = try store.tensor("token_embedding.weight", shape: [c.vocabularySize, c.width])
-        positionalEmbedding = try store.tensor("positional_embedding", shape: [c.contextLength, c.width])
+        tokenEmbedding = try store.parameter("token_embedding.weight", shape: [c.vocabularySize, c.width])
+        positionalEmbedding = try store.parameter("positional_embedding", shape: [c.contextLength, c.width])
         transformer = try Transformer(store, "transformer", width: c.width, layers: c.layers, heads: c.heads, activation: activation)
         finalNorm = try LayerNorm(store, "ln_final", width: c.width)
-        projection = try store.tensor("text_projection", shape: [c.width, embedDim])
+        projection = try store.parameter("text_projection", shape: [c.width, embedDim])
     }
 
     /// Token ids (B sequences of exactly T ids) → unnormalised features (B, E).
-    public func callAsFunction(_ tokens: [[Int32]]) throws -> Tensor {
+    public func callAsFunction(_ tokens: [[Int32]]) throws -> Variable {
         let t = configuration.contextLength
         for (i, row) in tokens.enumerated() {
             guard row.count == t else {
@@ -34,17 +34,11 @@ public struct TextEncoder: Sendable {
             }
         }
         let b = tokens.count
-        if b == 0 { return Tensor(zeros: [0, projection.shape[1]]) }
-        var x = Tensor.embedding(tokenEmbedding, ids: tokens.flatMap { $0 }, idsShape: [b, t])   // (B, T, C)
-        x = x + positionalEmbedding
-        x = transformer(x, causal: true)
-        // Only the EOT rows matter: gather them before the final norm (it is per-row).
-        let c = configuration.width
-        let eot = Tensor(uninitializedShape: [b, c])                                              // (B, C)
-        for (i, row) in tokens.enumerated() {
-            let position = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) } ?? 0   // first argmax
-            (eot.baseAddress + i * c).update(from: x.baseAddress + (i * t + position) * c, count: c)
-        }
-        return Tensor.matmul(finalNorm(eot), projection)                                          // (B, E)
+        let embedded = Variable.embedding(tokenEmbedding, ids: tokens.flatMap { $0 }, idsShape: [b, t])   // (B, T, C)
+        let x = transformer(embedded + positionalEmbedding, causal: true)
+        // Only the EOT rows matter: gather them before the final norm (it is per row).
+        let eotPositions = tokens.map { row in row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) } ?? 0 }   // first argmax
+        let pooled = Variable.gatherRows(x, indices: eotPositions)                                        // (B, C)
+        return Variable.matmul(finalNorm(pooled), projection)                                              // (B, E)
     }
 }

@@ -4,76 +4,90 @@ import CLIPTensor
 // Symbols: B batch, C channels, H×W feature map, W0 stem width, D = 32·W0 pooled width,
 //          E embedding width.
 
-/// A bias-free convolution followed by inference-mode BatchNorm, folded into one convolution
-/// with bias at load time: w' = w · γ/√(σ² + ε), b' = β − μ · γ/√(σ² + ε).
-struct ConvBN: Sendable {
+/// A bias-free convolution followed by BatchNorm. For inference the pair is also folded into
+/// one convolution with bias, w' = w · γ/√(σ² + ε), b' = β − μ · γ/√(σ² + ε), which saves a
+/// pass over every feature map.
+struct ConvNorm: Sendable {
     var conv: Conv2d
+    var norm: BatchNorm2d
+    /// The folded convolution (frozen models only).
+    var folded: (weight: Tensor, bias: Tensor)?
 
-    init(_ store: ParameterStore, conv: String, bn: String, input: Int, output: Int, kernel: Int,
+    init(_ store: ParameterStore, conv: String, norm: String, input: Int, output: Int, kernel: Int,
          stride: Int = 1, padding: Int = 0) throws {
-        var c = try Conv2d(store, conv, input: input, output: output, kernel: kernel, stride: stride, padding: padding)
-        let norm = try BatchNorm2d(store, bn, channels: output)
-        let gamma = norm.weight.scalars, beta = norm.bias.scalars
-        let mean = norm.runningMean.scalars, variance = norm.runningVar.scalars
-        var scale = [Float](repeating: 0, count: output), shift = [Float](repeating: 0, count: output)
+        self.conv = try Conv2d(store, conv, input: input, output: output, kernel: kernel, stride: stride, padding: padding)
+        self.norm = try BatchNorm2d(store, norm, channels: output)
+        if !store.trainable { folded = fold() }
+    }
+
+    private func fold() -> (weight: Tensor, bias: Tensor) {
+        let gamma = norm.weight.value.scalars, beta = norm.bias.value.scalars
+        let mean = norm.statistics.mean.scalars, variance = norm.statistics.variance.scalars
+        let output = gamma.count
+        var scale = [Float](repeating: 0, count: output), shift = scale
         for o in 0..<output {
             scale[o] = gamma[o] / (variance[o] + 1e-5).squareRoot()
             shift[o] = beta[o] - mean[o] * scale[o]
         }
-        let perFilter = input * kernel * kernel
-        var weights = c.weight.scalars
+        let w = conv.weight.value
+        let perFilter = w.count / output
+        var weights = w.scalars
         for o in 0..<output { for i in 0..<perFilter { weights[o * perFilter + i] *= scale[o] } }
-        c.weight = Tensor(shape: c.weight.shape, scalars: weights)
-        c.bias = Tensor(shape: [output], scalars: shift)
-        self.conv = c
+        return (Tensor(shape: w.shape, scalars: weights), Tensor(shape: [output], scalars: shift))
     }
 
     /// (B, Ci, H, W) → (B, Co, Ho, Wo)
-    func callAsFunction(_ x: Tensor) -> Tensor { conv(x) }
+    func callAsFunction(_ x: Variable, training: Bool) -> Variable {
+        if let folded, !training {
+            return Variable(Tensor.conv2d(x.value, weight: folded.weight, bias: folded.bias,
+                                          stride: (conv.stride, conv.stride), padding: (conv.padding, conv.padding)))
+        }
+        return norm(conv(x), training: training)
+    }
 }
 
-/// A bottleneck block whose stride is an average pool before the last 1×1 conv
-/// ("anti-aliased" ResNet-D style), with an avg-pool + 1×1 conv + BN shortcut when shapes change.
+/// A bottleneck block whose stride is an average pool before the last 1×1 conv, with an
+/// avg-pool + 1×1 conv + BN shortcut when shapes change.
 public struct Bottleneck: Sendable {
-    var conv1: ConvBN, conv2: ConvBN, conv3: ConvBN
+    var conv1: ConvNorm, conv2: ConvNorm, conv3: ConvNorm
     var stride: Int
-    var downsample: ConvBN?
+    var downsample: ConvNorm?
 
     init(_ store: ParameterStore, _ prefix: String, inplanes: Int, planes: Int, stride: Int) throws {
-        conv1 = try ConvBN(store, conv: "\(prefix).conv1", bn: "\(prefix).bn1", input: inplanes, output: planes, kernel: 1)
-        conv2 = try ConvBN(store, conv: "\(prefix).conv2", bn: "\(prefix).bn2", input: planes, output: planes, kernel: 3, padding: 1)
-        conv3 = try ConvBN(store, conv: "\(prefix).conv3", bn: "\(prefix).bn3", input: planes, output: planes * 4, kernel: 1)
+        conv1 = try ConvNorm(store, conv: "\(prefix).conv1", norm: "\(prefix).bn1", input: inplanes, output: planes, kernel: 1)
+        conv2 = try ConvNorm(store, conv: "\(prefix).conv2", norm: "\(prefix).bn2", input: planes, output: planes, kernel: 3, padding: 1)
+        conv3 = try ConvNorm(store, conv: "\(prefix).conv3", norm: "\(prefix).bn3", input: planes, output: planes * 4, kernel: 1)
         self.stride = stride
         if stride > 1 || inplanes != planes * 4 {
-            downsample = try ConvBN(store, conv: "\(prefix).downsample.0", bn: "\(prefix).downsample.1",
-                                    input: inplanes, output: planes * 4, kernel: 1)
+            downsample = try ConvNorm(store, conv: "\(prefix).downsample.0", norm: "\(prefix).downsample.1",
+                                      input: inplanes, output: planes * 4, kernel: 1)
         }
     }
 
     /// (B, Cin, H, W) → (B, 4·planes, H/stride, W/stride)
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        var out = Tensor.relu(conv1(x))
-        out = Tensor.relu(conv2(out))
-        if stride > 1 { out = Tensor.avgPool2d(out, kernel: (stride, stride)) }
-        out = conv3(out)
+    func callAsFunction(_ x: Variable, training: Bool) -> Variable {
+        var out = Variable.relu(conv1(x, training: training))
+        out = Variable.relu(conv2(out, training: training))
+        if stride > 1 { out = Variable.avgPool2d(out, kernel: (stride, stride)) }
+        out = conv3(out, training: training)
         var identity = x
         if let downsample {
-            if stride > 1 { identity = Tensor.avgPool2d(identity, kernel: (stride, stride)) }
-            identity = downsample(identity)
+            if stride > 1 { identity = Variable.avgPool2d(identity, kernel: (stride, stride)) }
+            identity = downsample(identity, training: training)
         }
-        return Tensor.relu(out + identity)
+        return Variable.relu(out + identity)
     }
 }
 
 /// Multi-head attention pooling: the mean token (plus positional embedding) attends over all
 /// positions; only that query's output is computed.
 public struct AttentionPool2d: Sendable {
-    var positionalEmbedding: Tensor      // (H·W + 1, D)
+    var positionalEmbedding: Variable    // (H·W + 1, D)
     var q: Linear, k: Linear, v: Linear, c: Linear
     var heads: Int
 
     init(_ store: ParameterStore, spatial: Int, width: Int, heads: Int, outputDim: Int) throws {
-        positionalEmbedding = try store.tensor("visual.attnpool.positional_embedding", shape: [spatial * spatial + 1, width])
+        positionalEmbedding = try store.parameter("visual.attnpool.positional_embedding", shape: [spatial * spatial + 1, width])
         q = try Linear(store, "visual.attnpool.q_proj", input: width, output: width)
         k = try Linear(store, "visual.attnpool.k_proj", input: width, output: width)
         v = try Linear(store, "visual.attnpool.v_proj", input: width, output: width)
@@ -82,30 +96,30 @@ public struct AttentionPool2d: Sendable {
     }
 
     /// (B, D, H, W) → (B, E)
-    func callAsFunction(_ x: Tensor) -> Tensor {
+    func callAsFunction(_ x: Variable) -> Variable {
         let (b, d) = (x.shape[0], x.shape[1])
         let n = x.shape[2] * x.shape[3]
-        let tokens = x.reshaped([b, d, n]).transposed(1, 2)                   // (B, HW, D) view
-        let meanToken = Tensor.mean(tokens, dim: 1).reshaped([b, 1, d])       // (B, 1, D)
-        let seq = Tensor.concatenate([meanToken, tokens], dim: 1) + positionalEmbedding   // (B, HW + 1, D)
-        let query = q(seq.sliced(dim: 1, range: 0..<1))                       // (B, 1, D)
-        let attended = Tensor.scaledDotProductAttention(q: query, k: k(seq), v: v(seq), heads: heads)   // (B, 1, D)
-        return c(attended.reshaped([b, d]))                                    // (B, E)
+        let tokens = Variable.transpose(Variable.reshape(x, [b, d, n]), 1, 2)              // (B, HW, D)
+        let meanToken = Variable.reshape(Variable.mean(tokens, dim: 1), [b, 1, d])          // (B, 1, D)
+        let seq = Variable.concatenate([meanToken, tokens], dim: 1) + positionalEmbedding   // (B, HW + 1, D)
+        let query = q(Variable.slice(seq, dim: 1, range: 0..<1))                            // (B, 1, D)
+        let attended = Variable.attention(q: query, k: k(seq), v: v(seq), heads: heads, causal: false)   // (B, 1, D)
+        return c(Variable.reshape(attended, [b, d]))                                        // (B, E)
     }
 }
 
 /// The modified ResNet image tower: a three-conv stem with average pooling, four stages of
 /// bottlenecks, attention pooling.
 public struct ModifiedResNet: Sendable {
-    var stem: [ConvBN]
+    var stem: [ConvNorm]
     var stages: [[Bottleneck]]
     var pool: AttentionPool2d
 
     public init(_ store: ParameterStore, imageSize: Int, layers: [Int], width: Int, heads: Int, embedDim: Int) throws {
         stem = [
-            try ConvBN(store, conv: "visual.conv1", bn: "visual.bn1", input: 3, output: width / 2, kernel: 3, stride: 2, padding: 1),
-            try ConvBN(store, conv: "visual.conv2", bn: "visual.bn2", input: width / 2, output: width / 2, kernel: 3, padding: 1),
-            try ConvBN(store, conv: "visual.conv3", bn: "visual.bn3", input: width / 2, output: width, kernel: 3, padding: 1),
+            try ConvNorm(store, conv: "visual.conv1", norm: "visual.bn1", input: 3, output: width / 2, kernel: 3, stride: 2, padding: 1),
+            try ConvNorm(store, conv: "visual.conv2", norm: "visual.bn2", input: width / 2, output: width / 2, kernel: 3, padding: 1),
+            try ConvNorm(store, conv: "visual.conv3", norm: "visual.bn3", input: width / 2, output: width, kernel: 3, padding: 1),
         ]
         var inplanes = width
         stages = []
@@ -122,12 +136,13 @@ public struct ModifiedResNet: Sendable {
         pool = try AttentionPool2d(store, spatial: imageSize / 32, width: width * 32, heads: heads, outputDim: embedDim)
     }
 
-    /// Pixels (B, 3, S, S) → unnormalised features (B, E).
-    public func callAsFunction(_ pixels: Tensor) -> Tensor {
+    /// Pixels (B, 3, S, S) → unnormalised features (B, E). `training` uses batch statistics in
+    /// BatchNorm and updates the running ones.
+    public func callAsFunction(_ pixels: Variable, training: Bool = false) -> Variable {
         var x = pixels
-        for layer in stem { x = Tensor.relu(layer(x)) }
-        x = Tensor.avgPool2d(x, kernel: (2, 2))
-        for stage in stages { for block in stage { x = block(x) } }
+        for layer in stem { x = Variable.relu(layer(x, training: training)) }
+        x = Variable.avgPool2d(x, kernel: (2, 2))
+        for stage in stages { for block in stage { x = block(x, training: training) } }
         return pool(x)
     }
 }

@@ -1,1 +1,0 @@
-// CLIPTraining: contrastive training, data, checkpoints, evaluation.
