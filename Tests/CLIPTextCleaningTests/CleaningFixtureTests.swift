@@ -7,6 +7,8 @@ import Testing
     @Test func fixTextMatchesFtfyOnWholeFixture() throws {
         let rows = try Fixtures.cleaningRows()
         #expect(rows.count >= 5000)
+        // The JSON decoder must hand over the exact scalars (an NFD row stays NFD).
+        #expect(rows.contains { sameScalars($0.text, "cafe\u{301}") })
         let (mismatches, first) = compareAll(rows, CLIPTextCleaner.fixText) { $0.fixed }
         print("fixText: \(rows.count - mismatches)/\(rows.count) identical, \(mismatches) mismatches")
         if let first { print("first fixText mismatch: \(first)") }
