@@ -12,6 +12,7 @@ import Testing
         let got = CLIPPreprocessor(size: fixture.size).resizeAndCrop(image)
         let expected = [UInt8](try Data(contentsOf: ImageFixtures.expected(ImageFixtures.stem(fixture.file, fixture.size) + ".rgb")))
         let mismatch = ImageFixtures.compare(got, expected, size: fixture.size)
+        print("\(fixture) (\(image.mode.rawValue) \(image.width)x\(image.height)): \(mismatch ?? "0 of \(expected.count) values differ")")
         #expect(mismatch == nil, "\(fixture): \(mismatch ?? "")")
     }
 
