@@ -391,6 +391,8 @@ def main():
     openai_formats("rn", manifest)
     hf_formats(manifest)
     format_cases()
+    used = {record["state"] for record in manifest["files"].values()}
+    manifest["states"] = OrderedDict((k, v) for k, v in manifest["states"].items() if k in used)
     with open(os.path.join(OUT, "weights.json"), "w") as f:
         f.write(compact_json(manifest) + "\n")
     total = 0
