@@ -24,22 +24,15 @@ enum PreTokenizer {
         return table
     }()
 
-    private static let specialTokens: [[UInt8]] = [Array("<|startoftext|>".utf8), Array("<|endoftext|>".utf8)]
+    static let specialTokens: [[UInt8]] = [Array("<|startoftext|>".utf8), Array("<|endoftext|>".utf8)]
     /// The contraction tails after the apostrophe, in the pattern's order.
-    private static let contractions: [[UInt8]] = ["s", "t", "re", "ve", "m", "ll", "d"].map { Array($0.utf8) }
+    static let contractions: [[UInt8]] = ["s", "t", "re", "ve", "m", "ll", "d"].map { Array($0.utf8) }
 
     static func classes(of scalar: UInt32) -> UInt8 {
         scalar < 128 ? asciiClasses[Int(scalar)] : lookupClasses(scalar)
     }
 
-    /// `classes(of:)` with the ASCII table passed in: reading a `static let` in the scanning
-    /// loop would check its lazy initialisation (swift_once) on every scalar.
-    @inline(__always)
-    private static func classes(of scalar: UInt32, ascii: UnsafeBufferPointer<UInt8>) -> UInt8 {
-        scalar < 128 ? ascii[Int(scalar)] : lookupClasses(scalar)
-    }
-
-    private static func lookupClasses(_ scalar: UInt32) -> UInt8 {
+    static func lookupClasses(_ scalar: UInt32) -> UInt8 {
         // Binary search for the last run starting at or before `scalar`.
         let starts = UnicodeClassTable.starts
         var lo = 0, hi = starts.count
@@ -64,7 +57,7 @@ enum PreTokenizer {
     }
 
     /// Matches the ASCII `literal` case-insensitively at byte `i`; returns the end offset.
-    private static func match(_ literal: [UInt8], at i: Int, in text: UnsafeBufferPointer<UInt8>) -> Int? {
+    static func match(_ literal: [UInt8], at i: Int, in text: UnsafeBufferPointer<UInt8>) -> Int? {
         var j = i
         for byte in literal {
             guard j < text.count else { return nil }
@@ -77,65 +70,87 @@ enum PreTokenizer {
 
     /// Calls `body` with the byte range of each word of `text` (valid UTF-8), in order.
     static func split(_ text: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
-        asciiClasses.withUnsafeBufferPointer { ascii in split(text, ascii: ascii, body) }
+        asciiClasses.withUnsafeBufferPointer { ascii in
+            var words = Words(text: text, ascii: ascii)
+            while let range = words.next() { body(range) }
+        }
     }
 
-    private static func split(_ text: UnsafeBufferPointer<UInt8>, ascii: UnsafeBufferPointer<UInt8>,
-                              _ body: (Range<Int>) -> Void) {
+    /// Runs `body` with an iterator over the words of `text` (valid UTF-8). An iterator rather
+    /// than a callback keeps the caller's loop free of captured variables, which Swift would
+    /// check for exclusive access on every word.
+    static func withWords<R>(of text: UnsafeBufferPointer<UInt8>, _ body: (inout Words) -> R) -> R {
+        asciiClasses.withUnsafeBufferPointer { ascii in
+            var words = Words(text: text, ascii: ascii)
+            return body(&words)
+        }
+    }
+
+    /// The words of a text, left to right.
+    struct Words {
+        let text: UnsafeBufferPointer<UInt8>
+        /// The class bits of the ASCII scalars (a local copy: reading a `static let` in the loop
+        /// would check its lazy initialisation on every scalar).
+        let ascii: UnsafeBufferPointer<UInt8>
         var i = 0
-        let n = text.count
-        while i < n {
-            let (value, length) = scalar(at: i, in: text)
-            // 1. The special tokens and the contractions (literals, tried in the pattern's order).
-            if value == 0x3C {  // "<" has no case variants
-                if let end = match(specialTokens[0], at: i, in: text) ?? match(specialTokens[1], at: i, in: text) {
-                    body(i..<end)
-                    i = end
-                    continue
-                }
-            } else if value == 0x27 {  // "'" has no case variants
-                var matched: Int?
-                for tail in contractions {
-                    if let end = match(tail, at: i + 1, in: text) {
-                        matched = end
-                        break
+
+        @inline(__always)
+        private func classes(of scalar: UInt32) -> UInt8 {
+            scalar < 128 ? ascii[Int(scalar)] : PreTokenizer.lookupClasses(scalar)
+        }
+
+        /// The byte range of the next word, or nil at the end.
+        mutating func next() -> Range<Int>? {
+            let n = text.count
+            while i < n {
+                let start = i
+                let (value, length) = PreTokenizer.scalar(at: i, in: text)
+                // 1. The special tokens and the contractions (literals, tried in the pattern's order).
+                if value == 0x3C {  // "<" has no case variants
+                    if let end = PreTokenizer.match(specialTokens[0], at: i, in: text)
+                        ?? PreTokenizer.match(specialTokens[1], at: i, in: text) {
+                        i = end
+                        return start..<end
+                    }
+                } else if value == 0x27 {  // "'" has no case variants
+                    for tail in contractions {
+                        if let end = PreTokenizer.match(tail, at: i + 1, in: text) {
+                            i = end
+                            return start..<end
+                        }
                     }
                 }
-                if let end = matched {
-                    body(i..<end)
-                    i = end
-                    continue
+                let bits = classes(of: value)
+                if bits & letter != 0 {
+                    // 2. [\p{L}]+, with a fast path over ASCII letters.
+                    var j = i + length
+                    while j < n && text[j] < 0x80 && ascii[Int(text[j])] & letter != 0 { j += 1 }
+                    while j < n {
+                        let (v, l) = PreTokenizer.scalar(at: j, in: text)
+                        guard classes(of: v) & letter != 0 else { break }
+                        j += l
+                    }
+                    i = j
+                    return start..<j
+                } else if bits & number != 0 {
+                    // 3. [\p{N}]: one scalar per word.
+                    i += length
+                    return start..<i
+                } else if bits & other != 0 {
+                    // 4. [^\s\p{L}\p{N}]+
+                    var j = i + length
+                    while j < n {
+                        let (v, l) = PreTokenizer.scalar(at: j, in: text)
+                        guard classes(of: v) & other != 0 else { break }
+                        j += l
+                    }
+                    i = j
+                    return start..<j
                 }
-            }
-            let bits = classes(of: value, ascii: ascii)
-            if bits & letter != 0 {
-                // 2. [\p{L}]+
-                var j = i + length
-                while j < n {
-                    let (v, l) = scalar(at: j, in: text)
-                    guard classes(of: v, ascii: ascii) & letter != 0 else { break }
-                    j += l
-                }
-                body(i..<j)
-                i = j
-            } else if bits & number != 0 {
-                // 3. [\p{N}]: one scalar per word.
-                body(i..<(i + length))
-                i += length
-            } else if bits & other != 0 {
-                // 4. [^\s\p{L}\p{N}]+
-                var j = i + length
-                while j < n {
-                    let (v, l) = scalar(at: j, in: text)
-                    guard classes(of: v, ascii: ascii) & other != 0 else { break }
-                    j += l
-                }
-                body(i..<j)
-                i = j
-            } else {
                 // Whitespace: no alternative matches here; findall moves on by one scalar.
                 i += length
             }
+            return nil
         }
     }
 }

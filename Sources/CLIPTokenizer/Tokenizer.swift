@@ -92,25 +92,40 @@ public final class Tokenizer: Sendable {
         var text = cleaned
         var ids: [Int32] = []
         text.withUTF8 { utf8 in
-            PreTokenizer.split(utf8) { range in
-                appendWord(UnsafeBufferPointer(rebasing: utf8[range]), to: &ids)
+            // Cache lookups under one lock per text; the lock is dropped while a missing word merges.
+            cache.lock()
+            ids = PreTokenizer.withWords(of: utf8) { words in
+                var ids: [Int32] = []
+                ids.reserveCapacity(utf8.count / 3 + 4)
+                while let range = words.next() {
+                    let word = UnsafeBufferPointer(rebasing: utf8[range])
+                    if appendWithoutMerging(word, to: &ids) { continue }
+                    cache.unlock()
+                    let merged = vocabulary.merger.merge(symbols(of: word))
+                    cache.lock()
+                    cache.storeLocked(merged, for: word)
+                    ids.append(contentsOf: merged)
+                }
+                return ids
             }
+            cache.unlock()
         }
         return ids
     }
 
-    private func appendWord(_ word: UnsafeBufferPointer<UInt8>, to ids: inout [Int32]) {
-        if word.count == 1 { ids.append(vocabulary.byteEndSymbol[Int(word[0])]); return }
+    /// Appends the ids of a special token, a one-byte word or a cached word; false otherwise.
+    private func appendWithoutMerging(_ word: UnsafeBufferPointer<UInt8>, to ids: inout [Int32]) -> Bool {
+        if word.count == 1 {
+            ids.append(vocabulary.byteEndSymbol[Int(word[0])])
+            return true
+        }
         // Only the exact special strings are pre-seeded in SimpleTokenizer's cache as themselves; a
         // case-insensitive match such as "<|ſtartoftext|>" goes through BPE like any word.
         if word[0] == UInt8(ascii: "<") {
-            if word.elementsEqual("<|startoftext|>".utf8) { ids.append(startOfText); return }
-            if word.elementsEqual("<|endoftext|>".utf8) { ids.append(endOfText); return }
+            if word.elementsEqual("<|startoftext|>".utf8) { ids.append(startOfText); return true }
+            if word.elementsEqual("<|endoftext|>".utf8) { ids.append(endOfText); return true }
         }
-        if cache.append(word, to: &ids) { return }
-        let merged = vocabulary.merger.merge(symbols(of: word))
-        cache.store(merged, for: word)
-        ids.append(contentsOf: merged)
+        return cache.appendLocked(word, to: &ids)
     }
 
     /// The initial symbols of a word: one per byte, the last one with `</w>`.
