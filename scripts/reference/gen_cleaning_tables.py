@@ -151,6 +151,8 @@ def main():
     for enc in chardata.CHARMAP_ENCODINGS:
         table = bytes(range(256)).decode(enc)
         assert len(table) == 256
+        # The Swift encoder maps ASCII (except 0x1A) to itself without a lookup.
+        assert all(ord(table[i]) == i for i in range(0x80) if i != 0x1A), enc
         allowed = {c for c in range(0x10000) if chardata.possible_encoding(chr(c), enc)}
         # Allowed characters are exactly: ASCII except 0x1A, plus what bytes 0x80-0xFF and 0x1A decode to.
         expect = (set(range(0x80)) - {0x1A}) | {ord(table[b]) for b in list(range(0x80, 0x100)) + [0x1A]}
