@@ -41,15 +41,44 @@ struct PreprocessCommand: ParsableCommand {
         options.maxPixels = maxPixels > 0 ? maxPixels : nil
         var preprocessor = CLIPPreprocessor(size: size, decodeOptions: options)
         preprocessor.fastJPEGDownscale = fastJpeg
-        let values: [Float]
-        do {
-            values = try preprocessor.preprocessBatch(contentsOf: images.map { URL(fileURLWithPath: $0) })
-        } catch let error as ImageError {
-            throw failure(error.localizedDescription)
+        // Chunks keep memory bounded for long file lists; the file appears only when complete.
+        let destination = URL(fileURLWithPath: output)
+        let partial = destination.deletingLastPathComponent()
+            .appendingPathComponent(".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
+        guard FileManager.default.createFile(atPath: partial.path, contents: NPY.header(shape: [images.count, 3, size, size])),
+              let handle = try? FileHandle(forWritingTo: partial) else {
+            throw failure("cannot write \(output): cannot create a file in \(destination.deletingLastPathComponent().path)")
         }
         do {
-            try NPY.float32(values, shape: [images.count, 3, size, size]).write(to: URL(fileURLWithPath: output), options: .atomic)
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            let chunk = 64
+            for start in stride(from: 0, to: images.count, by: chunk) {
+                let urls = images[start..<min(start + chunk, images.count)].map { URL(fileURLWithPath: $0) }
+                let values: [Float]
+                do {
+                    values = try preprocessor.preprocessBatch(contentsOf: urls)
+                } catch let error as ImageError {
+                    throw failure(error.localizedDescription)
+                }
+                do {
+                    try handle.write(contentsOf: NPY.littleEndianBytes(values))
+                } catch {
+                    throw failure("cannot write \(output): \((error as NSError).localizedDescription)")
+                }
+            }
         } catch {
+            try? FileManager.default.removeItem(at: partial)
+            throw error
+        }
+        do {
+            if FileManager.default.fileExists(atPath: destination.path) {
+                _ = try FileManager.default.replaceItemAt(destination, withItemAt: partial)
+            } else {
+                try FileManager.default.moveItem(at: partial, to: destination)
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: partial)
             throw failure("cannot write \(output): \((error as NSError).localizedDescription)")
         }
     }

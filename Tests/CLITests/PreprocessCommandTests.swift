@@ -62,6 +62,24 @@ import Testing
         }
     }
 
+    /// More files than one chunk (64): the order must survive the chunking.
+    @Test func longListsKeepTheirOrder() throws {
+        let files = (0..<70).map { $0 % 3 == 0 ? "wide_1000x7.png" : "tall_7x1000.png" }
+        let out = Self.temporaryFile("long.npy")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try CLIRunner.run(["preprocess", "--size", "16"] + files.map(Self.image) + ["-o", out.path])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let (shape, values) = try Self.readNPY(out)
+        #expect(shape == [70, 3, 16, 16])
+        let wide = try Self.expectedTensor("wide_1000x7_png_16", size: 16)
+        let tall = try Self.expectedTensor("tall_7x1000_png_16", size: 16)
+        let plane = 3 * 16 * 16
+        for (i, file) in files.enumerated() {
+            let expected = file.hasPrefix("wide") ? wide : tall
+            #expect(Array(values[(i * plane)..<((i + 1) * plane)]) == expected, "\(file) at index \(i)")
+        }
+    }
+
     @Test func exifFlagRotates() throws {
         let out = Self.temporaryFile("exif.npy")
         defer { try? FileManager.default.removeItem(at: out) }

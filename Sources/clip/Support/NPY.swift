@@ -8,25 +8,35 @@ import Foundation
 /// try data.write(to: URL(fileURLWithPath: "out.npy"))
 /// ```
 enum NPY {
-    /// The file bytes: magic, version, header dict padded so the data starts 64-byte aligned,
-    /// then the values in C order.
+    /// The file bytes: ``header(shape:)`` then the values in C order.
     static func float32(_ values: [Float], shape: [Int]) -> Data {
         precondition(shape.reduce(1, *) == values.count, "shape \(shape) does not hold \(values.count) values")
+        var data = header(shape: shape)
+        data.append(littleEndianBytes(values))
+        return data
+    }
+
+    /// Magic, version and the header dict, padded so the data starts 64-byte aligned.
+    static func header(shape: [Int]) -> Data {
         let dims = shape.map(String.init).joined(separator: ", ")
         let tuple = shape.count == 1 ? "(\(dims),)" : "(\(dims))"
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(tuple), }"
-        // magic (6) + version (2) + header length (2) + header + "\n" is a multiple of 64.
-        let unpadded = 10 + header.utf8.count + 1
-        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+        var dict = "{'descr': '<f4', 'fortran_order': False, 'shape': \(tuple), }"
+        // magic (6) + version (2) + header length (2) + dict + "\n" is a multiple of 64.
+        let unpadded = 10 + dict.utf8.count + 1
+        dict += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
         var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
-        let length = UInt16(header.utf8.count)
+        let length = UInt16(dict.utf8.count)
         data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
-        data.append(contentsOf: Array(header.utf8))
-        data.reserveCapacity(data.count + values.count * 4)
-        values.withUnsafeBufferPointer { buffer in
-            for value in buffer {
-                let bits = value.bitPattern.littleEndian
-                withUnsafeBytes(of: bits) { data.append(contentsOf: $0) }
+        data.append(contentsOf: Array(dict.utf8))
+        return data
+    }
+
+    /// float32 values as little-endian bytes.
+    static func littleEndianBytes(_ values: [Float]) -> Data {
+        var data = Data(count: values.count * 4)
+        data.withUnsafeMutableBytes { raw in
+            for (i, value) in values.enumerated() {
+                raw.storeBytes(of: value.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self)
             }
         }
         return data
