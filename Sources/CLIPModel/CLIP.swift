@@ -63,7 +63,7 @@ public struct CLIP: Sendable {
     /// Builds a model from a loaded state dict (strict: every tensor must be used, with the
     /// right shape). With `trainable`, parameters are private copies that require gradients.
     public init(state: StateDict, configuration: CLIPConfiguration? = nil, activation: Activation? = nil,
-                trainable: Bool = false) throws {
+                trainable: Bool = false, frozenPrefixes: [String] = []) throws {
         var config: CLIPConfiguration
         if let configuration {
             config = configuration
@@ -75,6 +75,7 @@ public struct CLIP: Sendable {
         if let activation { config.activation = activation }
         try config.validate()
         let store = ParameterStore(state, trainable: trainable)
+        store.frozenPrefixes = frozenPrefixes
         try self.init(store: store, configuration: config, format: state.format)
         try store.checkAllUsed()
         let parameters = state.tensors.filter { key, _ in
@@ -88,9 +89,10 @@ public struct CLIP: Sendable {
 
     /// A freshly initialised model for training from scratch (OpenAI's `initialize_parameters`
     /// scheme, see ``CLIPInitializer``), reproducible from `seed`.
-    public init(configuration: CLIPConfiguration, seed: UInt64) throws {
+    public init(configuration: CLIPConfiguration, seed: UInt64, frozenPrefixes: [String] = []) throws {
         try configuration.validate()
         let store = ParameterStore(trainable: true, initializer: CLIPInitializer(configuration: configuration, seed: seed).make)
+        store.frozenPrefixes = frozenPrefixes
         try self.init(store: store, configuration: configuration, format: .safetensors)
         weightDType = "float32"
     }
@@ -116,15 +118,24 @@ public struct CLIP: Sendable {
         tokenizer = try Tokenizer.bundled()
     }
 
-    /// Every tensor of the model under its OpenAI key (parameters, BatchNorm statistics), as a
-    /// checkpoint would store it.
-    public func stateTensors() -> [(key: String, tensor: Tensor)] {
-        var result = namedParameters.map { ($0.key, $0.variable.value) }
+    /// Every tensor of the model under its OpenAI key (parameters, BatchNorm statistics and
+    /// batch counters), as a checkpoint stores it, in construction order.
+    public func stateTensors() -> [(key: String, tensor: WeightTensor)] {
+        var result = namedParameters.map { ($0.key, WeightTensor(float32: $0.variable.value.scalars, shape: $0.variable.shape)) }
         for (prefix, s) in runningStatistics {
-            result.append(("\(prefix).running_mean", s.mean))
-            result.append(("\(prefix).running_var", s.variance))
+            result.append(("\(prefix).running_mean", WeightTensor(float32: s.mean.scalars, shape: s.mean.shape)))
+            result.append(("\(prefix).running_var", WeightTensor(float32: s.variance.scalars, shape: s.variance.shape)))
+            let count = Int64(s.batchesTracked).littleEndian
+            result.append(("\(prefix).num_batches_tracked", WeightTensor(dtype: .int64, shape: [], bytes: withUnsafeBytes(of: count) { Array($0) })))
         }
         return result
+    }
+
+    /// Writes the model as safetensors with OpenAI key names and its configuration in the
+    /// metadata (`swift_clip.config`), atomically; `clip embed --model FILE` loads it.
+    public func save(to url: URL, metadata: [String: String] = [:]) throws {
+        let json = String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self)
+        try SafetensorsWriter.write(stateTensors(), metadata: metadata.merging([CLIP.configurationMetadataKey: json]) { $1 }, to: url)
     }
 
     /// The configuration a file records: a Hugging Face `config.json`, or the

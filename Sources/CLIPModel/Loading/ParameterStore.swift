@@ -18,6 +18,9 @@ public final class ParameterStore {
     private var used: Set<String> = []
     /// Whether parameters require gradients.
     public let trainable: Bool
+    /// Parameters whose key starts with one of these stay constants even when `trainable`
+    /// (a locked tower, as in LiT).
+    public var frozenPrefixes: [String] = []
     /// Every parameter handed out, in construction order, by checkpoint key.
     public private(set) var parameters: [(key: String, variable: Variable)] = []
     /// Every running statistic handed out (BatchNorm), by the key of its mean.
@@ -61,7 +64,8 @@ public final class ParameterStore {
 
     /// A parameter at `key`: a Variable that requires gradients when the store is trainable.
     public func parameter(_ key: String, shape: [Int]) throws -> Variable {
-        let v = Variable(try tensor(key, shape: shape), requiresGrad: trainable)
+        let frozen = frozenPrefixes.contains { key.hasPrefix($0) }
+        let v = Variable(try tensor(key, shape: shape), requiresGrad: trainable && !frozen)
         parameters.append((key, v))
         return v
     }
