@@ -160,7 +160,8 @@ enum TarIndex {
             }
             let type = header[156]
             var name = string(header[0..<100])
-            if header[257..<262].elementsEqual("ustar".utf8) {
+            // POSIX ustar ("ustar\0") has a name prefix; GNU tar ("ustar  ") keeps times there.
+            if header[257..<263].elementsEqual("ustar\0".utf8) {
                 let prefix = string(header[345..<500])
                 if !prefix.isEmpty { name = prefix + "/" + name }
             }
