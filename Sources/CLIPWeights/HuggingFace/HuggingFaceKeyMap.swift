@@ -89,9 +89,9 @@ public enum HuggingFaceKeyMap {
                 guard let dot = rest.firstIndex(of: "."), Int(rest[..<dot]) != nil else { throw fail("no OpenAI name for key \(key)") }
                 let index = String(rest[..<dot])
                 let part = String(rest[rest.index(after: dot)...])
-                if let match = part.wholeMatch(of: /self_attn\.([qkv])_proj\.(weight|bias)/) {
-                    let target = "\(openAIPrefix)\(index).attn.in_proj_\(match.2)"
-                    attentionParts[target, default: [:]][String(match.1)] = tensor
+                if let (projection, kind) = attentionPart(part) {
+                    let target = "\(openAIPrefix)\(index).attn.in_proj_\(kind)"
+                    attentionParts[target, default: [:]][projection] = tensor
                     continue
                 }
                 guard let (hfPart, openAIPart) = renamedBlockParts.first(where: { part.hasPrefix($0.hf) }) else {
@@ -109,12 +109,30 @@ public enum HuggingFaceKeyMap {
             guard q.dtype == k.dtype, q.dtype == v.dtype, q.shape == k.shape, q.shape == v.shape, !q.shape.isEmpty else {
                 throw fail("q/k/v parts of \(target) differ in dtype or shape")
             }
-            var bytes = q.bytes
-            bytes += k.bytes
-            bytes += v.bytes
+            // One allocation, each part copied once.
+            var bytes = [UInt8](repeating: 0, count: 3 * q.byteCount)
+            bytes.withUnsafeMutableBytes { out in
+                for (i, part) in [q, k, v].enumerated() {
+                    part.withUnsafeBytes { source in
+                        if let base = source.baseAddress {
+                            (out.baseAddress! + i * q.byteCount).copyMemory(from: base, byteCount: q.byteCount)
+                        }
+                    }
+                }
+            }
             try put(target, WeightTensor(dtype: q.dtype, shape: [q.shape[0] * 3] + q.shape.dropFirst(), storage: .owned(bytes)))
         }
         return result
+    }
+
+    /// `self_attn.{q,k,v}_proj.{weight,bias}` as ("q", "weight"), ...; `nil` for anything else.
+    static func attentionPart(_ part: String) -> (projection: String, kind: String)? {
+        for projection in ["q", "k", "v"] {
+            for kind in ["weight", "bias"] where part == "self_attn.\(projection)_proj.\(kind)" {
+                return (projection, kind)
+            }
+        }
+        return nil
     }
 
     /// A (rows, cols) matrix as (cols, rows), any element type.

@@ -115,30 +115,38 @@ enum TorchArchive {
         for entry in zip.entries where entry.name.hasPrefix(codeRoot) && entry.name.hasSuffix(".py") {
             let qualifier = entry.name.dropFirst(codeRoot.count).dropLast(3).replacingOccurrences(of: "/", with: ".")
             guard qualifiers.contains(qualifier) else { continue }
-            let text = try zip.contents(of: entry, verify: true).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+            let text = try zip.contents(of: entry, verify: true).withUnsafeBytes { [UInt8]($0) }
             var current: String?
-            var pending = ""  // a declaration whose list continues on the next lines
-            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-                if line.hasPrefix("class "), let paren = line.firstIndex(of: "(") ?? line.firstIndex(of: ":") {
-                    let name = line.dropFirst("class ".count)[..<paren].trimmingCharacters(in: .whitespaces)
-                    current = "\(qualifier).\(name)"
-                    if let current { result[current] = result[current] ?? [] }
-                    pending = ""
+            var pending: [UInt8] = []  // a declaration whose list continues on the next lines
+            // Byte-level scan: most lines are method bodies and are skipped after a prefix check.
+            for line in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+                if line.starts(with: classPrefix) {
+                    let name = line.dropFirst(classPrefix.count).prefix { $0 != UInt8(ascii: "(") && $0 != UInt8(ascii: ":") }
+                    let className = "\(qualifier).\(String(decoding: name, as: UTF8.self).trimmingCharacters(in: .whitespaces))"
+                    current = className
+                    result[className] = result[className] ?? []
+                    pending = []
                     continue
                 }
                 guard let current else { continue }
-                let trimmed = line.trimmingCharacters(in: .whitespaces)
-                if pending.isEmpty, !(trimmed.hasPrefix("__parameters__") || trimmed.hasPrefix("__buffers__")) { continue }
+                let trimmed = line.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+                if pending.isEmpty, !(trimmed.starts(with: parametersPrefix) || trimmed.starts(with: buffersPrefix)) { continue }
                 pending += trimmed
-                guard pending.contains("]") else { continue }
+                guard pending.contains(UInt8(ascii: "]")) else { continue }
                 // Names are the double-quoted strings inside the brackets.
-                let parts = pending.split(separator: "\"", omittingEmptySubsequences: false)
-                for (i, part) in parts.enumerated() where i % 2 == 1 { result[current, default: []].insert(String(part)) }
-                pending = ""
+                let parts = pending.split(separator: UInt8(ascii: "\""), omittingEmptySubsequences: false)
+                for (i, part) in parts.enumerated() where i % 2 == 1 {
+                    result[current, default: []].insert(String(decoding: part, as: UTF8.self))
+                }
+                pending = []
             }
         }
         return result
     }
+
+    private static let classPrefix = Array("class ".utf8)
+    private static let parametersPrefix = Array("__parameters__".utf8)
+    private static let buffersPrefix = Array("__buffers__".utf8)
 
     /// The tensors of a `torch.save`d dict: the dict itself, or its "state_dict" / "model" entry
     /// (training checkpoints). Non-tensor entries (`epoch`, config ints) are skipped.
