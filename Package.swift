@@ -48,7 +48,8 @@ let package = Package(
         .target(name: "CLIPWeights"),
         .target(name: "CLIPModel", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights"]),
         .target(name: "CLIPTraining", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel"]),
-        .target(name: "CLIP", dependencies: ["CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel", "CLIPTraining"]),
+        .target(name: "CLIPHub", dependencies: ["CLIPModel", "CLIPWeights"]),
+        .target(name: "CLIP", dependencies: ["CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel", "CLIPTraining", "CLIPHub"]),
 
         // Executables.
         .executableTarget(
@@ -69,6 +70,7 @@ let package = Package(
         .testTarget(name: "CLIPWeightsTests", dependencies: ["CLIPWeights", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPModelTests", dependencies: ["CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPTrainingTests", dependencies: ["CLIPTraining", "CLIPModel", "CLIPTensor", "CLIPWeights", "CLIPImage", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLIPHubTests", dependencies: ["CLIPHub", "CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["clip", "CLIP", "CLIPTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

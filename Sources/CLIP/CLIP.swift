@@ -6,3 +6,4 @@
 @_exported import CLIPWeights
 @_exported import CLIPModel
 @_exported import CLIPTraining
+@_exported import CLIPHub

@@ -1,0 +1,64 @@
+import Foundation
+
+/// Failures while naming, fetching or converting models. Each case says what went wrong and,
+/// through `recoverySuggestion`, what the user can do about it.
+///
+/// ```swift
+/// do { _ = try ModelStore.fromEnvironment().fetch(.named("ViT-B/32")!) }
+/// catch let error as HubError { print(error.localizedDescription, error.recoverySuggestion ?? "") }
+/// ```
+public enum HubError: LocalizedError, Equatable {
+    /// The name is neither a known model nor an `hf:owner/name` reference.
+    case unknownModel(String)
+    /// The model is not in the cache and downloading is switched off.
+    case offline(url: String, destination: String)
+    /// The server could not be reached (DNS, refused connection, TLS, ...).
+    case unreachable(url: String, destination: String, reason: String)
+    /// The server answered with an HTTP error status.
+    case httpStatus(url: String, status: Int, destination: String)
+    /// No byte arrived for `seconds`.
+    case stalled(url: String, seconds: Double, destination: String)
+    /// The downloaded bytes do not hash to the published SHA-256 (the file was deleted).
+    case checksumMismatch(url: String, expected: String, actual: String)
+    /// A cache file could not be created, written, locked or moved.
+    case cacheIO(path: String, reason: String)
+    /// A conversion was asked that the target format cannot hold.
+    case unsupportedConversion(String)
+
+    public var errorDescription: String? {
+        switch self {
+        case .unknownModel(let name):
+            "unknown model name '\(name)'"
+        case let .offline(url, destination):
+            "\(destination) is not in the cache and downloads are off (--offline or CLIP_OFFLINE=1); it comes from \(url)"
+        case let .unreachable(url, _, reason):
+            "cannot download \(url): \(reason)"
+        case let .httpStatus(url, status, _):
+            "\(url) answered HTTP \(status)"
+        case let .stalled(url, seconds, _):
+            "download of \(url) stalled: no data for \(Int(seconds.rounded())) s"
+        case let .checksumMismatch(url, expected, actual):
+            "\(url) has SHA-256 \(actual), expected \(expected); the download was deleted"
+        case let .cacheIO(path, reason):
+            "cannot write \(path): \(reason)"
+        case .unsupportedConversion(let detail):
+            detail
+        }
+    }
+
+    public var recoverySuggestion: String? {
+        switch self {
+        case .unknownModel:
+            "`clip models` lists the names; pass a checkpoint path, or hf:owner/name for a Hugging Face repo."
+        case let .offline(url, destination), let .unreachable(url, destination, _), let .httpStatus(url, _, destination),
+             let .stalled(url, _, destination):
+            "On a machine with internet, download \(url) and place it at \(destination) (or set CLIP_MODEL_MIRROR to a reachable mirror)."
+        case .checksumMismatch:
+            "Retry; if it happens again the server or mirror serves a different file."
+        case .cacheIO:
+            "Check free space and permissions, or point CLIP_CACHE at a writable folder."
+        case .unsupportedConversion:
+            "Use --format openai, which holds every architecture."
+        }
+    }
+}
