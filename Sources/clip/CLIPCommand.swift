@@ -13,6 +13,7 @@ struct CLIPCommand: AsyncParsableCommand {
             EmbedCommand.self,
             ClassifyCommand.self,
             InfoCommand.self,
+            EvalCommand.self,
             SynthCommand.self,
         ]
     )
