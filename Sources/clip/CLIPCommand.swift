@@ -13,6 +13,7 @@ struct CLIPCommand: AsyncParsableCommand {
             EmbedCommand.self,
             ClassifyCommand.self,
             InfoCommand.self,
+            TrainCommand.self,
         ]
     )
 }
