@@ -13,7 +13,6 @@ struct CLIPCommand: AsyncParsableCommand {
             EmbedCommand.self,
             ClassifyCommand.self,
             InfoCommand.self,
-            TrainCommand.self,
         ]
     )
 }
