@@ -134,7 +134,9 @@ public struct CLIP: Sendable {
     /// Writes the model as safetensors with OpenAI key names and its configuration in the
     /// metadata (`swift_clip.config`), atomically; `clip embed --model FILE` loads it.
     public func save(to url: URL, metadata: [String: String] = [:]) throws {
-        let json = String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys   // byte-identical files for identical models
+        let json = String(decoding: try encoder.encode(configuration), as: UTF8.self)
         try SafetensorsWriter.write(stateTensors(), metadata: metadata.merging([CLIP.configurationMetadataKey: json]) { $1 }, to: url)
     }
 
