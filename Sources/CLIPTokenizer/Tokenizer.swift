@@ -1,4 +1,5 @@
 import CLIPTextCleaning
+import Dispatch
 import Foundation
 
 // Follows SimpleTokenizer (encode, decode) in openai/CLIP clip/simple_tokenizer.py and
@@ -16,8 +17,8 @@ import Foundation
 ///
 /// The pipeline: ``CLIPTextCleaner/clean(_:)`` (ftfy, HTML unescaping, whitespace, lowercase),
 /// the splitting pattern (``PreTokenizer``), each word's UTF-8 bytes mapped to symbols, and the
-/// merge loop (``BytePairMerger``) with a bounded cache. A `Tokenizer` is immutable apart from
-/// its internally locked cache, so one instance can serve many tasks at once.
+/// merge loop (``BytePairMerger``) with bounded caches. A `Tokenizer` is immutable apart from
+/// its internally locked caches, so one instance can serve many tasks at once.
 public final class Tokenizer: Sendable {
     /// The id of `<|startoftext|>` (49406 in OpenAI's vocabulary).
     public let startOfText: Int32
@@ -27,13 +28,17 @@ public final class Tokenizer: Sendable {
     public var vocabularySize: Int { vocabulary.tokens.count }
 
     let vocabulary: Vocabulary
-    let cache: MergeCache
+    /// One merge cache per core: a batch's worker `w` uses `caches[w]`, so the workers never wait
+    /// for each other's lock; single calls use `caches[0]` (each cache is locked, so any number
+    /// of concurrent callers is still safe).
+    let caches: [MergeCache]
+    var cache: MergeCache { caches[0] }
 
     init(vocabulary: Vocabulary, cacheCapacity: Int = 32_768) {
         self.vocabulary = vocabulary
         self.startOfText = vocabulary.startOfText
         self.endOfText = vocabulary.endOfText
-        self.cache = MergeCache(capacity: cacheCapacity)
+        self.caches = (0..<max(1, Self.cores)).map { _ in MergeCache(capacity: cacheCapacity) }
     }
 
     private static let bundledResult: Result<Tokenizer, Error> = Result {
@@ -82,13 +87,19 @@ public final class Tokenizer: Sendable {
         encodeIDs(text).map(Int.init)
     }
 
+    /// `encode(_:)` of each text; batches of more than 64 texts use all cores.
+    public func encode(_ texts: [String]) -> [[Int]] {
+        encodeBatch(texts).map { $0.map(Int.init) }
+    }
+
     /// Cleans `text` and returns its BPE ids.
-    func encodeIDs(_ text: String) -> [Int32] {
-        encodeCleaned(CLIPTextCleaner.clean(text))
+    func encodeIDs(_ text: String, cache: Int = 0) -> [Int32] {
+        encodeCleaned(CLIPTextCleaner.clean(text), cache: cache)
     }
 
     /// The BPE ids of already cleaned text: split into words, then BPE on each word.
-    func encodeCleaned(_ cleaned: String) -> [Int32] {
+    func encodeCleaned(_ cleaned: String, cache index: Int = 0) -> [Int32] {
+        let cache = caches[index]
         var text = cleaned
         var ids: [Int32] = []
         text.withUTF8 { utf8 in
@@ -99,7 +110,7 @@ public final class Tokenizer: Sendable {
                 ids.reserveCapacity(utf8.count / 3 + 4)
                 while let range = words.next() {
                     let word = UnsafeBufferPointer(rebasing: utf8[range])
-                    if appendWithoutMerging(word, to: &ids) { continue }
+                    if appendWithoutMerging(word, to: &ids, cache: cache) { continue }
                     cache.unlock()
                     let merged = vocabulary.merger.merge(symbols(of: word))
                     cache.lock()
@@ -114,7 +125,7 @@ public final class Tokenizer: Sendable {
     }
 
     /// Appends the ids of a special token, a one-byte word or a cached word; false otherwise.
-    private func appendWithoutMerging(_ word: UnsafeBufferPointer<UInt8>, to ids: inout [Int32]) -> Bool {
+    private func appendWithoutMerging(_ word: UnsafeBufferPointer<UInt8>, to ids: inout [Int32], cache: MergeCache) -> Bool {
         if word.count == 1 {
             ids.append(vocabulary.byteEndSymbol[Int(word[0])])
             return true
@@ -136,7 +147,8 @@ public final class Tokenizer: Sendable {
     }
 
     /// Tokenizes a batch the way `clip.tokenize` does: `<|startoftext|>`, the BPE ids,
-    /// `<|endoftext|>`, then zeros up to `contextLength`.
+    /// `<|endoftext|>`, then zeros up to `contextLength`. Batches of more than 64 texts use
+    /// all cores; rows come back in input order.
     ///
     /// ```swift
     /// let rows = try Tokenizer.bundled().tokenize(["a diagram", "a dog"], truncate: true)
@@ -150,9 +162,39 @@ public final class Tokenizer: Sendable {
     ///   text that does not fit, ``TokenizerError/invalidContextLength(_:)`` if `contextLength < 1`.
     public func tokenize(_ texts: [String], contextLength: Int = 77, truncate: Bool = false) throws -> [[Int32]] {
         guard contextLength >= 1 else { throw TokenizerError.invalidContextLength(contextLength) }
-        return try texts.enumerated().map { index, text in
-            try row(encodeIDs(text), index: index, contextLength: contextLength, truncate: truncate)
+        return try encodeBatch(texts).enumerated().map { index, ids in
+            try row(ids, index: index, contextLength: contextLength, truncate: truncate)
         }
+    }
+
+    /// Texts per parallel work item: large enough to amortise scheduling, small enough to balance.
+    static let parallelChunk = 64
+
+    /// Read once: on Linux `activeProcessorCount` reads cgroup files on every call.
+    private static let cores = ProcessInfo.processInfo.activeProcessorCount
+
+    /// `encodeIDs` of each text, on all cores for large batches (results in input order).
+    func encodeBatch(_ texts: [String]) -> [[Int32]] {
+        let chunks = (texts.count + Self.parallelChunk - 1) / Self.parallelChunk
+        guard chunks > 1, Self.cores > 1 else { return texts.map { encodeIDs($0) } }
+        // Each work item writes only its own indices, so sharing the buffer is safe.
+        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<[Int32]>.allocate(capacity: texts.count)
+        results.initialize(repeating: [])
+        defer {
+            results.deinitialize()
+            results.deallocate()
+        }
+        // Worker w takes chunks w, w + workers, ... and uses its own merge cache.
+        let workers = min(Self.cores, chunks)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            for chunk in stride(from: worker, to: chunks, by: workers) {
+                let start = chunk * Self.parallelChunk
+                for i in start..<min(start + Self.parallelChunk, texts.count) {
+                    results[i] = encodeIDs(texts[i], cache: worker)
+                }
+            }
+        }
+        return Array(results)
     }
 
     /// One padded row from BPE ids.

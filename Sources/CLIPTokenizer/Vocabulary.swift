@@ -59,10 +59,18 @@ struct Vocabulary: Sendable {
     /// OpenAI's `bpe_simple_vocab_16e6.txt.gz` content (or any file laid out like it).
     init(openAIMerges data: Data, file: String) throws {
         let text = try Self.utf8(try Self.gunzipIfNeeded(data, file: file), file: file)
-        // Line 0 is a header; SimpleTokenizer keeps lines 1 ... 48894.
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        let mergeLines = lines.dropFirst().prefix(Self.bundledMergeCount)
-        let merges = try mergeLines.map { try Self.pair($0, file: file) }
+        // Line 0 is a header; SimpleTokenizer keeps lines 1 ... 48894 (of 262,145: stop there).
+        var lines: [Substring] = []
+        var rest = text[...]
+        while lines.count <= Self.bundledMergeCount, !rest.isEmpty {
+            guard let newline = rest.utf8.firstIndex(of: UInt8(ascii: "\n")) else {
+                lines.append(rest)
+                break
+            }
+            lines.append(rest[..<newline])
+            rest = rest[rest.utf8.index(after: newline)...]
+        }
+        let merges = try lines.dropFirst().map { try Self.pair($0, file: file) }
         var vocab = ByteEncoder.vocabularyOrder.map { ByteEncoder.symbol($0) }
         vocab += vocab.map { $0 + "</w>" }
         vocab += merges.map { $0.0 + $0.1 }

@@ -12,7 +12,10 @@ struct TokenizeCommand: ParsableCommand {
             per line). Ids are those of OpenAI's SimpleTokenizer: by default <|startoftext|>, the \
             BPE ids and <|endoftext|>, zero padded to the context length, longer texts truncated \
             (the last id stays <|endoftext|>). --raw prints the BPE ids alone.
-            Example: clip tokenize "a photo of a cat"
+
+            Examples:
+              clip tokenize "a photo of a cat"
+              printf '"a dog"\\n"a cat"\\n' | clip tokenize --context-length 16
             """
     )
 
@@ -35,7 +38,9 @@ struct TokenizeCommand: ParsableCommand {
             var message = error.localizedDescription
             if let hint = (error as? LocalizedError)?.recoverySuggestion { message += "; hint: \(hint)" }
             FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-            throw ExitCode.failure
+            // Documented exit codes (CLIExit): a bad --context-length is a usage error, the rest bad input.
+            if case TokenizerError.invalidContextLength = error { throw ExitCode(CLIExit.usage.rawValue) }
+            throw ExitCode(CLIExit.input.rawValue)
         }
     }
 
@@ -44,7 +49,7 @@ struct TokenizeCommand: ParsableCommand {
         let inputs = try texts.isEmpty ? Self.readJSONLines(FileHandle.standardInput.readDataToEndOfFile()) : Self.checkedArguments(texts)
         var rows: [[Int]]
         if raw {
-            rows = inputs.map { tokenizer.encode($0) }
+            rows = tokenizer.encode(inputs)
         } else {
             rows = try tokenizer.tokenize(inputs, contextLength: contextLength, truncate: truncate).map { $0.map(Int.init) }
         }

@@ -111,6 +111,20 @@ func megabyteWordDoesLinearWork(kind: String) throws {
     }
 }
 
+/// A large batch takes the parallel path and keeps the rows in order.
+@Test func parallelBatchMatchesReference() throws {
+    let tokenizer = try #require(Fixtures.tokenizer)
+    let rows = Array(Fixtures.corpus.prefix(2_000))
+    let batch = try tokenizer.tokenize(rows.map(\.text), truncate: true)
+    let encoded = tokenizer.encode(rows.map(\.text))
+    var wrong = 0
+    for (i, row) in rows.enumerated() {
+        let want = (row.tokens ?? []) + [Int](repeating: 0, count: 77 - (row.tokens?.count ?? 0))
+        if batch[i].map(Int.init) != want || encoded[i] != row.ids { wrong += 1 }
+    }
+    #expect(wrong == 0, "\(wrong) of \(rows.count) rows differ")
+}
+
 /// A small deterministic generator (SplitMix64) so the random words are the same on every run.
 struct SplitMix64 {
     var state: UInt64
