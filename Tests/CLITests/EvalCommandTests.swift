@@ -113,4 +113,14 @@ import Testing
         #expect(r.status == status && r.stderr.contains(substitute(message)), "status \(r.status), stderr: \(r.stderr)")
         #expect(r.stdout.isEmpty)
     }
+
+    @Test func helpNamesTheModesAndCSVOptions() throws {
+        let r = try CLIRunner.run(["eval", "--help"])
+        #expect(r.status == 0)
+        for option in ["--zeroshot-folder", "--retrieval", "--templates", "--csv-img-key", "--csv-caption-key", "--csv-separator", "--model"] {
+            #expect(r.stdout.contains(option), "help lacks \(option): \(r.stdout)")
+        }
+        let root = try CLIRunner.run(["--help"])
+        #expect(root.stdout.contains("eval"))
+    }
 }
