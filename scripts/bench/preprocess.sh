@@ -15,8 +15,12 @@ python="$root/scripts/reference/.venv/bin/python"
 images="${TMPDIR:-/tmp}/clip-bench-preprocess"
 "$python" "$root/scripts/bench/preprocess_reference.py" make "$images"
 cd "$root"
-swift build -c release --scratch-path .build-img --product clip-bench >/dev/null
-bench="$root/.build-img/release/clip-bench"
+# CLIP_BENCH=/path/to/clip-bench uses an existing release binary instead of building one.
+bench="${CLIP_BENCH:-}"
+if [ -z "$bench" ]; then
+  swift build -c release --scratch-path .build-img --product clip-bench >/dev/null
+  bench="$root/.build-img/release/clip-bench"
+fi
 
 best() { sort -g | tail -1; }
 
