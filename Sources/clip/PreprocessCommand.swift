@@ -8,7 +8,12 @@ import Foundation
 struct PreprocessCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "preprocess",
-        abstract: "Preprocess images exactly like OpenAI CLIP into a (B, 3, N, N) float32 .npy file."
+        abstract: "Preprocess images exactly like OpenAI CLIP into a (B, 3, N, N) float32 .npy file.",
+        discussion: """
+        Examples:
+          clip preprocess --size 224 cat.jpg dog.png -o pixels.npy
+          clip preprocess --size 336 --exif photo.jpg -o pixels.npy
+        """
     )
 
     @Option(name: .long, help: "Output side N (224 for ViT-B/32 and ViT-B/16, 336 for ViT-L/14@336px).")
@@ -47,7 +52,7 @@ struct PreprocessCommand: ParsableCommand {
             .appendingPathComponent(".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
         guard FileManager.default.createFile(atPath: partial.path, contents: NPY.header(shape: [images.count, 3, size, size])),
               let handle = try? FileHandle(forWritingTo: partial) else {
-            throw failure("cannot write \(output): cannot create a file in \(destination.deletingLastPathComponent().path)")
+            throw failure("cannot write \(output): cannot create a file in \(destination.deletingLastPathComponent().path)", .io)
         }
         do {
             defer { try? handle.close() }
@@ -59,12 +64,12 @@ struct PreprocessCommand: ParsableCommand {
                 do {
                     values = try preprocessor.preprocessBatch(contentsOf: urls)
                 } catch let error as ImageError {
-                    throw failure(error.localizedDescription)
+                    throw failure(error.localizedDescription, .input)
                 }
                 do {
                     try handle.write(contentsOf: NPY.littleEndianBytes(values))
                 } catch {
-                    throw failure("cannot write \(output): \((error as NSError).localizedDescription)")
+                    throw failure("cannot write \(output): \((error as NSError).localizedDescription)", .io)
                 }
             }
         } catch {
@@ -79,13 +84,13 @@ struct PreprocessCommand: ParsableCommand {
             }
         } catch {
             try? FileManager.default.removeItem(at: partial)
-            throw failure("cannot write \(output): \((error as NSError).localizedDescription)")
+            throw failure("cannot write \(output): \((error as NSError).localizedDescription)", .io)
         }
     }
 
-    /// Prints one line on stderr; throwing the result exits with status 1 and no usage text.
-    private func failure(_ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-        return ExitCode.failure
+    /// Prints one `error:` line on stderr; throwing the result exits with the documented status
+    /// (usage 64 by default, bad image 65, unwritable output 74) and no usage text.
+    private func failure(_ message: String, _ kind: CLIExit = .usage) -> ExitCode {
+        fail(message, kind)
     }
 }

@@ -13,6 +13,10 @@ struct SynthCommand: ParsableCommand {
         Images show one to three shapes of one colour and size in one region, captioned from their \
         attributes ("two small red circles on the left"). A share of the colour-shape combinations \
         never appears in train or val, only in zeroshot_unseen/<class>/. Same settings, same files.
+
+        Examples:
+          clip synth -o shapes --count 1000
+          clip synth -o shapes --count 5000 --size 96 --seed 7 --webdataset
         """
     )
 

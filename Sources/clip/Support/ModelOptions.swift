@@ -3,8 +3,15 @@ import CLIP
 import Foundation
 
 /// Options shared by every subcommand that loads a model.
+///
+/// `--model` takes a path or a name: a path that exists is loaded as it is; otherwise a known
+/// name (`ViT-B/32`, `ViT-B-32`, `RN50x4`, `ViT-B-32/openai`, `hf:owner/name`; `clip models`
+/// lists them) resolves to the cache, downloading the file first unless `--offline` or
+/// `CLIP_OFFLINE=1`.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Checkpoint: OpenAI .pt (TorchScript), PyTorch state dict, safetensors, or a Hugging Face CLIPModel folder.")
+    @Option(name: .long, help: ArgumentHelp(
+        "A checkpoint path (OpenAI .pt, PyTorch state dict, safetensors, Hugging Face CLIPModel folder) or a model name (`clip models`; hf:owner/name).",
+        valueName: "path-or-name"))
     var model: String
 
     @Option(name: .long, help: "open_clip model-config JSON (embed_dim, vision_cfg, text_cfg) to use instead of inferring the architecture.")
@@ -19,18 +26,60 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Vision attention heads, for widths that are not multiples of 64.")
     var visionHeads: Int?
 
+    @Flag(name: .long, help: "Never download: a named model must already be in the cache (also CLIP_OFFLINE=1).")
+    var offline = false
+
     func validate() throws {
         if let activation, Activation(rawValue: activation) == nil {
             throw ValidationError("--activation must be quick_gelu or gelu, got '\(activation)'")
         }
     }
 
+    /// The file or folder `--model` names, fetching a named model into the cache if needed.
+    func resolve() throws -> URL {
+        try Self.resolve(model, offline: offline)
+    }
+
+    /// Resolves a path or model name (shared with `clip download` and `clip convert`).
+    static func resolve(_ model: String, offline: Bool) throws -> URL {
+        let url = URL(fileURLWithPath: model)
+        if FileManager.default.fileExists(atPath: url.path) { return url }
+        guard let reference = ModelReference.named(model) else {
+            let looksLikePath = model.contains("/") && !model.hasPrefix("hf:") || model.hasSuffix(".pt") || model.hasSuffix(".safetensors")
+            throw fail(looksLikePath ? "model file not found: \(model)" : "model file not found and not a known model name: \(model)",
+                       hint: "Pass a checkpoint path, a name from `clip models` (e.g. ViT-B/32), or hf:owner/name.", .model)
+        }
+        var store = ModelStore.fromEnvironment()
+        if offline { store.offline = true }
+        if store.isCached(reference) {
+            note("\(reference.displayName) is cached at \(store.localURL(for: reference).path)")
+            return store.localURL(for: reference)
+        }
+        note("fetching \(reference.displayName) into \(store.cacheDirectory.path)")
+        return try fetch(reference, from: store)
+    }
+
+    /// Downloads with a progress bar; failures become one `error:` line and exit 66.
+    static func fetch(_ reference: ModelReference, from store: ModelStore) throws -> URL {
+        let bars = DownloadBars()
+        defer { bars.finish() }
+        do {
+            return try store.fetch(reference) { bars.update($0) }
+        } catch {
+            bars.finish()
+            throw fail(error, .model)
+        }
+    }
+
     /// Loads the model, mapping failures to one `error:` line and the model exit code.
     func load() throws -> CLIP {
-        let url = URL(fileURLWithPath: model)
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw fail("model file not found: \(model)", hint: "Pass a checkpoint path; `clip --help` lists the formats.", .model)
-        }
+        try loadWithState().model
+    }
+
+    /// The model together with its state dict and the file it came from (for `clip convert`).
+    func loadWithState() throws -> (model: CLIP, state: StateDict, url: URL) {
+        let url = try resolve()
+        let started = Date()
         do {
             let state = try WeightLoader.load(url)
             var config: CLIPConfiguration?
@@ -40,9 +89,38 @@ struct ModelOptions: ParsableArguments {
             } else if textHeads != nil || visionHeads != nil {
                 config = try CLIPConfiguration.infer(from: state, textHeads: textHeads, visionHeads: visionHeads)
             }
-            return try CLIP(state: state, configuration: config, activation: activation.flatMap(Activation.init(rawValue:)))
+            let model = try CLIP(state: state, configuration: config, activation: activation.flatMap(Activation.init(rawValue:)))
+            note("loaded \(model.configuration.architectureName) from \(url.path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+            return (model, state, url)
         } catch {
             throw fail(error, .model)
         }
+    }
+}
+
+/// One progress bar per downloaded file.
+final class DownloadBars: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bar: ProgressBar?
+    private var file = ""
+
+    func update(_ p: DownloadProgress) {
+        lock.lock()
+        defer { lock.unlock() }
+        if p.fileName != file || bar == nil {
+            bar?.finish()
+            file = p.fileName
+            // Downloads show at once: they are slow by nature and the user should see them start.
+            bar = ProgressBar(label: p.fileName, total: p.bytesExpected, unit: .bytes, delay: 0)
+            bar?.setBaseline(p.bytesResumed)
+        }
+        bar?.update(done: p.bytesReceived, total: p.bytesExpected)
+    }
+
+    func finish() {
+        lock.lock()
+        defer { lock.unlock() }
+        bar?.finish()
+        bar = nil
     }
 }
