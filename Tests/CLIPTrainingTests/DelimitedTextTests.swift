@@ -110,6 +110,10 @@ func delimitedTextRejects(_ c: DelimitedTextErrorCase) throws {
     let good = dir.appendingPathComponent("good.tsv")
     try Data("filepath\ttitle\nimg/a.png\tred circle\n".utf8).write(to: good)
     #expect(try DelimitedText.table(contentsOf: good, separator: "\t").column(named: "title") == ["red circle"])
+    // A table read from a file names it in column errors.
+    #expect(throws: DelimitedTextError.inFile(path: good.path, .missingColumn("caption", available: ["filepath", "title"]))) {
+        try DelimitedText.table(contentsOf: good, separator: "\t").column(named: "caption")
+    }
 
     let bad = dir.appendingPathComponent("bad.tsv")
     try Data("filepath\ttitle\nimg/a.png\n".utf8).write(to: bad)

@@ -32,13 +32,16 @@ public enum DelimitedText {
         public var rows: [[String]]
         /// 1-based line number (in the file) where each record of `rows` starts, for messages.
         public var lineNumbers: [Int]
+        /// The file the table was read from, if any; column errors then name it.
+        public var source: String?
 
         /// Creates a table from already split fields.
-        public init(header: [String], rows: [[String]], lineNumbers: [Int]) {
+        public init(header: [String], rows: [[String]], lineNumbers: [Int], source: String? = nil) {
             precondition(rows.count == lineNumbers.count, "one line number per row")
             self.header = header
             self.rows = rows
             self.lineNumbers = lineNumbers
+            self.source = source
         }
 
         /// The position of the column called `name` (exact, case-sensitive match; the first one
@@ -47,10 +50,12 @@ public enum DelimitedText {
         /// ```swift
         /// let captions = try table.columnIndex(named: "title")
         /// ```
-        /// - Throws: ``DelimitedTextError/missingColumn(_:available:)``.
+        /// - Throws: ``DelimitedTextError/missingColumn(_:available:)``, wrapped in
+        ///   ``DelimitedTextError/inFile(path:_:)`` when the table came from a file.
         public func columnIndex(named name: String) throws -> Int {
             guard let index = header.firstIndex(of: name) else {
-                throw DelimitedTextError.missingColumn(name, available: header)
+                let error = DelimitedTextError.missingColumn(name, available: header)
+                throw source.map { error.inFile($0) } ?? error
             }
             return index
         }
@@ -122,7 +127,9 @@ public enum DelimitedText {
         // should not stop a run, and the replacement is visible in the caption.
         let text = String(decoding: data, as: UTF8.self)
         do {
-            return try table(text, separator: separator)
+            var parsed = try table(text, separator: separator)
+            parsed.source = url.path
+            return parsed
         } catch let error as DelimitedTextError {
             throw error.inFile(url.path)
         }

@@ -35,13 +35,9 @@ public struct RetrievalDataset: Sendable {
     ///   column, ``EvaluationError/noCaptions(_:)`` when no row is usable.
     public init(csv: URL, imageKey: String = "filepath", captionKey: String = "title", separator: Character = "\t") throws {
         let table = try DelimitedText.table(contentsOf: csv, separator: separator)
-        let imageColumn: Int, captionColumn: Int
-        do {
-            imageColumn = try table.columnIndex(named: imageKey)
-            captionColumn = try table.columnIndex(named: captionKey)
-        } catch let error as DelimitedTextError {
-            throw DelimitedTextError.inFile(path: csv.path, error)
-        }
+        // Column errors name the file: the table knows its source.
+        let imageColumn = try table.columnIndex(named: imageKey)
+        let captionColumn = try table.columnIndex(named: captionKey)
         source = csv
         let base = csv.deletingLastPathComponent()
         var indexOfPath: [String: Int] = [:]
