@@ -55,6 +55,8 @@ public final class DataLoader: @unchecked Sendable {
 
     private let state: PipelineState
     private let threads: Int
+    /// Samples consumed since the last batch (only ``nextBatch()`` touches it).
+    private var consumedSinceBatch = 0
 
     /// - Parameters:
     ///   - augment: open_clip's `RandomResizedCrop` (``RandomResizedCrop``, settings in `crop`);
@@ -115,17 +117,19 @@ public final class DataLoader: @unchecked Sendable {
             case .ready(let prepared): samples.append(prepared)
             case .skipped: break
             }
+            // Every epoch with a batch ends a gap of at most two epochs (the tail of one,
+            // the whole next); a longer gap means no epoch can ever fill a batch.
+            consumedSinceBatch += 1
+            if consumedSinceBatch > 2 * count + batchSize {
+                throw DataError.empty(path: "\(dataset.summary): no batch of \(batchSize) in a whole epoch (\(state.skipped) samples skipped so far)")
+            }
             if (sequence + 1) % count == 0 && samples.count < batchSize {
                 // Epoch boundary: batches never span epochs.
-                let produced = state.finishEpoch(batchEmitted: !samples.isEmpty && !dropLast)
-                if !produced {
-                    throw DataError.empty(path: "\(dataset.summary): no batch of \(batchSize) in a whole epoch (\(state.skipped) samples skipped so far)")
-                }
                 if !dropLast && !samples.isEmpty { break }
                 samples.removeAll()
             }
         }
-        if samples.count == batchSize { state.markBatch() }
+        consumedSinceBatch = 0
         let stride = 3 * imageSize * imageSize
         let pixels = Tensor(uninitializedShape: [samples.count, 3, imageSize, imageSize])  // (B, 3, S, S)
         for (k, sample) in samples.enumerated() {
@@ -157,6 +161,7 @@ public final class DataLoader: @unchecked Sendable {
             throw DataError.positionMismatch(detail: "epoch \(position.epoch), index \(position.index) is out of range")
         }
         state.restart(at: position.epoch * dataset.count + position.index, skipped: position.skippedSamples)
+        consumedSinceBatch = 0
     }
 
     /// Samples skipped so far (bad images, missing or empty captions), whole run.
@@ -191,7 +196,6 @@ private final class PipelineState: @unchecked Sendable {
     private var results: [Int: SampleProcessor.Outcome] = [:]
     private var orders: [Int: [Int]] = [:]
     private var stopped = false
-    private var batchesThisEpoch = 0
     private(set) var skipCounts: [SkipReason: Int] = [:]
     private(set) var recentSkips: [String] = []
     private(set) var waitSeconds = 0.0
@@ -281,17 +285,6 @@ private final class PipelineState: @unchecked Sendable {
         return (sequence, outcome)
     }
 
-    func markBatch() { withLock { batchesThisEpoch += 1 } }
-
-    /// Called at an epoch boundary; returns whether the epoch produced any batch.
-    func finishEpoch(batchEmitted: Bool) -> Bool {
-        withLock {
-            let produced = batchesThisEpoch > 0 || batchEmitted
-            batchesThisEpoch = 0
-            return produced
-        }
-    }
-
     func restart(at sequence: Int, skipped: Int) {
         withLock {
             generation += 1
@@ -299,7 +292,6 @@ private final class PipelineState: @unchecked Sendable {
             cursor = sequence
             nextClaim = sequence
             skippedTotal = skipped
-            batchesThisEpoch = 0
             orders.removeAll()
             condition.broadcast()
         }

@@ -146,11 +146,12 @@ enum TarIndex {
             return buffer
         }
 
+        var ended = false
         while offset + 512 <= fileSize {
             guard let block = readBlock(at: offset, count: 512) else { break }
             header = block
             if offset == 0, compression(header) != nil { throw DataError.compressedShard(path: url.path) }
-            if header.allSatisfy({ $0 == 0 }) { break }
+            if header.allSatisfy({ $0 == 0 }) { ended = true; break }
             guard verifyChecksum(header), let size = number(header[124..<136]) else {
                 if offset == 0 && members.isEmpty {
                     throw DataError.corruptShard(path: url.path, offset: offset, detail: "header checksum does not match (not a tar file?)")
@@ -191,6 +192,9 @@ enum TarIndex {
                 pax = [:]
             }
             offset = dataOffset + (length + 511) / 512 * 512
+        }
+        if !ended && offset < fileSize && offset + 512 > fileSize {
+            warnings.append("\(url.path): truncated: the file ends inside the header at byte \(offset)")
         }
         return members
     }

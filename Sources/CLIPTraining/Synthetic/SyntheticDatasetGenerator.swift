@@ -9,7 +9,8 @@ import Foundation
 ///
 /// Layout of `output`:
 /// ```text
-/// train.csv, val.csv            filepath<TAB>title, paths relative to the folder (open_clip's format)
+/// train.csv, val.csv            filepath<TAB>title, paths relative to the folder (open_clip's format);
+///                               val captions are all distinct while distinct scenes last
 /// train/000000.png ...          val/000000.png ...
 /// zeroshot_unseen/<class>/…png  held-out combinations only ("blue triangle/000000.png")
 /// zeroshot_unseen.csv           their captions, for retrieval on unseen combinations
@@ -30,10 +31,45 @@ import Foundation
 public struct SyntheticDatasetGenerator: Sendable {
     public let configuration: SyntheticDatasetConfiguration
 
+    /// The val split's scenes, fixed up front so that no caption repeats (until every
+    /// distinct caption is used): retrieval scores on val then have one right answer per query.
+    private(set) var valScenes: [SyntheticScene]
+
     /// Throws ``DataError/invalidSetting(_:)`` for out-of-range settings.
     public init(configuration: SyntheticDatasetConfiguration) throws {
         try configuration.validate()
         self.configuration = configuration
+        valScenes = []
+        valScenes = distinctScenes(count: valCount)
+    }
+
+    /// Images in train and val.
+    public var valCount: Int { Int((Double(configuration.count) * configuration.valFraction).rounded()) }
+    public var trainCount: Int { configuration.count - valCount }
+
+    /// `count` scenes without a held-out combination, each distinct scene once per round, in
+    /// a seeded order (a new order each round).
+    private func distinctScenes(count: Int) -> [SyntheticScene] {
+        let held = Set(heldOutCombinations)
+        var pool: [SyntheticScene] = []
+        for combination in SyntheticCombination.all where !held.contains(combination) {
+            for size in SyntheticSize.allCases {
+                for position in SyntheticPosition.allCases {
+                    for n in SyntheticCount.allCases {
+                        pool.append(SyntheticScene(shape: combination.shape, colour: combination.colour, size: size, position: position, count: n))
+                    }
+                }
+            }
+        }
+        var random = SeededRandom(seed: configuration.seed, streams: 5)
+        var scenes: [SyntheticScene] = []
+        scenes.reserveCapacity(count)
+        while scenes.count < count {
+            var round = pool
+            random.shuffle(&round)
+            scenes += round.prefix(count - scenes.count)
+        }
+        return scenes
     }
 
     /// The held-out colour–shape combinations: `holdoutFraction` of all pairs, drawn with the
@@ -76,7 +112,9 @@ public struct SyntheticDatasetGenerator: Sendable {
         }
         var combination: SyntheticCombination
         switch split {
-        case .train, .val:
+        case .val:
+            return valScenes[index]
+        case .train:
             repeat {
                 combination = SyntheticCombination(colour: pick(SyntheticColour.self), shape: pick(SyntheticShape.self))
             } while heldOut.contains(combination)
@@ -105,8 +143,7 @@ public struct SyntheticDatasetGenerator: Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         let held = heldOutCombinations
         let heldSet = Set(held)
-        let valCount = Int((Double(configuration.count) * configuration.valFraction).rounded())
-        let trainCount = configuration.count - valCount
+        let valCount = self.valCount, trainCount = self.trainCount
         let digits = max(6, String(max(configuration.count, held.count * configuration.zeroShotPerClass,
                                        SyntheticCombination.all.count * configuration.zeroShotPerClass)).count)
         let number: @Sendable (Int) -> String = { i in

@@ -8,7 +8,10 @@ public enum SyntheticShape: String, CaseIterable, Codable, Sendable {
     case circle, square, triangle, diamond, star, cross
 
     /// The noun, pluralised for counts above one.
-    public func noun(plural: Bool) -> String { plural ? rawValue + "s" : rawValue }
+    public func noun(plural: Bool) -> String {
+        guard plural else { return rawValue }
+        return self == .cross ? "crosses" : rawValue + "s"
+    }
 }
 
 /// Object colours: far apart in RGB so small anti-aliased shapes stay recognisable.
