@@ -159,13 +159,18 @@ public final class Tokenizer: Sendable {
     ///   - truncate: keep the first `contextLength` tokens of a longer text and make the last
     ///     one `<|endoftext|>` (open_clip's rule) instead of throwing.
     /// - Throws: ``TokenizerError/inputTooLong(index:tokenCount:contextLength:)`` naming the first
-    ///   text that does not fit, ``TokenizerError/invalidContextLength(_:)`` if `contextLength < 1`.
+    ///   text that does not fit, ``TokenizerError/invalidContextLength(_:)`` if `contextLength` is
+    ///   not in 1 ... ``maxContextLength``.
     public func tokenize(_ texts: [String], contextLength: Int = 77, truncate: Bool = false) throws -> [[Int32]] {
-        guard contextLength >= 1 else { throw TokenizerError.invalidContextLength(contextLength) }
+        guard (1...Self.maxContextLength).contains(contextLength) else { throw TokenizerError.invalidContextLength(contextLength) }
         return try encodeBatch(texts).enumerated().map { index, ids in
             try row(ids, index: index, contextLength: contextLength, truncate: truncate)
         }
     }
+
+    /// The largest context length ``tokenize(_:contextLength:truncate:)`` accepts (rows are
+    /// allocated up front; CLIP models use 77).
+    public static let maxContextLength = 1 << 20
 
     /// Texts per parallel work item: large enough to amortise scheduling, small enough to balance.
     static let parallelChunk = 64

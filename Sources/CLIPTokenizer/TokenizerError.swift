@@ -7,7 +7,7 @@ import Foundation
 public enum TokenizerError: LocalizedError, Equatable, Sendable {
     /// Input `index` has `tokenCount` tokens (SOT and EOT included), more than `contextLength`.
     case inputTooLong(index: Int, tokenCount: Int, contextLength: Int)
-    /// The context length must hold at least one token.
+    /// The context length must be in 1 ... ``Tokenizer/maxContextLength``.
     case invalidContextLength(Int)
     /// Bytes that are not UTF-8; `offset` is the first byte that cannot start or continue a character.
     case invalidUTF8(offset: Int)
@@ -21,7 +21,7 @@ public enum TokenizerError: LocalizedError, Equatable, Sendable {
         case let .inputTooLong(index, count, context):
             return "input \(index) has \(count) tokens, more than the context length \(context)"
         case let .invalidContextLength(n):
-            return "context length \(n) is invalid; it must be at least 1"
+            return "context length \(n) is invalid; it must be between 1 and \(Tokenizer.maxContextLength)"
         case let .invalidUTF8(offset):
             return "input is not valid UTF-8 at byte offset \(offset)"
         case let .unknownTokenID(id):

@@ -34,6 +34,10 @@ struct Vocabulary: Sendable {
             return Int32(v)
         }
         let size = (encoder.values.max() ?? -1) + 1
+        // Ids index an array: refuse a sparse file that would make it huge.
+        guard size <= 2 * encoder.count + 1024 else {
+            throw TokenizerError.invalidVocabulary(file: file, reason: "ids go up to \(size - 1) for \(encoder.count) tokens")
+        }
         var tokens = [String?](repeating: nil, count: size)
         for (s, v) in encoder {
             guard v >= 0 else { throw TokenizerError.invalidVocabulary(file: file, reason: "negative id \(v)") }
@@ -108,11 +112,15 @@ struct Vocabulary: Sendable {
     }
 
     private static func pair(_ line: Substring, file: String) throws -> (String, String) {
-        let parts = line.split(separator: " ")
-        guard parts.count == 2 else {
+        // Split on the UTF-8 bytes: Substring.split compares grapheme clusters, which is slow here.
+        var body = line
+        if body.utf8.last == UInt8(ascii: "\r") { body = body.dropLast() }  // Windows line ends
+        guard let space = body.utf8.firstIndex(of: UInt8(ascii: " ")),
+              space != body.startIndex, body.utf8.index(after: space) != body.endIndex,
+              !body[body.utf8.index(after: space)...].utf8.contains(UInt8(ascii: " ")) else {
             throw TokenizerError.invalidVocabulary(file: file, reason: "merge line \(String(line).debugDescription) is not two symbols")
         }
-        return (String(parts[0]), String(parts[1]))
+        return (String(body[..<space]), String(body[body.utf8.index(after: space)...]))
     }
 
     private static func utf8(_ data: Data, file: String) throws -> String {

@@ -34,7 +34,7 @@ func contextLengths(length: Int) throws {
     #expect(row.contains(49_407))
 }
 
-@Test(arguments: [0, -3])
+@Test(arguments: [0, -3, 1 << 40])
 func invalidContextLength(length: Int) throws {
     let tokenizer = try #require(Fixtures.tokenizer)
     #expect(throws: TokenizerError.invalidContextLength(length)) { try tokenizer.tokenize(["x"], contextLength: length) }
@@ -76,6 +76,7 @@ func utf8Validation(bytes: [UInt8], offset: Int?) throws {
         ("[1, 2]", "#version: 0.2\n"),
         ("{\"a\": \"x\"}", "#version: 0.2\n"),
         ("{\"a\": 0}", "#version: 0.2\n"),              // no byte symbols, no specials
+        ("{\"a\": 1000000000}", "#version: 0.2\n"),     // sparse ids
     ]
     for c in cases {
         try Data(c.vocab.utf8).write(to: dir.appendingPathComponent("vocab.json"))

@@ -54,6 +54,7 @@ func tokenizeArguments(arguments: [String], expected: [String]) throws {
     (["tokenize"], Data("\"a\"\n42\n".utf8), "line 2 is not a JSON string"),
     (["tokenize"], Data("\"a\"\n\n\"b\"\n".utf8), "line 2 is not a JSON string"),
     (["tokenize", "--context-length", "0", "x"], nil, "context length 0"),
+    (["tokenize", "--context-length", "99999999999", "x"], nil, "context length 99999999999"),
 ])
 func tokenizeErrors(arguments: [String], stdin: Data?, message: String) throws {
     let result = try CLIRunner.run(arguments, stdin: stdin ?? Data())
