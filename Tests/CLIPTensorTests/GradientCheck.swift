@@ -97,7 +97,9 @@ enum GradientCheck {
         #expect(forward.maxAbsoluteDifference / forwardScale <= 1e-5, "\(c.name) forward: \(forward)", sourceLocation: sourceLocation)
 
         var generator = SeededGenerator(seed: seed)
-        let projection = Tensor.random(y.shape, using: &generator)      // R
+        // R; a transposed view for outputs of rank ≥ 2, so every pullback also meets a
+        // non-contiguous upstream gradient (as after a transpose in a real graph).
+        let projection = y.shape.count >= 2 ? Tensor.randomTransposedView(y.shape, using: &generator) : Tensor.random(y.shape, using: &generator)
         let r = DTensor(projection).values
         y.backward(seed: projection)
 
