@@ -2,19 +2,27 @@ import ArgumentParser
 import CLIP
 import Foundation
 
-/// `clip embed`: image and text embeddings as JSON or NPY.
+/// `clip embed`: image and text embeddings as JSON, JSON Lines or NPY, streamed as computed.
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
         abstract: "Embed images and texts with a CLIP model.",
         discussion: """
-        JSON output is an object {"image_embeddings": [[...]], "text_embeddings": [[...]]}, rows in
-        input order (--image arguments, then --images-from lines; --text arguments, then
-        --texts-from lines), L2-normalised unless --raw. NPY output holds one (N, E) float32 array,
-        so it takes images or texts, not both.
+        JSON output is an object {"image_embeddings": [[...]], "text_embeddings": [[...]]}, rows in \
+        input order (--image arguments, then --images-from; --text arguments, then --texts-from \
+        lines), L2-normalised unless --raw. JSON Lines (--format jsonl) prints one object per line: \
+        {"image": path, "embedding": [...]} for each image, then {"text": text, "embedding": [...]}. \
+        NPY output holds one (N, E) float32 array, so it takes images or texts, not both.
+
+        --images-from takes a folder (walked recursively in sorted order; images are recognised by \
+        content, other files skipped) or a file with one path per line. Images are decoded and \
+        embedded 32 at a time and each batch is written before the next is read, so memory stays \
+        flat however many images there are; NPY's header needs the row count, which is the number \
+        of paths found before any image is read. A file given with -o appears only when complete.
 
         Examples:
-          clip embed --model ViT-B-32.pt --image cat.jpg --text "a photo of a cat"
+          clip embed --model ViT-B/32 --image cat.jpg --text "a photo of a cat"
+          clip embed --model ViT-B/32 --images-from photos/ --format jsonl -o photos.jsonl
           clip embed --model ViT-B-32.pt --images-from list.txt --format npy -o images.npy
         """)
 
@@ -26,7 +34,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .customLong("text"), help: "A text (repeatable).")
     var texts: [String] = []
 
-    @Option(help: "A file with one image path per line.")
+    @Option(help: ArgumentHelp("A folder of images, or a file with one image path per line.", valueName: "dir-or-list"))
     var imagesFrom: String?
 
     @Option(help: "A JSON Lines file with one JSON string per line.")
@@ -35,19 +43,26 @@ struct EmbedCommand: ParsableCommand {
     @Flag(help: "Output the raw projections instead of L2-normalised embeddings.")
     var raw = false
 
-    @Option(help: "Output format: json or npy.")
+    @Option(help: "Output format: json, jsonl or npy.")
     var format: String = "json"
 
     @Option(name: [.short, .long], help: "Output file (default: standard output).")
     var output: String?
 
+    /// Images decoded and embedded per step: bounds memory to one batch of pixels.
+    static let batch = 32
+
     func validate() throws {
-        guard format == "json" || format == "npy" else { throw ValidationError("--format must be json or npy, got '\(format)'") }
+        guard ["json", "jsonl", "npy"].contains(format) else { throw ValidationError("--format must be json, jsonl or npy, got '\(format)'") }
     }
 
     func run() throws {
         var imagePaths = images
-        if let imagesFrom { imagePaths += try InputLists.lines(imagesFrom) }
+        if let imagesFrom {
+            let found = try ImageInputs.paths(imagesFrom)
+            if found.isEmpty { throw fail("no images in \(imagesFrom)", hint: "A folder is searched for JPEG, PNG, WebP and GIF files; a list names one path per line.", .input) }
+            imagePaths += found
+        }
         var textInputs = texts
         if let textsFrom { textInputs += try InputLists.jsonStrings(textsFrom) }
         if imagePaths.isEmpty && textInputs.isEmpty {
@@ -57,28 +72,74 @@ struct EmbedCommand: ParsableCommand {
             throw fail("--format npy writes one array: embed images and texts in separate calls", .usage)
         }
         let model = try modelOptions.load()
-        var imageRows = Tensor(zeros: [0, model.configuration.embedDim])
-        var textRows = imageRows
-        if !imagePaths.isEmpty {
-            do { imageRows = try model.encodeImages(contentsOf: imagePaths.map { URL(fileURLWithPath: $0) }) } catch { throw fail(error, .input) }
-        }
-        if !textInputs.isEmpty {
-            let context = model.configuration.text.contextLength
-            for (i, text) in textInputs.enumerated() where model.tokenizer.encode(text).count + 2 > context {
-                warn("text \(i) is longer than \(context) tokens and was truncated")
+        let width = model.configuration.embedDim
+        let out = try StreamedOutput(path: output)
+        do {
+            switch format {
+            case "npy":
+                try out.write(NPY.header(shape: [imagePaths.isEmpty ? textInputs.count : imagePaths.count, width]))
+                try embedImages(imagePaths, model) { _, rows in try out.write(NPY.littleEndianBytes(rows.scalars)) }
+                if !textInputs.isEmpty { try out.write(NPY.littleEndianBytes(try embedTexts(textInputs, model).scalars)) }
+            case "jsonl":
+                try embedImages(imagePaths, model) { paths, rows in
+                    try out.write(zip(paths, JSONRows.rows(rows)).map { "{\"image\": \(JSONRows.string($0)), \"embedding\": \($1)}\n" }.joined())
+                }
+                if !textInputs.isEmpty {
+                    let rows = JSONRows.rows(try embedTexts(textInputs, model))
+                    try out.write(zip(textInputs, rows).map { "{\"text\": \(JSONRows.string($0)), \"embedding\": \($1)}\n" }.joined())
+                }
+            default:
+                try out.write("{\"image_embeddings\": [")
+                var first = true
+                try embedImages(imagePaths, model) { _, rows in
+                    for row in JSONRows.rows(rows) {
+                        try out.write((first ? "" : ", ") + row)
+                        first = false
+                    }
+                }
+                let textRows = textInputs.isEmpty ? Tensor(zeros: [0, width]) : try embedTexts(textInputs, model)
+                try out.write("], \"text_embeddings\": " + JSONRows.encode(textRows) + "}\n")
             }
-            do { textRows = try model.encodeTexts(textInputs, truncate: true) } catch { throw fail(error, .input) }
+            try out.commit()
+            note("embedded \(imagePaths.count) images and \(textInputs.count) texts; peak RSS \(PeakMemory.megabytes()) MB")
+        } catch {
+            out.discard()
+            throw error
         }
-        if !raw {
-            imageRows = Tensor.l2Normalized(imageRows)
-            textRows = Tensor.l2Normalized(textRows)
+    }
+
+    /// Embeds images a batch at a time, handing each batch's paths and (B, E) rows to `emit`.
+    private func embedImages(_ paths: [String], _ model: CLIP, emit: ([String], Tensor) throws -> Void) throws {
+        guard !paths.isEmpty else { return }
+        let preprocessor = model.preprocessor
+        let side = model.imageSize
+        let bar = ProgressBar(label: "embedding images", total: Int64(paths.count), unit: .items)
+        defer { bar.finish() }
+        for start in stride(from: 0, to: paths.count, by: Self.batch) {
+            let chunk = Array(paths[start..<min(start + Self.batch, paths.count)])
+            var rows: Tensor
+            do {
+                let pixels = try preprocessor.preprocessBatch(contentsOf: chunk.map { URL(fileURLWithPath: $0) })
+                rows = try model.encodeImage(Tensor(shape: [chunk.count, 3, side, side], scalars: pixels))
+            } catch {
+                throw fail(error, .input)
+            }
+            if !raw { rows = Tensor.l2Normalized(rows) }
+            try emit(chunk, rows)
+            bar.update(done: Int64(start + chunk.count))
         }
-        if format == "npy" {
-            let rows = imagePaths.isEmpty ? textRows : imageRows
-            try writeOutput(NPY.float32(rows.scalars, shape: rows.shape), to: output)
-        } else {
-            let json = "{\"image_embeddings\": " + JSONRows.encode(imageRows) + ", \"text_embeddings\": " + JSONRows.encode(textRows) + "}\n"
-            try writeOutput(Data(json.utf8), to: output)
+    }
+
+    private func embedTexts(_ texts: [String], _ model: CLIP) throws -> Tensor {
+        let context = model.configuration.text.contextLength
+        for (i, text) in texts.enumerated() where model.tokenizer.encode(text).count + 2 > context {
+            warn("text \(i) is longer than \(context) tokens and was truncated")
+        }
+        do {
+            let rows = try model.encodeTexts(texts, truncate: true)
+            return raw ? rows : Tensor.l2Normalized(rows)
+        } catch {
+            throw fail(error, .input)
         }
     }
 }
@@ -111,6 +172,19 @@ enum InputLists {
 
 /// Compact JSON for (N, E) rows: shortest round-trip decimal for each Float.
 enum JSONRows {
+    /// Each row as a JSON array.
+    static func rows(_ rows: Tensor) -> [String] {
+        let n = rows.shape[0], e = rows.rank > 1 ? rows.shape[1] : 0
+        let values = rows.scalars
+        return (0..<n).map { r in "[" + values[(r * e)..<((r + 1) * e)].map { $0.isFinite ? "\($0)" : "null" }.joined(separator: ", ") + "]" }
+    }
+
+    /// A JSON string literal.
+    static func string(_ text: String) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes]) else { return "\"\"" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     static func encode(_ rows: Tensor) -> String {
         let n = rows.shape[0], e = rows.rank > 1 ? rows.shape[1] : 0
         let values = rows.scalars
