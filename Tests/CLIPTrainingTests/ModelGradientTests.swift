@@ -170,6 +170,29 @@ func relativeGap(_ actual: [Float], _ expected: [Float], floor: Double) -> Doubl
         }
     }
 
+    @Test func featureCachedAccumulationReproducesFullBatchGradients() throws {
+        // open_clip's feature caching with 2 micro-batches of 2 must give PyTorch's whole-batch
+        // gradients (ViT: no BatchNorm, so micro-batches see the same statistics).
+        let (model, entry, reference, pixels, tokens) = try GradientFixture.load("vit")
+        var options = TrainingOptions(batchSize: 4, steps: 1, learningRate: 1e-3)
+        options.accumulationSteps = 2
+        let trainer = try Trainer(model: model, options: options)
+        let loss = try trainer.computeGradients(pixels: pixels, tokens: tokens)
+        #expect(abs(Double(loss) - entry.loss) <= 1e-5 * max(1, abs(entry.loss)), "loss \(loss) vs PyTorch \(entry.loss)")
+        var worst = (key: "", gap: 0.0)
+        for (key, variable) in model.namedParameters {
+            let expected = try GradientFixture.floatsOf(reference, "grad." + key)
+            guard let grad = variable.grad, grad.count == expected.count else {
+                Issue.record("\(key): no gradient of \(expected.count) elements after accumulation")
+                continue
+            }
+            let gap = relativeGap(grad.scalars, expected, floor: entry.gradient_norm_floor)
+            if gap >= worst.gap { worst = (key, gap) }
+            #expect(gap <= Self.gradientTolerance, "\(key): ‖Δ‖/‖g‖ = \(gap)")
+        }
+        print("vit, 2 micro-batches: worst \(worst.key) ‖Δ‖/‖g‖ = \(worst.gap)")
+    }
+
     @Test func inferenceModelRecordsNoGraph() throws {
         let (model, _, _, pixels, tokens) = try GradientFixture.load("rn", trainable: false)
         let loss = ContrastiveLoss.loss(imageFeatures: model.imageFeatures(Variable(pixels), training: false),
