@@ -75,10 +75,12 @@ struct TokenizeCommand: ParsableCommand {
         } catch TokenizerError.invalidUTF8(let offset) {
             throw CLIInputError.invalidUTF8(source: "stdin", offset: offset)
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        if lines.last == "" { lines.removeLast() }
+        // Split on the byte: as a Character, "\r\n" is one grapheme that "\n" would not match.
+        var lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        if lines.last?.isEmpty == true { lines.removeLast() }
         return try lines.enumerated().map { index, line in
-            guard let value = try? JSONSerialization.jsonObject(with: Data(line.utf8), options: .fragmentsAllowed),
+            // JSON allows the "\r" of a CRLF line end as trailing whitespace.
+            guard let value = try? JSONSerialization.jsonObject(with: Data(line), options: .fragmentsAllowed),
                   let string = value as? String else {
                 throw CLIInputError.notAJSONString(line: index + 1)
             }

@@ -31,6 +31,8 @@ func tokenizeArguments(arguments: [String], expected: [String]) throws {
     let result = try CLIRunner.run(["tokenize", "--raw"], stdin: Data(input.utf8))
     #expect(result.status == 0, "stderr: \(result.stderr)")
     #expect(lines(result.stdout) == ["[320,1929]", "[343,49407,344]", "[]", "[3306,1002]"])
+    let crlf = try CLIRunner.run(["tokenize", "--raw"], stdin: Data("\"a dog\"\r\n\"hello world\"\r\n".utf8))
+    #expect(lines(crlf.stdout) == ["[320,1929]", "[3306,1002]"], "stderr: \(crlf.stderr)")
     let padded = try CLIRunner.run(["tokenize"], stdin: Data("\"a dog\"\n".utf8))
     #expect(lines(padded.stdout) == [row([320, 1929])])
 }
@@ -53,6 +55,7 @@ func tokenizeArguments(arguments: [String], expected: [String]) throws {
     (["tokenize"], Data([0x22, 0x61, 0x22, 0x0A, 0x22, 0xC3, 0x28, 0x22, 0x0A]), "byte offset 5"),
     (["tokenize"], Data("\"a\"\n42\n".utf8), "line 2 is not a JSON string"),
     (["tokenize"], Data("\"a\"\n\n\"b\"\n".utf8), "line 2 is not a JSON string"),
+    (["tokenize"], Data("\"\\ud800\"\n".utf8), "line 1 is not a JSON string"),  // lone surrogate escape
     (["tokenize", "--context-length", "0", "x"], nil, "context length 0"),
     (["tokenize", "--context-length", "99999999999", "x"], nil, "context length 99999999999"),
 ])
