@@ -67,6 +67,8 @@ import Testing
         let inline = try Self.take(Self.loader(data, batch: 5, workers: 0, epochs: 3), 10)
         let other = try Self.take(Self.loader(data, batch: 5, seed: 1, epochs: 3), 10)
         #expect(a.count == 6, "3 epochs of 2 batches, then nil")
+        #expect(try Self.loader(data, batch: 4).batchesPerEpoch == 2)
+        #expect(try Self.loader(data, batch: 4, dropLast: false).batchesPerEpoch == 3)
         #expect(a == b, "same seed, same batches")
         #expect(a == inline, "threads must not change the batches")
         #expect(a.map(\.indices) != other.map(\.indices), "another seed gives another order")

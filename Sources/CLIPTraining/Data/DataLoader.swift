@@ -164,6 +164,12 @@ public final class DataLoader: @unchecked Sendable {
         consumedSinceBatch = 0
     }
 
+    /// Batches in one epoch if no sample is bad (skips can only lower it): for turning
+    /// `--epochs` into steps and for progress estimates.
+    public var batchesPerEpoch: Int {
+        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+    }
+
     /// Samples skipped so far (bad images, missing or empty captions), whole run.
     public var skippedSamples: Int { state.skipped }
 
