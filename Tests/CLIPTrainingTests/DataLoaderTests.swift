@@ -107,6 +107,23 @@ import Testing
         return zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset
     }
 
+    /// Tar members read concurrently by the workers give the same batches as the files.
+    @Test func tarShardsLoadLikeTheTable() throws {
+        let (data, folder) = try Self.dataset(count: 9)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var tar = TarWriter()
+        for i in 0..<9 {
+            try tar.append(name: String(format: "%03d.png", i), contents: try Data(contentsOf: data.images[i]))
+            try tar.append(name: String(format: "%03d.txt", i), contents: Data(data.captions[i].utf8))
+        }
+        let url = folder.appendingPathComponent("all.tar")
+        try tar.finish().write(to: url)
+        let fromTar = try Self.take(Self.loader(try TarShardDataset(pattern: url.path), batch: 3, epochs: 2), 6)
+        let fromTable = try Self.take(Self.loader(data, batch: 3, epochs: 2), 6)
+        #expect(fromTar.count == 6)
+        #expect(fromTar.map(\.pixels) == fromTable.map(\.pixels) && fromTar.map(\.tokens) == fromTable.map(\.tokens))
+    }
+
     @Test func restoreRejectsAnotherDatasetOrSeed() throws {
         let (data, folder) = try Self.dataset()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -199,7 +216,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let loader = try DataLoader(source: data, batchSize: 2, imageSize: 16, tokenizer: Self.tokenizer, workers: 2, prefetchBatches: 3)
         _ = try loader.nextBatch()
-        Thread.sleep(forTimeInterval: 0.5)
+        Thread.sleep(forTimeInterval: 1.0)
         let before = loader.waitSeconds
         for _ in 0..<2 { _ = try loader.nextBatch() }
         #expect(loader.waitSeconds - before < 0.2, "waited \(loader.waitSeconds - before) s for prefetched batches")
