@@ -31,7 +31,7 @@ public struct SyntheticRenderer: Sendable {
         let nominal = scene.colour.rgb
         let colour = [nominal.r, nominal.g, nominal.b].map { Double(min(255, max(0, Int($0) + random.nextInt(in: -15...15)))) }
         let radius = scene.size.radiusFraction * side * random.nextDouble(in: 0.92, 1.08)
-        let centres = place(count: scene.count.rawValue, radius: radius, region: scene.position.region, random: &random)
+        let centres = place(count: scene.count.rawValue, radius: radius, position: scene.position, random: &random)
         for centre in centres {
             let rotation = random.nextDouble(in: -0.15, 0.15)
             let outline = Self.outline(scene.shape, radius: radius, rotation: rotation)
@@ -78,16 +78,19 @@ public struct SyntheticRenderer: Sendable {
         }
     }
 
-    /// Centres for `count` shapes of `radius` whose discs do not overlap and lie inside
-    /// `region`: rejection sampling, then an even spread along the region's long axis.
-    func place(count: Int, radius: Double, region: (x0: Double, y0: Double, x1: Double, y1: Double),
+    /// Centres for `count` shapes of `radius` whose discs do not overlap and lie inside the
+    /// position's region, with the group's centroid where the caption says (see
+    /// ``centroidFits(_:_:)``): rejection sampling, then an even spread along the region's
+    /// long axis.
+    func place(count: Int, radius: Double, position: SyntheticPosition,
                random: inout SeededRandom) -> [(Double, Double)] {
+        let region = position.region
         let side = Double(size)
         let margin = radius + 0.5
         let x0 = region.x0 * side + margin, x1 = max(region.x1 * side - margin, x0)
         let y0 = region.y0 * side + margin, y1 = max(region.y1 * side - margin, y0)
         let minimumDistance = 2 * radius + 1
-        for _ in 0..<40 {
+        for _ in 0..<200 {
             var centres: [(Double, Double)] = []
             var failed = false
             for _ in 0..<count {
@@ -102,7 +105,11 @@ public struct SyntheticRenderer: Sendable {
                 }
                 if !placed { failed = true; break }
             }
-            if !failed { return centres }
+            if !failed {
+                let cx = centres.map(\.0).reduce(0, +) / Double(count) / side
+                let cy = centres.map(\.1).reduce(0, +) / Double(count) / side
+                if Self.centroidFits(position, (cx, cy)) { return centres }
+            }
         }
         // Even spread: always inside the region, may touch when the region is too small.
         let horizontal = (x1 - x0) >= (y1 - y0)
@@ -131,6 +138,22 @@ public struct SyntheticRenderer: Sendable {
                     pixels[i + c] = UInt8(min(255, max(0, value.rounded())))
                 }
             }
+        }
+    }
+
+    /// Whether a group centred at `c` (fractions of the side) reads unambiguously as
+    /// `position`: regions overlap (a left group may be high up), so the centroid must be in
+    /// the position's wedge between the diagonals, away from the middle; a centred group must
+    /// be near the middle.
+    static func centroidFits(_ position: SyntheticPosition, _ c: (Double, Double)) -> Bool {
+        let dx = c.0 - 0.5, dy = c.1 - 0.5
+        let margin = 0.05
+        switch position {
+        case .center: return abs(dx) <= 0.1 && abs(dy) <= 0.1
+        case .left: return -dx >= 0.2 && abs(dy) <= -dx - margin
+        case .right: return dx >= 0.2 && abs(dy) <= dx - margin
+        case .top: return -dy >= 0.2 && abs(dx) <= -dy - margin
+        case .bottom: return dy >= 0.2 && abs(dx) <= dy - margin
         }
     }
 
