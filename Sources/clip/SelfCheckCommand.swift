@@ -9,7 +9,7 @@ struct SelfCheckCommand: ParsableCommand {
         discussion: "Exits with status 1 if any check fails. Example: clip selfcheck")
 
     func run() throws {
-        print("swift-clip engine self-check (\(Parallel.threadCount) threads, BLAS threads \(BLAS.threadCount))")
+        print("swift-clip engine self-check (\(Parallel.threadCount) threads)")
         let results = EngineSelfCheck.run()
         for r in results {
             print("  \(r.passed ? "ok  " : "FAIL") \(r.name)  max |diff| \(r.maxAbsoluteDifference)")

@@ -99,18 +99,15 @@ import Testing
 
     @Test func leafGradientsOwnTheirStorage() {
         // An optimiser or gradient clipping may update a gradient in place, so two parameters
-        // (or a parameter and the caller's seed) must not share gradient memory. Today
-        // Variable.backward stores the incoming tensor itself (`g.contiguous()` is `g`), and
-        // + passes one g to both inputs: a.grad, b.grad and the seed are one buffer.
+        // (or a parameter and the caller's seed) must not share gradient memory, even though
+        // + passes one upstream gradient to both inputs.
         let a = Variable(Tensor(shape: [2], scalars: [1, 2]), requiresGrad: true)
         let b = Variable(Tensor(shape: [2], scalars: [3, 4]), requiresGrad: true)
         let seed = Tensor(shape: [2], scalars: [0.5, -1])
         (a + b).backward(seed: seed)
         #expect(a.grad?.scalars == [0.5, -1] && b.grad?.scalars == [0.5, -1])
-        withKnownIssue("Variable.backward keeps the upstream gradient tensor itself as a leaf's grad") {
-            #expect(a.grad?.storage !== b.grad?.storage, "a.grad and b.grad share storage")
-            #expect(a.grad?.storage !== seed.storage, "a.grad is the seed's storage")
-        }
+        #expect(a.grad?.storage !== b.grad?.storage, "a.grad and b.grad share storage")
+        #expect(a.grad?.storage !== seed.storage, "a.grad is the seed's storage")
     }
 
     @Test func checkerCatchesAWrongPullback() {

@@ -77,7 +77,7 @@ public final class Variable: @unchecked Sendable {
         for node in order.reversed() {
             guard let g = pending.removeValue(forKey: ObjectIdentifier(node)) else { continue }
             guard let pullback = node.pullback else {
-                node.grad = node.grad.map { $0 + g } ?? g.contiguous()
+                node.grad = node.grad.map { $0 + g } ?? g.copy()   // a leaf owns its gradient's memory
                 continue
             }
             let grads = pullback(g)

@@ -9,10 +9,13 @@ public struct SendablePointer<Element>: @unchecked Sendable {
     public init(_ pointer: UnsafeMutablePointer<Element>) { self.pointer = pointer }
 }
 
-/// Runs the non-BLAS kernels (elementwise, norms, attention heads, im2col) on all cores.
+/// Runs the kernels on all cores: elementwise work, norms, im2col, attention heads, and the
+/// row or column blocks of large GEMMs.
 ///
-/// BLAS has its own thread pool. Kernels here never call BLAS from inside a parallel region
-/// except through ``BLAS/withSingleThread(_:)``, so the two pools never oversubscribe the cores.
+/// BLAS itself always runs single-threaded (see ``BLAS``): all threading is ours, so nested
+/// parallel regions cannot oversubscribe the cores, and a GEMM's blocking depends only on its
+/// shape and ``threadCount`` — results are bit-for-bit reproducible whatever else the
+/// process is doing (bit-exact training resume relies on that).
 public enum Parallel {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var _threadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -24,7 +27,6 @@ public enum Parallel {
         set {
             precondition(newValue >= 1, "thread count must be at least 1, got \(newValue)")
             lock.withLock { _threadCount = newValue }
-            BLAS.threadCount = newValue
         }
     }
 
@@ -56,21 +58,15 @@ public enum Parallel {
     }
 }
 
-/// Thread control for the BLAS library (OpenBLAS on Linux, Accelerate on macOS).
+/// The BLAS library (OpenBLAS on Linux, Accelerate on macOS), pinned to one thread per call.
+///
+/// OpenBLAS's thread count is a process-wide setting and its results depend on it, so
+/// changing it around parallel regions would make results depend on timing. Instead BLAS
+/// stays at one thread and ``Parallel`` splits large products into blocks.
 public enum BLAS {
-    /// Threads BLAS may use for one call.
-    public static var threadCount: Int {
-        get { Int(clip_blas_get_threads()) }
-        set { clip_blas_set_threads(Int32(newValue)) }
-    }
+    /// Pins BLAS to one thread (once, before the first BLAS call).
+    static let pinned: Void = { clip_blas_set_threads(1) }()
 
-    /// Runs `body` with BLAS limited to one thread: for BLAS calls made from inside a
-    /// ``Parallel`` region, where the cores are already busy.
-    public static func withSingleThread<R>(_ body: () throws -> R) rethrows -> R {
-        let previous = threadCount
-        if previous == 1 { return try body() }
-        threadCount = 1
-        defer { threadCount = previous }
-        return try body()
-    }
+    /// Threads BLAS uses per call (1 once swift-clip has made a BLAS call).
+    public static var threadCount: Int { Int(clip_blas_get_threads()) }
 }

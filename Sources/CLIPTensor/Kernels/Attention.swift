@@ -28,30 +28,28 @@ extension Tensor {
         let qp = SendablePointer(q.baseAddress), kp = SendablePointer(k.baseAddress), vp = SendablePointer(v.baseAddress)
         let op = SendablePointer(out.baseAddress)
         let (qs, ks, vs) = ((q.strides[0], q.strides[1]), (k.strides[0], k.strides[1]), (v.strides[0], v.strides[1]))
-        BLAS.withSingleThread {
-            Parallel.forEachIndex(b * heads) { task in
-                let n = task / heads, h = task % heads
-                let qh = qp.pointer + n * qs.0 + h * d        // (Tq, D), row stride qs.1
-                let kh = kp.pointer + n * ks.0 + h * d        // (Tk, D), row stride ks.1
-                let vh = vp.pointer + n * vs.0 + h * d        // (Tk, D), row stride vs.1
-                let oh = op.pointer + n * tq * c + h * d      // (Tq, D), row stride C
-                let scores = UnsafeMutablePointer<Float>.allocate(capacity: tq * tk)   // (Tq, Tk)
-                defer { scores.deallocate() }
-                sgemm(GEMMOperand(pointer: qh, transposed: false, leadingDimension: qs.1, keepAlive: nil),
-                      GEMMOperand(pointer: kh, transposed: true, leadingDimension: ks.1, keepAlive: nil),
-                      m: tq, n: tk, k: d, c: scores, ldc: tk, alpha: scale)
-                for i in 0..<tq {
-                    let row = scores + i * tk
-                    if causal {
-                        let visible = max(0, min(tk, i + tk - tq + 1))
-                        for j in visible..<tk { row[j] = -.infinity }
-                    }
-                    softmaxRow(row, row, tk)
+        Parallel.forEachIndex(b * heads) { task in
+            let n = task / heads, h = task % heads
+            let qh = qp.pointer + n * qs.0 + h * d        // (Tq, D), row stride qs.1
+            let kh = kp.pointer + n * ks.0 + h * d        // (Tk, D), row stride ks.1
+            let vh = vp.pointer + n * vs.0 + h * d        // (Tk, D), row stride vs.1
+            let oh = op.pointer + n * tq * c + h * d      // (Tq, D), row stride C
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: tq * tk)   // (Tq, Tk)
+            defer { scores.deallocate() }
+            sgemm(GEMMOperand(pointer: qh, transposed: false, leadingDimension: qs.1, keepAlive: nil),
+                  GEMMOperand(pointer: kh, transposed: true, leadingDimension: ks.1, keepAlive: nil),
+                  m: tq, n: tk, k: d, c: scores, ldc: tk, alpha: scale, parallel: false)
+            for i in 0..<tq {
+                let row = scores + i * tk
+                if causal {
+                    let visible = max(0, min(tk, i + tk - tq + 1))
+                    for j in visible..<tk { row[j] = -.infinity }
                 }
-                sgemm(GEMMOperand(pointer: scores, transposed: false, leadingDimension: tk, keepAlive: nil),
-                      GEMMOperand(pointer: vh, transposed: false, leadingDimension: vs.1, keepAlive: nil),
-                      m: tq, n: d, k: tk, c: oh, ldc: c)
+                softmaxRow(row, row, tk)
             }
+            sgemm(GEMMOperand(pointer: scores, transposed: false, leadingDimension: tk, keepAlive: nil),
+                  GEMMOperand(pointer: vh, transposed: false, leadingDimension: vs.1, keepAlive: nil),
+                  m: tq, n: d, k: tk, c: oh, ldc: c, parallel: false)
         }
         withExtendedLifetime((q, k, v)) {}
         return out
@@ -81,30 +79,28 @@ extension Tensor {
         let gp = SendablePointer(g.baseAddress)
         let dqp = SendablePointer(dq.baseAddress), dkp = SendablePointer(dk.baseAddress), dvp = SendablePointer(dv.baseAddress)
         let (qs, ks, vs) = ((q.strides[0], q.strides[1]), (k.strides[0], k.strides[1]), (v.strides[0], v.strides[1]))
-        BLAS.withSingleThread {
-            Parallel.forEachIndex(b * heads) { task in
-                let n = task / heads, h = task % heads
-                let qh = qp.pointer + n * qs.0 + h * d, kh = kp.pointer + n * ks.0 + h * d, vh = vp.pointer + n * vs.0 + h * d
-                let gh = gp.pointer + n * tq * c + h * d
-                let dqh = dqp.pointer + n * tq * c + h * d, dkh = dkp.pointer + n * tk * c + h * d, dvh = dvp.pointer + n * tk * c + h * d
-                let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: tq * tk)   // P (Tq, Tk)
-                let dScores = UnsafeMutablePointer<Float>.allocate(capacity: tq * tk)         // ∂P, then ∂S
-                defer { probabilities.deallocate(); dScores.deallocate() }
-                sgemm(GEMMOperand.raw(qh, qs.1), GEMMOperand.raw(kh, ks.1, transposed: true), m: tq, n: tk, k: d, c: probabilities, ldc: tk, alpha: scale)
-                for i in 0..<tq {
-                    let row = probabilities + i * tk
-                    if causal {
-                        let visible = max(0, min(tk, i + tk - tq + 1))
-                        for j in visible..<tk { row[j] = -.infinity }
-                    }
-                    softmaxRow(row, row, tk)
+        Parallel.forEachIndex(b * heads) { task in
+            let n = task / heads, h = task % heads
+            let qh = qp.pointer + n * qs.0 + h * d, kh = kp.pointer + n * ks.0 + h * d, vh = vp.pointer + n * vs.0 + h * d
+            let gh = gp.pointer + n * tq * c + h * d
+            let dqh = dqp.pointer + n * tq * c + h * d, dkh = dkp.pointer + n * tk * c + h * d, dvh = dvp.pointer + n * tk * c + h * d
+            let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: tq * tk)   // P (Tq, Tk)
+            let dScores = UnsafeMutablePointer<Float>.allocate(capacity: tq * tk)         // ∂P, then ∂S
+            defer { probabilities.deallocate(); dScores.deallocate() }
+            sgemm(GEMMOperand.raw(qh, qs.1), GEMMOperand.raw(kh, ks.1, transposed: true), m: tq, n: tk, k: d, c: probabilities, ldc: tk, alpha: scale, parallel: false)
+            for i in 0..<tq {
+                let row = probabilities + i * tk
+                if causal {
+                    let visible = max(0, min(tk, i + tk - tq + 1))
+                    for j in visible..<tk { row[j] = -.infinity }
                 }
-                sgemm(GEMMOperand.raw(probabilities, tk, transposed: true), GEMMOperand.raw(gh, c), m: tk, n: d, k: tq, c: dvh, ldc: c)      // ∂V
-                sgemm(GEMMOperand.raw(gh, c), GEMMOperand.raw(vh, vs.1, transposed: true), m: tq, n: tk, k: d, c: dScores, ldc: tk)           // ∂P
-                for i in 0..<tq { softmaxRowBackward(probabilities + i * tk, dScores + i * tk, dScores + i * tk, tk) }          // ∂S
-                sgemm(GEMMOperand.raw(dScores, tk), GEMMOperand.raw(kh, ks.1), m: tq, n: d, k: tk, c: dqh, ldc: c, alpha: scale)                // ∂Q
-                sgemm(GEMMOperand.raw(dScores, tk, transposed: true), GEMMOperand.raw(qh, qs.1), m: tk, n: d, k: tq, c: dkh, ldc: c, alpha: scale)  // ∂K
+                softmaxRow(row, row, tk)
             }
+            sgemm(GEMMOperand.raw(probabilities, tk, transposed: true), GEMMOperand.raw(gh, c), m: tk, n: d, k: tq, c: dvh, ldc: c, parallel: false)      // ∂V
+            sgemm(GEMMOperand.raw(gh, c), GEMMOperand.raw(vh, vs.1, transposed: true), m: tq, n: tk, k: d, c: dScores, ldc: tk, parallel: false)           // ∂P
+            for i in 0..<tq { softmaxRowBackward(probabilities + i * tk, dScores + i * tk, dScores + i * tk, tk) }          // ∂S
+            sgemm(GEMMOperand.raw(dScores, tk), GEMMOperand.raw(kh, ks.1), m: tq, n: d, k: tk, c: dqh, ldc: c, alpha: scale, parallel: false)                // ∂Q
+            sgemm(GEMMOperand.raw(dScores, tk, transposed: true), GEMMOperand.raw(qh, qs.1), m: tk, n: d, k: tq, c: dkh, ldc: c, alpha: scale, parallel: false)  // ∂K
         }
         withExtendedLifetime((q, k, v, g)) {}
         return (dq, dk, dv)

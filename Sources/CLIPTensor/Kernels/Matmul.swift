@@ -1,11 +1,12 @@
 import CBLAS
+import Dispatch
 
 // Matrix products through CBLAS. A transposed view is passed to BLAS as a transpose flag
 // with its leading dimension, never materialised.
 //   M, N, K: C(M, N) = A(M, K) · B(K, N)
 
 /// How a 2-D view is handed to row-major sgemm: pointer, transpose flag, leading dimension.
-struct GEMMOperand {
+struct GEMMOperand: @unchecked Sendable {
     var pointer: UnsafeMutablePointer<Float>
     var transposed: Bool
     var leadingDimension: Int
@@ -41,15 +42,48 @@ struct GEMMOperand {
 }
 
 /// C = alpha · op(A) · op(B) + beta · C on row-major memory.
-@inline(__always)
+///
+/// Large products are split into `Parallel.threadCount` blocks along the longer of M and N,
+/// each a single-threaded BLAS call (`parallel: false` inside a parallel region).
 func sgemm(_ a: GEMMOperand, _ b: GEMMOperand, m: Int, n: Int, k: Int,
-           c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, beta: Float = 0) {
+           c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, beta: Float = 0, parallel: Bool = true) {
     if m == 0 || n == 0 { return }
     if k == 0 {
         // BLAS leaves C untouched for k = 0 only when beta == 1; make the result explicit.
         if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
         return
     }
+    BLAS.pinned
+    let threads = parallel ? Parallel.threadCount : 1
+    // Below ~2^18 multiply-adds a split costs more than it gains.
+    guard threads > 1 && m * n * k >= 1 << 18 && max(m, n) >= 2 * threads else {
+        sgemmCall(a, b, m: m, n: n, k: k, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        return
+    }
+    let cp = SendablePointer(c)
+    if m >= n {
+        // Row blocks: rows of op(A) and of C.
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let r0 = m * t / threads, r1 = m * (t + 1) / threads
+            guard r0 < r1 else { return }
+            let aBlock = GEMMOperand.raw(a.pointer + (a.transposed ? r0 : r0 * a.leadingDimension), a.leadingDimension, transposed: a.transposed)
+            sgemmCall(aBlock, b, m: r1 - r0, n: n, k: k, c: cp.pointer + r0 * ldc, ldc: ldc, alpha: alpha, beta: beta)
+        }
+    } else {
+        // Column blocks: columns of op(B) and of C.
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let c0 = n * t / threads, c1 = n * (t + 1) / threads
+            guard c0 < c1 else { return }
+            let bBlock = GEMMOperand.raw(b.pointer + (b.transposed ? c0 * b.leadingDimension : c0), b.leadingDimension, transposed: b.transposed)
+            sgemmCall(a, bBlock, m: m, n: c1 - c0, k: k, c: cp.pointer + c0, ldc: ldc, alpha: alpha, beta: beta)
+        }
+    }
+    withExtendedLifetime((a.keepAlive, b.keepAlive)) {}
+}
+
+@inline(__always)
+private func sgemmCall(_ a: GEMMOperand, _ b: GEMMOperand, m: Int, n: Int, k: Int,
+                       c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
     cblas_sgemm(CLIPCblasRowMajor,
                 a.transposed ? CLIPCblasTrans : CLIPCblasNoTrans,
                 b.transposed ? CLIPCblasTrans : CLIPCblasNoTrans,
@@ -85,14 +119,15 @@ extension Tensor {
         let bOffsets = batchOffsets(bView, batchRank: batchShape.count)
         let aStrides = Array(aView.strides.suffix(2)), bStrides = Array(bView.strides.suffix(2))
         let outBase = SendablePointer(out.baseAddress)
+        // Many small products: one per task. Few large ones: each split into blocks.
+        let perTask = batches >= Parallel.threadCount && m * n * k < 1 << 21
         let run: @Sendable (Int) -> Void = { i in
             let am = Tensor(storage: aView.storage, shape: [m, k], strides: aStrides, offset: aView.offset + aOffsets[i])
             let bm = Tensor(storage: bView.storage, shape: [k, n], strides: bStrides, offset: bView.offset + bOffsets[i])
-            sgemm(GEMMOperand(am), GEMMOperand(bm), m: m, n: n, k: k, c: outBase.pointer + i * m * n, ldc: n)
+            sgemm(GEMMOperand(am), GEMMOperand(bm), m: m, n: n, k: k, c: outBase.pointer + i * m * n, ldc: n, parallel: !perTask)
         }
-        // Many small products: one per core with single-threaded BLAS. Few large ones: BLAS threads.
-        if batches >= Parallel.threadCount && m * n * k < 1 << 21 {
-            BLAS.withSingleThread { Parallel.forEachIndex(batches, run) }
+        if perTask {
+            Parallel.forEachIndex(batches, run)
         } else {
             for i in 0..<batches { run(i) }
         }
