@@ -54,7 +54,8 @@ let package = Package(
         // Executables.
         .executableTarget(
             name: "clip",
-            dependencies: ["CLIP", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["CLIP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            resources: [.copy("Resources/demo")]
         ),
         .executableTarget(
             name: "clip-bench",

@@ -27,6 +27,7 @@ struct CLIPCommand: AsyncParsableCommand {
           clip classify --model ViT-B/32 cat.jpg --labels cat,dog
         """,
         subcommands: [
+            DemoCommand.self,
             SelfCheckCommand.self,
             TokenizeCommand.self,
             PreprocessCommand.self,

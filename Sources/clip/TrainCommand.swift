@@ -113,7 +113,9 @@ struct TrainCommand: ParsableCommand {
             guard (steps == nil) != (epochs == nil) else { throw ValidationError("give exactly one of --steps and --epochs") }
             guard let lr, lr > 0 else { throw ValidationError("--lr X (positive) is required") }
         }
-        guard csvSeparator.count == 1 || csvSeparator == "\\t" else { throw ValidationError("--csv-separator must be one character") }
+        do { _ = try DelimitedText.separator(fromArgument: csvSeparator) } catch {
+            throw ValidationError("--csv-separator: \(error.localizedDescription)")
+        }
     }
 
     func run() throws {
@@ -152,7 +154,7 @@ struct TrainCommand: ParsableCommand {
             options.skipNonFinite = skipNonfinite
             options.augment = augment
             do { trainer = try Trainer(model: model, options: options) } catch { throw fail(error, .usage) }
-            let run = RunDescription(trainData: dataPath, csvImageKey: csvImgKey, csvCaptionKey: csvCaptionKey, csvSeparator: separator)
+            let run = RunDescription(trainData: dataPath, csvImageKey: csvImgKey, csvCaptionKey: csvCaptionKey, csvSeparator: String(separator))
             try writeJSON(run, to: outputURL.appendingPathComponent("run.json"))
         }
         let options = trainer.options
@@ -197,7 +199,8 @@ struct TrainCommand: ParsableCommand {
         if let valData { try evaluate(trainer.model, valData, log: log) }
     }
 
-    private var separator: String { csvSeparator == "\\t" ? "\t" : csvSeparator }
+    /// The CSV separator (validated in `validate()`; "\\t", "tab" and "comma" are spelled out).
+    private var separator: Character { (try? DelimitedText.separator(fromArgument: csvSeparator)) ?? "\t" }
 
     static let textPrefixes = ["token_embedding.", "positional_embedding", "transformer.", "ln_final.", "text_projection"]
 
@@ -230,7 +233,7 @@ struct TrainCommand: ParsableCommand {
 
     private func openData(_ path: String) throws -> any TrainingDataset {
         do {
-            return try TrainingData.open(path, csv: .init(imageKey: csvImgKey, captionKey: csvCaptionKey, separator: Character(separator)))
+            return try TrainingData.open(path, csv: .init(imageKey: csvImgKey, captionKey: csvCaptionKey, separator: separator))
         } catch { throw fail(error, .input) }
     }
 
@@ -241,7 +244,7 @@ struct TrainCommand: ParsableCommand {
     private func evaluate(_ model: CLIP, _ path: String, log: FileHandle) throws {
         do {
             let data = try RetrievalDataset(csv: URL(fileURLWithPath: path), imageKey: csvImgKey, captionKey: csvCaptionKey,
-                                            separator: Character(separator))
+                                            separator: separator)
             let report = try RetrievalEvaluation.evaluate(model: model, dataset: data)
             let json = try JSONSerialization.data(withJSONObject: ["validation": report.metrics.dictionary], options: [.sortedKeys])
             log.write(json + Data("\n".utf8))

@@ -107,50 +107,61 @@ public struct BatchNormSaved: Sendable {
 }
 
 extension Tensor {
-    /// ∂L/∂x, ∂L/∂weight, ∂L/∂bias of `layerNorm` (statistics recomputed from x).
+    /// ∂L/∂x, ∂L/∂weight, ∂L/∂bias of `layerNorm` (statistics recomputed from x):
+    /// ∂x = rstd · (∂x̂ − mean(∂x̂) − x̂ · mean(∂x̂ · x̂)) with ∂x̂ = g · weight;
+    /// ∂weight = Σ_rows g · x̂, ∂bias = Σ_rows g (per-thread Double partials, then summed).
     public static func layerNormBackward(_ x: Tensor, weight: Tensor?, g: Tensor, eps: Float = 1e-5)
         -> (dx: Tensor, dWeight: Tensor?, dBias: Tensor?) {
         let n = x.size(-1), rows = x.count / max(n, 1)
         let xc = x.contiguous(), gc = g.contiguous()
         let dx = Tensor(uninitializedShape: x.shape)
-        let w = weight?.scalars
-        // Per-row partial sums for dWeight/dBias are reduced per thread chunk, then summed.
+        let w = weight?.contiguous()
         let chunks = max(1, min(Parallel.threadCount, rows))
-        var partialW = [[Double]](repeating: [Double](repeating: 0, count: n), count: chunks)
-        var partialB = partialW
+        // Per chunk: n partial sums for ∂weight, n for ∂bias, and 2n of scratch (x̂, ∂x̂).
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: chunks * 2 * n)
+        scratch.initialize(repeating: 0, count: chunks * 2 * n)
+        let rowScratch = UnsafeMutablePointer<Float>.allocate(capacity: chunks * 2 * n)
+        defer { scratch.deallocate(); rowScratch.deallocate() }
         let xp = SendablePointer(xc.baseAddress), gp = SendablePointer(gc.baseAddress), dp = SendablePointer(dx.baseAddress)
-        partialW.withUnsafeMutableBufferPointer { pw in
-            partialB.withUnsafeMutableBufferPointer { pb in
-                let pwp = SendablePointer(pw.baseAddress!), pbp = SendablePointer(pb.baseAddress!)
-                DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                    var xhat = [Float](repeating: 0, count: n), dxhat = [Float](repeating: 0, count: n)
-                    for r in (rows * chunk / chunks)..<(rows * (chunk + 1) / chunks) {
-                        let xr = xp.pointer + r * n, gr = gp.pointer + r * n, dr = dp.pointer + r * n
-                        var sum = 0.0
-                        for i in 0..<n { sum += Double(xr[i]) }
-                        let mean = sum / Double(n)
-                        var sq = 0.0
-                        for i in 0..<n { let c = Double(xr[i]) - mean; sq += c * c }
-                        let rstd = Float(1 / (sq / Double(n) + Double(eps)).squareRoot())
-                        var meanD = 0.0, meanDX = 0.0
-                        for i in 0..<n {
-                            xhat[i] = (xr[i] - Float(mean)) * rstd
-                            dxhat[i] = gr[i] * (w?[i] ?? 1)
-                            meanD += Double(dxhat[i])
-                            meanDX += Double(dxhat[i] * xhat[i])
-                            pwp.pointer[chunk][i] += Double(gr[i] * xhat[i])
-                            pbp.pointer[chunk][i] += Double(gr[i])
-                        }
-                        let md = Float(meanD / Double(n)), mdx = Float(meanDX / Double(n))
-                        for i in 0..<n { dr[i] = rstd * (dxhat[i] - md - xhat[i] * mdx) }
-                    }
+        let wp = w.map { SendablePointer($0.baseAddress) }
+        let sp = SendablePointer(scratch), rp = SendablePointer(rowScratch)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let dW = sp.pointer + chunk * 2 * n, dB = dW + n
+            let xhat = rp.pointer + chunk * 2 * n, dxhat = xhat + n
+            for r in (rows * chunk / chunks)..<(rows * (chunk + 1) / chunks) {
+                let xr = xp.pointer + r * n, gr = gp.pointer + r * n, dr = dp.pointer + r * n
+                var sum = 0.0
+                for i in 0..<n { sum += Double(xr[i]) }
+                let mean = sum / Double(n)
+                var sq = 0.0
+                for i in 0..<n { let c = Double(xr[i]) - mean; sq += c * c }
+                let rstd = Float(1 / (sq / Double(n) + Double(eps)).squareRoot())
+                let m = Float(mean)
+                var meanD: Float = 0, meanDX: Float = 0
+                for i in 0..<n {
+                    let xh = (xr[i] - m) * rstd
+                    let d = gr[i] * (wp?.pointer[i] ?? 1)
+                    xhat[i] = xh
+                    dxhat[i] = d
+                    meanD += d
+                    meanDX += d * xh
+                    dW[i] += Double(gr[i] * xh)
+                    dB[i] += Double(gr[i])
                 }
+                meanD /= Float(n)
+                meanDX /= Float(n)
+                for i in 0..<n { dr[i] = rstd * (dxhat[i] - meanD - xhat[i] * meanDX) }
             }
         }
         guard weight != nil else { return (dx, nil, nil) }
-        let dW = (0..<n).map { i in Float(partialW.reduce(0) { $0 + $1[i] }) }
-        let dB = (0..<n).map { i in Float(partialB.reduce(0) { $0 + $1[i] }) }
-        return (dx, Tensor(shape: [n], scalars: dW), Tensor(shape: [n], scalars: dB))
+        let dWeight = Tensor(uninitializedShape: [n]), dBias = Tensor(uninitializedShape: [n])
+        for i in 0..<n {
+            var a = 0.0, b = 0.0
+            for c in 0..<chunks { a += scratch[c * 2 * n + i]; b += scratch[c * 2 * n + n + i] }
+            dWeight.baseAddress[i] = Float(a)
+            dBias.baseAddress[i] = Float(b)
+        }
+        return (dx, dWeight, dBias)
     }
 
     /// Batch norm with batch statistics over (B, …) per channel, as PyTorch's `BatchNorm2d`

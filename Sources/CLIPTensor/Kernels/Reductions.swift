@@ -1,3 +1,5 @@
+import Dispatch
+
 // Reductions and lookups.
 //   V vocabulary, C width, B batch, T tokens
 
@@ -21,6 +23,7 @@ extension Tensor {
     /// Mean over dimension `dim` (dropped from the shape).
     public static func mean(_ x: Tensor, dim: Int) -> Tensor {
         let d = dim < 0 ? dim + x.rank : dim
+        if d == 0 && x.isContiguous && x.rank >= 1 { return meanOfLeadingDimension(x) }
         // Move `dim` last so each output element reduces one contiguous row.
         let order = (0..<x.rank).filter { $0 != d } + [d]
         let moved = x.permuted(order).contiguous()
@@ -34,6 +37,31 @@ extension Tensor {
                 for i in 0..<n { sum += Double(p[i]) }
                 o.pointer[r] = Float(sum / Double(n))
             }
+        }
+        return out
+    }
+
+    /// Mean over dimension 0 of a contiguous tensor (bias gradients, broadcast reductions):
+    /// each thread sums a block of rows into its own Double partials, then the partials are added.
+    static func meanOfLeadingDimension(_ x: Tensor) -> Tensor {
+        let rows = x.shape[0], width = x.count / max(rows, 1)
+        let out = Tensor(uninitializedShape: Array(x.shape.dropFirst()))
+        let chunks = max(1, min(Parallel.threadCount, rows / 64))
+        let partial = UnsafeMutablePointer<Double>.allocate(capacity: chunks * width)
+        partial.initialize(repeating: 0, count: chunks * width)
+        defer { partial.deallocate() }
+        let src = SendablePointer(x.baseAddress), acc = SendablePointer(partial)
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let sums = acc.pointer + c * width
+            for r in (rows * c / chunks)..<(rows * (c + 1) / chunks) {
+                let row = src.pointer + r * width
+                for i in 0..<width { sums[i] += Double(row[i]) }
+            }
+        }
+        for i in 0..<width {
+            var s = 0.0
+            for c in 0..<chunks { s += partial[c * width + i] }
+            out.baseAddress[i] = Float(s / Double(rows))
         }
         return out
     }
