@@ -1,3 +1,4 @@
+import CLIPTensor
 import CLIPImage
 import CLIPTraining
 import Foundation

@@ -1,3 +1,4 @@
+import CLIPTensor
 import CLIPImage
 @testable import CLIPTraining
 import Foundation

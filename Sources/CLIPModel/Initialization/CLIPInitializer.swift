@@ -80,32 +80,24 @@ public struct CLIPInitializer: Sendable {
     }
 }
 
-/// SplitMix64 seeded by the run seed and an FNV-1a hash of the key.
+/// The shared SplitMix64 generator, seeded by the run seed and an FNV-1a hash of the key.
 struct KeyedGenerator {
-    private var state: UInt64
+    private var random: SeededRandom
 
     init(seed: UInt64, key: String) {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        state = seed ^ h
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        random = SeededRandom(seed: seed ^ h)
     }
 
     /// Uniform in [0, 1) with 24 random bits.
-    mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+    mutating func unit() -> Float { Float(random.next() >> 40) / Float(1 << 24) }
 
     mutating func uniform(_ low: Float, _ high: Float) -> Float { low + (high - low) * unit() }
 
     /// Standard normal (Box–Muller).
     mutating func normal() -> Float {
-        let u1 = max(Double(next() >> 11) / Double(1 << 53), 1e-300), u2 = Double(next() >> 11) / Double(1 << 53)
+        let u1 = max(Double(random.next() >> 11) / Double(1 << 53), 1e-300), u2 = Double(random.next() >> 11) / Double(1 << 53)
         return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
     }
 }

@@ -36,23 +36,31 @@ extension Tensor {
             let oh = op.pointer + n * tq * c + h * d      // (Tq, D), row stride C
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: tq * tk)   // (Tq, Tk)
             defer { scores.deallocate() }
-            sgemm(GEMMOperand(pointer: qh, transposed: false, leadingDimension: qs.1, keepAlive: nil),
-                  GEMMOperand(pointer: kh, transposed: true, leadingDimension: ks.1, keepAlive: nil),
-                  m: tq, n: tk, k: d, c: scores, ldc: tk, alpha: scale, parallel: false)
-            for i in 0..<tq {
-                let row = scores + i * tk
-                if causal {
-                    let visible = max(0, min(tk, i + tk - tq + 1))
-                    for j in visible..<tk { row[j] = -.infinity }
-                }
-                softmaxRow(row, row, tk)
-            }
+            attentionProbabilities(q: qh, qStride: qs.1, k: kh, kStride: ks.1, tq: tq, tk: tk, d: d,
+                                   scale: scale, causal: causal, into: scores)
             sgemm(GEMMOperand(pointer: scores, transposed: false, leadingDimension: tk, keepAlive: nil),
                   GEMMOperand(pointer: vh, transposed: false, leadingDimension: vs.1, keepAlive: nil),
                   m: tq, n: d, k: tk, c: oh, ldc: c, parallel: false)
         }
         withExtendedLifetime((q, k, v)) {}
         return out
+    }
+
+    /// P = softmax(scale · Q Kᵀ + causal mask) for one head, into `p` (Tq, Tk): the forward
+    /// pass and the backward pass's recomputation share it.
+    static func attentionProbabilities(q: UnsafeMutablePointer<Float>, qStride: Int, k: UnsafeMutablePointer<Float>, kStride: Int,
+                                       tq: Int, tk: Int, d: Int, scale: Float, causal: Bool, into p: UnsafeMutablePointer<Float>) {
+        sgemm(GEMMOperand.raw(q, qStride), GEMMOperand.raw(k, kStride, transposed: true), m: tq, n: tk, k: d,
+              c: p, ldc: tk, alpha: scale, parallel: false)
+        for i in 0..<tq {
+            let row = p + i * tk
+            if causal {
+                // Query i sees keys j ≤ i + Tk − Tq.
+                let visible = max(0, min(tk, i + tk - tq + 1))
+                for j in visible..<tk { row[j] = -.infinity }
+            }
+            softmaxRow(row, row, tk)
+        }
     }
 
     /// `t` if its last dimension is unit-stride (rows may be strided), else a contiguous copy.
@@ -87,15 +95,8 @@ extension Tensor {
             let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: tq * tk)   // P (Tq, Tk)
             let dScores = UnsafeMutablePointer<Float>.allocate(capacity: tq * tk)         // ∂P, then ∂S
             defer { probabilities.deallocate(); dScores.deallocate() }
-            sgemm(GEMMOperand.raw(qh, qs.1), GEMMOperand.raw(kh, ks.1, transposed: true), m: tq, n: tk, k: d, c: probabilities, ldc: tk, alpha: scale, parallel: false)
-            for i in 0..<tq {
-                let row = probabilities + i * tk
-                if causal {
-                    let visible = max(0, min(tk, i + tk - tq + 1))
-                    for j in visible..<tk { row[j] = -.infinity }
-                }
-                softmaxRow(row, row, tk)
-            }
+            attentionProbabilities(q: qh, qStride: qs.1, k: kh, kStride: ks.1, tq: tq, tk: tk, d: d,
+                                   scale: scale, causal: causal, into: probabilities)
             sgemm(GEMMOperand.raw(probabilities, tk, transposed: true), GEMMOperand.raw(gh, c), m: tk, n: d, k: tq, c: dvh, ldc: c, parallel: false)      // ∂V
             sgemm(GEMMOperand.raw(gh, c), GEMMOperand.raw(vh, vs.1, transposed: true), m: tq, n: tk, k: d, c: dScores, ldc: tk, parallel: false)           // ∂P
             for i in 0..<tq { softmaxRowBackward(probabilities + i * tk, dScores + i * tk, dScores + i * tk, tk) }          // ∂S

@@ -20,14 +20,7 @@ extension Tensor {
         Parallel.forEach(rows, grain: max(1, 8192 / max(n, 1))) { range in
             for r in range {
                 let xr = s.pointer + r * n, yr = d.pointer + r * n
-                // Two passes in Double keep the statistics accurate for wide rows.
-                var sum = 0.0
-                for i in 0..<n { sum += Double(xr[i]) }
-                let mean = sum / Double(n)
-                var sq = 0.0
-                for i in 0..<n { let c = Double(xr[i]) - mean; sq += c * c }
-                let rstd = Float(1 / (sq / Double(n) + Double(eps)).squareRoot())
-                let m = Float(mean)
+                let (m, rstd) = rowStatistics(xr, n, eps: eps)
                 for i in 0..<n {
                     var v = (xr[i] - m) * rstd
                     if let w { v *= w.pointer[i] }
@@ -38,6 +31,18 @@ extension Tensor {
         }
         withExtendedLifetime(keep) {}
         return out
+    }
+
+    /// Mean and 1/√(biased variance + eps) of one row, in two Double passes (accurate for
+    /// wide rows); shared by the layer-norm forward and backward passes.
+    @inline(__always)
+    static func rowStatistics(_ x: UnsafePointer<Float>, _ n: Int, eps: Float) -> (mean: Float, inverseStd: Float) {
+        var sum = 0.0
+        for i in 0..<n { sum += Double(x[i]) }
+        let mean = sum / Double(n)
+        var sq = 0.0
+        for i in 0..<n { let c = Double(x[i]) - mean; sq += c * c }
+        return (Float(mean), Float(1 / (sq / Double(n) + Double(eps)).squareRoot()))
     }
 
     /// Batch normalisation with running statistics (inference) on (B, C, …):
@@ -130,13 +135,7 @@ extension Tensor {
             let xhat = rp.pointer + chunk * 2 * n, dxhat = xhat + n
             for r in (rows * chunk / chunks)..<(rows * (chunk + 1) / chunks) {
                 let xr = xp.pointer + r * n, gr = gp.pointer + r * n, dr = dp.pointer + r * n
-                var sum = 0.0
-                for i in 0..<n { sum += Double(xr[i]) }
-                let mean = sum / Double(n)
-                var sq = 0.0
-                for i in 0..<n { let c = Double(xr[i]) - mean; sq += c * c }
-                let rstd = Float(1 / (sq / Double(n) + Double(eps)).squareRoot())
-                let m = Float(mean)
+                let (m, rstd) = rowStatistics(xr, n, eps: eps)
                 var meanD: Float = 0, meanDX: Float = 0
                 for i in 0..<n {
                     let xh = (xr[i] - m) * rstd

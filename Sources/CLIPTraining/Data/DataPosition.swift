@@ -1,3 +1,5 @@
+import CLIPTensor
+
 /// Where a ``DataLoader`` stands: the epoch and the next index into that epoch's shuffled
 /// order, plus what must match for the position to mean the same samples again. Save it in a
 /// checkpoint and pass it to ``DataLoader/restore(_:)`` to continue with exactly the batches

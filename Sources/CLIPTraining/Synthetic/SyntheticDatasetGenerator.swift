@@ -1,3 +1,4 @@
+import CLIPTensor
 import CLIPImage
 import Dispatch
 import Foundation

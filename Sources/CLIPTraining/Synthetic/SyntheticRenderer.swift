@@ -1,3 +1,4 @@
+import CLIPTensor
 import Foundation
 
 /// Draws a ``SyntheticScene`` into an RGB image: a dark, slightly tinted background and
