@@ -24,17 +24,22 @@ public enum ExportFormat: String, Sendable, CaseIterable {
 public enum ModelConverter {
     /// What the output says about its origin.
     public struct Source: Sendable {
+        /// The source's file or folder name (no directories, so outputs do not leak paths).
         public var fileName: String
+        /// The source's SHA-256 (see ``ModelConverter/sourceDigest(_:progress:)``).
         public var sha256: String?
+        /// Describes a source.
         public init(fileName: String, sha256: String?) {
             self.fileName = fileName
             self.sha256 = sha256
         }
     }
 
-    /// Metadata keys written next to ``CLIP/configurationMetadataKey``.
+    /// Metadata key of the architecture name ("ViT-B/32", ...), next to ``CLIP/configurationMetadataKey``.
     public static let architectureKey = "swift_clip.architecture"
+    /// Metadata key of the source file name.
     public static let sourceKey = "swift_clip.source"
+    /// Metadata key of the source file's SHA-256.
     public static let sourceSHA256Key = "swift_clip.source_sha256"
 
     /// Keys OpenAI's TorchScript archives carry that are not weights.
@@ -85,13 +90,14 @@ public enum ModelConverter {
 
     /// The SHA-256 identifying a checkpoint: of the file, or of a Hugging Face folder's
     /// `model.safetensors` / `pytorch_model.bin`; nil for sharded folders.
-    public static func sourceDigest(_ url: URL) throws -> String? {
+    /// `progress` gets the bytes hashed so far.
+    public static func sourceDigest(_ url: URL, progress: ((Int64) -> Void)? = nil) throws -> String? {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return nil }
-        if !isDirectory.boolValue { return try SHA256.hexDigest(ofFile: url.path) }
+        if !isDirectory.boolValue { return try SHA256.hexDigest(ofFile: url.path, progress: progress) }
         for name in ["model.safetensors", "pytorch_model.bin"] {
             let file = url.appendingPathComponent(name)
-            if FileManager.default.fileExists(atPath: file.path) { return try SHA256.hexDigest(ofFile: file.path) }
+            if FileManager.default.fileExists(atPath: file.path) { return try SHA256.hexDigest(ofFile: file.path, progress: progress) }
         }
         return nil
     }

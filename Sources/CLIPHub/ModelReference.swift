@@ -83,7 +83,9 @@ public struct OpenAIModel: Sendable, Hashable {
 /// ModelReference.named("./model.pt")          // nil: a path, not a name
 /// ```
 public enum ModelReference: Sendable, Hashable {
+    /// One of OpenAI's releases, fetched as a single TorchScript `.pt` file.
     case openAI(OpenAIModel)
+    /// A Hugging Face `CLIPModel` repository, fetched as `config.json` + `model.safetensors`.
     case huggingFace(owner: String, name: String)
 
     /// The files of a Hugging Face `CLIPModel` repository that swift-clip fetches.

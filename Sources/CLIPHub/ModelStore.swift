@@ -51,8 +51,11 @@ public struct ModelStore: Sendable {
 
     /// One file to fetch: where from, where to, and its published digest if any.
     public struct RemoteFile: Sendable, Hashable {
+        /// The download URL (after ``ModelStore/mirror``).
         public var url: URL
+        /// Where the file lives in the cache.
         public var destination: URL
+        /// The published SHA-256 (OpenAI files), or nil (Hugging Face files).
         public var sha256: String?
     }
 

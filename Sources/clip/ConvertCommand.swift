@@ -51,14 +51,18 @@ struct ConvertCommand: ParsableCommand {
             throw fail("the output would overwrite the input \(source.path)", hint: "Choose another -o path.", .usage)
         }
         let digest: String?
+        let hashStarted = Date()
         do {
-            let bar = ProgressBar(label: "hashing \(source.lastPathComponent)", total: nil, unit: .bytes)
-            digest = try ModelConverter.sourceDigest(source)
+            // A folder's own size says nothing about its weights file: no total then.
+            let isFolder = (try? source.resourceValues(forKeys: [.isDirectoryKey]))?.isDirectory == true
+            let size = isFolder ? nil : (try? FileManager.default.attributesOfItem(atPath: source.path)[.size] as? NSNumber)?.int64Value
+            let bar = ProgressBar(label: "hashing \(source.lastPathComponent)", total: size, unit: .bytes)
+            digest = try ModelConverter.sourceDigest(source) { bar.update(done: $0) }
             bar.finish()
         } catch {
             throw fail(error, .input)
         }
-        note("source SHA-256 \(digest ?? "(none: sharded folder)")")
+        note("source SHA-256 \(digest ?? "(none: sharded folder)") in \(String(format: "%.2f", Date().timeIntervalSince(hashStarted))) s")
         let bar = ProgressBar(label: "converting", total: nil, unit: .items)
         defer { bar.finish() }
         do {
@@ -72,6 +76,6 @@ struct ConvertCommand: ParsableCommand {
             throw fail(error, .io)
         }
         bar.finish()
-        note("wrote \(outputURL.path)")
+        note("wrote \(outputURL.path) in \(String(format: "%.2f", Date().timeIntervalSince(hashStarted))) s since hashing began")
     }
 }

@@ -167,6 +167,7 @@ import Testing
             try Data("caption \(name)".utf8).write(to: folder.appendingPathComponent(name).deletingPathExtension().appendingPathExtension("txt"))
         }
         try Data("notes".utf8).write(to: folder.appendingPathComponent("readme.md"))
+        try Data("resource fork".utf8).write(to: folder.appendingPathComponent("._a.png"))
         let dataset = try TrainingData.open(folder.path)
         #expect(dataset.count == 3)
         let names = (0..<3).map { dataset.sample(at: $0).image.name.replacingOccurrences(of: folder.path + "/", with: "") }

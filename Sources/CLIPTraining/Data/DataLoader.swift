@@ -74,6 +74,7 @@ public final class DataLoader: @unchecked Sendable {
         guard contextLength > 0 else { throw DataError.invalidSetting("context length must be positive, got \(contextLength)") }
         guard workers >= 0, prefetchBatches > 0 else { throw DataError.invalidSetting("workers must be ≥ 0 and prefetch ≥ 1") }
         if let epochs, epochs < 0 { throw DataError.invalidSetting("epochs must be ≥ 0, got \(epochs)") }
+        guard dataset.count > 0 else { throw DataError.empty(path: dataset.summary) }
         self.dataset = dataset
         self.batchSize = batchSize
         self.imageSize = imageSize

@@ -33,6 +33,10 @@ public struct DataPosition: Codable, Sendable, Equatable, Hashable {
 }
 
 /// Why the loader left a sample out.
+///
+/// ```swift
+/// for (reason, n) in loader.skipCounts { print(reason.rawValue, n) }   // "corruptImage 2"
+/// ```
 public enum SkipReason: String, Codable, Sendable, CaseIterable, Hashable {
     /// The image file or tar member could not be read (missing, truncated).
     case unreadableImage

@@ -2,7 +2,7 @@ import Foundation
 
 /// A folder tree of images, each captioned by a text file beside it with the same name and
 /// the extension `.txt` (`cats/001.jpg` + `cats/001.txt`). Subfolders are searched; images
-/// are `.jpg`, `.jpeg`, `.png`, `.webp` and `.gif` (any case), in sorted path order so indices
+/// are `.jpg`, `.jpeg`, `.png`, `.webp` and `.gif` (any case; hidden entries are ignored), in sorted path order so indices
 /// are stable. An image without its `.txt` stays in the dataset and is skipped (and counted)
 /// by the loader, so a missing caption is visible instead of silently shrinking the data.
 ///
@@ -29,6 +29,8 @@ public struct SidecarFolderDataset: TrainingDataset {
         }
         var relative: [String] = []
         while let path = enumerator.nextObject() as? String {
+            // Hidden entries (".git", macOS "._x.jpg" resource forks) are not samples.
+            if path.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
             let ext = (path as NSString).pathExtension.lowercased()
             if Self.imageExtensions.contains(ext) { relative.append(path) }
         }

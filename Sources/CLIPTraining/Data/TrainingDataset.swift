@@ -1,6 +1,10 @@
 import Foundation
 
 /// Where a sample's image bytes live.
+///
+/// ```swift
+/// let bytes = try dataset.sample(at: 0).image.read()   // the encoded PNG/JPEG/WebP file
+/// ```
 public enum ImageSource: Sendable, Equatable {
     /// A file on disk (CSV rows, sidecar folders).
     case file(URL)
@@ -31,6 +35,10 @@ public enum ImageSource: Sendable, Equatable {
 }
 
 /// Where a sample's caption lives: inline (CSV) or in a file or tar member, read on demand.
+///
+/// ```swift
+/// let caption = try dataset.sample(at: 0).caption.read()   // nil when there is none
+/// ```
 public enum CaptionSource: Sendable, Equatable {
     case text(String)
     case file(URL)
@@ -57,6 +65,10 @@ public enum CaptionSource: Sendable, Equatable {
 }
 
 /// One image–caption pair of a dataset, not yet read.
+///
+/// ```swift
+/// let sample = TrainingSample(image: .file(URL(fileURLWithPath: "cat.jpg")), caption: .text("a cat"))
+/// ```
 public struct TrainingSample: Sendable, Equatable {
     /// The image's bytes.
     public var image: ImageSource
