@@ -76,7 +76,7 @@ import Testing
         #expect(r.status == status && r.stderr.hasPrefix(stderr), "\(arguments): \(r.status) \(r.stderr)")
     }
 
-    static let subcommands = ["selfcheck", "tokenize", "preprocess", "embed", "classify", "info", "eval", "synth", "train",
+    static let subcommands = ["demo", "selfcheck", "tokenize", "preprocess", "embed", "classify", "info", "eval", "synth", "train",
                               "models", "download", "convert"]
 
     @Test(arguments: subcommands)
