@@ -37,6 +37,10 @@ struct EngineBenchmark: ParsableCommand {
             let budget = m >= 4096 ? 6.0 : 1.5
             let tEngine = Bench.median(minRuns: 2, budget: budget) { _ = Tensor.matmul(a, b) }
             let c = Tensor(zeros: [m, n])
+            // Raw OpenBLAS with its own threads (swift-clip pins BLAS to one thread and splits
+            // large products itself; see BLAS in CLIPTensor).
+            clip_blas_set_threads(Int32(threads))
+            defer { clip_blas_set_threads(1) }
             let tRaw = Bench.median(minRuns: 2, budget: budget) {
                 cblas_sgemm(CLIPCblasRowMajor, CLIPCblasNoTrans, CLIPCblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
                             a.baseAddress, Int32(k), b.baseAddress, Int32(n), 0, c.baseAddress, Int32(n))

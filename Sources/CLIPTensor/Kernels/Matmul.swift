@@ -61,7 +61,7 @@ func sgemm(_ a: GEMMOperand, _ b: GEMMOperand, m: Int, n: Int, k: Int,
         return
     }
     let cp = SendablePointer(c)
-    if m >= n {
+    if m > n {
         // Row blocks: rows of op(A) and of C.
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             let r0 = m * t / threads, r1 = m * (t + 1) / threads
