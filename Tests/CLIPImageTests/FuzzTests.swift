@@ -1,5 +1,6 @@
 import CLIPImage
 import Foundation
+import CLIPTestSupport
 import Testing
 
 /// Damaged files must give an image or an `ImageError`, never a crash: truncated and
@@ -10,18 +11,6 @@ import Testing
 /// (`.truncated`), as in Pillow without `LOAD_TRUNCATED_IMAGES`; other warnings (bad Huffman
 /// codes, extraneous bytes) still give an image, as Pillow gives one too.
 @Suite struct FuzzTests {
-    /// SplitMix64: a small deterministic generator so failures reproduce.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let sources = [
         "chelsea_baseline.jpg", "coffee_progressive.jpg", "rocket_cmyk.jpg", "astronaut_gray.jpg", "chelsea_exif6.jpg",
         "astronaut_interlaced.png", "chelsea_palette_trns.png", "camera_i16.png", "coffee_rgba16.png", "camera_gray2.png",
@@ -32,7 +21,7 @@ import Testing
     func damagedFilesGiveImageOrTypedError(_ file: String) throws {
         let original = [UInt8](try Data(contentsOf: ImageFixtures.image(file)))
         // Seeded from the name (String.hashValue is randomised per process), so runs repeat.
-        var rng = SplitMix64(state: UInt64(ImageFixtures.fnv1a64(Array(file.utf8)), radix: 16) ?? 1)
+        var rng = SeededGenerator(seed: UInt64(ImageFixtures.fnv1a64(Array(file.utf8)), radix: 16) ?? 1)
         var options = DecodeOptions()
         // Flipped header bits can announce huge images; a small limit keeps the test fast.
         options.maxPixels = 2_000_000

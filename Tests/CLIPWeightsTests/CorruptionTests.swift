@@ -1,4 +1,5 @@
 import Foundation
+import CLIPTestSupport
 import Testing
 @testable import CLIPWeights
 
@@ -7,18 +8,6 @@ import Testing
 @Suite struct CorruptionTests {
     static let files = ["vit.safetensors", "vit-fp16.pt", "vit-nested.pt", "rn-jit.pt", "rn-bf16.safetensors",
                         "hf-sharded/model-00001-of-00002.safetensors"]
-
-    /// A small deterministic generator (SplitMix64) so failures reproduce.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     func load(_ bytes: [UInt8], as name: String) -> Result<StateDict, WeightError>? {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("clip-corrupt-\(getpid())-\(name.replacingOccurrences(of: "/", with: "_"))")
@@ -38,7 +27,7 @@ import Testing
     func truncationIsDetected(name: String) throws {
         let original = [UInt8](try Data(contentsOf: Fixtures.models.appendingPathComponent(name)))
         var cuts = [0, 1, 4, 7, 8, 9, 30, 100, 1000, original.count / 2, original.count - 100, original.count - 23, original.count - 1]
-        var rng = SplitMix(state: 42)
+        var rng = SeededGenerator(seed: 42)
         for _ in 0..<12 { cuts.append(Int.random(in: 0..<original.count, using: &rng)) }
         var kinds: [String: Int] = [:]
         for cut in cuts where cut < original.count {
@@ -54,7 +43,7 @@ import Testing
     @Test(arguments: files)
     func bitFlipsNeverCrash(name: String) throws {
         let original = [UInt8](try Data(contentsOf: Fixtures.models.appendingPathComponent(name)))
-        var rng = SplitMix(state: 7)
+        var rng = SeededGenerator(seed: 7)
         var loaded = 0, rejected = 0
         for trial in 0..<60 {
             var bytes = original
@@ -80,7 +69,7 @@ import Testing
         let zip = try ZipArchive(file)
         let compressed = zip.entries.filter { $0.method == 8 }.prefix(20)
         #expect(!compressed.isEmpty)
-        var rng = SplitMix(state: 5)
+        var rng = SeededGenerator(seed: 5)
         var outcomes: [String: Int] = [:]
         for entry in compressed {
             let start = entry.localHeaderOffset + 30 + Int(readUInt16LE(file.bytes, at: entry.localHeaderOffset + 26))
@@ -117,7 +106,7 @@ import Testing
             return PickledStorage(dtype: dtype, key: key, bytes: .mapped(file, 0..<(fits ? count * dtype.elementSize : 0)),
                                   elementCount: fits ? count : 0)
         }
-        var rng = SplitMix(state: 99)
+        var rng = SeededGenerator(seed: 99)
         var outcomes: [String: Int] = [:]
         for trial in 0..<300 {
             var bytes = pickle
