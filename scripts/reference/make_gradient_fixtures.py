@@ -38,6 +38,10 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 import clip.model as openai_model  # clip-anytorch 2.6.0: OpenAI's clip/model.py
+# Random init leaves biases at 0, norm gains at 1 and OpenAI zeroes every bn3 gain (which would
+# cut the gradient of the conv branches): the weight fixtures' perturbation adds noise to every
+# 1-D tensor and random running variances, so a dropped bias or a missing branch shows.
+from make_weight_fixtures import perturb_small_params as perturb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -88,21 +92,6 @@ def make_model(kind):
         assert model.visual.attnpool.num_heads == v["heads"]
     perturb(model, torch.Generator().manual_seed(110 if kind == "vit" else 111))
     return model.float()
-
-
-def perturb(model, generator):
-    """Random init leaves biases at 0, norm gains at 1 and OpenAI zeroes every bn3 gain (which would
-    cut the gradient of the conv branches): add noise to every 1-D tensor so that a dropped bias,
-    a swapped gain/bias or a missing branch changes the gradients; give the running variances
-    random starting values so the momentum update is visible."""
-    with torch.no_grad():
-        for name, p in model.state_dict().items():
-            if not p.is_floating_point() or name.endswith("logit_scale"):
-                continue
-            if p.ndim <= 1:
-                p.add_(torch.randn(p.shape, generator=generator) * 0.1)
-            if name.endswith("running_var"):
-                p.copy_(torch.rand(p.shape, generator=generator) + 0.5)
 
 
 def make_batch(kind):
