@@ -72,33 +72,31 @@ public enum HalfPrecision {
 
     /// Widens `count` fp16 values to Float32 (parallel).
     public static func convertHalfToFloat(_ source: UnsafePointer<UInt16>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
-        let s = SendablePointer(UnsafeMutablePointer(mutating: source)), d = SendablePointer(destination)
-        Parallel.forEach(count, grain: 65_536) { range in
-            for i in range { d.pointer[i] = float(fromHalfBits: s.pointer[i]) }
-        }
+        map(source, destination, count: count) { float(fromHalfBits: $0) }
     }
 
     /// Widens `count` bfloat16 values to Float32 (parallel).
     public static func convertBFloat16ToFloat(_ source: UnsafePointer<UInt16>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
-        let s = SendablePointer(UnsafeMutablePointer(mutating: source)), d = SendablePointer(destination)
-        Parallel.forEach(count, grain: 65_536) { range in
-            for i in range { d.pointer[i] = float(fromBFloat16Bits: s.pointer[i]) }
-        }
+        map(source, destination, count: count) { float(fromBFloat16Bits: $0) }
     }
 
     /// Narrows `count` Float32 values to fp16 (parallel, RNE).
     public static func convertFloatToHalf(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>, count: Int) {
-        let s = SendablePointer(UnsafeMutablePointer(mutating: source)), d = SendablePointer(destination)
-        Parallel.forEach(count, grain: 65_536) { range in
-            for i in range { d.pointer[i] = halfBits(from: s.pointer[i]) }
-        }
+        map(source, destination, count: count) { halfBits(from: $0) }
     }
 
     /// Narrows `count` Float32 values to bfloat16 (parallel, RNE).
     public static func convertFloatToBFloat16(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>, count: Int) {
+        map(source, destination, count: count) { bfloat16Bits(from: $0) }
+    }
+
+    /// destination[i] = convert(source[i]) for i < count, in parallel chunks.
+    @inline(__always)
+    private static func map<Source, Destination>(_ source: UnsafePointer<Source>, _ destination: UnsafeMutablePointer<Destination>,
+                                                 count: Int, _ convert: @escaping @Sendable (Source) -> Destination) {
         let s = SendablePointer(UnsafeMutablePointer(mutating: source)), d = SendablePointer(destination)
         Parallel.forEach(count, grain: 65_536) { range in
-            for i in range { d.pointer[i] = bfloat16Bits(from: s.pointer[i]) }
+            for i in range { d.pointer[i] = convert(s.pointer[i]) }
         }
     }
 }
