@@ -59,7 +59,12 @@ static void clip_jpeg_progress_monitor(j_common_ptr cinfo) {
     }
 }
 
-int clip_jpeg_decode(const uint8_t *data, size_t size, clip_decode_limits limits, clip_image *out) {
+// Decodes into `dest` (`capacity` bytes, exactly the image's size) when given, into a fresh
+// malloc'd buffer otherwise. With `size_only` set it stops after the header and fills in
+// width, height and mode: the caller can then allocate the pixels itself and decode into
+// them, which saves copying a photo's worth of bytes (and faulting in a second buffer).
+static int jpeg_decode(const uint8_t *data, size_t size, clip_decode_limits limits, uint8_t *dest,
+                       size_t capacity, int size_only, clip_image *out) {
     struct jpeg_decompress_struct cinfo;
     clip_jpeg_error error;
     clip_jpeg_progress progress;
@@ -76,7 +81,7 @@ int clip_jpeg_decode(const uint8_t *data, size_t size, clip_decode_limits limits
 
     if (setjmp(error.jump)) {
         jpeg_destroy_decompress(&cinfo);
-        if (pixels) {
+        if (pixels && pixels != dest) {
             free(pixels);
         }
         out->pixels = NULL;
@@ -116,13 +121,29 @@ int clip_jpeg_decode(const uint8_t *data, size_t size, clip_decode_limits limits
             }
         }
     }
+    if (size_only) {
+        jpeg_calc_output_dimensions(&cinfo);
+        out->width = (int)cinfo.output_width;
+        out->height = (int)cinfo.output_height;
+        out->mode = mode;
+        jpeg_destroy_decompress(&cinfo);
+        return CLIP_OK;
+    }
     jpeg_start_decompress(&cinfo);
 
     out->width = (int)cinfo.output_width;
     out->height = (int)cinfo.output_height;
     out->mode = mode;
     size_t stride = (size_t)cinfo.output_width * (size_t)cinfo.output_components;
-    pixels = clip_alloc_pixels(out, (size_t)cinfo.output_components);
+    if (dest) {
+        if (capacity != stride * (size_t)cinfo.output_height) {
+            jpeg_destroy_decompress(&cinfo);
+            return clip_fail(out, CLIP_ERR_CORRUPT, "JPEG size differs from its header");
+        }
+        pixels = dest;
+    } else {
+        pixels = clip_alloc_pixels(out, (size_t)cinfo.output_components);
+    }
     if (!pixels) {
         jpeg_destroy_decompress(&cinfo);
         return clip_fail(out, CLIP_ERR_NO_MEMORY, "out of memory");
@@ -140,6 +161,20 @@ int clip_jpeg_decode(const uint8_t *data, size_t size, clip_decode_limits limits
     // No jpeg_finish_decompress: whatever follows the last scanline (EOI, trailing bytes)
     // does not change the pixels.
     jpeg_destroy_decompress(&cinfo);
-    out->pixels = pixels;
+    out->pixels = dest ? NULL : pixels;
     return CLIP_OK;
+}
+
+int clip_jpeg_decode(const uint8_t *data, size_t size, clip_decode_limits limits, clip_image *out) {
+    return jpeg_decode(data, size, limits, NULL, 0, 0, out);
+}
+
+int clip_jpeg_size(const uint8_t *data, size_t size, clip_decode_limits limits, clip_image *out) {
+    return jpeg_decode(data, size, limits, NULL, 0, 1, out);
+}
+
+int clip_jpeg_decode_into(const uint8_t *data, size_t size, clip_decode_limits limits, uint8_t *dest,
+                          size_t capacity, clip_image *out) {
+    if (!dest) return clip_fail(out, CLIP_ERR_NO_MEMORY, "no destination buffer");
+    return jpeg_decode(data, size, limits, dest, capacity, 0, out);
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 /// OpenAI CLIP's image preprocessing (openai/CLIP clip/clip.py `_transform`, with torchvision
@@ -44,6 +43,11 @@ public struct CLIPPreprocessor: Sendable {
     /// Resize, centre-crop and convert to RGB: `size * size * 3` bytes, row-major, the pixels
     /// `ToTensor` sees.
     public func resizeAndCrop(_ image: DecodedImage) -> [UInt8] {
+        resizeAndCrop(image, rows: .serial)
+    }
+
+    /// ``resizeAndCrop(_:)`` with the resampling rows run by `rows` (a batch's idle workers).
+    func resizeAndCrop(_ image: DecodedImage, rows: RowParallelism) -> [UInt8] {
         let n = size
         let (rw, rh) = Self.resizedSize(width: image.width, height: image.height, size: n)
         // torchvision's CenterCrop: zero padding when smaller (never after Resize), then
@@ -57,7 +61,7 @@ public struct CLIPPreprocessor: Sendable {
         let vx0 = max(x0, 0), vy0 = max(y0, 0)
         let vx1 = min(x0 + n, rw), vy1 = min(y0 + n, rh)
         let window = ResampleWindow(x: vx0, y: vy0, width: vx1 - vx0, height: vy1 - vy0)
-        let cropped = Self.resize(image, to: (rw, rh), window: window)  // (window.height, window.width, bpp)
+        let cropped = Self.resize(image, to: (rw, rh), window: window, rows: rows)  // (window.height, window.width, bpp)
         let bpp = image.mode.bytesPerPixel
         var square: [UInt8]
         if window.width == n && window.height == n {
@@ -76,7 +80,8 @@ public struct CLIPPreprocessor: Sendable {
     }
 
     /// Pillow's `Image.resize((w, h), BICUBIC)` for the image's mode, computing only `window`.
-    static func resize(_ image: DecodedImage, to size: (Int, Int), window: ResampleWindow) -> [UInt8] {
+    static func resize(_ image: DecodedImage, to size: (Int, Int), window: ResampleWindow,
+                       rows: RowParallelism = .serial) -> [UInt8] {
         let (w, h) = size
         let bpp = image.mode.bytesPerPixel
         if w == image.width && h == image.height {
@@ -98,7 +103,7 @@ public struct CLIPPreprocessor: Sendable {
         case .l, .rgb, .cmyk:
             return image.pixels.withUnsafeBufferPointer {
                 PillowResample.bicubic8($0, width: image.width, height: image.height, channels: bpp,
-                                        outWidth: w, outHeight: h, window: window)
+                                        outWidth: w, outHeight: h, window: window, rows: rows)
             }
         case .la, .rgba:
             // Image.resize converts LA -> La and RGBA -> RGBa around the resampling.
@@ -106,7 +111,7 @@ public struct CLIPPreprocessor: Sendable {
             PillowConvert.premultiply(&premultiplied, channels: bpp)
             var out = premultiplied.withUnsafeBufferPointer {
                 PillowResample.bicubic8($0, width: image.width, height: image.height, channels: bpp,
-                                        outWidth: w, outHeight: h, window: window)
+                                        outWidth: w, outHeight: h, window: window, rows: rows)
             }
             PillowConvert.unpremultiply(&out, channels: bpp)
             return out
@@ -167,20 +172,34 @@ public struct CLIPPreprocessor: Sendable {
 
     /// Preprocesses files on all cores: (B, 3, size, size), images in the order given. If
     /// any file fails, throws the error of the first failing file in that order.
+    ///
+    /// Scheduling is dynamic: each core takes the next file (largest first), and a core that
+    /// finds none left helps resample the images still in progress, row chunk by row chunk,
+    /// so a short batch or one huge photo still keeps every core busy. The values do not
+    /// depend on the scheduling.
     public func preprocessBatch(contentsOf urls: [URL]) throws -> [Float] {
+        try preprocessBatch(contentsOf: urls, threads: ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// ``preprocessBatch(contentsOf:)`` on `threads` threads (tests compare thread counts).
+    func preprocessBatch(contentsOf urls: [URL], threads: Int) throws -> [Float] {
         let stride = 3 * size * size
         var output = [Float](repeating: 0, count: urls.count * stride)
         var errors = [ImageError?](repeating: nil, count: urls.count)
         let options = effectiveDecodeOptions
+        // Largest files first: decoding cannot be split, so a big photo taken last would
+        // leave the other cores waiting. File size is a cheap stand-in for the work.
+        let bytes = urls.map { (try? FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? Int) ?? 0 }
+        let order = urls.indices.sorted { bytes[$0] != bytes[$1] ? bytes[$0] > bytes[$1] : $0 < $1 }
         output.withUnsafeMutableBufferPointer { out in
             errors.withUnsafeMutableBufferPointer { errs in
-                // Each iteration writes only its own slice, so sharing the buffers is safe.
+                // Each image writes only its own slice, so sharing the buffers is safe.
                 nonisolated(unsafe) let out = out
                 nonisolated(unsafe) let errs = errs
-                DispatchQueue.concurrentPerform(iterations: urls.count) { index in
+                BatchScheduler(order: order).run(threads: threads) { index, rows in
                     do {
                         let image = try ImageDecoder.decode(contentsOf: urls[index], options: options)
-                        let rgb = resizeAndCrop(image)
+                        let rgb = resizeAndCrop(image, rows: rows)
                         normalize(rgb, into: UnsafeMutableBufferPointer(rebasing: out[(index * stride)..<((index + 1) * stride)]))
                     } catch let error as ImageError {
                         errs[index] = error

@@ -29,25 +29,57 @@ public enum ImageDecoder {
         limits.max_pixels = UInt64(max(0, options.maxPixels ?? 0))
         limits.max_scans = Int32(clamping: options.maxProgressiveScans ?? 0)
         limits.jpeg_min_short_side = Int32(clamping: max(0, options.jpegMinimumShortSide ?? 0))
-        var raw = clip_image()
-        let status: Int32 = data.withUnsafeBytes { buffer in
-            let base = buffer.bindMemory(to: UInt8.self).baseAddress
-            switch format {
-            case .jpeg: return clip_jpeg_decode(base, buffer.count, limits, &raw)
-            case .png: return clip_png_decode(base, buffer.count, limits, &raw)
-            case .webp: return clip_webp_decode(base, buffer.count, limits, &raw)
-            case .gif: return clip_gif_decode(base, buffer.count, limits, &raw)
+        var image: DecodedImage
+        if format == .jpeg {
+            image = try decodeJPEG(data: data, name: name, limits: limits)
+        } else {
+            var raw = clip_image()
+            let status: Int32 = data.withUnsafeBytes { buffer in
+                let base = buffer.bindMemory(to: UInt8.self).baseAddress
+                switch format {
+                case .jpeg: return clip_jpeg_decode(base, buffer.count, limits, &raw)
+                case .png: return clip_png_decode(base, buffer.count, limits, &raw)
+                case .webp: return clip_webp_decode(base, buffer.count, limits, &raw)
+                case .gif: return clip_gif_decode(base, buffer.count, limits, &raw)
+                }
             }
+            defer { clip_image_free(&raw) }
+            guard status == Int32(CLIP_OK.rawValue) else {
+                throw Self.error(status: status, message: Self.message(of: &raw), format: format, file: name)
+            }
+            image = try Self.wrap(&raw, file: name)
         }
-        defer { clip_image_free(&raw) }
-        guard status == Int32(CLIP_OK.rawValue) else {
-            throw Self.error(status: status, message: Self.message(of: &raw), format: format, file: name)
-        }
-        var image = try Self.wrap(&raw, file: name)
         if options.applyEXIFOrientation, let orientation = EXIFOrientation.read(from: data, format: format) {
             image = orientation.apply(to: image)
         }
         return image
+    }
+
+    /// JPEGs decode straight into the array's storage (size from the header first): a photo is
+    /// the largest buffer of the whole pipeline, and copying it cost as much as resampling.
+    private static func decodeJPEG(data: Data, name: String, limits: clip_decode_limits) throws -> DecodedImage {
+        var raw = clip_image()
+        var status: Int32 = data.withUnsafeBytes { buffer in
+            clip_jpeg_size(buffer.bindMemory(to: UInt8.self).baseAddress, buffer.count, limits, &raw)
+        }
+        guard status == Int32(CLIP_OK.rawValue) else {
+            throw Self.error(status: status, message: Self.message(of: &raw), format: .jpeg, file: name)
+        }
+        guard let mode = Self.mode(raw.mode), raw.width > 0, raw.height > 0 else {
+            throw ImageError.corrupt(file: name, detail: "decoder returned no pixels")
+        }
+        let count = Int(raw.width) * Int(raw.height) * mode.bytesPerPixel
+        let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            status = data.withUnsafeBytes { bytes in
+                clip_jpeg_decode_into(bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, limits,
+                                      buffer.baseAddress, count, &raw)
+            }
+            initialized = status == Int32(CLIP_OK.rawValue) ? count : 0
+        }
+        guard status == Int32(CLIP_OK.rawValue) else {
+            throw Self.error(status: status, message: Self.message(of: &raw), format: .jpeg, file: name)
+        }
+        return DecodedImage(mode: mode, width: Int(raw.width), height: Int(raw.height), pixels: pixels)
     }
 
     private static func wrap(_ raw: inout clip_image, file: String) throws -> DecodedImage {

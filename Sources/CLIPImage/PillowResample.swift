@@ -9,6 +9,8 @@
 // Every output pixel depends only on its own row and column coefficients, so computing only
 // a window of the output (the centre crop) gives the same values as Pillow's full resize.
 
+import CImageCodecs
+
 /// A rectangle of the resized image to compute: columns `x..<x+width`, rows `y..<y+height`.
 struct ResampleWindow: Equatable {
     var x: Int, y: Int, width: Int, height: Int
@@ -97,11 +99,39 @@ enum PillowResample {
         return v < 0 ? 0 : v > 255 ? 255 : UInt8(truncatingIfNeeded: v)
     }
 
+    /// Which code runs the horizontal 8-bit pass. All give the same bytes (Tests:
+    /// HorizontalKernelTests); `.scalar` is the portable reference.
+    enum HorizontalKernel: Equatable, Sendable {
+        /// The fastest SIMD kernel this CPU has (clip_resample.c), else `.scalar`.
+        case automatic
+        case scalar
+        case sse41
+        case avx2
+
+        var code: Int32 {
+            switch self {
+            case .automatic: Int32(CLIP_KERNEL_AUTO)
+            case .scalar: -1
+            case .sse41: Int32(CLIP_KERNEL_SSE41)
+            case .avx2: Int32(CLIP_KERNEL_AVX2)
+            }
+        }
+
+        /// The SIMD kernels this CPU supports (none off x86-64).
+        static var available: [HorizontalKernel] {
+            let mask = clip_resample_kernels()
+            return [.sse41, .avx2].filter { mask & $0.code != 0 }
+        }
+    }
+
     /// Bicubic resize of 8-bit interleaved samples (`channels` 1...4) to `outWidth x outHeight`,
-    /// returning only `window` (`window.height * window.width * channels` bytes).
+    /// returning only `window` (`window.height * window.width * channels` bytes). `rows` may
+    /// run the row chunks of each pass on several threads; every row is computed by the same
+    /// code whichever thread runs it, so the bytes do not depend on the split.
     static func bicubic8(
         _ src: UnsafeBufferPointer<UInt8>, width: Int, height: Int, channels: Int,
-        outWidth: Int, outHeight: Int, window: ResampleWindow
+        outWidth: Int, outHeight: Int, window: ResampleWindow,
+        kernel: HorizontalKernel = .automatic, rows parallelism: RowParallelism = .serial
     ) -> [UInt8] {
         precondition((1...4).contains(channels) && src.count == width * height * channels)
         let needHorizontal = outWidth != width
@@ -118,14 +148,36 @@ enum PillowResample {
         }
         let rowLength = window.width * channels
         // (endRow - firstRow, window.width, channels)
-        var temp = [UInt8](repeating: 0, count: (endRow - firstRow) * rowLength)
+        // Every row is written below (by the horizontal pass or the copy), so no zero fill.
+        let tempCount = (endRow - firstRow) * rowLength
+        var temp = [UInt8](unsafeUninitializedCapacity: tempCount) { _, initialized in initialized = tempCount }
         if needHorizontal {
             let horizontal = ResampleCoefficients(inSize: width, outSize: outWidth, range: window.x..<window.x + window.width)
             let kk = horizontal.fixedPoint()
-            temp.withUnsafeMutableBufferPointer { dst in
+            // The SIMD kernels read the coefficients split into 15-bit halves (clip_resample.h).
+            let useSIMD = kernel != .scalar && !HorizontalKernel.available.isEmpty
+            var split: [Int16] = []
+            if useSIMD {
+                split = [Int16](repeating: 0, count: 2 * window.width * Int(clip_resample_padded_taps(Int32(horizontal.ksize))))
                 kk.withUnsafeBufferPointer { k in
-                    horizontalPass8(src, width: width, channels: channels, rows: firstRow..<endRow,
-                                    coefficients: horizontal, k: k, window: window, into: dst)
+                    split.withUnsafeMutableBufferPointer {
+                        clip_resample_split(k.baseAddress, Int32(horizontal.ksize), Int32(window.width), $0.baseAddress)
+                    }
+                }
+            }
+            temp.withUnsafeMutableBufferPointer { dst in
+                // Each chunk writes only its own rows of temp.
+                nonisolated(unsafe) let dst = dst
+                parallelism.run(endRow - firstRow) { chunk in
+                    let rows = (firstRow + chunk.lowerBound)..<(firstRow + chunk.upperBound)
+                    if useSIMD, horizontalPassSIMD8(src, width: width, channels: channels, rows: rows, firstRow: firstRow,
+                                                               coefficients: horizontal, split: split, kernel: kernel, into: dst) {
+                        return
+                    }
+                    kk.withUnsafeBufferPointer { k in
+                        horizontalPass8(src, width: width, channels: channels, rows: rows, firstRow: firstRow,
+                                        coefficients: horizontal, k: k, window: window, into: dst)
+                    }
                 }
             }
         } else {
@@ -137,26 +189,14 @@ enum PillowResample {
         guard needVertical else { return temp }
         let kk = vertical.fixedPoint()
         var out = [UInt8](repeating: 0, count: window.height * rowLength)
-        var accumulator = [Int32](repeating: 0, count: rowLength)
         temp.withUnsafeBufferPointer { tmp in
             out.withUnsafeMutableBufferPointer { dst in
-                accumulator.withUnsafeMutableBufferPointer { acc in
+                // Each chunk writes only its own output rows.
+                nonisolated(unsafe) let dst = dst
+                parallelism.run(window.height) { chunk in
                     kk.withUnsafeBufferPointer { k in
-                        for yy in 0..<window.height {
-                            let ymin = vertical.starts[yy] - firstRow, taps = vertical.counts[yy]
-                            for i in 0..<rowLength { acc[i] = 1 << (precisionBits - 1) }
-                            // Integer sums: the order of the taps does not change the result,
-                            // so the inner loop runs along the row, where it vectorises.
-                            for t in 0..<taps {
-                                let weight = k[yy * vertical.ksize + t]
-                                guard let accumulators = acc.baseAddress, let row = tmp.baseAddress?.advanced(by: (ymin + t) * rowLength) else { continue }
-                                for i in 0..<rowLength {
-                                    accumulators[i] &+= Int32(truncatingIfNeeded: row[i]) &* weight
-                                }
-                            }
-                            let base = yy * rowLength
-                            for i in 0..<rowLength { dst[base + i] = clip8(acc[i]) }
-                        }
+                        verticalPass8(tmp, rowLength: rowLength, firstRow: firstRow, coefficients: vertical, k: k,
+                                      rows: chunk, into: dst)
                     }
                 }
             }
@@ -164,8 +204,54 @@ enum PillowResample {
         return out
     }
 
+    /// Output rows `rows` of the vertical pass over the horizontally resampled `tmp`.
+    private static func verticalPass8(
+        _ tmp: UnsafeBufferPointer<UInt8>, rowLength: Int, firstRow: Int, coefficients vertical: ResampleCoefficients,
+        k: UnsafeBufferPointer<Int32>, rows: Range<Int>, into dst: UnsafeMutableBufferPointer<UInt8>
+    ) {
+        var accumulator = [Int32](repeating: 0, count: rowLength)
+        accumulator.withUnsafeMutableBufferPointer { acc in
+            for yy in rows {
+                let ymin = vertical.starts[yy] - firstRow, taps = vertical.counts[yy]
+                for i in 0..<rowLength { acc[i] = 1 << (precisionBits - 1) }
+                // Integer sums: the order of the taps does not change the result,
+                // so the inner loop runs along the row, where it vectorises.
+                for t in 0..<taps {
+                    let weight = k[yy * vertical.ksize + t]
+                    guard let accumulators = acc.baseAddress, let row = tmp.baseAddress?.advanced(by: (ymin + t) * rowLength) else { continue }
+                    for i in 0..<rowLength {
+                        accumulators[i] &+= Int32(truncatingIfNeeded: row[i]) &* weight
+                    }
+                }
+                let base = yy * rowLength
+                for i in 0..<rowLength { dst[base + i] = clip8(acc[i]) }
+            }
+        }
+    }
+
+    /// The horizontal pass by a SIMD kernel in clip_resample.c; false when this CPU lacks
+    /// `kernel` (nothing written then).
+    private static func horizontalPassSIMD8(
+        _ src: UnsafeBufferPointer<UInt8>, width: Int, channels: Int, rows: Range<Int>, firstRow: Int,
+        coefficients: ResampleCoefficients, split: [Int16], kernel: HorizontalKernel,
+        into dst: UnsafeMutableBufferPointer<UInt8>
+    ) -> Bool {
+        coefficients.starts.withUnsafeBufferPointer { starts in
+            coefficients.counts.withUnsafeBufferPointer { counts in
+                split.withUnsafeBufferPointer { table in
+                    clip_resample_h8(src.baseAddress, src.count, width * channels, Int32(channels),
+                                     Int32(rows.lowerBound), Int32(rows.upperBound), Int32(firstRow),
+                                     starts.baseAddress, counts.baseAddress, Int32(starts.count),
+                                     table.baseAddress, Int32(coefficients.ksize), dst.baseAddress, kernel.code) != 0
+                }
+            }
+        }
+    }
+
+    /// The scalar horizontal pass (Pillow's loop), for rows `rows`; row `firstRow` of the
+    /// input goes to row 0 of `dst`.
     private static func horizontalPass8(
-        _ src: UnsafeBufferPointer<UInt8>, width: Int, channels: Int, rows: Range<Int>,
+        _ src: UnsafeBufferPointer<UInt8>, width: Int, channels: Int, rows: Range<Int>, firstRow: Int,
         coefficients: ResampleCoefficients, k: UnsafeBufferPointer<Int32>, window: ResampleWindow,
         into dst: UnsafeMutableBufferPointer<UInt8>
     ) {
@@ -173,7 +259,7 @@ enum PillowResample {
         let ksize = coefficients.ksize
         for row in rows {
             let srcRow = row * width * channels
-            var d = (row - rows.lowerBound) * window.width * channels
+            var d = (row - firstRow) * window.width * channels
             for xx in 0..<window.width {
                 let xmin = coefficients.starts[xx], taps = coefficients.counts[xx], kb = xx * ksize
                 var p = srcRow + xmin * channels

@@ -56,6 +56,13 @@ void clip_image_free(clip_image *image);
 /// Each decoder checks the limits from the header before decoding pixels, fills `out` and
 /// returns CLIP_OK, or returns a clip_status with `out->message` set and nothing allocated.
 int clip_jpeg_decode(const uint8_t *data, size_t size, clip_decode_limits limits, clip_image *out);
+/// The JPEG path in two steps, so that the caller owns the pixel memory: `clip_jpeg_size`
+/// reads the header and sets `out`'s width, height and mode (no pixels); `clip_jpeg_decode_into`
+/// decodes into `dest`, which must hold exactly width * height * bytes-per-pixel bytes, and
+/// leaves `out->pixels` NULL.
+int clip_jpeg_size(const uint8_t *data, size_t size, clip_decode_limits limits, clip_image *out);
+int clip_jpeg_decode_into(const uint8_t *data, size_t size, clip_decode_limits limits, uint8_t *dest,
+                          size_t capacity, clip_image *out);
 int clip_png_decode(const uint8_t *data, size_t size, clip_decode_limits limits, clip_image *out);
 int clip_webp_decode(const uint8_t *data, size_t size, clip_decode_limits limits, clip_image *out);
 int clip_gif_decode(const uint8_t *data, size_t size, clip_decode_limits limits, clip_image *out);
