@@ -3,10 +3,13 @@
 one image at a time in one process on one core (as a DataLoader worker runs it). Runs the same
 steps written out with Pillow + numpy (see scripts/reference/make_image_fixtures.py) and, when
 importable, torchvision's transforms (torch limited to 1 thread, as in DataLoader workers).
-Prints images/s for each; the last `images_per_second=` line is the faster one.
+Prints images/s for each; the last `images_per_second=` line is the faster one. `pool` runs the
+faster pipeline in W worker processes (a multiprocessing pool, as DataLoader workers would, each
+returning its tensor to the parent) and prints wall-clock images/s.
 
   preprocess_reference.py make DIR      write the benchmark photos (scikit-image samples as JPEG)
   preprocess_reference.py run N R FILE...
+  preprocess_reference.py pool W N R FILE...
 """
 import sys
 import time
@@ -94,8 +97,40 @@ def measure(transform, label, repeats, files):
     return images / seconds, images / cpu
 
 
+_worker_transform = None
+
+
+def _init_worker(n):
+    global _worker_transform
+    try:
+        _worker_transform = torchvision_transform(n)[0]
+    except ImportError:
+        _worker_transform = numpy_transform(n)[0]
+
+
+def _preprocess_file(path):
+    with Image.open(path) as im:
+        return np.asarray(_worker_transform(im))
+
+
+def pool(workers, n, repeats, files):
+    import multiprocessing
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(n,)) as p:
+        s = sum(float(x[0, 0, 0]) for x in p.imap(_preprocess_file, files))  # warm-up: imports, page cache
+        start = time.perf_counter()
+        for _ in range(repeats):
+            s += sum(float(x[0, 0, 0]) for x in p.imap(_preprocess_file, files))
+        seconds = time.perf_counter() - start
+    images = len(files) * repeats
+    print(f"Pillow + torchvision, {workers} worker processes: {len(files)} images x {repeats} in {seconds:.3f} s wall: "
+          f"{images / seconds:.1f} images/s (checksum {s:.4f})")
+    print(f"pool_images_per_second={images / seconds:.2f}")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(sys.argv[2])
+    elif sys.argv[1] == "pool":
+        pool(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:])
     else:
         run(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
