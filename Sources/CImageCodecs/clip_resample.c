@@ -63,8 +63,14 @@ static inline void store_sum(__m128i lo, __m128i hi, int channels, uint8_t *out)
     __m128i s = _mm_add_epi32(_mm_add_epi32(_mm_slli_epi32(hi, 15), lo), _mm_set1_epi32(1 << (PRECISION_BITS - 1)));
     s = _mm_srai_epi32(s, PRECISION_BITS);
     s = _mm_packus_epi16(_mm_packs_epi32(s, s), s);
-    int32_t bytes = _mm_cvtsi128_si32(s);
-    memcpy(out, &bytes, (size_t)channels);
+    uint32_t bytes = (uint32_t)_mm_cvtsi128_si32(s);
+    // Constant-size stores: memcpy with a variable length becomes a call to memmove.
+    switch (channels) {
+    case 1: out[0] = (uint8_t)bytes; break;
+    case 2: memcpy(out, &bytes, 2); break;
+    case 3: memcpy(out, &bytes, 2); out[2] = (uint8_t)(bytes >> 16); break;
+    default: memcpy(out, &bytes, 4); break;
+    }
 }
 
 // The pshufb mask that turns `pairs` consecutive pairs of pixels into int16 lanes
