@@ -98,6 +98,8 @@ public struct CLIP: Sendable {
     }
 
     private init(store: ParameterStore, configuration config: CLIPConfiguration, format: WeightFormat) throws {
+        // open_clip keeps a sine–cosine positional embedding as a parameter without gradient.
+        if config.visionPositionalEmbedding == .sinCos2D { store.frozenPrefixes.append("visual.positional_embedding") }
         switch config.vision {
         case let .vit(size, patch, width, layers, heads):
             visual = .vit(try VisionTransformer(store, imageSize: size, patchSize: patch, width: width, layers: layers,

@@ -44,27 +44,40 @@ public enum VisionConfiguration: Codable, Sendable, Equatable {
     }
 
     /// Encodes as open_clip's `vision_cfg`: `layers` is an int for ViT, a list for ResNet.
+    /// Heads come from `heads` (ours) or open_clip's `head_width` (default 64), as open_clip
+    /// computes them: width / head_width for ViT, width · 32 / head_width for ResNet.
     enum CodingKeys: String, CodingKey {
-        case imageSize = "image_size", patchSize = "patch_size", width, layers, heads
+        case imageSize = "image_size", patchSize = "patch_size", width, layers, heads, headWidth = "head_width"
+        case positionalEmbedding = "pos_embed_type"
     }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let imageSize = try c.decode(Int.self, forKey: .imageSize)
         let width = try c.decode(Int.self, forKey: .width)
+        let headWidth = try c.decodeIfPresent(Int.self, forKey: .headWidth) ?? 64
+        guard headWidth > 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .headWidth, in: c, debugDescription: "head_width must be positive")
+        }
         if let stages = try? c.decode([Int].self, forKey: .layers) {
-            let heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? width * 32 / 64
+            let heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? width * 32 / headWidth
             self = .resnet(imageSize: imageSize, layers: stages, width: width, heads: heads)
         } else {
             let layers = try c.decode(Int.self, forKey: .layers)
             let patch = try c.decode(Int.self, forKey: .patchSize)
-            let heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? width / 64
+            let heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? width / headWidth
             self = .vit(imageSize: imageSize, patchSize: patch, width: width, layers: layers, heads: heads)
         }
     }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
+        try encode(into: &c)
+    }
+
+    /// Writes the fields into an open `vision_cfg` container (``CLIPConfiguration`` adds
+    /// `pos_embed_type` to the same object).
+    func encode(into c: inout KeyedEncodingContainer<CodingKeys>) throws {
         switch self {
         case let .vit(imageSize, patchSize, width, layers, heads):
             try c.encode(imageSize, forKey: .imageSize)
@@ -81,6 +94,16 @@ public enum VisionConfiguration: Codable, Sendable, Equatable {
     }
 }
 
+/// How a ViT image tower gets its positional embedding (open_clip's `vision_cfg.pos_embed_type`).
+public enum PositionalEmbeddingType: String, Codable, Sendable {
+    /// A trained parameter initialised to C^-½ · N(0, 1): OpenAI's models.
+    case learnable
+    /// Fixed 2-D sine–cosine features of the patch row and column (MAE's), not trained. Their
+    /// magnitude is comparable to the patch embeddings from the first step, which lets small
+    /// models learn *where* things are far sooner than from a small random start.
+    case sinCos2D = "sin_cos_2d"
+}
+
 /// A whole CLIP model's architecture.
 ///
 /// ```swift
@@ -93,12 +116,16 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
     public var vision: VisionConfiguration
     public var text: TextConfiguration
     public var activation: Activation
+    /// The ViT's positional embedding (ResNets only support `.learnable`).
+    public var visionPositionalEmbedding: PositionalEmbeddingType
 
-    public init(embedDim: Int, vision: VisionConfiguration, text: TextConfiguration, activation: Activation = .quickGELU) {
+    public init(embedDim: Int, vision: VisionConfiguration, text: TextConfiguration, activation: Activation = .quickGELU,
+                visionPositionalEmbedding: PositionalEmbeddingType = .learnable) {
         self.embedDim = embedDim
         self.vision = vision
         self.text = text
         self.activation = activation
+        self.visionPositionalEmbedding = visionPositionalEmbedding
     }
 
     enum CodingKeys: String, CodingKey {
@@ -111,6 +138,8 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         embedDim = try c.decode(Int.self, forKey: .embedDim)
         vision = try c.decode(VisionConfiguration.self, forKey: .vision)
+        visionPositionalEmbedding = try c.nestedContainer(keyedBy: VisionConfiguration.CodingKeys.self, forKey: .vision)
+            .decodeIfPresent(PositionalEmbeddingType.self, forKey: .positionalEmbedding) ?? .learnable
         let textContainer = try c.nestedContainer(keyedBy: TextConfiguration.CodingKeys.self, forKey: .text)
         let width = try textContainer.decode(Int.self, forKey: .width)
         text = TextConfiguration(
@@ -130,7 +159,10 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(embedDim, forKey: .embedDim)
-        try c.encode(vision, forKey: .vision)
+        var v = c.nestedContainer(keyedBy: VisionConfiguration.CodingKeys.self, forKey: .vision)
+        try vision.encode(into: &v)
+        // Only when not the default, so files of learnable-embedding models stay as they were.
+        if visionPositionalEmbedding != .learnable { try v.encode(visionPositionalEmbedding, forKey: .positionalEmbedding) }
         try c.encode(text, forKey: .text)
         try c.encode(activation == .quickGELU, forKey: .quickGELU)
     }

@@ -99,10 +99,13 @@ extension CLIPConfiguration {
         case let .vit(size, patch, width, _, heads):
             try check(patch > 0 && size % patch == 0, "image size \(size) is not a multiple of patch size \(patch)")
             try check(heads > 0 && width % heads == 0, "vision width \(width) is not divisible by \(heads) heads")
+            try check(visionPositionalEmbedding == .learnable || width % 4 == 0,
+                      "pos_embed_type sin_cos_2d needs a vision width divisible by 4, got \(width)")
         case let .resnet(size, layers, width, heads):
             try check(layers.count == 4 && layers.allSatisfy { $0 > 0 }, "ResNet needs four stages with at least one block, got \(layers)")
             try check(size % 32 == 0, "ResNet image size \(size) must be a multiple of 32")
             try check(heads > 0 && (width * 32) % heads == 0, "attention-pool width \(width * 32) is not divisible by \(heads) heads")
+            try check(visionPositionalEmbedding == .learnable, "pos_embed_type \(visionPositionalEmbedding.rawValue) needs a ViT image tower")
         }
     }
 }

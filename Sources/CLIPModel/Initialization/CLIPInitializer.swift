@@ -41,6 +41,8 @@ public struct CLIPInitializer: Sendable {
         case "token_embedding.weight": return normal(0.02)
         case "positional_embedding": return normal(0.01)
         case "text_projection": return normal(Float(configuration.text.width).squareRoot().reciprocal)
+        case "visual.positional_embedding" where configuration.visionPositionalEmbedding == .sinCos2D:
+            return Self.sinCos2DPositionalEmbedding(grid: Int((Double(shape[0] - 1)).squareRoot()), width: shape[1])
         case "visual.class_embedding", "visual.positional_embedding", "visual.proj": return normal(width.squareRoot().reciprocal)
         case "visual.attnpool.positional_embedding": return normal(Float(shape[1]).squareRoot().reciprocal)
         default: break
@@ -63,6 +65,29 @@ public struct CLIPInitializer: Sendable {
         }
         // Convolutions and remaining Linear layers: PyTorch's default kaiming_uniform(a = √5).
         return uniform(Float(fanIn).squareRoot().reciprocal)
+    }
+
+    /// open_clip's `get_2d_sincos_pos_embed(C, G, cls_token=True)` (MAE's): a zero row for the
+    /// class token, then for the patch in row i, column j the C/2 features of column j followed
+    /// by the C/2 features of row i, each [sin(p·ω_k) for k] ++ [cos(p·ω_k) for k] with
+    /// ω_k = 10000^(−k/(C/4)), k < C/4; computed in Float64 like NumPy, rounded once.
+    /// (N + 1, C) with N = G²; C must be a multiple of 4 (``CLIPConfiguration/validate()``).
+    public static func sinCos2DPositionalEmbedding(grid g: Int, width c: Int) -> Tensor {
+        let quarter = c / 4
+        let omega = (0..<quarter).map { 1 / Foundation.pow(10000.0, Double($0) / Double(quarter)) }
+        var values = [Float](repeating: 0, count: (g * g + 1) * c)
+        for i in 0..<g {
+            for j in 0..<g {
+                let row = (1 + i * g + j) * c
+                for (half, p) in [(0, Double(j)), (1, Double(i))] {
+                    for k in 0..<quarter {
+                        values[row + half * 2 * quarter + k] = Float(Foundation.sin(p * omega[k]))
+                        values[row + half * 2 * quarter + quarter + k] = Float(Foundation.cos(p * omega[k]))
+                    }
+                }
+            }
+        }
+        return Tensor(shape: [g * g + 1, c], scalars: values)
     }
 
     private var visionWidth: Int {
