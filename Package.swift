@@ -28,6 +28,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("z")]
         ),
         .target(name: "CBenchSupport"),
+        .target(name: "CTensorKernels"),
         .target(
             name: "CImageCodecs",
             linkerSettings: [
@@ -37,7 +38,7 @@ let package = Package(
         ),
 
         // Libraries.
-        .target(name: "CLIPTensor", dependencies: ["CBLAS"]),
+        .target(name: "CLIPTensor", dependencies: ["CBLAS", "CTensorKernels"]),
         .target(name: "CLIPTextCleaning"),
         .target(
             name: "CLIPTokenizer",

@@ -37,6 +37,22 @@ import Testing
                 Ref.attention(q: Ref.slice(d[0], dim: 2, range: 0..<6), k: Ref.slice(d[0], dim: 2, range: 6..<12),
                               v: Ref.slice(d[0], dim: 2, range: 12..<18), heads: 2, causal: true)
             }))
+        // selfAttention: the fused op whose gradient is one (B, T, 3C) tensor.
+        for (b, t, c, heads, causal) in [(2, 5, 6, 2, true), (1, 4, 9, 3, false), (3, 1, 4, 1, true)] {
+            cases.append(GradientCase("selfAttention on fused qkv B=\(b) T=\(t) C=\(c) H=\(heads)\(causal ? " causal" : "")",
+                [Tensor.random([b, t, 3 * c], in: -2...2, using: &g)],
+                op: { v in Variable.selfAttention(v[0], heads: heads, causal: causal) },
+                reference: { d in
+                    Ref.attention(q: Ref.slice(d[0], dim: 2, range: 0..<c), k: Ref.slice(d[0], dim: 2, range: c..<(2 * c)),
+                                  v: Ref.slice(d[0], dim: 2, range: (2 * c)..<(3 * c)), heads: heads, causal: causal)
+                }))
+        }
+        cases.append(GradientCase("selfAttention on a sliced qkv view B=2 T=3 C=4 H=2", [Tensor.randomSlicedView([2, 3, 12], using: &g)],
+            op: { v in Variable.selfAttention(v[0], heads: 2, causal: false) },
+            reference: { d in
+                Ref.attention(q: Ref.slice(d[0], dim: 2, range: 0..<4), k: Ref.slice(d[0], dim: 2, range: 4..<8),
+                              v: Ref.slice(d[0], dim: 2, range: 8..<12), heads: 2, causal: false)
+            }))
         cases.append(GradientCase("transposed-view q and k, B=2 T=4 C=4 H=2",
             [Tensor.randomTransposedView([2, 4, 4], using: &g), Tensor.randomTransposedView([2, 4, 4], using: &g), Tensor.random([2, 4, 4], using: &g)],
             op: { v in Variable.attention(q: v[0], k: v[1], v: v[2], heads: 2, causal: false) },

@@ -18,12 +18,8 @@ public struct MultiheadAttention: Sendable {
 
     /// Self-attention: (B, T, C) → (B, T, C).
     public func callAsFunction(_ x: Variable, causal: Bool) -> Variable {
-        let c = x.shape[2]
-        let qkv = inProjection(x)                                       // (B, T, 3C)
-        let q = Variable.slice(qkv, dim: 2, range: 0..<c)               // (B, T, C) views, no copy
-        let k = Variable.slice(qkv, dim: 2, range: c..<(2 * c))
-        let v = Variable.slice(qkv, dim: 2, range: (2 * c)..<(3 * c))
-        return outProjection(Variable.attention(q: q, k: k, v: v, heads: heads, causal: causal))
+        let qkv = inProjection(x)                                       // (B, T, 3C) = [q | k | v]
+        return outProjection(Variable.selfAttention(qkv, heads: heads, causal: causal))   // (B, T, C)
     }
 }
 

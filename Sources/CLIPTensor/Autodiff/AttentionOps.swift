@@ -10,4 +10,20 @@ extension Variable {
             return [r.dq, r.dk, r.dv]
         }
     }
+
+    /// Self-attention on a fused projection qkv (B, T, 3C) = [q | k | v] → (B, T, C). The same
+    /// as `attention` on three column slices, but the gradient is written as one (B, T, 3C)
+    /// tensor instead of three zero-filled slice gradients added together.
+    public static func selfAttention(_ qkv: Variable, heads: Int, causal: Bool) -> Variable {
+        let value = qkv.value
+        precondition(value.rank == 3 && value.shape[2] % 3 == 0, "selfAttention needs (B, T, 3C), got \(value.shape)")
+        let c = value.shape[2] / 3
+        // P (B, H, T, T) is kept for the backward pass only when training and small.
+        let (y, probabilities) = Tensor.scaledDotProductAttention(
+            q: value.sliced(dim: 2, range: 0..<c), k: value.sliced(dim: 2, range: c..<(2 * c)),
+            v: value.sliced(dim: 2, range: (2 * c)..<(3 * c)), heads: heads, causal: causal, keepProbabilities: qkv.requiresGrad)
+        return record(y, [qkv]) { g in
+            [Tensor.selfAttentionBackward(qkv: value, g: g, heads: heads, causal: causal, probabilities: probabilities)]
+        }
+    }
 }

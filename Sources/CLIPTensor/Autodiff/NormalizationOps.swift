@@ -4,8 +4,9 @@ extension Variable {
     /// Layer norm over the last dimension.
     public static func layerNorm(_ x: Variable, weight: Variable, bias: Variable, eps: Float = 1e-5) -> Variable {
         let (xv, wv) = (x.value, weight.value)
-        return record(Tensor.layerNorm(xv, weight: wv, bias: bias.value, eps: eps), [x, weight, bias]) { g in
-            let r = Tensor.layerNormBackward(xv, weight: wv, g: g, eps: eps)
+        let (y, mean, inverseStd) = Tensor.layerNormWithStatistics(xv, weight: wv, bias: bias.value, eps: eps)
+        return record(y, [x, weight, bias]) { g in
+            let r = Tensor.layerNormBackward(xv, weight: wv, g: g, mean: mean, inverseStd: inverseStd)
             return [r.dx, r.dWeight, r.dBias]
         }
     }

@@ -72,12 +72,20 @@ public final class Variable: @unchecked Sendable {
             stack.append((node, true))
             for p in node.parents where p.requiresGrad && !visited.contains(ObjectIdentifier(p)) { stack.append((p, false)) }
         }
-        // Gradients of intermediate results live only for this pass.
+        // Gradients of intermediate results live only for this pass. Sums are formed in place
+        // when the running total's memory is referenced by nothing else (same additions, in the
+        // same order, as allocating a + b).
         var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): start]
         for node in order.reversed() {
-            guard let g = pending.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+            guard var g = pending.removeValue(forKey: ObjectIdentifier(node)) else { continue }
             guard let pullback = node.pullback else {
-                node.grad = node.grad.map { $0 + g } ?? g.copy()   // a leaf owns its gradient's memory
+                if var total = node.grad.take() {
+                    Tensor.accumulate(&total, adding: g)
+                    node.grad = total
+                } else {
+                    // A leaf owns its gradient's memory: keep g when nothing else holds it.
+                    node.grad = g.isUniquelyOwnedAndContiguous() ? g : g.copy()
+                }
                 continue
             }
             let grads = pullback(g)
@@ -86,7 +94,12 @@ public final class Variable: @unchecked Sendable {
                 guard let pg else { continue }
                 precondition(pg.shape == p.value.shape, "gradient shape \(pg.shape) for input of shape \(p.value.shape)")
                 let id = ObjectIdentifier(p)
-                pending[id] = pending[id].map { $0 + pg } ?? pg
+                if var total = pending.removeValue(forKey: id) {
+                    Tensor.accumulate(&total, adding: pg)
+                    pending[id] = total
+                } else {
+                    pending[id] = pg
+                }
             }
         }
     }

@@ -23,7 +23,7 @@ public struct Tensor: @unchecked Sendable {
     /// Index of the first element in `storage`.
     public let offset: Int
     /// The memory this view reads.
-    public let storage: TensorStorage
+    public private(set) var storage: TensorStorage
 
     /// A view onto `storage`.
     public init(storage: TensorStorage, shape: [Int], strides: [Int], offset: Int = 0) {
@@ -114,6 +114,12 @@ public struct Tensor: @unchecked Sendable {
             s *= shape[d]
         }
         return strides
+    }
+
+    /// True when this view is contiguous, covers its own allocated memory, and nothing else
+    /// references that memory: an op may then write into it in place (gradient accumulation).
+    mutating func isUniquelyOwnedAndContiguous() -> Bool {
+        isContiguous && storage.isOwned && isKnownUniquelyReferenced(&storage)
     }
 
     /// Product of the dimensions (1 for rank 0).

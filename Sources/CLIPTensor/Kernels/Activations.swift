@@ -1,33 +1,38 @@
+import CTensorKernels
 import Foundation
 
-// Pointwise activations and softmax.
+// Pointwise activations and softmax. The arithmetic is in vectorised C kernels
+// (Sources/CTensorKernels/clip_kernels.c: polynomial exp, A&S erf); these split the work
+// over threads in fixed ranges.
 //   GELU(x)      = x · Φ(x) = 0.5 · x · (1 + erf(x / √2))      (PyTorch nn.GELU(), approximate="none")
 //   QuickGELU(x) = x · σ(1.702 · x)                              (OpenAI clip/model.py)
 
 extension Tensor {
     /// GELU with the exact erf formulation.
-    public static func gelu(_ x: Tensor) -> Tensor {
-        x.map { v in 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
-    }
+    public static func gelu(_ x: Tensor) -> Tensor { pointwise(x, clip_gelu) }
 
     /// OpenAI's QuickGELU, x · sigmoid(1.702 x).
-    public static func quickGELU(_ x: Tensor) -> Tensor {
-        x.map { v in v / (1 + expf(-1.702 * v)) }
-    }
+    public static func quickGELU(_ x: Tensor) -> Tensor { pointwise(x, clip_quick_gelu) }
 
     /// max(x, 0).
-    public static func relu(_ x: Tensor) -> Tensor {
-        x.map { v in v > 0 ? v : 0 }
-    }
+    public static func relu(_ x: Tensor) -> Tensor { pointwise(x, clip_relu) }
 
     /// 1 / (1 + e^(−x)).
-    public static func sigmoid(_ x: Tensor) -> Tensor {
-        x.map { v in 1 / (1 + expf(-v)) }
-    }
+    public static func sigmoid(_ x: Tensor) -> Tensor { pointwise(x, clip_sigmoid) }
 
     /// e^x.
-    public static func exp(_ x: Tensor) -> Tensor {
-        x.map { v in expf(v) }
+    public static func exp(_ x: Tensor) -> Tensor { pointwise(x, clip_exp) }
+
+    /// `kernel(x, y, n)` over the elements of x into a new tensor, in parallel chunks.
+    static func pointwise(_ x: Tensor, _ kernel: @escaping @Sendable (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void) -> Tensor {
+        let src = x.contiguous()
+        let out = Tensor(uninitializedShape: x.shape)
+        let s = SendablePointer(src.baseAddress), d = SendablePointer(out.baseAddress)
+        Parallel.forEach(x.count, grain: 32_768) { range in
+            kernel(s.pointer + range.lowerBound, d.pointer + range.lowerBound, range.count)
+        }
+        withExtendedLifetime(src) {}
+        return out
     }
 
     /// Softmax over the last dimension, subtracting the row maximum first for stability.
@@ -45,21 +50,7 @@ extension Tensor {
     /// Softmax of one row of `n` values (in place allowed: `input == output`).
     @inline(__always)
     static func softmaxRow(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ n: Int) {
-        var m = -Float.infinity
-        for i in 0..<n { m = max(m, input[i]) }
-        if m == -.infinity {
-            // Every entry masked: PyTorch yields NaN; keep that behaviour explicit.
-            for i in 0..<n { output[i] = .nan }
-            return
-        }
-        var sum: Float = 0
-        for i in 0..<n {
-            let e = expf(input[i] - m)
-            output[i] = e
-            sum += e
-        }
-        let inv = 1 / sum
-        for i in 0..<n { output[i] *= inv }
+        clip_softmax_row(input, output, n)
     }
 }
 
@@ -67,25 +58,26 @@ extension Tensor {
 
 extension Tensor {
     /// ∂L/∂x of GELU: g · (Φ(x) + x · φ(x)).
-    public static func geluBackward(_ x: Tensor, _ g: Tensor) -> Tensor {
-        zipMap(x, g) { v, gv in
-            let cdf = 0.5 * (1 + erff(v * 0.70710678118654752))
-            let pdf = expf(-0.5 * v * v) * 0.3989422804014327
-            return gv * (cdf + v * pdf)
-        }
-    }
+    public static func geluBackward(_ x: Tensor, _ g: Tensor) -> Tensor { pointwiseBackward(x, g, clip_gelu_backward) }
 
     /// ∂L/∂x of QuickGELU: g · (σ(1.702x) + 1.702 x σ(1.702x)(1 − σ(1.702x))).
-    public static func quickGELUBackward(_ x: Tensor, _ g: Tensor) -> Tensor {
-        zipMap(x, g) { v, gv in
-            let s = 1 / (1 + expf(-1.702 * v))
-            return gv * (s + 1.702 * v * s * (1 - s))
-        }
-    }
+    public static func quickGELUBackward(_ x: Tensor, _ g: Tensor) -> Tensor { pointwiseBackward(x, g, clip_quick_gelu_backward) }
 
     /// ∂L/∂x of ReLU (0 at x = 0, as PyTorch).
-    public static func reluBackward(_ x: Tensor, _ g: Tensor) -> Tensor {
-        zipMap(x, g) { v, gv in v > 0 ? gv : 0 }
+    public static func reluBackward(_ x: Tensor, _ g: Tensor) -> Tensor { pointwiseBackward(x, g, clip_relu_backward) }
+
+    /// `kernel(x, g, dx, n)` over two tensors of the same shape into a new tensor, in parallel chunks.
+    static func pointwiseBackward(_ x: Tensor, _ g: Tensor,
+                                  _ kernel: @escaping @Sendable (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void) -> Tensor {
+        precondition(x.shape == g.shape, "elementwise: shapes \(x.shape) and \(g.shape) differ")
+        let xc = x.contiguous(), gc = g.contiguous()
+        let out = Tensor(uninitializedShape: x.shape)
+        let xp = SendablePointer(xc.baseAddress), gp = SendablePointer(gc.baseAddress), o = SendablePointer(out.baseAddress)
+        Parallel.forEach(x.count, grain: 32_768) { range in
+            kernel(xp.pointer + range.lowerBound, gp.pointer + range.lowerBound, o.pointer + range.lowerBound, range.count)
+        }
+        withExtendedLifetime((xc, gc)) {}
+        return out
     }
 
     /// ∂L/∂x of softmax over the last dimension from its output y: y · (g − Σ g·y).
@@ -107,17 +99,5 @@ extension Tensor {
         var dot: Float = 0
         for i in 0..<n { dot += g[i] * y[i] }
         for i in 0..<n { out[i] = y[i] * (g[i] - dot) }
-    }
-
-    /// Elementwise f(a, b) over two tensors of the same shape.
-    static func zipMap(_ a: Tensor, _ b: Tensor, _ f: @escaping @Sendable (Float, Float) -> Float) -> Tensor {
-        precondition(a.shape == b.shape, "elementwise: shapes \(a.shape) and \(b.shape) differ")
-        let ac = a.contiguous(), bc = b.contiguous()
-        let out = Tensor(uninitializedShape: a.shape)
-        let ap = SendablePointer(ac.baseAddress), bp = SendablePointer(bc.baseAddress), o = SendablePointer(out.baseAddress)
-        Parallel.forEach(a.count, grain: 16_384) { range in
-            for i in range { o.pointer[i] = f(ap.pointer[i], bp.pointer[i]) }
-        }
-        return out
     }
 }

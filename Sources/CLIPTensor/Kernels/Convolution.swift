@@ -27,44 +27,55 @@ extension Tensor {
         // Images per GEMM: small outputs (e.g. 7×7 maps, ViT patch grids) are grouped so the
         // GEMM is wide enough for BLAS to run near peak; large maps go one image at a time.
         let group = max(1, min(b, (512 + s - 1) / s, max(1, (1 << 24) / max(k * s, 1))))
-        let columns = (pointwise && group == 1) ? nil : Tensor(uninitializedShape: [k, group * s])   // (K, G·S)
-        let staging = group > 1 ? Tensor(uninitializedShape: [co, group * s]) : nil                   // (Co, G·S)
+        let groups = (b + group - 1) / group
         let biasValues = bias?.scalars
-        var first = 0
-        while first < b {
+        let inputPointer = SendablePointer(input.baseAddress), outPointer = SendablePointer(out.baseAddress)
+        // One group of images [first, first + g): im2col into `columns` (K, G·S) unless the
+        // input can be read directly, one GEMM into `staging` (Co, G·S) or the output itself.
+        let run: @Sendable (Int, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, Bool) -> Void = { first, columns, staging, parallel in
             let g = min(group, b - first)
-            let colView: Tensor
+            let colView: GEMMOperand
             if let columns {
                 for i in 0..<g {
-                    let image = input.baseAddress + (first + i) * ci * h * w   // (Ci, H, W)
-                    im2col(image, channels: ci, height: h, width: w, kernel: (kh, kw), stride: stride, padding: padding,
-                           outHeight: ho, outWidth: wo, into: columns.baseAddress + i * s, rowStride: group * s)
+                    im2col(inputPointer.pointer + (first + i) * ci * h * w, channels: ci, height: h, width: w, kernel: (kh, kw),
+                           stride: stride, padding: padding, outHeight: ho, outWidth: wo, into: columns + i * s, rowStride: group * s,
+                           parallel: parallel)
                 }
-                colView = Tensor(storage: columns.storage, shape: [k, g * s], strides: [group * s, 1])
+                colView = .raw(columns, group * s)
             } else {
-                colView = Tensor(storage: input.storage, shape: [k, s], strides: [s, 1], offset: input.offset + first * ci * h * w)
+                colView = .raw(inputPointer.pointer + first * ci * h * w, s)
             }
-            // GEMM target: straight into the output for one image, else a (Co, G·S) staging block.
-            let target = staging?.baseAddress ?? (out.baseAddress + first * co * s)
+            let target = staging ?? (outPointer.pointer + first * co * s)
             let ldc = staging == nil ? s : group * s
             var beta: Float = 0
             if let biasValues {
                 for c in 0..<co { (target + c * ldc).update(repeating: biasValues[c], count: g * s) }
                 beta = 1
             }
-            sgemm(GEMMOperand(weight2), GEMMOperand(colView), m: co, n: g * s, k: k, c: target, ldc: ldc, beta: beta)
-            if staging != nil {
+            sgemm(GEMMOperand(weight2), colView, m: co, n: g * s, k: k, c: target, ldc: ldc, beta: beta, parallel: parallel)
+            if let staging {
                 // (Co, G, S) → (G, Co, S)
-                let src = SendablePointer(target), dst = SendablePointer(out.baseAddress + first * co * s)
-                Parallel.forEach(g * co, grain: max(1, 8192 / max(s, 1))) { range in
-                    for r in range {
-                        let i = r / co, c = r % co
-                        (dst.pointer + (i * co + c) * s).update(from: src.pointer + c * ldc + i * s, count: s)
-                    }
-                }
+                for i in 0..<g { for c in 0..<co {
+                    (outPointer.pointer + ((first + i) * co + c) * s).update(from: staging + c * ldc + i * s, count: s)
+                } }
             }
-            first += g
         }
+        let needsColumns = !(pointwise && group == 1)
+        if groups >= 4 {
+            // Enough groups to keep every thread busy: one group per task, single-threaded.
+            Parallel.forEachIndex(groups) { index in
+                let columns = needsColumns ? UnsafeMutablePointer<Float>.allocate(capacity: k * group * s) : nil   // (K, G·S)
+                let staging = group > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: co * group * s) : nil     // (Co, G·S)
+                defer { columns?.deallocate(); staging?.deallocate() }
+                run(index * group, columns, staging, false)
+            }
+        } else {
+            let columns = needsColumns ? Tensor(uninitializedShape: [k, group * s]) : nil
+            let staging = group > 1 ? Tensor(uninitializedShape: [co, group * s]) : nil
+            for index in 0..<groups { run(index * group, columns?.baseAddress, staging?.baseAddress, true) }
+            withExtendedLifetime((columns, staging)) {}
+        }
+        withExtendedLifetime((input, weight2)) {}
         return out
     }
 
@@ -72,31 +83,52 @@ extension Tensor {
     /// are `rowStride` apart (so several images can sit side by side); zero padding.
     static func im2col(_ image: UnsafeMutablePointer<Float>, channels: Int, height: Int, width: Int,
                        kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
-                       outHeight: Int, outWidth: Int, into columns: UnsafeMutablePointer<Float>, rowStride: Int) {
+                       outHeight: Int, outWidth: Int, into columns: UnsafeMutablePointer<Float>, rowStride: Int,
+                       parallel: Bool = true) {
         let (kh, kw) = kernel
         let rows = channels * kh * kw
         let src = SendablePointer(image), dst = SendablePointer(columns)
         let s = outHeight * outWidth
-        Parallel.forEach(rows, grain: max(1, 16_384 / max(s, 1))) { range in
+        let body: @Sendable (Range<Int>) -> Void = { range in
             for row in range {
                 let c = row / (kh * kw), i = (row / kw) % kh, j = row % kw
                 let plane = src.pointer + c * height * width
                 let out = dst.pointer + row * rowStride
+                // Output columns whose input column x = ox·stride − padding + j is inside the image.
+                let (ox0, ox1) = validRange(outWidth, stride: stride.1, offset: j - padding.1, limit: width)
                 for oy in 0..<outHeight {
                     let y = oy * stride.0 - padding.0 + i
                     let line = out + oy * outWidth
-                    if y < 0 || y >= height {
+                    if y < 0 || y >= height || ox0 >= ox1 {
                         line.update(repeating: 0, count: outWidth)
                         continue
                     }
-                    let srcLine = plane + y * width
-                    for ox in 0..<outWidth {
-                        let x = ox * stride.1 - padding.1 + j
-                        line[ox] = (x >= 0 && x < width) ? srcLine[x] : 0
+                    let srcLine = plane + y * width + j - padding.1
+                    for ox in 0..<ox0 { line[ox] = 0 }
+                    if stride.1 == 1 {
+                        (line + ox0).update(from: srcLine + ox0, count: ox1 - ox0)
+                    } else {
+                        for ox in ox0..<ox1 { line[ox] = srcLine[ox * stride.1] }
                     }
+                    for ox in ox1..<outWidth { line[ox] = 0 }
                 }
             }
         }
+        if parallel {
+            Parallel.forEach(rows, grain: max(1, 16_384 / max(s, 1)), body)
+        } else {
+            body(0..<rows)
+        }
+    }
+
+    /// The outputs o in 0..<count with 0 ≤ o·stride + offset < limit, as a half-open range.
+    @inline(__always)
+    static func validRange(_ count: Int, stride: Int, offset: Int, limit: Int) -> (Int, Int) {
+        // o ≥ ceil(−offset / stride) and o ≤ floor((limit − 1 − offset) / stride).
+        let lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+        let last = limit - 1 - offset
+        let hi = last < 0 ? 0 : min(count, last / stride + 1)
+        return (min(lo, hi), hi)
     }
 }
 
@@ -104,6 +136,10 @@ extension Tensor {
 
 extension Tensor {
     /// Gradients of `conv2d`: ∂W = Σ_images g · colᵀ, ∂x = col2im(Wᵀ · g), ∂b = Σ g.
+    ///
+    /// Images are processed in groups (G images side by side, so small maps still make wide
+    /// GEMMs); groups run in parallel, each single-threaded with its own ∂W partial, and the
+    /// partials are added in group order: the result depends only on the shapes.
     public static func conv2dBackward(x: Tensor, weight: Tensor, g: Tensor, stride: (Int, Int), padding: (Int, Int),
                                       needsInput: Bool = true, needsBias: Bool = false)
         -> (dx: Tensor?, dWeight: Tensor, dBias: Tensor?) {
@@ -113,48 +149,90 @@ extension Tensor {
         let k = ci * kh * kw, s = ho * wo
         let input = x.contiguous(), grad = g.contiguous()
         let weight2 = weight.contiguous().reshaped([co, k])                        // (Co, K)
-        let dW = Tensor(zeros: [co, k])
         let dx = needsInput ? Tensor(zeros: x.shape) : nil
-        let columns = Tensor(uninitializedShape: [k, s])                           // (K, S)
-        let dColumns = needsInput ? Tensor(uninitializedShape: [k, s]) : nil
-        for n in 0..<b {
-            im2col(input.baseAddress + n * ci * h * w, channels: ci, height: h, width: w, kernel: (kh, kw), stride: stride,
-                   padding: padding, outHeight: ho, outWidth: wo, into: columns.baseAddress, rowStride: s)
-            let gImage = Tensor(storage: grad.storage, shape: [co, s], strides: [s, 1], offset: grad.offset + n * co * s)   // (Co, S)
-            sgemm(GEMMOperand(gImage), GEMMOperand(columns.transposed(0, 1)), m: co, n: k, k: s, c: dW.baseAddress, ldc: k, beta: 1)
-            if let dx, let dColumns {
-                sgemm(GEMMOperand(weight2.transposed(0, 1)), GEMMOperand(gImage), m: k, n: s, k: co, c: dColumns.baseAddress, ldc: s)
-                col2im(dColumns.baseAddress, channels: ci, height: h, width: w, kernel: (kh, kw), stride: stride, padding: padding,
-                       outHeight: ho, outWidth: wo, into: dx.baseAddress + n * ci * h * w)
+        let pointwise = kh == 1 && kw == 1 && stride == (1, 1) && padding == (0, 0)
+        let group = max(1, min(b, (1024 + s - 1) / s, max(1, (1 << 22) / max(k * s, 1))))
+        let groups = (b + group - 1) / group
+        let partials = Tensor(uninitializedShape: [groups, co, k])                 // ∂W per group
+        let ip = SendablePointer(input.baseAddress), gp = SendablePointer(grad.baseAddress)
+        let dxp = dx.map { SendablePointer($0.baseAddress) }, pp = SendablePointer(partials.baseAddress)
+        let wp = SendablePointer(weight2.baseAddress)
+        Parallel.forEachIndex(groups) { index in
+            let first = index * group, n = min(group, b - first), width = n * s
+            // Columns (K, G·S) and the gradient block (Co, G·S); a single 1×1 image is read in place.
+            let direct = pointwise && n == 1
+            let columns = direct ? ip.pointer + first * ci * h * w : .allocate(capacity: k * width)
+            let gBlock = n == 1 ? gp.pointer + first * co * s : .allocate(capacity: co * width)
+            defer {
+                if !direct { columns.deallocate() }
+                if n > 1 { gBlock.deallocate() }
+            }
+            if !direct {
+                for i in 0..<n {
+                    im2col(ip.pointer + (first + i) * ci * h * w, channels: ci, height: h, width: w, kernel: (kh, kw), stride: stride,
+                           padding: padding, outHeight: ho, outWidth: wo, into: columns + i * s, rowStride: width, parallel: false)
+                }
+            }
+            if n > 1 {
+                // (G, Co, S) → (Co, G·S)
+                for i in 0..<n { for c in 0..<co {
+                    (gBlock + c * width + i * s).update(from: gp.pointer + ((first + i) * co + c) * s, count: s)
+                } }
+            }
+            sgemm(.raw(gBlock, width), .raw(columns, width, transposed: true), m: co, n: k, k: width,
+                  c: pp.pointer + index * co * k, ldc: k, parallel: false)                                         // ∂W (Co, K)
+            guard let dxp else { return }
+            if pointwise && n == 1 {
+                sgemm(.raw(wp.pointer, k, transposed: true), .raw(gBlock, width), m: k, n: width, k: co,
+                      c: dxp.pointer + first * ci * h * w, ldc: width, parallel: false)                             // ∂x (Ci, S)
+                return
+            }
+            let dColumns = UnsafeMutablePointer<Float>.allocate(capacity: k * width)                                // (K, G·S)
+            defer { dColumns.deallocate() }
+            sgemm(.raw(wp.pointer, k, transposed: true), .raw(gBlock, width), m: k, n: width, k: co, c: dColumns, ldc: width, parallel: false)
+            for i in 0..<n {
+                col2im(dColumns + i * s, rowStride: width, channels: ci, height: h, width: w, kernel: (kh, kw), stride: stride,
+                       padding: padding, outHeight: ho, outWidth: wo, into: dxp.pointer + (first + i) * ci * h * w)
             }
         }
+        // ∂W = Σ_groups partials, in group order.
+        let dW = Tensor(uninitializedShape: [co, k])
+        let dWp = SendablePointer(dW.baseAddress)
+        Parallel.forEach(co * k, grain: 4096) { range in
+            for e in range {
+                var total = pp.pointer[e]
+                for index in 1..<max(groups, 1) { total += pp.pointer[index * co * k + e] }
+                dWp.pointer[e] = total
+            }
+        }
+        withExtendedLifetime((input, grad, weight2, partials, dx)) {}
         let dB = needsBias ? sum(sum(grad.reshaped([b, co, s]), dim: 2), dim: 0) : nil
         return (dx, dW.reshaped(weight.shape), dB)
     }
 
-    /// Adds columns (Ci·kh·kw, Ho·Wo) back into an image (Ci, H, W): the adjoint of `im2col`.
-    /// Parallel over channels, so no two threads write the same pixel.
-    static func col2im(_ columns: UnsafeMutablePointer<Float>, channels: Int, height: Int, width: Int,
+    /// Adds columns (Ci·kh·kw, Ho·Wo), rows `rowStride` apart, back into an image (Ci, H, W):
+    /// the adjoint of `im2col` (single-threaded; callers run images in parallel).
+    static func col2im(_ columns: UnsafeMutablePointer<Float>, rowStride: Int, channels: Int, height: Int, width: Int,
                        kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
                        outHeight: Int, outWidth: Int, into image: UnsafeMutablePointer<Float>) {
         let (kh, kw) = kernel
-        let s = outHeight * outWidth
-        let src = SendablePointer(columns), dst = SendablePointer(image)
-        Parallel.forEach(channels, grain: max(1, 4096 / max(s * kh * kw, 1))) { range in
-            for c in range {
-                let plane = dst.pointer + c * height * width
-                for i in 0..<kh { for j in 0..<kw {
-                    let row = src.pointer + ((c * kh + i) * kw + j) * s
-                    for oy in 0..<outHeight {
-                        let y = oy * stride.0 - padding.0 + i
-                        if y < 0 || y >= height { continue }
-                        for ox in 0..<outWidth {
-                            let xx = ox * stride.1 - padding.1 + j
-                            if xx >= 0 && xx < width { plane[y * width + xx] += row[oy * outWidth + ox] }
-                        }
+        for c in 0..<channels {
+            let plane = image + c * height * width
+            for i in 0..<kh { for j in 0..<kw {
+                let row = columns + ((c * kh + i) * kw + j) * rowStride
+                let (ox0, ox1) = validRange(outWidth, stride: stride.1, offset: j - padding.1, limit: width)
+                if ox0 >= ox1 { continue }
+                for oy in 0..<outHeight {
+                    let y = oy * stride.0 - padding.0 + i
+                    if y < 0 || y >= height { continue }
+                    let dst = plane + y * width + j - padding.1, src = row + oy * outWidth
+                    if stride.1 == 1 {
+                        for ox in ox0..<ox1 { dst[ox] += src[ox] }
+                    } else {
+                        for ox in ox0..<ox1 { dst[ox * stride.1] += src[ox] }
                     }
-                } }
-            }
+                }
+            } }
         }
     }
 }

@@ -121,10 +121,29 @@ extension Tensor {
         return reduced.reshaped(shape)
     }
 
+    /// total += g for tensors of one shape: in place when total's memory is contiguous and
+    /// referenced by nothing else, else into a new tensor (the same additions either way).
+    static func accumulate(_ total: inout Tensor, adding g: Tensor) {
+        precondition(total.shape == g.shape, "accumulate: \(g.shape) into \(total.shape)")
+        guard g.isContiguous && total.isUniquelyOwnedAndContiguous() else {
+            total = total + g
+            return
+        }
+        let d = SendablePointer(total.baseAddress), s = SendablePointer(g.baseAddress)
+        Parallel.forEach(total.count, grain: 32_768) { range in
+            for i in range { d.pointer[i] += s.pointer[i] }
+        }
+        withExtendedLifetime(g) {}
+    }
+
     /// Sum over dimension `dim`.
     public static func sum(_ x: Tensor, dim: Int, keepDim: Bool = false) -> Tensor {
         let d = dim < 0 ? dim + x.rank : dim
         let n = x.shape[d]
+        if d == 0 && x.isContiguous {
+            let total = sumOfLeadingDimension(x)
+            return keepDim ? total.unsqueezed(0) : total
+        }
         var m = mean(x, dim: d) * Float(n)
         if keepDim { m = m.unsqueezed(d).contiguous() }
         return m

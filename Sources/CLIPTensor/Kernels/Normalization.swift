@@ -1,3 +1,4 @@
+import CTensorKernels
 import Foundation
 
 // Normalisation layers (inference).
@@ -7,42 +8,32 @@ extension Tensor {
     /// Layer normalisation over the last dimension: (x − mean) / √(var + eps) · weight + bias,
     /// with the biased variance, as PyTorch's `nn.LayerNorm`.
     public static func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
+        layerNormWithStatistics(x, weight: weight, bias: bias, eps: eps).y
+    }
+
+    /// ``layerNorm(_:weight:bias:eps:)`` that also returns each row's mean and 1/√(var + eps),
+    /// (rows) each, which the backward pass reuses. Row statistics are summed in Double
+    /// (Sources/CTensorKernels/clip_kernels.c).
+    public static func layerNormWithStatistics(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5)
+        -> (y: Tensor, mean: Tensor, inverseStd: Tensor) {
         let n = x.size(-1)
         if let weight { precondition(weight.shape == [n], "layerNorm: weight \(weight.shape) for input \(x.shape)") }
         if let bias { precondition(bias.shape == [n], "layerNorm: bias \(bias.shape) for input \(x.shape)") }
         let src = x.contiguous()
         let out = Tensor(uninitializedShape: x.shape)
         let rows = x.count / max(n, 1)
+        let mean = Tensor(uninitializedShape: [rows]), inverseStd = Tensor(uninitializedShape: [rows])
+        let w = weight?.contiguous(), b = bias?.contiguous()
         let s = SendablePointer(src.baseAddress), d = SendablePointer(out.baseAddress)
-        let w = weight.map { SendablePointer($0.contiguous().baseAddress) }
-        let b = bias.map { SendablePointer($0.contiguous().baseAddress) }
-        let keep = (weight?.contiguous(), bias?.contiguous())
-        Parallel.forEach(rows, grain: max(1, 8192 / max(n, 1))) { range in
-            for r in range {
-                let xr = s.pointer + r * n, yr = d.pointer + r * n
-                let (m, rstd) = rowStatistics(xr, n, eps: eps)
-                for i in 0..<n {
-                    var v = (xr[i] - m) * rstd
-                    if let w { v *= w.pointer[i] }
-                    if let b { v += b.pointer[i] }
-                    yr[i] = v
-                }
-            }
+        let mp = SendablePointer(mean.baseAddress), rp = SendablePointer(inverseStd.baseAddress)
+        let wp = w.map { SendablePointer($0.baseAddress) }, bp = b.map { SendablePointer($0.baseAddress) }
+        Parallel.forEach(rows, grain: max(1, 16_384 / max(n, 1))) { range in
+            let r = range.lowerBound
+            clip_layer_norm_rows(s.pointer + r * n, wp?.pointer, bp?.pointer, d.pointer + r * n, mp.pointer + r, rp.pointer + r,
+                                 range.count, n, eps)
         }
-        withExtendedLifetime(keep) {}
-        return out
-    }
-
-    /// Mean and 1/√(biased variance + eps) of one row, in two Double passes (accurate for
-    /// wide rows); shared by the layer-norm forward and backward passes.
-    @inline(__always)
-    static func rowStatistics(_ x: UnsafePointer<Float>, _ n: Int, eps: Float) -> (mean: Float, inverseStd: Float) {
-        var sum = 0.0
-        for i in 0..<n { sum += Double(x[i]) }
-        let mean = sum / Double(n)
-        var sq = 0.0
-        for i in 0..<n { let c = Double(x[i]) - mean; sq += c * c }
-        return (Float(mean), Float(1 / (sq / Double(n) + Double(eps)).squareRoot()))
+        withExtendedLifetime((src, w, b)) {}
+        return (out, mean, inverseStd)
     }
 
     /// Batch normalisation with running statistics (inference) on (B, C, …):
@@ -112,51 +103,39 @@ public struct BatchNormSaved: Sendable {
 }
 
 extension Tensor {
-    /// ∂L/∂x, ∂L/∂weight, ∂L/∂bias of `layerNorm` (statistics recomputed from x):
+    /// ∂L/∂x, ∂L/∂weight, ∂L/∂bias of `layerNorm` from the forward row statistics:
     /// ∂x = rstd · (∂x̂ − mean(∂x̂) − x̂ · mean(∂x̂ · x̂)) with ∂x̂ = g · weight;
-    /// ∂weight = Σ_rows g · x̂, ∂bias = Σ_rows g (per-thread Double partials, then summed).
-    public static func layerNormBackward(_ x: Tensor, weight: Tensor?, g: Tensor, eps: Float = 1e-5)
+    /// ∂weight = Σ_rows g · x̂, ∂bias = Σ_rows g (Double partials per block of 64 rows, added in
+    /// block order, so the result does not depend on the thread count).
+    public static func layerNormBackward(_ x: Tensor, weight: Tensor?, g: Tensor, mean: Tensor, inverseStd: Tensor)
         -> (dx: Tensor, dWeight: Tensor?, dBias: Tensor?) {
         let n = x.size(-1), rows = x.count / max(n, 1)
+        precondition(mean.count == rows && inverseStd.count == rows, "layerNormBackward: statistics for \(mean.count) rows, input \(x.shape)")
         let xc = x.contiguous(), gc = g.contiguous()
         let dx = Tensor(uninitializedShape: x.shape)
         let w = weight?.contiguous()
-        let chunks = max(1, min(Parallel.threadCount, rows))
-        // Per chunk: n partial sums for ∂weight, n for ∂bias, and 2n of scratch (x̂, ∂x̂).
-        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: chunks * 2 * n)
-        scratch.initialize(repeating: 0, count: chunks * 2 * n)
-        let rowScratch = UnsafeMutablePointer<Float>.allocate(capacity: chunks * 2 * n)
-        defer { scratch.deallocate(); rowScratch.deallocate() }
+        let blockRows = 64, blocks = (rows + blockRows - 1) / blockRows
+        // Per block: n partial sums for ∂weight, then n for ∂bias.
+        let partials = weight == nil ? nil : UnsafeMutablePointer<Double>.allocate(capacity: max(1, blocks * 2 * n))
+        partials?.initialize(repeating: 0, count: max(1, blocks * 2 * n))
+        defer { partials?.deallocate() }
         let xp = SendablePointer(xc.baseAddress), gp = SendablePointer(gc.baseAddress), dp = SendablePointer(dx.baseAddress)
-        let wp = w.map { SendablePointer($0.baseAddress) }
-        let sp = SendablePointer(scratch), rp = SendablePointer(rowScratch)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let dW = sp.pointer + chunk * 2 * n, dB = dW + n
-            let xhat = rp.pointer + chunk * 2 * n, dxhat = xhat + n
-            for r in (rows * chunk / chunks)..<(rows * (chunk + 1) / chunks) {
-                let xr = xp.pointer + r * n, gr = gp.pointer + r * n, dr = dp.pointer + r * n
-                let (m, rstd) = rowStatistics(xr, n, eps: eps)
-                var meanD: Float = 0, meanDX: Float = 0
-                for i in 0..<n {
-                    let xh = (xr[i] - m) * rstd
-                    let d = gr[i] * (wp?.pointer[i] ?? 1)
-                    xhat[i] = xh
-                    dxhat[i] = d
-                    meanD += d
-                    meanDX += d * xh
-                    dW[i] += Double(gr[i] * xh)
-                    dB[i] += Double(gr[i])
-                }
-                meanD /= Float(n)
-                meanDX /= Float(n)
-                for i in 0..<n { dr[i] = rstd * (dxhat[i] - meanD - xhat[i] * meanDX) }
+        let mp = SendablePointer(mean.contiguous().baseAddress), rp = SendablePointer(inverseStd.contiguous().baseAddress)
+        let wp = w.map { SendablePointer($0.baseAddress) }, pp = partials.map { SendablePointer($0) }
+        Parallel.forEach(blocks, grain: max(1, 16_384 / max(n * blockRows, 1))) { range in
+            for block in range {
+                let r0 = block * blockRows, r1 = min(rows, r0 + blockRows)
+                let dW = pp.map { $0.pointer + block * 2 * n }
+                clip_layer_norm_backward_rows(xp.pointer + r0 * n, wp?.pointer, gp.pointer + r0 * n, mp.pointer + r0, rp.pointer + r0,
+                                              dp.pointer + r0 * n, dW, dW.map { $0 + n }, r1 - r0, n)
             }
         }
-        guard weight != nil else { return (dx, nil, nil) }
+        withExtendedLifetime((xc, gc, w, mean, inverseStd)) {}
+        guard let partials else { return (dx, nil, nil) }
         let dWeight = Tensor(uninitializedShape: [n]), dBias = Tensor(uninitializedShape: [n])
         for i in 0..<n {
             var a = 0.0, b = 0.0
-            for c in 0..<chunks { a += scratch[c * 2 * n + i]; b += scratch[c * 2 * n + n + i] }
+            for block in 0..<blocks { a += partials[block * 2 * n + i]; b += partials[block * 2 * n + n + i] }
             dWeight.baseAddress[i] = Float(a)
             dBias.baseAddress[i] = Float(b)
         }
@@ -165,39 +144,50 @@ extension Tensor {
 
     /// Batch norm with batch statistics over (B, …) per channel, as PyTorch's `BatchNorm2d`
     /// in training mode. Returns y and what the backward pass and the running-statistics
-    /// update need.
+    /// update need. Channels run in parallel; each channel's sums are serial Doubles.
     public static func batchNormTraining(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5)
         -> (y: Tensor, saved: BatchNormSaved) {
         let (b, c) = (x.shape[0], x.shape[1])
         let spatial = x.count / max(b * c, 1), count = Double(b * spatial)
         let xc = x.contiguous()
-        var mean = [Float](repeating: 0, count: c), variance = mean, inverseStd = mean
-        for ch in 0..<c {
-            var s = 0.0
-            for n in 0..<b { let p = xc.baseAddress + (n * c + ch) * spatial; for i in 0..<spatial { s += Double(p[i]) } }
-            let m = s / count
-            var sq = 0.0
-            for n in 0..<b { let p = xc.baseAddress + (n * c + ch) * spatial; for i in 0..<spatial { let d = Double(p[i]) - m; sq += d * d } }
-            mean[ch] = Float(m)
-            variance[ch] = Float(sq / count)
-            inverseStd[ch] = Float(1 / (sq / count + Double(eps)).squareRoot())
-        }
+        let statistics = UnsafeMutablePointer<Float>.allocate(capacity: 3 * c)    // mean, variance, 1/std
+        defer { statistics.deallocate() }
         let normalized = Tensor(uninitializedShape: x.shape), y = Tensor(uninitializedShape: x.shape)
         let w = weight?.scalars, bb = bias?.scalars
-        for n in 0..<b { for ch in 0..<c {
-            let off = (n * c + ch) * spatial
-            let (m, r, gw, gb) = (mean[ch], inverseStd[ch], w?[ch] ?? 1, bb?[ch] ?? 0)
-            for i in 0..<spatial {
-                let v = (xc.baseAddress[off + i] - m) * r
-                normalized.baseAddress[off + i] = v
-                y.baseAddress[off + i] = v * gw + gb
+        let xp = SendablePointer(xc.baseAddress), np = SendablePointer(normalized.baseAddress), yp = SendablePointer(y.baseAddress)
+        let sp = SendablePointer(statistics)
+        Parallel.forEach(c, grain: max(1, 16_384 / max(b * spatial, 1))) { range in
+            for ch in range {
+                var sum = 0.0
+                for n in 0..<b { let p = xp.pointer + (n * c + ch) * spatial; for i in 0..<spatial { sum += Double(p[i]) } }
+                let mean = sum / count
+                var sq = 0.0
+                for n in 0..<b { let p = xp.pointer + (n * c + ch) * spatial; for i in 0..<spatial { let d = Double(p[i]) - mean; sq += d * d } }
+                let m = Float(mean), r = Float(1 / (sq / count + Double(eps)).squareRoot())
+                sp.pointer[ch] = m
+                sp.pointer[c + ch] = Float(sq / count)
+                sp.pointer[2 * c + ch] = r
+                let (gw, gb) = (w?[ch] ?? 1, bb?[ch] ?? 0)
+                for n in 0..<b {
+                    let off = (n * c + ch) * spatial
+                    for i in 0..<spatial {
+                        let v = (xp.pointer[off + i] - m) * r
+                        np.pointer[off + i] = v
+                        yp.pointer[off + i] = v * gw + gb
+                    }
+                }
             }
-        } }
+        }
+        withExtendedLifetime(xc) {}
+        let mean = Array(UnsafeBufferPointer(start: statistics, count: c))
+        let variance = Array(UnsafeBufferPointer(start: statistics + c, count: c))
+        let inverseStd = Array(UnsafeBufferPointer(start: statistics + 2 * c, count: c))
         return (y, BatchNormSaved(normalized: normalized, inverseStd: inverseStd, mean: mean, variance: variance))
     }
 
     /// Gradients of training-mode batch norm:
     /// ∂x = rstd/N · (N·∂x̂ − Σ∂x̂ − x̂·Σ(∂x̂·x̂)) with ∂x̂ = g·γ; ∂γ = Σ g·x̂; ∂β = Σ g.
+    /// Channels run in parallel; each channel's sums are serial Doubles.
     public static func batchNormTrainingBackward(saved: BatchNormSaved, weight: Tensor?, g: Tensor)
         -> (dx: Tensor, dWeight: Tensor?, dBias: Tensor?) {
         let xhat = saved.normalized
@@ -205,26 +195,32 @@ extension Tensor {
         let spatial = xhat.count / max(b * c, 1), count = Float(b * spatial)
         let gc = g.contiguous()
         let w = weight?.scalars
-        var dW = [Float](repeating: 0, count: c), dB = dW
+        let dW = Tensor(uninitializedShape: [c]), dB = Tensor(uninitializedShape: [c])
         let dx = Tensor(uninitializedShape: xhat.shape)
-        for ch in 0..<c {
-            var sumG = 0.0, sumGX = 0.0
-            for n in 0..<b {
-                let off = (n * c + ch) * spatial
-                for i in 0..<spatial { sumG += Double(gc.baseAddress[off + i]); sumGX += Double(gc.baseAddress[off + i] * xhat.baseAddress[off + i]) }
-            }
-            dW[ch] = Float(sumGX)
-            dB[ch] = Float(sumG)
-            let gamma = w?[ch] ?? 1, r = saved.inverseStd[ch]
-            let meanD = Float(sumG) * gamma / count, meanDX = Float(sumGX) * gamma / count
-            for n in 0..<b {
-                let off = (n * c + ch) * spatial
-                for i in 0..<spatial {
-                    dx.baseAddress[off + i] = r * (gc.baseAddress[off + i] * gamma - meanD - xhat.baseAddress[off + i] * meanDX)
+        let gp = SendablePointer(gc.baseAddress), xp = SendablePointer(xhat.baseAddress), dp = SendablePointer(dx.baseAddress)
+        let dWp = SendablePointer(dW.baseAddress), dBp = SendablePointer(dB.baseAddress)
+        let inverseStd = saved.inverseStd
+        Parallel.forEach(c, grain: max(1, 16_384 / max(b * spatial, 1))) { range in
+            for ch in range {
+                var sumG = 0.0, sumGX = 0.0
+                for n in 0..<b {
+                    let off = (n * c + ch) * spatial
+                    for i in 0..<spatial { sumG += Double(gp.pointer[off + i]); sumGX += Double(gp.pointer[off + i] * xp.pointer[off + i]) }
+                }
+                dWp.pointer[ch] = Float(sumGX)
+                dBp.pointer[ch] = Float(sumG)
+                let gamma = w?[ch] ?? 1, r = inverseStd[ch]
+                let meanD = Float(sumG) * gamma / count, meanDX = Float(sumGX) * gamma / count
+                for n in 0..<b {
+                    let off = (n * c + ch) * spatial
+                    for i in 0..<spatial {
+                        dp.pointer[off + i] = r * (gp.pointer[off + i] * gamma - meanD - xp.pointer[off + i] * meanDX)
+                    }
                 }
             }
         }
-        return (dx, weight == nil ? nil : Tensor(shape: [c], scalars: dW), weight == nil ? nil : Tensor(shape: [c], scalars: dB))
+        withExtendedLifetime(gc) {}
+        return (dx, weight == nil ? nil : dW, weight == nil ? nil : dB)
     }
 
     /// ∂L/∂x of `l2Normalized` from input x and output y: (g − y·(g·y)) / max(‖x‖, eps).

@@ -41,27 +41,41 @@ extension Tensor {
         return out
     }
 
-    /// Mean over dimension 0 of a contiguous tensor (bias gradients, broadcast reductions):
-    /// each thread sums a block of rows into its own Double partials, then the partials are added.
+    /// Mean over dimension 0 of a contiguous tensor (broadcast reductions).
     static func meanOfLeadingDimension(_ x: Tensor) -> Tensor {
+        let rows = x.shape[0]
+        return leadingDimensionTotals(x, shape: Array(x.shape.dropFirst())) { Float($0 / Double(rows)) }
+    }
+
+    /// Sum over dimension 0 of a contiguous tensor (bias gradients).
+    static func sumOfLeadingDimension(_ x: Tensor) -> Tensor {
+        leadingDimensionTotals(x, shape: Array(x.shape.dropFirst())) { Float($0) }
+    }
+
+    /// Column totals of a contiguous (rows, …) tensor in Double, mapped by `finish` into a
+    /// tensor of `shape`: each block of 64 rows is summed into its own partials (in parallel),
+    /// then the blocks are added in order, so the result does not depend on the thread count.
+    static func leadingDimensionTotals(_ x: Tensor, shape: [Int], finish: (Double) -> Float) -> Tensor {
         let rows = x.shape[0], width = x.count / max(rows, 1)
-        let out = Tensor(uninitializedShape: Array(x.shape.dropFirst()))
-        let chunks = max(1, min(Parallel.threadCount, rows / 64))
-        let partial = UnsafeMutablePointer<Double>.allocate(capacity: chunks * width)
-        partial.initialize(repeating: 0, count: chunks * width)
+        let out = Tensor(uninitializedShape: shape)
+        let blockRows = 64, blocks = max(1, (rows + blockRows - 1) / blockRows)
+        let partial = UnsafeMutablePointer<Double>.allocate(capacity: max(1, blocks * width))
+        partial.initialize(repeating: 0, count: max(1, blocks * width))
         defer { partial.deallocate() }
         let src = SendablePointer(x.baseAddress), acc = SendablePointer(partial)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let sums = acc.pointer + c * width
-            for r in (rows * c / chunks)..<(rows * (c + 1) / chunks) {
-                let row = src.pointer + r * width
-                for i in 0..<width { sums[i] += Double(row[i]) }
+        Parallel.forEach(blocks, grain: max(1, 16_384 / max(width * blockRows, 1))) { range in
+            for block in range {
+                let sums = acc.pointer + block * width
+                for r in (block * blockRows)..<min(rows, (block + 1) * blockRows) {
+                    let row = src.pointer + r * width
+                    for i in 0..<width { sums[i] += Double(row[i]) }
+                }
             }
         }
         for i in 0..<width {
             var s = 0.0
-            for c in 0..<chunks { s += partial[c * width + i] }
-            out.baseAddress[i] = Float(s / Double(rows))
+            for block in 0..<blocks { s += partial[block * width + i] }
+            out.baseAddress[i] = finish(s)
         }
         return out
     }

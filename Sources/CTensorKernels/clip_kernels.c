@@ -1,0 +1,227 @@
+// Vectorised kernels (see include/clip_kernels.h). Each kernel is plain loops with fixed
+// summation orders that clang vectorises; it is compiled twice, for the x86-64 baseline and
+// for AVX2 (chosen at run time). Contraction is off, so both give identical bits.
+#include "clip_kernels.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#pragma clang fp contract(off)
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+// e^x = 2^k · e^r with k = round(x · log2 e), r = x − k · ln 2 (ln 2 split in two so k · C1 is
+// exact); e^r from Cephes' expf polynomial. Inputs are clamped so 2^k stays a normal number;
+// results below 2^-126 flush to 0 (masked softmax entries, e^-∞, become exactly 0) and
+// results above the float range are +∞.
+ALWAYS_INLINE float exp_core(float x) {
+    const float hi = 88.3762626647949f, lo = -87.3365478515625f;
+    float xc = x > hi ? hi : x;
+    xc = xc < lo ? lo : xc;                                   // NaN passes both tests unchanged
+    float t = xc * 1.44269504088896341f;
+    float k = (t + 12582912.0f) - 12582912.0f;                // round to nearest (|t| < 2^22)
+    float r = xc - k * 0.693359375f;
+    r = r + k * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    int32_t bits = ((int32_t)k + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    float y = p * scale;
+    y = x > hi ? __builtin_inff() : y;
+    return x < lo ? 0.0f : y;
+}
+
+// Φ(x) = 0.5 · (1 + erf(x/√2)) and e^(−x²/2), via Abramowitz & Stegun 7.1.26 on |x|/√2
+// (absolute error ≤ 1.5e-7), in the erfc form so negative x keep their small values.
+ALWAYS_INLINE void normal_cdf(float x, float *cdf, float *gauss) {
+    float z = (x < 0 ? -x : x) * 0.70710678118654752f;
+    float t = 1.0f / (1.0f + 0.3275911f * z);
+    float poly = 1.061405429f;
+    poly = poly * t - 1.453152027f;
+    poly = poly * t + 1.421413741f;
+    poly = poly * t - 0.284496736f;
+    poly = poly * t + 0.254829592f;
+    poly = poly * t;
+    float e = exp_core(-0.5f * x * x);
+    float tail = 0.5f * poly * e;                             // 0.5 · erfc(|x|/√2)
+    *cdf = x < 0 ? tail : 1.0f - tail;
+    *gauss = e;
+}
+
+ALWAYS_INLINE void exp_impl(const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = exp_core(x[i]);
+}
+
+ALWAYS_INLINE void sigmoid_impl(const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = 1.0f / (1.0f + exp_core(-x[i]));
+}
+
+ALWAYS_INLINE void quick_gelu_impl(const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = x[i] / (1.0f + exp_core(-1.702f * x[i]));
+}
+
+ALWAYS_INLINE void quick_gelu_backward_impl(const float *x, const float *g, float *dx, long n) {
+    for (long i = 0; i < n; i++) {
+        float v = x[i];
+        float s = 1.0f / (1.0f + exp_core(-1.702f * v));
+        dx[i] = g[i] * (s + 1.702f * v * s * (1.0f - s));
+    }
+}
+
+ALWAYS_INLINE void gelu_impl(const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++) {
+        float cdf, e;
+        normal_cdf(x[i], &cdf, &e);
+        y[i] = x[i] * cdf;
+    }
+}
+
+ALWAYS_INLINE void gelu_backward_impl(const float *x, const float *g, float *dx, long n) {
+    for (long i = 0; i < n; i++) {
+        float cdf, e;
+        normal_cdf(x[i], &cdf, &e);
+        dx[i] = g[i] * (cdf + x[i] * (e * 0.3989422804014327f));
+    }
+}
+
+ALWAYS_INLINE void relu_impl(const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+}
+
+ALWAYS_INLINE void relu_backward_impl(const float *x, const float *g, float *dx, long n) {
+    for (long i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? g[i] : 0.0f;
+}
+
+// Eight running maxima and sums: a fixed order the compiler may vectorise. The exponentials
+// are a separate plain loop (vectorised like exp_impl).
+ALWAYS_INLINE float sum8(const float *y, long n) {
+    float s8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) s8[j] += y[i + j];
+    float sum = ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7]));
+    for (; i < n; i++) sum += y[i];
+    return sum;
+}
+
+ALWAYS_INLINE void softmax_row_impl(const float *x, float *y, long n) {
+    float m8[8];
+    for (int j = 0; j < 8; j++) m8[j] = -__builtin_inff();
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) m8[j] = x[i + j] > m8[j] ? x[i + j] : m8[j];
+    float m = -__builtin_inff();
+    for (int j = 0; j < 8; j++) m = m8[j] > m ? m8[j] : m;
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    if (m == -__builtin_inff()) {
+        for (long k = 0; k < n; k++) y[k] = __builtin_nanf("");
+        return;
+    }
+    for (long k = 0; k < n; k++) y[k] = exp_core(x[k] - m);
+    float inv = 1.0f / sum8(y, n);
+    for (long k = 0; k < n; k++) y[k] *= inv;
+}
+
+ALWAYS_INLINE void layer_norm_rows_impl(const float *x, const float *w, const float *b, float *y,
+                                        float *mean, float *rstd, long rows, long n, float eps) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * n;
+        float *yr = y + r * n;
+        double s4[4] = {0, 0, 0, 0};
+        long i = 0;
+        for (; i + 4 <= n; i += 4)
+            for (int j = 0; j < 4; j++) s4[j] += (double)xr[i + j];
+        double sum = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+        for (; i < n; i++) sum += (double)xr[i];
+        double m = sum / (double)n;
+        double q4[4] = {0, 0, 0, 0};
+        i = 0;
+        for (; i + 4 <= n; i += 4)
+            for (int j = 0; j < 4; j++) { double c = (double)xr[i + j] - m; q4[j] += c * c; }
+        double sq = (q4[0] + q4[1]) + (q4[2] + q4[3]);
+        for (; i < n; i++) { double c = (double)xr[i] - m; sq += c * c; }
+        float mf = (float)m, rf = (float)(1.0 / __builtin_sqrt(sq / (double)n + (double)eps));
+        mean[r] = mf;
+        rstd[r] = rf;
+        if (w && b) {
+            for (long k = 0; k < n; k++) yr[k] = (xr[k] - mf) * rf * w[k] + b[k];
+        } else {
+            for (long k = 0; k < n; k++) {
+                float v = (xr[k] - mf) * rf;
+                if (w) v *= w[k];
+                if (b) v += b[k];
+                yr[k] = v;
+            }
+        }
+    }
+}
+
+ALWAYS_INLINE void layer_norm_backward_rows_impl(const float *x, const float *w, const float *g, const float *mean,
+                                                 const float *rstd, float *dx, double *dw, double *db, long rows, long n) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * n, *gr = g + r * n;
+        float *dr = dx + r * n;
+        const float m = mean[r], rs = rstd[r];
+        float sd8[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sdx8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        long i = 0;
+        for (; i + 8 <= n; i += 8)
+            for (int j = 0; j < 8; j++) {
+                float xh = (xr[i + j] - m) * rs;
+                float d = w ? gr[i + j] * w[i + j] : gr[i + j];
+                sd8[j] += d;
+                sdx8[j] += d * xh;
+            }
+        float sd = ((sd8[0] + sd8[1]) + (sd8[2] + sd8[3])) + ((sd8[4] + sd8[5]) + (sd8[6] + sd8[7]));
+        float sdx = ((sdx8[0] + sdx8[1]) + (sdx8[2] + sdx8[3])) + ((sdx8[4] + sdx8[5]) + (sdx8[6] + sdx8[7]));
+        for (; i < n; i++) {
+            float xh = (xr[i] - m) * rs;
+            float d = w ? gr[i] * w[i] : gr[i];
+            sd += d;
+            sdx += d * xh;
+        }
+        const float meanD = sd / (float)n, meanDX = sdx / (float)n;
+        for (long k = 0; k < n; k++) {
+            float xh = (xr[k] - m) * rs;
+            float d = w ? gr[k] * w[k] : gr[k];
+            dr[k] = rs * (d - meanD - xh * meanDX);
+        }
+        if (dw)
+            for (long k = 0; k < n; k++) dw[k] += (double)(gr[k] * ((xr[k] - m) * rs));
+        if (db)
+            for (long k = 0; k < n; k++) db[k] += (double)gr[k];
+    }
+}
+
+#if defined(__x86_64__)
+#define CLIP_HAS_AVX2 __builtin_cpu_supports("avx2")
+#define CLIP_DISPATCH(name, params, args)                                               \
+    __attribute__((target("avx2"))) static void name##_avx2 params { name##_impl args; } \
+    void clip_##name params {                                                           \
+        if (CLIP_HAS_AVX2) name##_avx2 args;                                            \
+        else name##_impl args;                                                          \
+    }
+#else
+#define CLIP_DISPATCH(name, params, args) \
+    void clip_##name params { name##_impl args; }
+#endif
+
+CLIP_DISPATCH(exp, (const float *x, float *y, long n), (x, y, n))
+CLIP_DISPATCH(sigmoid, (const float *x, float *y, long n), (x, y, n))
+CLIP_DISPATCH(quick_gelu, (const float *x, float *y, long n), (x, y, n))
+CLIP_DISPATCH(quick_gelu_backward, (const float *x, const float *g, float *dx, long n), (x, g, dx, n))
+CLIP_DISPATCH(gelu, (const float *x, float *y, long n), (x, y, n))
+CLIP_DISPATCH(gelu_backward, (const float *x, const float *g, float *dx, long n), (x, g, dx, n))
+CLIP_DISPATCH(relu, (const float *x, float *y, long n), (x, y, n))
+CLIP_DISPATCH(relu_backward, (const float *x, const float *g, float *dx, long n), (x, g, dx, n))
+CLIP_DISPATCH(softmax_row, (const float *x, float *y, long n), (x, y, n))
+CLIP_DISPATCH(layer_norm_rows, (const float *x, const float *w, const float *b, float *y, float *mean, float *rstd, long rows, long n, float eps),
+              (x, w, b, y, mean, rstd, rows, n, eps))
+CLIP_DISPATCH(layer_norm_backward_rows, (const float *x, const float *w, const float *g, const float *mean, const float *rstd,
+                                         float *dx, double *dw, double *db, long rows, long n),
+              (x, w, g, mean, rstd, dx, dw, db, rows, n))
