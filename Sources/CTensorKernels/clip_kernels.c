@@ -123,9 +123,23 @@ ALWAYS_INLINE void softmax_row_impl(const float *x, float *y, long n) {
         for (long k = 0; k < n; k++) y[k] = __builtin_nanf("");
         return;
     }
+    // y may be x: each element is read before it is written, so vectorising is safe.
+#pragma clang loop vectorize(assume_safety)
     for (long k = 0; k < n; k++) y[k] = exp_core(x[k] - m);
     float inv = 1.0f / sum8(y, n);
     for (long k = 0; k < n; k++) y[k] *= inv;
+}
+
+// dx = y · (g − Σ g·y) for one row; dx may be g.
+ALWAYS_INLINE void softmax_row_backward_impl(const float *y, const float *g, float *dx, long n) {
+    float d8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) d8[j] += g[i + j] * y[i + j];
+    float dot = ((d8[0] + d8[1]) + (d8[2] + d8[3])) + ((d8[4] + d8[5]) + (d8[6] + d8[7]));
+    for (; i < n; i++) dot += g[i] * y[i];
+#pragma clang loop vectorize(assume_safety)
+    for (long k = 0; k < n; k++) dx[k] = y[k] * (g[k] - dot);
 }
 
 ALWAYS_INLINE void layer_norm_rows_impl(const float *x, const float *w, const float *b, float *y,
@@ -198,6 +212,37 @@ ALWAYS_INLINE void layer_norm_backward_rows_impl(const float *x, const float *w,
     }
 }
 
+// Double-precision reductions of float arrays in four fixed lanes (batch-norm statistics).
+ALWAYS_INLINE double sum_f64_impl(const float *x, long n) {
+    double s4[4] = {0, 0, 0, 0};
+    long i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int j = 0; j < 4; j++) s4[j] += (double)x[i + j];
+    double s = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+    for (; i < n; i++) s += (double)x[i];
+    return s;
+}
+
+ALWAYS_INLINE double squared_deviation_f64_impl(const float *x, long n, double mean) {
+    double s4[4] = {0, 0, 0, 0};
+    long i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int j = 0; j < 4; j++) { double d = (double)x[i + j] - mean; s4[j] += d * d; }
+    double s = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+    for (; i < n; i++) { double d = (double)x[i] - mean; s += d * d; }
+    return s;
+}
+
+ALWAYS_INLINE double dot_f64_impl(const float *a, const float *b, long n) {
+    double s4[4] = {0, 0, 0, 0};
+    long i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int j = 0; j < 4; j++) s4[j] += (double)(a[i + j] * b[i + j]);
+    double s = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+    for (; i < n; i++) s += (double)(a[i] * b[i]);
+    return s;
+}
+
 #if defined(__x86_64__)
 #define CLIP_HAS_AVX2 __builtin_cpu_supports("avx2")
 #define CLIP_DISPATCH(name, params, args)                                               \
@@ -206,9 +251,14 @@ ALWAYS_INLINE void layer_norm_backward_rows_impl(const float *x, const float *w,
         if (CLIP_HAS_AVX2) name##_avx2 args;                                            \
         else name##_impl args;                                                          \
     }
+#define CLIP_DISPATCH_F64(name, params, args)                                                 \
+    __attribute__((target("avx2"))) static double name##_avx2 params { return name##_impl args; } \
+    double clip_##name params { return CLIP_HAS_AVX2 ? name##_avx2 args : name##_impl args; }
 #else
 #define CLIP_DISPATCH(name, params, args) \
     void clip_##name params { name##_impl args; }
+#define CLIP_DISPATCH_F64(name, params, args) \
+    double clip_##name params { return name##_impl args; }
 #endif
 
 CLIP_DISPATCH(exp, (const float *x, float *y, long n), (x, y, n))
@@ -225,3 +275,7 @@ CLIP_DISPATCH(layer_norm_rows, (const float *x, const float *w, const float *b, 
 CLIP_DISPATCH(layer_norm_backward_rows, (const float *x, const float *w, const float *g, const float *mean, const float *rstd,
                                          float *dx, double *dw, double *db, long rows, long n),
               (x, w, g, mean, rstd, dx, dw, db, rows, n))
+CLIP_DISPATCH(softmax_row_backward, (const float *y, const float *g, float *dx, long n), (y, g, dx, n))
+CLIP_DISPATCH_F64(sum_f64, (const float *x, long n), (x, n))
+CLIP_DISPATCH_F64(squared_deviation_f64, (const float *x, long n, double mean), (x, n, mean))
+CLIP_DISPATCH_F64(dot_f64, (const float *a, const float *b, long n), (a, b, n))

@@ -38,6 +38,10 @@ def main():
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="alternate PyTorch and swift-clip this many times and report the median of each (shared machines)")
+    ap.add_argument("--clip-bench", default=os.path.join(ROOT, ".build", "release", "clip-bench"),
+                    help="the clip-bench binary (e.g. one built with --scratch-path)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg = json.load(open(args.model_config))
@@ -61,31 +65,40 @@ def main():
     tokens[:, 12] = 49407
     labels = torch.arange(b)
     phases = {"forward": [], "backward": [], "optimizer": []}
-    for step in range(args.steps + 1):
-        t0 = time.perf_counter()
-        image, text, scale = model(pixels, tokens)
-        logits = scale * image @ text.t()
-        loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels)) / 2
-        t1 = time.perf_counter()
-        loss.backward()
-        t2 = time.perf_counter()
-        optimizer.step()
-        optimizer.zero_grad()
-        t3 = time.perf_counter()
-        if step > 0:
-            phases["forward"].append(t1 - t0)
-            phases["backward"].append(t2 - t1)
-            phases["optimizer"].append(t3 - t2)
-    torch_phases = {k: statistics.mean(v) for k, v in phases.items()}
+    swift_runs = []
+    for _ in range(args.rounds):
+        for step in range(args.steps + 1):
+            t0 = time.perf_counter()
+            image, text, scale = model(pixels, tokens)
+            logits = scale * image @ text.t()
+            loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels)) / 2
+            t1 = time.perf_counter()
+            loss.backward()
+            t2 = time.perf_counter()
+            optimizer.step()
+            optimizer.zero_grad()
+            t3 = time.perf_counter()
+            if step > 0:
+                phases["forward"].append(t1 - t0)
+                phases["backward"].append(t2 - t1)
+                phases["optimizer"].append(t3 - t2)
+        out = subprocess.run([args.clip_bench, "train-step", "--model-config", args.model_config,
+                              "--batch-size", str(b), "--steps", str(args.steps), "--threads", str(args.threads)],
+                             check=True, capture_output=True, text=True)
+        swift_runs.append(json.loads(out.stdout))
+    torch_phases = {k: statistics.median(v) for k, v in phases.items()}
     torch_step = sum(torch_phases.values())
     torch_rss = peak_rss_mib()
-    out = subprocess.run([os.path.join(ROOT, ".build", "release", "clip-bench"), "train-step", "--model-config", args.model_config,
-                          "--batch-size", str(b), "--steps", str(args.steps), "--threads", str(args.threads)],
-                         check=True, capture_output=True, text=True)
-    swift = json.loads(out.stdout)
+    swift = dict(swift_runs[0])
+    for key in ("forward_seconds", "backward_seconds", "optimizer_seconds"):
+        swift[key] = statistics.median(r[key] for r in swift_runs)
+    swift["step_seconds"] = swift["forward_seconds"] + swift["backward_seconds"] + swift["optimizer_seconds"]
+    swift["samples_per_second"] = b / swift["step_seconds"]
+    swift["peak_rss_mb"] = max(r["peak_rss_mb"] for r in swift_runs)
     params = sum(p.numel() for p in model.parameters())
     print(f"model {args.model_config}: {params / 1e6:.2f} M parameters (swift-clip counts {swift['parameters'] / 1e6:.2f} M), "
-          f"batch {b}, threads {args.threads}; torch {torch.__version__}, open_clip {open_clip.__version__}")
+          f"batch {b}, threads {args.threads}; torch {torch.__version__}, open_clip {open_clip.__version__}; "
+          f"median of {args.rounds} alternating round(s) of {args.steps} steps; load average {os.getloadavg()[0]:.2f}")
     print(f"{'':12} {'forward ms':>11} {'backward ms':>12} {'optimizer ms':>13} {'step ms':>8} {'samples/s':>10} {'peak MiB':>9}")
     print(f"{'PyTorch':12} {torch_phases['forward'] * 1e3:11.1f} {torch_phases['backward'] * 1e3:12.1f} "
           f"{torch_phases['optimizer'] * 1e3:13.1f} {torch_step * 1e3:8.1f} {b / torch_step:10.1f} {torch_rss:9.0f}")

@@ -96,8 +96,6 @@ extension Tensor {
     /// One row of ``softmaxBackward(_:_:)`` (output may alias `g`).
     @inline(__always)
     static func softmaxRowBackward(_ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
-        var dot: Float = 0
-        for i in 0..<n { dot += g[i] * y[i] }
-        for i in 0..<n { out[i] = y[i] * (g[i] - dot) }
+        clip_softmax_row_backward(y, g, out, n)
     }
 }

@@ -144,7 +144,7 @@ extension Tensor {
 
     /// Batch norm with batch statistics over (B, …) per channel, as PyTorch's `BatchNorm2d`
     /// in training mode. Returns y and what the backward pass and the running-statistics
-    /// update need. Channels run in parallel; each channel's sums are serial Doubles.
+    /// update need. Channels run in parallel; each channel's sums are Doubles in a fixed order.
     public static func batchNormTraining(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5)
         -> (y: Tensor, saved: BatchNormSaved) {
         let (b, c) = (x.shape[0], x.shape[1])
@@ -159,10 +159,10 @@ extension Tensor {
         Parallel.forEach(c, grain: max(1, 16_384 / max(b * spatial, 1))) { range in
             for ch in range {
                 var sum = 0.0
-                for n in 0..<b { let p = xp.pointer + (n * c + ch) * spatial; for i in 0..<spatial { sum += Double(p[i]) } }
+                for n in 0..<b { sum += clip_sum_f64(xp.pointer + (n * c + ch) * spatial, spatial) }
                 let mean = sum / count
                 var sq = 0.0
-                for n in 0..<b { let p = xp.pointer + (n * c + ch) * spatial; for i in 0..<spatial { let d = Double(p[i]) - mean; sq += d * d } }
+                for n in 0..<b { sq += clip_squared_deviation_f64(xp.pointer + (n * c + ch) * spatial, spatial, mean) }
                 let m = Float(mean), r = Float(1 / (sq / count + Double(eps)).squareRoot())
                 sp.pointer[ch] = m
                 sp.pointer[c + ch] = Float(sq / count)
@@ -187,7 +187,7 @@ extension Tensor {
 
     /// Gradients of training-mode batch norm:
     /// ∂x = rstd/N · (N·∂x̂ − Σ∂x̂ − x̂·Σ(∂x̂·x̂)) with ∂x̂ = g·γ; ∂γ = Σ g·x̂; ∂β = Σ g.
-    /// Channels run in parallel; each channel's sums are serial Doubles.
+    /// Channels run in parallel; each channel's sums are Doubles in a fixed order.
     public static func batchNormTrainingBackward(saved: BatchNormSaved, weight: Tensor?, g: Tensor)
         -> (dx: Tensor, dWeight: Tensor?, dBias: Tensor?) {
         let xhat = saved.normalized
@@ -205,7 +205,8 @@ extension Tensor {
                 var sumG = 0.0, sumGX = 0.0
                 for n in 0..<b {
                     let off = (n * c + ch) * spatial
-                    for i in 0..<spatial { sumG += Double(gp.pointer[off + i]); sumGX += Double(gp.pointer[off + i] * xp.pointer[off + i]) }
+                    sumG += clip_sum_f64(gp.pointer + off, spatial)
+                    sumGX += clip_dot_f64(gp.pointer + off, xp.pointer + off, spatial)
                 }
                 dWp.pointer[ch] = Float(sumGX)
                 dBp.pointer[ch] = Float(sumG)

@@ -25,6 +25,17 @@ void clip_relu_backward(const float *x, const float *g, float *dx, long n);
 /// Softmax of one row of n values, max subtracted first; y may equal x. A row whose
 /// maximum is −∞ (every entry masked) becomes NaN, as in PyTorch.
 void clip_softmax_row(const float *x, float *y, long n);
+/// dx = y · (g − Σ g·y): the softmax gradient for one row from its output y; dx may be g.
+void clip_softmax_row_backward(const float *y, const float *g, float *dx, long n);
+
+// Reductions in Double over four fixed lanes.
+
+/// Σ x.
+double clip_sum_f64(const float *x, long n);
+/// Σ (x − mean)².
+double clip_squared_deviation_f64(const float *x, long n, double mean);
+/// Σ a·b (each product rounded to float, as a float multiply, then added in double).
+double clip_dot_f64(const float *a, const float *b, long n);
 
 #endif
 
