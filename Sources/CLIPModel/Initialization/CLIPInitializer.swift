@@ -36,13 +36,14 @@ public struct CLIPInitializer: Sendable {
         let layers = Float(isVision ? visionLayers : configuration.text.layers)
         let name = key.split(separator: ".").last.map(String.init) ?? key
 
+        if key == "visual.positional_embedding" && configuration.visionPositionalEmbedding == .sinCos2D {
+            return Self.sinCos2DPositionalEmbedding(grid: Int((Double(shape[0] - 1)).squareRoot()), width: shape[1])
+        }
         switch key {
         case "logit_scale": return constant(Float(Foundation.log(1 / 0.07)))
         case "token_embedding.weight": return normal(0.02)
         case "positional_embedding": return normal(0.01)
         case "text_projection": return normal(Float(configuration.text.width).squareRoot().reciprocal)
-        case "visual.positional_embedding" where configuration.visionPositionalEmbedding == .sinCos2D:
-            return Self.sinCos2DPositionalEmbedding(grid: Int((Double(shape[0] - 1)).squareRoot()), width: shape[1])
         case "visual.class_embedding", "visual.positional_embedding", "visual.proj": return normal(width.squareRoot().reciprocal)
         case "visual.attnpool.positional_embedding": return normal(Float(shape[1]).squareRoot().reciprocal)
         default: break
