@@ -243,6 +243,14 @@ ALWAYS_INLINE double dot_f64_impl(const float *a, const float *b, long n) {
     return s;
 }
 
+// sums[i] += Σ_r x[r·width + i] in double, rows in order.
+ALWAYS_INLINE void add_column_sums_f64_impl(const float *restrict x, long rows, long width, double *restrict sums) {
+    for (long r = 0; r < rows; r++) {
+        const float *row = x + r * width;
+        for (long i = 0; i < width; i++) sums[i] += (double)row[i];
+    }
+}
+
 #if defined(__x86_64__)
 #define CLIP_HAS_AVX2 __builtin_cpu_supports("avx2")
 #define CLIP_DISPATCH(name, params, args)                                               \
@@ -279,3 +287,4 @@ CLIP_DISPATCH(softmax_row_backward, (const float *y, const float *g, float *dx, 
 CLIP_DISPATCH_F64(sum_f64, (const float *x, long n), (x, n))
 CLIP_DISPATCH_F64(squared_deviation_f64, (const float *x, long n, double mean), (x, n, mean))
 CLIP_DISPATCH_F64(dot_f64, (const float *a, const float *b, long n), (a, b, n))
+CLIP_DISPATCH(add_column_sums_f64, (const float *restrict x, long rows, long width, double *restrict sums), (x, rows, width, sums))

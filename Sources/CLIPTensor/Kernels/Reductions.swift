@@ -1,3 +1,4 @@
+import CTensorKernels
 import Dispatch
 
 // Reductions and lookups.
@@ -65,11 +66,8 @@ extension Tensor {
         let src = SendablePointer(x.baseAddress), acc = SendablePointer(partial)
         Parallel.forEach(blocks, grain: max(1, 16_384 / max(width * blockRows, 1))) { range in
             for block in range {
-                let sums = acc.pointer + block * width
-                for r in (block * blockRows)..<min(rows, (block + 1) * blockRows) {
-                    let row = src.pointer + r * width
-                    for i in 0..<width { sums[i] += Double(row[i]) }
-                }
+                let first = block * blockRows
+                clip_add_column_sums_f64(src.pointer + first * width, min(rows, first + blockRows) - first, width, acc.pointer + block * width)
             }
         }
         for i in 0..<width {

@@ -36,6 +36,8 @@ double clip_sum_f64(const float *x, long n);
 double clip_squared_deviation_f64(const float *x, long n, double mean);
 /// Σ a·b (each product rounded to float, as a float multiply, then added in double).
 double clip_dot_f64(const float *a, const float *b, long n);
+/// sums[i] += Σ_r x[r·width + i] over `rows` rows (in row order), in double.
+void clip_add_column_sums_f64(const float *x, long rows, long width, double *sums);
 
 #endif
 
