@@ -199,10 +199,12 @@ extension Tensor {
         let dW = Tensor(uninitializedShape: [co, k])
         let dWp = SendablePointer(dW.baseAddress)
         Parallel.forEach(co * k, grain: 4096) { range in
-            for e in range {
-                var total = pp.pointer[e]
-                for index in 1..<max(groups, 1) { total += pp.pointer[index * co * k + e] }
-                dWp.pointer[e] = total
+            // Group by group over a contiguous range (each element: p0 + p1 + p2 + …).
+            let out = dWp.pointer + range.lowerBound
+            out.update(from: pp.pointer + range.lowerBound, count: range.count)
+            for index in 1..<max(groups, 1) {
+                let partial = pp.pointer + index * co * k + range.lowerBound
+                for e in 0..<range.count { out[e] += partial[e] }
             }
         }
         withExtendedLifetime((input, grad, weight2, partials, dx)) {}
