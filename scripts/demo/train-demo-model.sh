@@ -5,9 +5,10 @@
 #   scripts/demo/train-demo-model.sh [WORK_DIR]
 #
 # Steps: generate the synthetic shapes dataset (19,000 train / 1,000 val images, 64 px, with
-# colour-shape pairs held out for zero-shot), train scripts/demo/model.json for 1,400 steps of
-# 128 pairs, evaluate retrieval on the held-out val split and zero-shot accuracy on all classes
-# and on the unseen colour-shape pairs, then store the model as fp16 safetensors.
+# colour-shape pairs held out for zero-shot), train scripts/demo/model.json (a ViT with open_clip's
+# fixed sin-cos positional embedding) for 2,200 steps of 128 pairs, evaluate retrieval on the
+# held-out val split and zero-shot accuracy on all classes and on the unseen colour-shape pairs,
+# then store the model as fp16 safetensors. Training takes about 13 minutes on 2 cores.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="${1:-/tmp/swift-clip-demo}"
@@ -19,8 +20,8 @@ clip="$root/.build/release/clip"
 "$clip" synth -o "$work/shapes" --count 20000 --val-fraction 0.05 --seed 0
 start=$(date +%s)
 "$clip" train --train-data "$work/shapes/train.csv" --model-config scripts/demo/model.json \
-  --batch-size 128 --steps 1400 --lr 2e-3 --warmup 50 --wd 0.1 --seed 0 \
-  --output "$work/run" --checkpoint-every 200
+  --batch-size 128 --steps 2200 --lr 2e-3 --warmup 50 --wd 0.1 --seed 0 \
+  --output "$work/run" --checkpoint-every 400
 echo "training took $(( $(date +%s) - start )) s"
 
 model="$work/run/latest.safetensors"

@@ -37,10 +37,12 @@ public enum SyntheticColour: String, CaseIterable, Codable, Sendable {
 public enum SyntheticSize: String, CaseIterable, Codable, Sendable {
     case small, large
 
-    /// Radius (centre to the farthest point) as a fraction of the image side.
+    /// Radius (centre to the farthest point) as a fraction of the image side. Small shapes
+    /// are about 12 px across at 64 px: at 0.075 (9.6 px) a small square and a small circle
+    /// differed in a few anti-aliased corner pixels and were the commonest confusion.
     public var radiusFraction: Double {
         switch self {
-        case .small: 0.075
+        case .small: 0.095
         case .large: 0.135
         }
     }
