@@ -6,7 +6,8 @@ import Foundation
 //   token embedding N(0, 0.02²), positional embedding N(0, 0.01²);
 //   transformer blocks: in_proj N(0, C⁻¹), out_proj and c_proj N(0, C⁻¹/(2L)), c_fc N(0, (2C)⁻¹)
 //   (applied to the vision transformer's blocks too, which OpenAI leaves at PyTorch defaults);
-//   ViT class/positional embeddings and proj: C^-½ · N(0, 1); text_projection N(0, C⁻¹);
+//   ViT class/positional embeddings and proj: C^-½ · N(0, 1) (with `pos_embed_type` sin_cos_2d
+//   the positional embedding is open_clip's fixed sine-cosine table); text_projection N(0, C⁻¹);
 //   attention pool: q/k/v/c weights N(0, D⁻¹), positional embedding D^-½ · N(0, 1);
 //   convolutions and other Linear weights/biases U(±1/√fan_in) (kaiming_uniform, a = √5);
 //   norms: weight 1, bias 0; BatchNorm bn3 weights 0 (each residual branch starts as identity);
