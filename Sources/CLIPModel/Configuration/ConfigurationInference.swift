@@ -1,3 +1,4 @@
+import CLIPTensor
 import CLIPWeights
 import Foundation
 
@@ -51,9 +52,25 @@ extension CLIPConfiguration {
             width: textWidth,
             heads: textHeads ?? textWidth / 64,
             layers: count(prefix: "transformer.resblocks.", component: 2))
-        let config = CLIPConfiguration(embedDim: try shape("text_projection")[1], vision: vision, text: text, activation: activation)
+        var config = CLIPConfiguration(embedDim: try shape("text_projection")[1], vision: vision, text: text, activation: activation)
+        if case let .vit(_, _, width, _, _) = vision, let table = state.tensors["visual.positional_embedding"],
+           isSinCos2DTable(table, width: width) {
+            // open_clip's fixed table (pos_embed_type sin_cos_2d) saved without our metadata: keep
+            // it fixed when fine-tuning, as open_clip does.
+            config.visionPositionalEmbedding = .sinCos2D
+        }
         try config.validate()
         return config
+    }
+
+    /// Whether a ViT positional embedding (N + 1, C) is open_clip's sine–cosine table, to within
+    /// bf16 rounding (2⁻⁸ of values ≤ 1); a learnt embedding is nowhere near it.
+    static func isSinCos2DTable(_ w: WeightTensor, width: Int) -> Bool {
+        guard width % 4 == 0, w.shape.count == 2, w.shape[1] == width, let t = try? Tensor(converting: w) else { return false }
+        let grid = Int((Double(w.shape[0] - 1)).squareRoot().rounded())
+        guard grid * grid + 1 == w.shape[0] else { return false }
+        let reference = CLIPInitializer.sinCos2DPositionalEmbedding(grid: grid, width: width).scalars
+        return zip(t.scalars, reference).allSatisfy { abs($0 - $1) <= 4e-3 }
     }
 
     /// Reads a Hugging Face `CLIPModel` `config.json` (`text_config`, `vision_config`,
