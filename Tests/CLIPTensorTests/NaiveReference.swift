@@ -70,26 +70,9 @@ enum Naive {
         return e.map { $0 / s }
     }
 
-    /// Attention on (B, T, C) tensors, heads split along C.
+    /// Attention on (B, T, C) tensors, heads split along C: ``Ref/attention(q:k:v:heads:causal:)``
+    /// (the gradient checks' Float64 reference) read through the tensors' strides.
     static func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool) -> [Double] {
-        let (b, tq, c) = (q.shape[0], q.shape[1], q.shape[2])
-        let tk = k.shape[1], d = c / heads
-        var out = [Double](repeating: 0, count: b * tq * c)
-        for n in 0..<b { for h in 0..<heads { for i in 0..<tq {
-            var scores = [Double](repeating: 0, count: tk)
-            for j in 0..<tk {
-                var s = 0.0
-                for p in 0..<d { s += q.at([n, i, h * d + p]) * k.at([n, j, h * d + p]) }
-                scores[j] = s / Double(d).squareRoot()
-                if causal && j > i + tk - tq { scores[j] = -.infinity }
-            }
-            let p = softmax(scores)
-            for e in 0..<d {
-                var s = 0.0
-                for j in 0..<tk { s += p[j] * v.at([n, j, h * d + e]) }
-                out[(n * tq + i) * c + h * d + e] = s
-            }
-        } } }
-        return out
+        Ref.attention(q: DTensor(q), k: DTensor(k), v: DTensor(v), heads: heads, causal: causal).values
     }
 }
