@@ -12,7 +12,7 @@ let package = Package(
         .executable(name: "clip-bench", targets: ["clip-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // C interop shims: no public API.
@@ -48,9 +48,16 @@ let package = Package(
         .target(name: "CLIPImage", dependencies: ["CImageCodecs"]),
         .target(name: "CLIPWeights"),
         .target(name: "CLIPModel", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights"]),
-        .target(name: "CLIPTraining", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel"]),
+        .target(
+            name: "CLIPTraining",
+            dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel"]),
         .target(name: "CLIPHub", dependencies: ["CLIPModel", "CLIPWeights"]),
-        .target(name: "CLIP", dependencies: ["CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel", "CLIPTraining", "CLIPHub"]),
+        .target(
+            name: "CLIP",
+            dependencies: [
+                "CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel",
+                "CLIPTraining", "CLIPHub",
+            ]),
 
         // Executables.
         .executableTarget(
@@ -60,19 +67,32 @@ let package = Package(
         ),
         .executableTarget(
             name: "clip-bench",
-            dependencies: ["CLIP", "CBLAS", "CBenchSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "CLIP", "CBLAS", "CBenchSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
 
         // Tests.
         .target(name: "CLIPTestSupport", dependencies: ["CLIPTensor"], path: "Sources/CLIPTestSupport"),
         .testTarget(name: "CLIPTensorTests", dependencies: ["CLIPTensor", "CLIPTestSupport"]),
         .testTarget(name: "CLIPTextCleaningTests", dependencies: ["CLIPTextCleaning"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLIPTokenizerTests", dependencies: ["CLIPTokenizer", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLIPImageTests", dependencies: ["CLIPImage", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLIPWeightsTests", dependencies: ["CLIPWeights", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLIPModelTests", dependencies: ["CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLIPTrainingTests", dependencies: ["CLIPTraining", "CLIPModel", "CLIPTensor", "CLIPWeights", "CLIPImage", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLIPHubTests", dependencies: ["CLIPHub", "CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"]),
+        .testTarget(
+            name: "CLIPTokenizerTests", dependencies: ["CLIPTokenizer", "CLIPTestSupport"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "CLIPImageTests", dependencies: ["CLIPImage", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "CLIPWeightsTests", dependencies: ["CLIPWeights", "CLIPTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "CLIPModelTests", dependencies: ["CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "CLIPTrainingTests",
+            dependencies: ["CLIPTraining", "CLIPModel", "CLIPTensor", "CLIPWeights", "CLIPImage", "CLIPTestSupport"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "CLIPHubTests",
+            dependencies: ["CLIPHub", "CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["clip", "CLIP", "CLIPTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,9 +1,9 @@
+@_exported import CLIPHub
+@_exported import CLIPImage
+@_exported import CLIPModel
 // The umbrella module: `import CLIP` brings in every library target.
 @_exported import CLIPTensor
 @_exported import CLIPTextCleaning
 @_exported import CLIPTokenizer
-@_exported import CLIPImage
-@_exported import CLIPWeights
-@_exported import CLIPModel
 @_exported import CLIPTraining
-@_exported import CLIPHub
+@_exported import CLIPWeights

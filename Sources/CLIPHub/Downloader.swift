@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// How far a download has come, reported on every received chunk.
@@ -31,8 +32,10 @@ public enum Downloader {
     ///     ``HubError/checksumMismatch(url:expected:actual:)`` thrown.
     ///   - stallTimeout: seconds without a byte after which the attempt is abandoned.
     ///   - attempts: transfers tried in total; a transfer cut after some progress is resumed.
-    public static func download(from url: URL, to destination: URL, sha256: String?, stallTimeout: TimeInterval = 30,
-                                attempts: Int = 3, progress: (@Sendable (DownloadProgress) -> Void)? = nil) throws -> String {
+    public static func download(
+        from url: URL, to destination: URL, sha256: String?, stallTimeout: TimeInterval = 30,
+        attempts: Int = 3, progress: (@Sendable (DownloadProgress) -> Void)? = nil
+    ) throws -> String {
         let manager = FileManager.default
         let directory = destination.deletingLastPathComponent()
         do { try manager.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
@@ -49,7 +52,8 @@ public enum Downloader {
         for _ in 0..<max(1, attempts) {
             let before = fileSize(partial)
             do {
-                try transfer(url, into: partial, destination: destination.path, stallTimeout: stallTimeout, progress: progress)
+                try transfer(
+                    url, into: partial, destination: destination.path, stallTimeout: stallTimeout, progress: progress)
                 lastError = nil
                 break
             } catch let error as HubError {
@@ -76,15 +80,18 @@ public enum Downloader {
     }
 
     /// One HTTP request appending to (or restarting) `partial`.
-    private static func transfer(_ url: URL, into partial: String, destination: String, stallTimeout: TimeInterval,
-                                 progress: (@Sendable (DownloadProgress) -> Void)?) throws {
+    private static func transfer(
+        _ url: URL, into partial: String, destination: String, stallTimeout: TimeInterval,
+        progress: (@Sendable (DownloadProgress) -> Void)?
+    ) throws {
         let resumeFrom = fileSize(partial)
         var request = URLRequest(url: url)
         // The watchdog below enforces stalls; the session's own timeout is only a backstop.
         request.timeoutInterval = stallTimeout + 5
         if resumeFrom > 0 { request.setValue("bytes=\(resumeFrom)-", forHTTPHeaderField: "Range") }
-        let sink = TransferSink(path: partial, resumeFrom: resumeFrom, fileName: URL(fileURLWithPath: destination).lastPathComponent,
-                                progress: progress)
+        let sink = TransferSink(
+            path: partial, resumeFrom: resumeFrom, fileName: URL(fileURLWithPath: destination).lastPathComponent,
+            progress: progress)
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = stallTimeout + 5
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
@@ -111,19 +118,27 @@ public enum Downloader {
         case .status(let code):
             throw HubError.httpStatus(url: url.absoluteString, status: code, destination: destination)
         case .failed(let reason, let timedOut):
-            if timedOut { throw HubError.stalled(url: url.absoluteString, seconds: stallTimeout, destination: destination) }
+            if timedOut {
+                throw HubError.stalled(url: url.absoluteString, seconds: stallTimeout, destination: destination)
+            }
             throw HubError.unreachable(url: url.absoluteString, destination: destination, reason: reason)
         case .ioFailed(let reason):
             throw HubError.cacheIO(path: partial, reason: reason)
         case .none:
-            throw HubError.unreachable(url: url.absoluteString, destination: destination, reason: "the transfer did not finish")
+            throw HubError.unreachable(
+                url: url.absoluteString, destination: destination, reason: "the transfer did not finish")
         }
     }
 }
 
 /// The URLSession delegate writing received bytes straight to the partial file.
 private final class TransferSink: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    enum Outcome { case success, status(Int), failed(String, timedOut: Bool), ioFailed(String) }
+    enum Outcome {
+        case success
+        case status(Int)
+        case failed(String, timedOut: Bool)
+        case ioFailed(String)
+    }
 
     private let path: String
     private let resumeFrom: Int64
@@ -146,8 +161,16 @@ private final class TransferSink: NSObject, URLSessionDataDelegate, @unchecked S
         self.progress = progress
     }
 
-    var outcome: Outcome? { state.lock(); defer { state.unlock() }; return _outcome }
-    var lastActivity: Date { state.lock(); defer { state.unlock() }; return _lastActivity }
+    var outcome: Outcome? {
+        state.lock()
+        defer { state.unlock() }
+        return _outcome
+    }
+    var lastActivity: Date {
+        state.lock()
+        defer { state.unlock() }
+        return _lastActivity
+    }
 
     /// Waits up to `seconds` for the end of the transfer; true when it ended.
     func wait(seconds: TimeInterval) -> Bool {
@@ -157,10 +180,17 @@ private final class TransferSink: NSObject, URLSessionDataDelegate, @unchecked S
         return finished
     }
 
-    private func touch() { state.lock(); _lastActivity = Date(); state.unlock() }
+    private func touch() {
+        state.lock()
+        _lastActivity = Date()
+        state.unlock()
+    }
 
     private func finish(_ outcome: Outcome) {
-        if fd >= 0 { close(fd); fd = -1 }
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
         state.lock()
         if _outcome == nil { _outcome = outcome }
         finished = true
@@ -168,8 +198,10 @@ private final class TransferSink: NSObject, URLSessionDataDelegate, @unchecked S
         state.unlock()
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+    ) {
         touch()
         let status = (response as? HTTPURLResponse)?.statusCode ?? 200
         let length = response.expectedContentLength >= 0 ? response.expectedContentLength : nil
@@ -186,13 +218,17 @@ private final class TransferSink: NSObject, URLSessionDataDelegate, @unchecked S
             received = 0
             expected = length
         default:
-            state.lock(); _outcome = .status(status); state.unlock()
+            state.lock()
+            _outcome = .status(status)
+            state.unlock()
             completionHandler(.cancel)
             return
         }
         fd = open(path, flags, 0o644)
         if fd < 0 {
-            state.lock(); _outcome = .ioFailed(String(cString: strerror(errno))); state.unlock()
+            state.lock()
+            _outcome = .ioFailed(String(cString: strerror(errno)))
+            state.unlock()
             completionHandler(.cancel)
             return
         }
@@ -216,12 +252,16 @@ private final class TransferSink: NSObject, URLSessionDataDelegate, @unchecked S
         }
         guard ok else {
             let reason = String(cString: strerror(errno))
-            state.lock(); _outcome = .ioFailed(reason); state.unlock()
+            state.lock()
+            _outcome = .ioFailed(reason)
+            state.unlock()
             dataTask.cancel()
             return
         }
         received += Int64(data.count)
-        progress?(DownloadProgress(fileName: fileName, bytesReceived: received, bytesExpected: expected, bytesResumed: resumeFrom))
+        progress?(
+            DownloadProgress(
+                fileName: fileName, bytesReceived: received, bytesExpected: expected, bytesResumed: resumeFrom))
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {

@@ -29,17 +29,17 @@ public enum HubError: LocalizedError, Equatable {
         switch self {
         case .unknownModel(let name):
             "unknown model name '\(name)'"
-        case let .offline(url, destination):
+        case .offline(let url, let destination):
             "\(destination) is not in the cache and downloads are off (--offline or CLIP_OFFLINE=1); it comes from \(url)"
-        case let .unreachable(url, _, reason):
+        case .unreachable(let url, _, let reason):
             "cannot download \(url): \(reason)"
-        case let .httpStatus(url, status, _):
+        case .httpStatus(let url, let status, _):
             "\(url) answered HTTP \(status)"
-        case let .stalled(url, seconds, _):
+        case .stalled(let url, let seconds, _):
             "download of \(url) stalled: no data for \(Int(seconds.rounded())) s"
-        case let .checksumMismatch(url, expected, actual):
+        case .checksumMismatch(let url, let expected, let actual):
             "\(url) has SHA-256 \(actual), expected \(expected); the download was deleted"
-        case let .cacheIO(path, reason):
+        case .cacheIO(let path, let reason):
             "cannot write \(path): \(reason)"
         case .unsupportedConversion(let detail):
             detail
@@ -50,8 +50,9 @@ public enum HubError: LocalizedError, Equatable {
         switch self {
         case .unknownModel:
             "`clip models` lists the names; pass a checkpoint path, or hf:owner/name for a Hugging Face repo."
-        case let .offline(url, destination), let .unreachable(url, destination, _), let .httpStatus(url, _, destination),
-             let .stalled(url, _, destination):
+        case .offline(let url, let destination), .unreachable(let url, let destination, _),
+            .httpStatus(let url, _, let destination),
+            .stalled(let url, _, let destination):
             "On a machine with internet, download \(url) and place it at \(destination) (or set CLIP_MODEL_MIRROR to a reachable mirror)."
         case .checksumMismatch:
             "Retry; if it happens again the server or mirror serves a different file."

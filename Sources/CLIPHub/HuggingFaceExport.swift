@@ -26,14 +26,24 @@ public enum HuggingFaceExport {
             }
         }
         for (key, tensor) in tensors {
-            if let target = renamed[key] { try put(target, tensor); continue }
+            if let target = renamed[key] {
+                try put(target, tensor)
+                continue
+            }
             if let target = transposed[key] {
-                guard tensor.shape.count == 2 else { throw HubError.unsupportedConversion("\(key) has shape \(tensor.shape), expected a matrix") }
+                guard tensor.shape.count == 2 else {
+                    throw HubError.unsupportedConversion("\(key) has shape \(tensor.shape), expected a matrix")
+                }
                 try put(target, transpose(tensor))
                 continue
             }
-            guard let (hfPrefix, openAIPrefix) = prefixes.first(where: { key.hasPrefix($0.openAI) }).map({ ($0.hf, $0.openAI) }) else {
-                throw HubError.unsupportedConversion("no Hugging Face name for \(key) (Hugging Face CLIPModel holds ViT models only)")
+            guard
+                let (hfPrefix, openAIPrefix) = prefixes.first(where: { key.hasPrefix($0.openAI) }).map({
+                    ($0.hf, $0.openAI)
+                })
+            else {
+                throw HubError.unsupportedConversion(
+                    "no Hugging Face name for \(key) (Hugging Face CLIPModel holds ViT models only)")
             }
             let rest = String(key.dropFirst(openAIPrefix.count))
             guard hfPrefix.hasSuffix("layers."), let dot = rest.firstIndex(of: ".") else {
@@ -46,13 +56,19 @@ public enum HuggingFaceExport {
                 let rows = tensor.shape[0] / 3, sliceBytes = tensor.byteCount / 3
                 let bytes = tensor.bytes
                 for (n, name) in ["q", "k", "v"].enumerated() {
-                    try put("\(hfPrefix)\(index).self_attn.\(name)_proj.\(kind)",
-                            WeightTensor(dtype: tensor.dtype, shape: [rows] + tensor.shape.dropFirst(),
-                                         bytes: Array(bytes[(n * sliceBytes)..<((n + 1) * sliceBytes)])))
+                    try put(
+                        "\(hfPrefix)\(index).self_attn.\(name)_proj.\(kind)",
+                        WeightTensor(
+                            dtype: tensor.dtype, shape: [rows] + tensor.shape.dropFirst(),
+                            bytes: Array(bytes[(n * sliceBytes)..<((n + 1) * sliceBytes)])))
                 }
                 continue
             }
-            guard let (hfPart, openAIPart) = HuggingFaceKeyMap.renamedBlockParts.first(where: { part.hasPrefix($0.openAI) }).map({ ($0.hf, $0.openAI) }) else {
+            guard
+                let (hfPart, openAIPart) = HuggingFaceKeyMap.renamedBlockParts.first(where: {
+                    part.hasPrefix($0.openAI)
+                }).map({ ($0.hf, $0.openAI) })
+            else {
                 throw HubError.unsupportedConversion("no Hugging Face name for \(key)")
             }
             try put("\(hfPrefix)\(index).\(hfPart)\(part.dropFirst(openAIPart.count))", tensor)
@@ -63,8 +79,10 @@ public enum HuggingFaceExport {
     /// A `config.json` for `configuration` that transformers' `CLIPModel.from_pretrained` and
     /// `CLIPConfiguration.fromHuggingFace` both read.
     public static func configJSON(_ configuration: CLIPConfiguration, dtype: WeightDType = .float32) throws -> String {
-        guard case let .vit(imageSize, patchSize, width, layers, heads) = configuration.vision else {
-            throw HubError.unsupportedConversion("Hugging Face CLIPModel folders hold ViT models only; \(configuration.architectureName) has a ResNet image tower")
+        guard case .vit(let imageSize, let patchSize, let width, let layers, let heads) = configuration.vision else {
+            throw HubError.unsupportedConversion(
+                "Hugging Face CLIPModel folders hold ViT models only; \(configuration.architectureName) has a ResNet image tower"
+            )
         }
         let act = configuration.activation.rawValue
         let text = configuration.text

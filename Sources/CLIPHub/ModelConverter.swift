@@ -47,8 +47,10 @@ public enum ModelConverter {
 
     /// Writes `state` to `output` (a file for `.openAI`, a folder for `.huggingFace`).
     /// `progress` is called with (tensors done, tensor count).
-    public static func write(_ state: StateDict, configuration: CLIPConfiguration, dtype: WeightDType, format: ExportFormat,
-                             to output: URL, source: Source?, progress: ((Int, Int) -> Void)? = nil) throws {
+    public static func write(
+        _ state: StateDict, configuration: CLIPConfiguration, dtype: WeightDType, format: ExportFormat,
+        to output: URL, source: Source?, progress: ((Int, Int) -> Void)? = nil
+    ) throws {
         var tensors = state.tensors.filter { !nonWeightKeys.contains($0.key) }
         var configJSON: String?
         if format == .huggingFace {
@@ -59,11 +61,14 @@ public enum ModelConverter {
         var converted: [(String, WeightTensor)] = []
         let keys = tensors.keys.sorted()
         for (i, key) in keys.enumerated() {
-            if let tensor = tensors.removeValue(forKey: key) { converted.append((key, WeightCast.cast(tensor, to: dtype))) }
+            if let tensor = tensors.removeValue(forKey: key) {
+                converted.append((key, WeightCast.cast(tensor, to: dtype)))
+            }
             progress?(i + 1, keys.count)
         }
         var metadata = ["format": "pt", architectureKey: configuration.architectureName]
-        metadata[CLIP.configurationMetadataKey] = String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self)
+        metadata[CLIP.configurationMetadataKey] = String(
+            decoding: try JSONEncoder().encode(configuration), as: UTF8.self)
         if let source {
             metadata[sourceKey] = source.fileName
             if let sha = source.sha256 { metadata[sourceSHA256Key] = sha }
@@ -74,16 +79,20 @@ public enum ModelConverter {
         case .huggingFace:
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: output.path, isDirectory: &isDirectory), !isDirectory.boolValue {
-                throw HubError.cacheIO(path: output.path, reason: "exists and is not a folder (--format hf writes a folder)")
+                throw HubError.cacheIO(
+                    path: output.path, reason: "exists and is not a folder (--format hf writes a folder)")
             }
             do { try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true) } catch {
                 throw HubError.cacheIO(path: output.path, reason: error.localizedDescription)
             }
-            try SafetensorsWriter.write(converted, metadata: metadata, to: output.appendingPathComponent("model.safetensors"))
+            try SafetensorsWriter.write(
+                converted, metadata: metadata, to: output.appendingPathComponent("model.safetensors"))
             do {
-                try Data((configJSON ?? "").utf8).write(to: output.appendingPathComponent("config.json"), options: .atomic)
+                try Data((configJSON ?? "").utf8).write(
+                    to: output.appendingPathComponent("config.json"), options: .atomic)
             } catch {
-                throw HubError.cacheIO(path: output.appendingPathComponent("config.json").path, reason: error.localizedDescription)
+                throw HubError.cacheIO(
+                    path: output.appendingPathComponent("config.json").path, reason: error.localizedDescription)
             }
         }
     }
@@ -97,7 +106,9 @@ public enum ModelConverter {
         if !isDirectory.boolValue { return try SHA256.hexDigest(ofFile: url.path, progress: progress) }
         for name in ["model.safetensors", "pytorch_model.bin"] {
             let file = url.appendingPathComponent(name)
-            if FileManager.default.fileExists(atPath: file.path) { return try SHA256.hexDigest(ofFile: file.path, progress: progress) }
+            if FileManager.default.fileExists(atPath: file.path) {
+                return try SHA256.hexDigest(ofFile: file.path, progress: progress)
+            }
         }
         return nil
     }

@@ -38,24 +38,37 @@ public struct OpenAIModel: Sendable, Hashable {
 
     /// The nine models in `clip.available_models()` order.
     public static let all: [OpenAIModel] = [
-        .init(name: "RN50", url: base + "afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762/RN50.pt",
-              imageSize: 224, embedDim: 1024, parameters: 102_007_137, approximateMiB: 244),
-        .init(name: "RN101", url: base + "8fa8567bab74a42d41c5915025a8e4538c3bdbe8804a470a72f30b0d94fab599/RN101.pt",
-              imageSize: 224, embedDim: 512, parameters: 119_688_033, approximateMiB: 278),
-        .init(name: "RN50x4", url: base + "7e526bd135e493cef0776de27d5f42653e6b4c8bf9e0f653bb11773263205fdd/RN50x4.pt",
-              imageSize: 288, embedDim: 640, parameters: 178_300_601, approximateMiB: 402),
-        .init(name: "RN50x16", url: base + "52378b407f34354e150460fe41077663dd5b39c54cd0bfd2b27167a4a06ec9aa/RN50x16.pt",
-              imageSize: 384, embedDim: 768, parameters: 290_979_217, approximateMiB: 630),
-        .init(name: "RN50x64", url: base + "be1cfb55d75a9666199fb2206c106743da0f6468c9d327f3e0d0a543a9919d9c/RN50x64.pt",
-              imageSize: 448, embedDim: 1024, parameters: 623_258_305, approximateMiB: 1260),
-        .init(name: "ViT-B/32", url: base + "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt",
-              imageSize: 224, embedDim: 512, parameters: 151_277_313, approximateMiB: 338),
-        .init(name: "ViT-B/16", url: base + "5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f/ViT-B-16.pt",
-              imageSize: 224, embedDim: 512, parameters: 149_620_737, approximateMiB: 335),
-        .init(name: "ViT-L/14", url: base + "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836/ViT-L-14.pt",
-              imageSize: 224, embedDim: 768, parameters: 427_616_513, approximateMiB: 890),
-        .init(name: "ViT-L/14@336px", url: base + "3035c92b350959924f9f00213499208652fc7ea050643e8b385c2dac08641f02/ViT-L-14-336px.pt",
-              imageSize: 336, embedDim: 768, parameters: 427_944_193, approximateMiB: 891),
+        .init(
+            name: "RN50", url: base + "afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762/RN50.pt",
+            imageSize: 224, embedDim: 1024, parameters: 102_007_137, approximateMiB: 244),
+        .init(
+            name: "RN101", url: base + "8fa8567bab74a42d41c5915025a8e4538c3bdbe8804a470a72f30b0d94fab599/RN101.pt",
+            imageSize: 224, embedDim: 512, parameters: 119_688_033, approximateMiB: 278),
+        .init(
+            name: "RN50x4", url: base + "7e526bd135e493cef0776de27d5f42653e6b4c8bf9e0f653bb11773263205fdd/RN50x4.pt",
+            imageSize: 288, embedDim: 640, parameters: 178_300_601, approximateMiB: 402),
+        .init(
+            name: "RN50x16", url: base + "52378b407f34354e150460fe41077663dd5b39c54cd0bfd2b27167a4a06ec9aa/RN50x16.pt",
+            imageSize: 384, embedDim: 768, parameters: 290_979_217, approximateMiB: 630),
+        .init(
+            name: "RN50x64", url: base + "be1cfb55d75a9666199fb2206c106743da0f6468c9d327f3e0d0a543a9919d9c/RN50x64.pt",
+            imageSize: 448, embedDim: 1024, parameters: 623_258_305, approximateMiB: 1260),
+        .init(
+            name: "ViT-B/32",
+            url: base + "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt",
+            imageSize: 224, embedDim: 512, parameters: 151_277_313, approximateMiB: 338),
+        .init(
+            name: "ViT-B/16",
+            url: base + "5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f/ViT-B-16.pt",
+            imageSize: 224, embedDim: 512, parameters: 149_620_737, approximateMiB: 335),
+        .init(
+            name: "ViT-L/14",
+            url: base + "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836/ViT-L-14.pt",
+            imageSize: 224, embedDim: 768, parameters: 427_616_513, approximateMiB: 890),
+        .init(
+            name: "ViT-L/14@336px",
+            url: base + "3035c92b350959924f9f00213499208652fc7ea050643e8b385c2dac08641f02/ViT-L-14-336px.pt",
+            imageSize: 336, embedDim: 768, parameters: 427_944_193, approximateMiB: 891),
     ]
 
     private static let base = "https://openaipublic.azureedge.net/clip/models/"
@@ -96,9 +109,11 @@ public enum ModelReference: Sendable, Hashable {
         if text.hasPrefix("hf:") {
             let parts = text.dropFirst(3).split(separator: "/", omittingEmptySubsequences: false)
             let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_."))
-            guard parts.count == 2, parts.allSatisfy({ part in
-                !part.isEmpty && !part.hasPrefix(".") && part.unicodeScalars.allSatisfy(allowed.contains)
-            }) else { return nil }
+            guard parts.count == 2,
+                parts.allSatisfy({ part in
+                    !part.isEmpty && !part.hasPrefix(".") && part.unicodeScalars.allSatisfy(allowed.contains)
+                })
+            else { return nil }
             return .huggingFace(owner: String(parts[0]), name: String(parts[1]))
         }
         return OpenAIModel.named(text).map(ModelReference.openAI)
@@ -108,7 +123,7 @@ public enum ModelReference: Sendable, Hashable {
     public var displayName: String {
         switch self {
         case .openAI(let model): model.name
-        case let .huggingFace(owner, name): "hf:\(owner)/\(name)"
+        case .huggingFace(let owner, let name): "hf:\(owner)/\(name)"
         }
     }
 }

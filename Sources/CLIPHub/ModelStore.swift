@@ -32,11 +32,14 @@ public struct ModelStore: Sendable {
 
     /// The store the environment describes (`CLIP_CACHE`, `XDG_CACHE_HOME`, `HOME`,
     /// `CLIP_MODEL_MIRROR`, `CLIP_OFFLINE`).
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> ModelStore {
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> ModelStore
+    {
         let offlineValue = environment["CLIP_OFFLINE"]?.lowercased() ?? ""
         let mirror = environment["CLIP_MODEL_MIRROR"].flatMap { $0.isEmpty ? nil : $0 }
-        return ModelStore(cacheDirectory: cacheDirectory(environment), mirror: mirror,
-                          offline: ["1", "true", "yes", "on"].contains(offlineValue))
+        return ModelStore(
+            cacheDirectory: cacheDirectory(environment), mirror: mirror,
+            offline: ["1", "true", "yes", "on"].contains(offlineValue))
     }
 
     /// The cache folder for an environment.
@@ -46,7 +49,8 @@ public struct ModelStore: Sendable {
             return URL(fileURLWithPath: path, isDirectory: true).appendingPathComponent("swift-clip", isDirectory: true)
         }
         let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        return URL(fileURLWithPath: home, isDirectory: true).appendingPathComponent(".cache/swift-clip", isDirectory: true)
+        return URL(fileURLWithPath: home, isDirectory: true).appendingPathComponent(
+            ".cache/swift-clip", isDirectory: true)
     }
 
     /// One file to fetch: where from, where to, and its published digest if any.
@@ -64,8 +68,9 @@ public struct ModelStore: Sendable {
         switch reference {
         case .openAI(let model):
             cacheDirectory.appendingPathComponent("openai").appendingPathComponent(model.fileName)
-        case let .huggingFace(owner, name):
-            cacheDirectory.appendingPathComponent("huggingface").appendingPathComponent(owner).appendingPathComponent(name, isDirectory: true)
+        case .huggingFace(let owner, let name):
+            cacheDirectory.appendingPathComponent("huggingface").appendingPathComponent(owner).appendingPathComponent(
+                name, isDirectory: true)
         }
     }
 
@@ -74,10 +79,11 @@ public struct ModelStore: Sendable {
         switch reference {
         case .openAI(let model):
             return [RemoteFile(url: mirrored(model.url), destination: localURL(for: reference), sha256: model.sha256)]
-        case let .huggingFace(owner, name):
+        case .huggingFace(let owner, let name):
             return ModelReference.huggingFaceFiles.map { file in
-                RemoteFile(url: mirrored("https://huggingface.co/\(owner)/\(name)/resolve/main/\(file)"),
-                           destination: localURL(for: reference).appendingPathComponent(file), sha256: nil)
+                RemoteFile(
+                    url: mirrored("https://huggingface.co/\(owner)/\(name)/resolve/main/\(file)"),
+                    destination: localURL(for: reference).appendingPathComponent(file), sha256: nil)
             }
         }
     }
@@ -88,11 +94,14 @@ public struct ModelStore: Sendable {
     }
 
     /// Returns the cached model, downloading missing files first (unless ``offline``).
-    public func fetch(_ reference: ModelReference, progress: (@Sendable (DownloadProgress) -> Void)? = nil) throws -> URL {
+    public func fetch(_ reference: ModelReference, progress: (@Sendable (DownloadProgress) -> Void)? = nil) throws
+        -> URL
+    {
         for file in remoteFiles(for: reference) where !FileManager.default.fileExists(atPath: file.destination.path) {
             if offline { throw HubError.offline(url: file.url.absoluteString, destination: file.destination.path) }
-            _ = try Downloader.download(from: file.url, to: file.destination, sha256: file.sha256,
-                                        stallTimeout: stallTimeout, progress: progress)
+            _ = try Downloader.download(
+                from: file.url, to: file.destination, sha256: file.sha256,
+                stallTimeout: stallTimeout, progress: progress)
         }
         return localURL(for: reference)
     }

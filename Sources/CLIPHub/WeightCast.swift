@@ -22,11 +22,16 @@ public enum WeightCast {
                 for i in 0..<count {
                     let value = read(source, i, tensor.dtype)
                     switch dtype {
-                    case .float32: destination.storeBytes(of: value.bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
-                    case .float16: destination.storeBytes(of: halfBits(value).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
-                    case .bfloat16: destination.storeBytes(of: bfloat16Bits(value).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
-                    default: // float64
-                        destination.storeBytes(of: Double(value).bitPattern.littleEndian, toByteOffset: 8 * i, as: UInt64.self)
+                    case .float32:
+                        destination.storeBytes(of: value.bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
+                    case .float16:
+                        destination.storeBytes(of: halfBits(value).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+                    case .bfloat16:
+                        destination.storeBytes(
+                            of: bfloat16Bits(value).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+                    default:  // float64
+                        destination.storeBytes(
+                            of: Double(value).bitPattern.littleEndian, toByteOffset: 8 * i, as: UInt64.self)
                     }
                 }
             }
@@ -37,10 +42,15 @@ public enum WeightCast {
     /// Element `i` of little-endian floating-point bytes, as Float.
     static func read(_ raw: UnsafeRawBufferPointer, _ i: Int, _ dtype: WeightDType) -> Float {
         switch dtype {
-        case .float32: Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+        case .float32:
+            Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
         case .float16: halfToFloat(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-        case .bfloat16: Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
-        case .float64: Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+        case .bfloat16:
+            Float(
+                bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                    << 16)
+        case .float64:
+            Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
         default: 0
         }
     }

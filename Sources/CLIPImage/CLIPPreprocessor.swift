@@ -12,9 +12,13 @@ import Foundation
 /// ```
 public struct CLIPPreprocessor: Sendable {
     /// OpenAI's per-channel mean, as float32 (torch.as_tensor of the Python doubles).
-    public static let mean: [Float] = [Float(0.48145466 as Double), Float(0.4578275 as Double), Float(0.40821073 as Double)]
+    public static let mean: [Float] = [
+        Float(0.48145466 as Double), Float(0.4578275 as Double), Float(0.40821073 as Double),
+    ]
     /// OpenAI's per-channel standard deviation, as float32.
-    public static let std: [Float] = [Float(0.26862954 as Double), Float(0.26130258 as Double), Float(0.27577711 as Double)]
+    public static let std: [Float] = [
+        Float(0.26862954 as Double), Float(0.26130258 as Double), Float(0.27577711 as Double),
+    ]
 
     /// Side of the square output (224 for ViT-B/32, 336 for ViT-L/14@336px ...).
     public let size: Int
@@ -61,7 +65,8 @@ public struct CLIPPreprocessor: Sendable {
         let vx0 = max(x0, 0), vy0 = max(y0, 0)
         let vx1 = min(x0 + n, rw), vy1 = min(y0 + n, rh)
         let window = ResampleWindow(x: vx0, y: vy0, width: vx1 - vx0, height: vy1 - vy0)
-        let cropped = Self.resize(image, to: (rw, rh), window: window, rows: rows)  // (window.height, window.width, bpp)
+        // (window.height, window.width, bpp)
+        let cropped = Self.resize(image, to: (rw, rh), window: window, rows: rows)
         let bpp = image.mode.bytesPerPixel
         var square: [UInt8]
         if window.width == n && window.height == n {
@@ -80,8 +85,10 @@ public struct CLIPPreprocessor: Sendable {
     }
 
     /// Pillow's `Image.resize((w, h), BICUBIC)` for the image's mode, computing only `window`.
-    static func resize(_ image: DecodedImage, to size: (Int, Int), window: ResampleWindow,
-                       rows: RowParallelism = .serial) -> [UInt8] {
+    static func resize(
+        _ image: DecodedImage, to size: (Int, Int), window: ResampleWindow,
+        rows: RowParallelism = .serial
+    ) -> [UInt8] {
         let (w, h) = size
         let bpp = image.mode.bytesPerPixel
         if w == image.width && h == image.height {
@@ -89,37 +96,42 @@ public struct CLIPPreprocessor: Sendable {
             var out = [UInt8](repeating: 0, count: window.width * window.height * bpp)
             for y in 0..<window.height {
                 let s = ((window.y + y) * image.width + window.x) * bpp
-                out.replaceSubrange((y * window.width * bpp)..<((y + 1) * window.width * bpp),
-                                    with: image.pixels[s..<(s + window.width * bpp)])
+                out.replaceSubrange(
+                    (y * window.width * bpp)..<((y + 1) * window.width * bpp),
+                    with: image.pixels[s..<(s + window.width * bpp)])
             }
             return out
         }
         switch image.mode {
         case .bilevel, .p:
             return image.pixels.withUnsafeBufferPointer {
-                PillowResample.nearest($0, width: image.width, height: image.height, bytesPerPixel: bpp,
-                                       outWidth: w, outHeight: h, window: window)
+                PillowResample.nearest(
+                    $0, width: image.width, height: image.height, bytesPerPixel: bpp,
+                    outWidth: w, outHeight: h, window: window)
             }
         case .l, .rgb, .cmyk:
             return image.pixels.withUnsafeBufferPointer {
-                PillowResample.bicubic8($0, width: image.width, height: image.height, channels: bpp,
-                                        outWidth: w, outHeight: h, window: window, rows: rows)
+                PillowResample.bicubic8(
+                    $0, width: image.width, height: image.height, channels: bpp,
+                    outWidth: w, outHeight: h, window: window, rows: rows)
             }
         case .la, .rgba:
             // Image.resize converts LA -> La and RGBA -> RGBa around the resampling.
             var premultiplied = image.pixels
             PillowConvert.premultiply(&premultiplied, channels: bpp)
             var out = premultiplied.withUnsafeBufferPointer {
-                PillowResample.bicubic8($0, width: image.width, height: image.height, channels: bpp,
-                                        outWidth: w, outHeight: h, window: window, rows: rows)
+                PillowResample.bicubic8(
+                    $0, width: image.width, height: image.height, channels: bpp,
+                    outWidth: w, outHeight: h, window: window, rows: rows)
             }
             PillowConvert.unpremultiply(&out, channels: bpp)
             return out
         case .i16:
             var samples = [UInt16](repeating: 0, count: image.width * image.height)
             for i in samples.indices { samples[i] = UInt16(image.pixels[2 * i]) | UInt16(image.pixels[2 * i + 1]) << 8 }
-            let out = PillowResample.bicubic16(samples, width: image.width, height: image.height,
-                                               outWidth: w, outHeight: h, window: window)
+            let out = PillowResample.bicubic16(
+                samples, width: image.width, height: image.height,
+                outWidth: w, outHeight: h, window: window)
             var bytes = [UInt8](repeating: 0, count: out.count * 2)
             for (i, v) in out.enumerated() {
                 bytes[2 * i] = UInt8(truncatingIfNeeded: v)
@@ -200,7 +212,9 @@ public struct CLIPPreprocessor: Sendable {
                     do {
                         let image = try ImageDecoder.decode(contentsOf: urls[index], options: options)
                         let rgb = resizeAndCrop(image, rows: rows)
-                        normalize(rgb, into: UnsafeMutableBufferPointer(rebasing: out[(index * stride)..<((index + 1) * stride)]))
+                        normalize(
+                            rgb,
+                            into: UnsafeMutableBufferPointer(rebasing: out[(index * stride)..<((index + 1) * stride)]))
                     } catch let error as ImageError {
                         errs[index] = error
                     } catch {

@@ -26,7 +26,10 @@ struct EXIFOrientation: Equatable {
         while i + 4 <= b.count, b[i] == 0xFF {
             let marker = b[i + 1]
             if marker == 0xDA || marker == 0xD9 { return nil }  // image data starts: no more metadata
-            if marker == 0xFF { i += 1; continue }  // fill byte
+            if marker == 0xFF {
+                i += 1
+                continue
+            }  // fill byte
             let length = Int(b[i + 2]) << 8 | Int(b[i + 3])
             guard length >= 2, i + 2 + length <= b.count else { return nil }
             let payload = b[(i + 4)..<(i + 2 + length)]

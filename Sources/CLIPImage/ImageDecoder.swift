@@ -21,7 +21,8 @@ public enum ImageDecoder {
     }
 
     /// Decodes an in-memory file; `name` is used in errors.
-    public static func decode(data: Data, name: String, options: DecodeOptions = DecodeOptions()) throws -> DecodedImage {
+    public static func decode(data: Data, name: String, options: DecodeOptions = DecodeOptions()) throws -> DecodedImage
+    {
         guard let format = ImageFormat.sniff(data) else {
             throw ImageError.unsupportedFormat(file: name, detail: ImageFormat.describeUnsupported(data))
         }
@@ -71,8 +72,9 @@ public enum ImageDecoder {
         let count = Int(raw.width) * Int(raw.height) * mode.bytesPerPixel
         let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             status = data.withUnsafeBytes { bytes in
-                clip_jpeg_decode_into(bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, limits,
-                                      buffer.baseAddress, count, &raw)
+                clip_jpeg_decode_into(
+                    bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, limits,
+                    buffer.baseAddress, count, &raw)
             }
             initialized = status == Int32(CLIP_OK.rawValue) ? count : 0
         }
@@ -95,7 +97,8 @@ public enum ImageDecoder {
             let used = Int(raw.palette_count) * 3
             for i in used..<768 { palette[i] = 0 }
         }
-        return DecodedImage(mode: mode, width: Int(raw.width), height: Int(raw.height), pixels: samples, palette: palette)
+        return DecodedImage(
+            mode: mode, width: Int(raw.width), height: Int(raw.height), pixels: samples, palette: palette)
     }
 
     private static func mode(_ value: Int32) -> PixelMode? {
@@ -135,7 +138,8 @@ public enum ImageDecoder {
     private static func describe(_ error: any Error) -> String {
         let nsError = error as NSError
         if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
-           let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
+            let code = POSIXErrorCode(rawValue: Int32(underlying.code))
+        {
             return String(cString: strerror(code.rawValue))
         }
         if nsError.domain == NSCocoaErrorDomain && nsError.code == NSFileReadNoSuchFileError {

@@ -23,8 +23,8 @@ public enum ImageError: LocalizedError, Equatable, Sendable {
     public var file: String {
         switch self {
         case .unreadable(let file, _), .unsupportedFormat(let file, _), .truncated(let file, _),
-             .corrupt(let file, _), .tooManyPixels(let file, _), .tooManyScans(let file, _),
-             .empty(let file, _), .outOfMemory(let file):
+            .corrupt(let file, _), .tooManyPixels(let file, _), .tooManyScans(let file, _),
+            .empty(let file, _), .outOfMemory(let file):
             file
         }
     }

@@ -37,8 +37,10 @@ public enum ImageFormat: String, Sendable, Equatable {
             ("JPEG 2000", [0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50], 0),
             ("PDF", Array("%PDF".utf8), 0),
         ]
-        for (name, signature, offset) in known where head.count >= offset + signature.count
-            && Array(head[offset..<offset + signature.count]) == signature {
+        for (name, signature, offset) in known
+        where head.count >= offset + signature.count
+            && Array(head[offset..<offset + signature.count]) == signature
+        {
             return "\(name) is not supported"
         }
         let hex = head.prefix(8).map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: " ")

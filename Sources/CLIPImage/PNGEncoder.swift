@@ -12,8 +12,12 @@ public enum PNGEncoder {
     /// Encodes `height` rows of `width * channels` interleaved 8-bit samples: 1 = grey (`L`),
     /// 2 = grey + alpha (`LA`), 3 = `RGB`, 4 = `RGBA`. `compressionLevel` is zlib's 0...9
     /// (1 is fast and still small for flat synthetic images).
-    public static func encode(pixels: [UInt8], width: Int, height: Int, channels: Int, compressionLevel: Int = 6) throws -> Data {
-        guard (1...4).contains(channels) else { throw PNGEncodingError(detail: "channels must be 1...4, got \(channels)") }
+    public static func encode(pixels: [UInt8], width: Int, height: Int, channels: Int, compressionLevel: Int = 6) throws
+        -> Data
+    {
+        guard (1...4).contains(channels) else {
+            throw PNGEncodingError(detail: "channels must be 1...4, got \(channels)")
+        }
         guard width > 0, height > 0, width <= Int(Int32.max) / channels, height <= Int(Int32.max) else {
             throw PNGEncodingError(detail: "image size \(width)x\(height) is not encodable")
         }
@@ -22,11 +26,15 @@ public enum PNGEncoder {
         }
         var buffer = clip_png_buffer()
         let status = pixels.withUnsafeBufferPointer { src in
-            clip_png_encode(src.baseAddress, Int32(width), Int32(height), Int32(channels), Int32(clamping: compressionLevel), &buffer)
+            clip_png_encode(
+                src.baseAddress, Int32(width), Int32(height), Int32(channels), Int32(clamping: compressionLevel),
+                &buffer)
         }
         defer { clip_png_buffer_free(&buffer) }
         guard status == 0, let bytes = buffer.data else {
-            let message = withUnsafeBytes(of: &buffer.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let message = withUnsafeBytes(of: &buffer.message) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             throw PNGEncodingError(detail: message)
         }
         return Data(bytes: bytes, count: buffer.size)
@@ -42,8 +50,9 @@ public enum PNGEncoder {
         case .rgba: channels = 4
         default: throw PNGEncodingError(detail: "mode \(image.mode.rawValue) is not written; convert to RGB first")
         }
-        return try encode(pixels: image.pixels, width: image.width, height: image.height, channels: channels,
-                          compressionLevel: compressionLevel)
+        return try encode(
+            pixels: image.pixels, width: image.width, height: image.height, channels: channels,
+            compressionLevel: compressionLevel)
     }
 }
 

@@ -83,7 +83,8 @@ struct ResampleCoefficients {
     /// `normalize_coeffs_8bpc`: weights as fixed point with PRECISION_BITS fraction bits.
     func fixedPoint() -> [Int32] {
         weights.map { w in
-            w < 0 ? Int32(-0.5 + w * Double(1 << PillowResample.precisionBits))
+            w < 0
+                ? Int32(-0.5 + w * Double(1 << PillowResample.precisionBits))
                 : Int32(0.5 + w * Double(1 << PillowResample.precisionBits))
         }
     }
@@ -136,7 +137,8 @@ enum PillowResample {
         precondition((1...4).contains(channels) && src.count == width * height * channels)
         let needHorizontal = outWidth != width
         let needVertical = outHeight != height
-        let vertical = ResampleCoefficients(inSize: height, outSize: outHeight, range: window.y..<window.y + window.height)
+        let vertical = ResampleCoefficients(
+            inSize: height, outSize: outHeight, range: window.y..<window.y + window.height)
         // Input rows the vertical pass reads for the window rows.
         let firstRow: Int, endRow: Int
         if needVertical {
@@ -152,13 +154,15 @@ enum PillowResample {
         let tempCount = (endRow - firstRow) * rowLength
         var temp = [UInt8](unsafeUninitializedCapacity: tempCount) { _, initialized in initialized = tempCount }
         if needHorizontal {
-            let horizontal = ResampleCoefficients(inSize: width, outSize: outWidth, range: window.x..<window.x + window.width)
+            let horizontal = ResampleCoefficients(
+                inSize: width, outSize: outWidth, range: window.x..<window.x + window.width)
             let kk = horizontal.fixedPoint()
             // The SIMD kernels read the coefficients split into 15-bit halves (clip_resample.h).
             let useSIMD = kernel != .scalar && !HorizontalKernel.available.isEmpty
             var split: [Int16] = []
             if useSIMD {
-                split = [Int16](repeating: 0, count: 2 * window.width * Int(clip_resample_padded_taps(Int32(horizontal.ksize))))
+                split = [Int16](
+                    repeating: 0, count: 2 * window.width * Int(clip_resample_padded_taps(Int32(horizontal.ksize))))
                 kk.withUnsafeBufferPointer { k in
                     split.withUnsafeMutableBufferPointer {
                         clip_resample_split(k.baseAddress, Int32(horizontal.ksize), Int32(window.width), $0.baseAddress)
@@ -170,13 +174,17 @@ enum PillowResample {
                 nonisolated(unsafe) let dst = dst
                 parallelism.run(endRow - firstRow) { chunk in
                     let rows = (firstRow + chunk.lowerBound)..<(firstRow + chunk.upperBound)
-                    if useSIMD, horizontalPassSIMD8(src, width: width, channels: channels, rows: rows, firstRow: firstRow,
-                                                               coefficients: horizontal, split: split, kernel: kernel, into: dst) {
+                    if useSIMD,
+                        horizontalPassSIMD8(
+                            src, width: width, channels: channels, rows: rows, firstRow: firstRow,
+                            coefficients: horizontal, split: split, kernel: kernel, into: dst)
+                    {
                         return
                     }
                     kk.withUnsafeBufferPointer { k in
-                        horizontalPass8(src, width: width, channels: channels, rows: rows, firstRow: firstRow,
-                                        coefficients: horizontal, k: k, window: window, into: dst)
+                        horizontalPass8(
+                            src, width: width, channels: channels, rows: rows, firstRow: firstRow,
+                            coefficients: horizontal, k: k, window: window, into: dst)
                     }
                 }
             }
@@ -195,8 +203,9 @@ enum PillowResample {
                 nonisolated(unsafe) let dst = dst
                 parallelism.run(window.height) { chunk in
                     kk.withUnsafeBufferPointer { k in
-                        verticalPass8(tmp, rowLength: rowLength, firstRow: firstRow, coefficients: vertical, k: k,
-                                      rows: chunk, into: dst)
+                        verticalPass8(
+                            tmp, rowLength: rowLength, firstRow: firstRow, coefficients: vertical, k: k,
+                            rows: chunk, into: dst)
                     }
                 }
             }
@@ -218,7 +227,9 @@ enum PillowResample {
                 // so the inner loop runs along the row, where it vectorises.
                 for t in 0..<taps {
                     let weight = k[yy * vertical.ksize + t]
-                    guard let accumulators = acc.baseAddress, let row = tmp.baseAddress?.advanced(by: (ymin + t) * rowLength) else { continue }
+                    guard let accumulators = acc.baseAddress,
+                        let row = tmp.baseAddress?.advanced(by: (ymin + t) * rowLength)
+                    else { continue }
                     for i in 0..<rowLength {
                         accumulators[i] &+= Int32(truncatingIfNeeded: row[i]) &* weight
                     }
@@ -239,10 +250,11 @@ enum PillowResample {
         coefficients.starts.withUnsafeBufferPointer { starts in
             coefficients.counts.withUnsafeBufferPointer { counts in
                 split.withUnsafeBufferPointer { table in
-                    clip_resample_h8(src.baseAddress, src.count, width * channels, Int32(channels),
-                                     Int32(rows.lowerBound), Int32(rows.upperBound), Int32(firstRow),
-                                     starts.baseAddress, counts.baseAddress, Int32(starts.count),
-                                     table.baseAddress, Int32(coefficients.ksize), dst.baseAddress, kernel.code) != 0
+                    clip_resample_h8(
+                        src.baseAddress, src.count, width * channels, Int32(channels),
+                        Int32(rows.lowerBound), Int32(rows.upperBound), Int32(firstRow),
+                        starts.baseAddress, counts.baseAddress, Int32(starts.count),
+                        table.baseAddress, Int32(coefficients.ksize), dst.baseAddress, kernel.code) != 0
                 }
             }
         }
@@ -272,27 +284,38 @@ enum PillowResample {
                     var s0 = half, s1 = half
                     for t in 0..<taps {
                         let w = k[kb + t]
-                        s0 &+= Int32(src[p]) &* w; s1 &+= Int32(src[p + 1]) &* w
+                        s0 &+= Int32(src[p]) &* w
+                        s1 &+= Int32(src[p + 1]) &* w
                         p += 2
                     }
-                    dst[d] = clip8(s0); dst[d + 1] = clip8(s1)
+                    dst[d] = clip8(s0)
+                    dst[d + 1] = clip8(s1)
                 case 3:
                     var s0 = half, s1 = half, s2 = half
                     for t in 0..<taps {
                         let w = k[kb + t]
-                        s0 &+= Int32(src[p]) &* w; s1 &+= Int32(src[p &+ 1]) &* w; s2 &+= Int32(src[p &+ 2]) &* w
+                        s0 &+= Int32(src[p]) &* w
+                        s1 &+= Int32(src[p &+ 1]) &* w
+                        s2 &+= Int32(src[p &+ 2]) &* w
                         p &+= 3
                     }
-                    dst[d] = clip8(s0); dst[d + 1] = clip8(s1); dst[d + 2] = clip8(s2)
+                    dst[d] = clip8(s0)
+                    dst[d + 1] = clip8(s1)
+                    dst[d + 2] = clip8(s2)
                 default:
                     var s0 = half, s1 = half, s2 = half, s3 = half
                     for t in 0..<taps {
                         let w = k[kb + t]
-                        s0 &+= Int32(src[p]) &* w; s1 &+= Int32(src[p + 1]) &* w
-                        s2 &+= Int32(src[p + 2]) &* w; s3 &+= Int32(src[p + 3]) &* w
+                        s0 &+= Int32(src[p]) &* w
+                        s1 &+= Int32(src[p + 1]) &* w
+                        s2 &+= Int32(src[p + 2]) &* w
+                        s3 &+= Int32(src[p + 3]) &* w
                         p += 4
                     }
-                    dst[d] = clip8(s0); dst[d + 1] = clip8(s1); dst[d + 2] = clip8(s2); dst[d + 3] = clip8(s3)
+                    dst[d] = clip8(s0)
+                    dst[d + 1] = clip8(s1)
+                    dst[d + 2] = clip8(s2)
+                    dst[d + 3] = clip8(s3)
                 }
                 d += channels
             }
@@ -316,9 +339,12 @@ enum PillowResample {
     ) -> [UInt16] {
         let needHorizontal = outWidth != width
         let needVertical = outHeight != height
-        let vertical = ResampleCoefficients(inSize: height, outSize: outHeight, range: window.y..<window.y + window.height)
+        let vertical = ResampleCoefficients(
+            inSize: height, outSize: outHeight, range: window.y..<window.y + window.height)
         let firstRow = needVertical ? (vertical.starts.min() ?? 0) : window.y
-        let endRow = needVertical ? (zip(vertical.starts, vertical.counts).map { $0 + $1 }.max() ?? firstRow) : window.y + window.height
+        let endRow =
+            needVertical
+            ? (zip(vertical.starts, vertical.counts).map { $0 + $1 }.max() ?? firstRow) : window.y + window.height
         var temp = [UInt16](repeating: 0, count: (endRow - firstRow) * window.width)
         if needHorizontal {
             let h = ResampleCoefficients(inSize: width, outSize: outWidth, range: window.x..<window.x + window.width)
@@ -333,7 +359,9 @@ enum PillowResample {
             }
         } else {
             for row in firstRow..<endRow {
-                for x in 0..<window.width { temp[(row - firstRow) * window.width + x] = src[row * width + window.x + x] }
+                for x in 0..<window.width {
+                    temp[(row - firstRow) * window.width + x] = src[row * width + window.x + x]
+                }
             }
         }
         guard needVertical else { return temp }
@@ -342,7 +370,8 @@ enum PillowResample {
             for x in 0..<window.width {
                 var ss = 0.0
                 for t in 0..<vertical.counts[yy] {
-                    ss += Double(temp[(vertical.starts[yy] - firstRow + t) * window.width + x])
+                    ss +=
+                        Double(temp[(vertical.starts[yy] - firstRow + t) * window.width + x])
                         * vertical.weights[yy * vertical.ksize + t]
                 }
                 out[yy * window.width + x] = store16(ss)

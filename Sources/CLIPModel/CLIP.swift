@@ -56,14 +56,18 @@ public struct CLIP: Sendable {
     /// Loads a checkpoint: OpenAI TorchScript `.pt`, a PyTorch state dict, safetensors with
     /// OpenAI/open_clip keys, or a Hugging Face `CLIPModel` folder. The configuration is read
     /// from the file when it carries one and otherwise inferred from the tensor shapes.
-    public static func load(_ url: URL, configuration: CLIPConfiguration? = nil, activation: Activation? = nil) throws -> CLIP {
+    public static func load(_ url: URL, configuration: CLIPConfiguration? = nil, activation: Activation? = nil) throws
+        -> CLIP
+    {
         try CLIP(state: WeightLoader.load(url), configuration: configuration, activation: activation)
     }
 
     /// Builds a model from a loaded state dict (strict: every tensor must be used, with the
     /// right shape). With `trainable`, parameters are private copies that require gradients.
-    public init(state: StateDict, configuration: CLIPConfiguration? = nil, activation: Activation? = nil,
-                trainable: Bool = false, frozenPrefixes: [String] = []) throws {
+    public init(
+        state: StateDict, configuration: CLIPConfiguration? = nil, activation: Activation? = nil,
+        trainable: Bool = false, frozenPrefixes: [String] = []
+    ) throws {
         var config: CLIPConfiguration
         if let configuration {
             config = configuration
@@ -79,19 +83,22 @@ public struct CLIP: Sendable {
         try self.init(store: store, configuration: config, format: state.format)
         try store.checkAllUsed()
         let parameters = state.tensors.filter { key, _ in
-            !ParameterStore.ignoredKeys.contains(key) && !key.hasSuffix(".running_mean") && !key.hasSuffix(".running_var")
+            !ParameterStore.ignoredKeys.contains(key) && !key.hasSuffix(".running_mean")
+                && !key.hasSuffix(".running_var")
                 && !key.hasSuffix(".num_batches_tracked")
         }
         var elementsByType: [String: Int] = [:]
         for w in parameters.values { elementsByType[w.dtype.rawValue, default: 0] += w.elementCount }
-        weightDType = elementsByType.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? "float32"
+        weightDType =
+            elementsByType.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? "float32"
     }
 
     /// A freshly initialised model for training from scratch (OpenAI's `initialize_parameters`
     /// scheme, see ``CLIPInitializer``), reproducible from `seed`.
     public init(configuration: CLIPConfiguration, seed: UInt64, frozenPrefixes: [String] = []) throws {
         try configuration.validate()
-        let store = ParameterStore(trainable: true, initializer: CLIPInitializer(configuration: configuration, seed: seed).make)
+        let store = ParameterStore(
+            trainable: true, initializer: CLIPInitializer(configuration: configuration, seed: seed).make)
         store.frozenPrefixes = frozenPrefixes
         try self.init(store: store, configuration: configuration, format: .safetensors)
         weightDType = "float32"
@@ -101,14 +108,19 @@ public struct CLIP: Sendable {
         // open_clip keeps a sine–cosine positional embedding as a parameter without gradient.
         if config.visionPositionalEmbedding == .sinCos2D { store.frozenPrefixes.append("visual.positional_embedding") }
         switch config.vision {
-        case let .vit(size, patch, width, layers, heads):
-            visual = .vit(try VisionTransformer(store, imageSize: size, patchSize: patch, width: width, layers: layers,
-                                                heads: heads, embedDim: config.embedDim, activation: config.activation))
-        case let .resnet(size, layers, width, heads):
-            visual = .resnet(try ModifiedResNet(store, imageSize: size, layers: layers, width: width, heads: heads,
-                                                embedDim: config.embedDim))
+        case .vit(let size, let patch, let width, let layers, let heads):
+            visual = .vit(
+                try VisionTransformer(
+                    store, imageSize: size, patchSize: patch, width: width, layers: layers,
+                    heads: heads, embedDim: config.embedDim, activation: config.activation))
+        case .resnet(let size, let layers, let width, let heads):
+            visual = .resnet(
+                try ModifiedResNet(
+                    store, imageSize: size, layers: layers, width: width, heads: heads,
+                    embedDim: config.embedDim))
         }
-        text = try TextEncoder(store, configuration: config.text, embedDim: config.embedDim, activation: config.activation)
+        text = try TextEncoder(
+            store, configuration: config.text, embedDim: config.embedDim, activation: config.activation)
         logitScaleParameter = try store.parameter("logit_scale", shape: [])
         self.configuration = config
         self.format = format
@@ -123,12 +135,18 @@ public struct CLIP: Sendable {
     /// Every tensor of the model under its OpenAI key (parameters, BatchNorm statistics and
     /// batch counters), as a checkpoint stores it, in construction order.
     public func stateTensors() -> [(key: String, tensor: WeightTensor)] {
-        var result = namedParameters.map { ($0.key, WeightTensor(float32: $0.variable.value.scalars, shape: $0.variable.shape)) }
+        var result = namedParameters.map {
+            ($0.key, WeightTensor(float32: $0.variable.value.scalars, shape: $0.variable.shape))
+        }
         for (prefix, s) in runningStatistics {
             result.append(("\(prefix).running_mean", WeightTensor(float32: s.mean.scalars, shape: s.mean.shape)))
             result.append(("\(prefix).running_var", WeightTensor(float32: s.variance.scalars, shape: s.variance.shape)))
             let count = Int64(s.batchesTracked).littleEndian
-            result.append(("\(prefix).num_batches_tracked", WeightTensor(dtype: .int64, shape: [], bytes: withUnsafeBytes(of: count) { Array($0) })))
+            result.append(
+                (
+                    "\(prefix).num_batches_tracked",
+                    WeightTensor(dtype: .int64, shape: [], bytes: withUnsafeBytes(of: count) { Array($0) })
+                ))
         }
         return result
     }
@@ -137,9 +155,10 @@ public struct CLIP: Sendable {
     /// metadata (`swift_clip.config`), atomically; `clip embed --model FILE` loads it.
     public func save(to url: URL, metadata: [String: String] = [:]) throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys   // byte-identical files for identical models
+        encoder.outputFormatting = .sortedKeys  // byte-identical files for identical models
         let json = String(decoding: try encoder.encode(configuration), as: UTF8.self)
-        try SafetensorsWriter.write(stateTensors(), metadata: metadata.merging([CLIP.configurationMetadataKey: json]) { $1 }, to: url)
+        try SafetensorsWriter.write(
+            stateTensors(), metadata: metadata.merging([CLIP.configurationMetadataKey: json]) { $1 }, to: url)
     }
 
     /// The configuration a file records: a Hugging Face `config.json`, or the
@@ -147,7 +166,8 @@ public struct CLIP: Sendable {
     static func storedConfiguration(_ state: StateDict) throws -> CLIPConfiguration? {
         if let json = state.metadata[CLIP.configurationMetadataKey], let data = json.data(using: .utf8) {
             do { return try JSONDecoder().decode(CLIPConfiguration.self, from: data) } catch {
-                throw CLIPModelError.invalidConfiguration("the file's \(CLIP.configurationMetadataKey) metadata: \(error)")
+                throw CLIPModelError.invalidConfiguration(
+                    "the file's \(CLIP.configurationMetadataKey) metadata: \(error)")
             }
         }
         if let json = state.metadata[StateDict.configJSONKey] {
@@ -169,11 +189,14 @@ public struct CLIP: Sendable {
     /// Large batches run in chunks of `maxBatch` to bound activation memory.
     public func encodeImage(_ pixels: Tensor, maxBatch: Int = 32) throws -> Tensor {
         guard pixels.rank == 4, pixels.shape[1] == 3, pixels.shape[2] == imageSize, pixels.shape[3] == imageSize else {
-            throw CLIPModelError.invalidInput("pixels have shape \(pixels.shape), the model takes (B, 3, \(imageSize), \(imageSize))")
+            throw CLIPModelError.invalidInput(
+                "pixels have shape \(pixels.shape), the model takes (B, 3, \(imageSize), \(imageSize))")
         }
         let b = pixels.shape[0]
         if b <= maxBatch { return visual(Variable(pixels)).value }
-        let parts = stride(from: 0, to: b, by: maxBatch).map { visual(Variable(pixels.sliced(dim: 0, range: $0..<min($0 + maxBatch, b)))).value }
+        let parts = stride(from: 0, to: b, by: maxBatch).map {
+            visual(Variable(pixels.sliced(dim: 0, range: $0..<min($0 + maxBatch, b)))).value
+        }
         return Tensor.concatenate(parts, dim: 0)
     }
 
@@ -181,7 +204,9 @@ public struct CLIP: Sendable {
     public func encodeText(_ tokens: [[Int32]], maxBatch: Int = 64) throws -> Tensor {
         if tokens.isEmpty { return Tensor(zeros: [0, configuration.embedDim]) }
         if tokens.count <= maxBatch { return try text(tokens).value }
-        let parts = try stride(from: 0, to: tokens.count, by: maxBatch).map { try text(Array(tokens[$0..<min($0 + maxBatch, tokens.count)])).value }
+        let parts = try stride(from: 0, to: tokens.count, by: maxBatch).map {
+            try text(Array(tokens[$0..<min($0 + maxBatch, tokens.count)])).value
+        }
         return Tensor.concatenate(parts, dim: 0)
     }
 
@@ -191,7 +216,8 @@ public struct CLIP: Sendable {
         for start in stride(from: 0, to: urls.count, by: maxBatch) {
             let chunk = Array(urls[start..<min(start + maxBatch, urls.count)])
             let pixels = try preprocessor.preprocessBatch(contentsOf: chunk)
-            parts.append(visual(Variable(Tensor(shape: [chunk.count, 3, imageSize, imageSize], scalars: pixels))).value)
+            parts.append(
+                visual(Variable(Tensor(shape: [chunk.count, 3, imageSize, imageSize], scalars: pixels))).value)
         }
         return parts.isEmpty ? Tensor(zeros: [0, configuration.embedDim]) : Tensor.concatenate(parts, dim: 0)
     }

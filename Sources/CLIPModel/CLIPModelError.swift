@@ -19,22 +19,26 @@ public enum CLIPModelError: LocalizedError, Equatable, Sendable {
 
     public var errorDescription: String? {
         switch self {
-        case let .missingKey(key, context): return "missing weight '\(key)' (\(context))"
-        case let .unexpectedKeys(keys):
+        case .missingKey(let key, let context): return "missing weight '\(key)' (\(context))"
+        case .unexpectedKeys(let keys):
             let shown = keys.prefix(5).joined(separator: ", ")
-            return "unexpected weight\(keys.count == 1 ? "" : "s") \(shown)\(keys.count > 5 ? " and \(keys.count - 5) more" : "")"
-        case let .shapeMismatch(key, expected, found): return "weight '\(key)' has shape \(found), the architecture needs \(expected)"
-        case let .unsupportedDType(key, dtype): return "weight '\(key)' has element type \(dtype), expected float32, float16, bfloat16 or float64"
-        case let .unsupportedArchitecture(why): return "unsupported architecture: \(why)"
-        case let .invalidConfiguration(why): return "invalid model configuration: \(why)"
-        case let .invalidInput(why): return "invalid input: \(why)"
+            return
+                "unexpected weight\(keys.count == 1 ? "" : "s") \(shown)\(keys.count > 5 ? " and \(keys.count - 5) more" : "")"
+        case .shapeMismatch(let key, let expected, let found):
+            return "weight '\(key)' has shape \(found), the architecture needs \(expected)"
+        case .unsupportedDType(let key, let dtype):
+            return "weight '\(key)' has element type \(dtype), expected float32, float16, bfloat16 or float64"
+        case .unsupportedArchitecture(let why): return "unsupported architecture: \(why)"
+        case .invalidConfiguration(let why): return "invalid model configuration: \(why)"
+        case .invalidInput(let why): return "invalid input: \(why)"
         }
     }
 
     public var recoverySuggestion: String? {
         switch self {
         case .missingKey, .unexpectedKeys, .shapeMismatch:
-            return "Check that the file is a CLIP checkpoint (OpenAI, open_clip or Hugging Face CLIPModel) matching the configuration; `clip info --model FILE` shows what was inferred."
+            return
+                "Check that the file is a CLIP checkpoint (OpenAI, open_clip or Hugging Face CLIPModel) matching the configuration; `clip info --model FILE` shows what was inferred."
         case .unsupportedDType: return "Convert the checkpoint to float32 or float16."
         case .unsupportedArchitecture: return "swift-clip implements OpenAI's ViT and modified-ResNet CLIP towers."
         case .invalidConfiguration: return "Fix the configuration JSON or pass explicit head counts."

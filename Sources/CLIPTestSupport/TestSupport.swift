@@ -5,7 +5,9 @@ public typealias SeededGenerator = SeededRandom
 
 extension Tensor {
     /// A tensor of uniform random values in `range`, reproducible from `generator`.
-    public static func random(_ shape: [Int], in range: ClosedRange<Float> = -1...1, using generator: inout SeededGenerator) -> Tensor {
+    public static func random(
+        _ shape: [Int], in range: ClosedRange<Float> = -1...1, using generator: inout SeededGenerator
+    ) -> Tensor {
         let values = (0..<Tensor.elementCount(shape)).map { _ in Float.random(in: range, using: &generator) }
         return Tensor(shape: shape, scalars: values)
     }
@@ -29,7 +31,10 @@ public struct Closeness: CustomStringConvertible, Sendable {
         for (i, (a, e)) in zip(actual, expected).enumerated() {
             let da = Double(a), de = Double(e)
             let diff = (da.isNaN || de.isNaN) ? (da.isNaN && de.isNaN ? 0 : .infinity) : abs(da - de)
-            if diff > maxAbs || (diff.isInfinite && !maxAbs.isInfinite) { maxAbs = diff; worst = i }
+            if diff > maxAbs || (diff.isInfinite && !maxAbs.isInfinite) {
+                maxAbs = diff
+                worst = i
+            }
             maxRel = max(maxRel, diff / max(abs(de), relativeFloor))
         }
         maxAbsoluteDifference = maxAbs
@@ -43,7 +48,8 @@ public struct Closeness: CustomStringConvertible, Sendable {
     }
 
     public var description: String {
-        countMismatch ? "element counts differ"
+        countMismatch
+            ? "element counts differ"
             : "max |diff| = \(maxAbsoluteDifference) at index \(worstIndex), max rel diff = \(maxRelativeDifference)"
     }
 }

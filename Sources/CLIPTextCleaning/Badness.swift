@@ -137,7 +137,8 @@ enum Badness {
                 {
                     continue
                 }
-                let startsSomething = mask(i) & program.firstMask != 0
+                let startsSomething =
+                    mask(i) & program.firstMask != 0
                     || (program.firstIsSpace && space.contains(c))
                     || i == 0
                     || (c >= 0xC3 && program.firstScalars.contains(c))

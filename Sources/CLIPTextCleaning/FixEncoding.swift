@@ -162,9 +162,15 @@ enum FixEncoding {
         if (0xC2...0xC3).contains(b0) && at(1) == 0x3F { return 2 }
         if b0 == 0xED {
             if (0xA0...0xAF).contains(at(1)) && lost(at(2)) && at(3) == 0xED && (0xB0...0xBF).contains(at(4))
-                && any3(at(5)) { return 6 }
+                && any3(at(5))
+            {
+                return 6
+            }
             if (0xA0...0xAF).contains(at(1)) && any3(at(2)) && at(3) == 0xED && (0xB0...0xBF).contains(at(4))
-                && lost(at(5)) { return 6 }
+                && lost(at(5))
+            {
+                return 6
+            }
         }
         if (0xE0...0xEF).contains(b0) {
             if lost(at(1)) && contOrSub(at(2)) { return 3 }

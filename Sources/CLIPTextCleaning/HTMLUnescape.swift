@@ -33,7 +33,11 @@ enum HTMLEntities {
         var value: UInt64 = 0
         for d in digits {
             let v: UInt64
-            if isDigit(d) { v = UInt64(d - 0x30) } else if (0x41...0x46).contains(d) { v = UInt64(d - 0x41 + 10) } else {
+            if isDigit(d) {
+                v = UInt64(d - 0x30)
+            } else if (0x41...0x46).contains(d) {
+                v = UInt64(d - 0x41 + 10)
+            } else {
                 v = UInt64(d - 0x61 + 10)
             }
             value = min(value * (hex ? 16 : 10) + v, 0x7FFF_FFFF)

@@ -119,7 +119,8 @@ enum UTF8Variants {
             else { return nil }
             if b0 == 0xF0 && b1 < 0x90 { return nil }  // overlong
             if b0 == 0xF4 && b1 >= 0x90 { return nil }  // above U+10FFFF
-            let value = (UInt32(b0 & 0x07) << 18) | (UInt32(b1 & 0x3F) << 12) | (UInt32(b2 & 0x3F) << 6)
+            let value =
+                (UInt32(b0 & 0x07) << 18) | (UInt32(b1 & 0x3F) << 12) | (UInt32(b2 & 0x3F) << 6)
                 | UInt32(b3 & 0x3F)
             return (value, 4)
         default:

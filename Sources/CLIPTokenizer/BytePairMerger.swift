@@ -139,8 +139,10 @@ struct BytePairMerger: Sendable {
         defer { heap.deallocate() }
         for i in 0..<(n - 1) {
             if let m = merge(symbol[i], symbol[i + 1]) {
-                heap.push(.init(rank: m.rank, left: Int32(i), right: Int32(i + 1),
-                                leftSymbol: symbol[i], rightSymbol: symbol[i + 1], merged: m.merged))
+                heap.push(
+                    .init(
+                        rank: m.rank, left: Int32(i), right: Int32(i + 1),
+                        leftSymbol: symbol[i], rightSymbol: symbol[i + 1], merged: m.merged))
                 stats.pushes += 1
             }
         }
@@ -149,7 +151,8 @@ struct BytePairMerger: Sendable {
             let l = Int(e.left), r = Int(e.right)
             // Stale entries: a neighbour merged since this pair was pushed.
             guard alive[l], alive[r], next[l] == e.right,
-                  symbol[l] == e.leftSymbol, symbol[r] == e.rightSymbol else { continue }
+                symbol[l] == e.leftSymbol, symbol[r] == e.rightSymbol
+            else { continue }
             stats.merges += 1
             symbol[l] = e.merged
             alive[r] = false
@@ -158,13 +161,17 @@ struct BytePairMerger: Sendable {
             if after >= 0 { prev[Int(after)] = Int32(l) }
             let before = prev[l]
             if before >= 0, let m = merge(symbol[Int(before)], symbol[l]) {
-                heap.push(.init(rank: m.rank, left: before, right: Int32(l),
-                                leftSymbol: symbol[Int(before)], rightSymbol: symbol[l], merged: m.merged))
+                heap.push(
+                    .init(
+                        rank: m.rank, left: before, right: Int32(l),
+                        leftSymbol: symbol[Int(before)], rightSymbol: symbol[l], merged: m.merged))
                 stats.pushes += 1
             }
             if after >= 0, let m = merge(symbol[l], symbol[Int(after)]) {
-                heap.push(.init(rank: m.rank, left: Int32(l), right: after,
-                                leftSymbol: symbol[l], rightSymbol: symbol[Int(after)], merged: m.merged))
+                heap.push(
+                    .init(
+                        rank: m.rank, left: Int32(l), right: after,
+                        leftSymbol: symbol[l], rightSymbol: symbol[Int(after)], merged: m.merged))
                 stats.pushes += 1
             }
         }

@@ -88,7 +88,8 @@ final class MergeCache: @unchecked Sendable {
                             let start = Int(keyStart[e])
                             let end = e + 1 < keyStart.count ? Int(keyStart[e + 1]) : keys.count
                             if end - start == word.count,
-                               memcmp(keys.baseAddress! + start, word.baseAddress!, word.count) == 0 {
+                                memcmp(keys.baseAddress! + start, word.baseAddress!, word.count) == 0
+                            {
                                 return e
                             }
                         }

@@ -52,8 +52,10 @@ enum PreTokenizer {
         if b0 < 0xF0 {
             return ((b0 & 0x0F) << 12 | UInt32(text[i + 1] & 0x3F) << 6 | UInt32(text[i + 2] & 0x3F), 3)
         }
-        return ((b0 & 0x07) << 18 | UInt32(text[i + 1] & 0x3F) << 12
-                | UInt32(text[i + 2] & 0x3F) << 6 | UInt32(text[i + 3] & 0x3F), 4)
+        return (
+            (b0 & 0x07) << 18 | UInt32(text[i + 1] & 0x3F) << 12
+                | UInt32(text[i + 2] & 0x3F) << 6 | UInt32(text[i + 3] & 0x3F), 4
+        )
     }
 
     /// Matches the ASCII `literal` case-insensitively at byte `i`; returns the end offset.
@@ -108,7 +110,8 @@ enum PreTokenizer {
                 // 1. The special tokens and the contractions (literals, tried in the pattern's order).
                 if value == 0x3C {  // "<" has no case variants
                     if let end = PreTokenizer.match(specialTokens[0], at: i, in: text)
-                        ?? PreTokenizer.match(specialTokens[1], at: i, in: text) {
+                        ?? PreTokenizer.match(specialTokens[1], at: i, in: text)
+                    {
                         i = end
                         return start..<end
                     }

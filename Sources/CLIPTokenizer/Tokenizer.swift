@@ -43,7 +43,8 @@ public final class Tokenizer: Sendable {
 
     private static let bundledResult: Result<Tokenizer, Error> = Result {
         guard let url = Bundle.module.url(forResource: "bpe_simple_vocab_16e6.txt", withExtension: "gz") else {
-            throw TokenizerError.invalidVocabulary(file: "bpe_simple_vocab_16e6.txt.gz", reason: "missing from the CLIPTokenizer resource bundle")
+            throw TokenizerError.invalidVocabulary(
+                file: "bpe_simple_vocab_16e6.txt.gz", reason: "missing from the CLIPTokenizer resource bundle")
         }
         return try Tokenizer(openAIMergesFile: url)
     }
@@ -62,21 +63,25 @@ public final class Tokenizer: Sendable {
     /// `openai/clip-vit-base-patch32`); for that folder the ids equal those of ``bundled()``.
     public convenience init(huggingFaceVocabulary vocabURL: URL, merges mergesURL: URL) throws {
         let vocab = try Self.read(vocabURL), merges = try Self.read(mergesURL)
-        self.init(vocabulary: try Vocabulary(huggingFaceVocabulary: vocab, merges: merges,
-                                             vocabFile: vocabURL.path, mergesFile: mergesURL.path))
+        self.init(
+            vocabulary: try Vocabulary(
+                huggingFaceVocabulary: vocab, merges: merges,
+                vocabFile: vocabURL.path, mergesFile: mergesURL.path))
     }
 
     /// Loads `vocab.json` and `merges.txt` from a Hugging Face model folder.
     public convenience init(huggingFaceDirectory directory: URL) throws {
-        try self.init(huggingFaceVocabulary: directory.appendingPathComponent("vocab.json"),
-                      merges: directory.appendingPathComponent("merges.txt"))
+        try self.init(
+            huggingFaceVocabulary: directory.appendingPathComponent("vocab.json"),
+            merges: directory.appendingPathComponent("merges.txt"))
     }
 
     private static func read(_ url: URL) throws -> Data {
         do {
             return try Data(contentsOf: url)
         } catch {
-            throw TokenizerError.invalidVocabulary(file: url.path, reason: "cannot read it (\(error.localizedDescription))")
+            throw TokenizerError.invalidVocabulary(
+                file: url.path, reason: "cannot read it (\(error.localizedDescription))")
         }
     }
 
@@ -125,7 +130,9 @@ public final class Tokenizer: Sendable {
     }
 
     /// Appends the ids of a special token, a one-byte word or a cached word; false otherwise.
-    private func appendWithoutMerging(_ word: UnsafeBufferPointer<UInt8>, to ids: inout [Int32], cache: MergeCache) -> Bool {
+    private func appendWithoutMerging(_ word: UnsafeBufferPointer<UInt8>, to ids: inout [Int32], cache: MergeCache)
+        -> Bool
+    {
         if word.count == 1 {
             ids.append(vocabulary.byteEndSymbol[Int(word[0])])
             return true
@@ -133,8 +140,14 @@ public final class Tokenizer: Sendable {
         // Only the exact special strings are pre-seeded in SimpleTokenizer's cache as themselves; a
         // case-insensitive match such as "<|ſtartoftext|>" goes through BPE like any word.
         if word[0] == UInt8(ascii: "<") {
-            if word.elementsEqual("<|startoftext|>".utf8) { ids.append(startOfText); return true }
-            if word.elementsEqual("<|endoftext|>".utf8) { ids.append(endOfText); return true }
+            if word.elementsEqual("<|startoftext|>".utf8) {
+                ids.append(startOfText)
+                return true
+            }
+            if word.elementsEqual("<|endoftext|>".utf8) {
+                ids.append(endOfText)
+                return true
+            }
         }
         return cache.appendLocked(word, to: &ids)
     }
@@ -162,7 +175,9 @@ public final class Tokenizer: Sendable {
     ///   text that does not fit, ``TokenizerError/invalidContextLength(_:)`` if `contextLength` is
     ///   not in 1 ... ``maxContextLength``.
     public func tokenize(_ texts: [String], contextLength: Int = 77, truncate: Bool = false) throws -> [[Int32]] {
-        guard (1...Self.maxContextLength).contains(contextLength) else { throw TokenizerError.invalidContextLength(contextLength) }
+        guard (1...Self.maxContextLength).contains(contextLength) else {
+            throw TokenizerError.invalidContextLength(contextLength)
+        }
         return try encodeBatch(texts).enumerated().map { index, ids in
             try row(ids, index: index, contextLength: contextLength, truncate: truncate)
         }
@@ -231,7 +246,8 @@ public final class Tokenizer: Sendable {
         var bytes: [UInt8] = []
         for id in ids {
             guard let i = Int(exactly: id), i >= 0, i < vocabulary.tokenBytes.count,
-                  let tokenBytes = vocabulary.tokenBytes[i] else {
+                let tokenBytes = vocabulary.tokenBytes[i]
+            else {
                 throw TokenizerError.unknownTokenID(Int(truncatingIfNeeded: id))
             }
             bytes += tokenBytes
@@ -250,7 +266,8 @@ public final class Tokenizer: Sendable {
         var i = 0
         while i < bytes.count {
             if bytes[i] == marker[0], i + 4 <= bytes.count,
-               bytes[i + 1] == marker[1], bytes[i + 2] == marker[2], bytes[i + 3] == marker[3] {
+                bytes[i + 1] == marker[1], bytes[i + 2] == marker[2], bytes[i + 3] == marker[3]
+            {
                 out.append(UInt8(ascii: " "))
                 i += 4
             } else {

@@ -18,15 +18,15 @@ public enum TokenizerError: LocalizedError, Equatable, Sendable {
 
     public var errorDescription: String? {
         switch self {
-        case let .inputTooLong(index, count, context):
+        case .inputTooLong(let index, let count, let context):
             return "input \(index) has \(count) tokens, more than the context length \(context)"
-        case let .invalidContextLength(n):
+        case .invalidContextLength(let n):
             return "context length \(n) is invalid; it must be between 1 and \(Tokenizer.maxContextLength)"
-        case let .invalidUTF8(offset):
+        case .invalidUTF8(let offset):
             return "input is not valid UTF-8 at byte offset \(offset)"
-        case let .unknownTokenID(id):
+        case .unknownTokenID(let id):
             return "token id \(id) is not in the vocabulary"
-        case let .invalidVocabulary(file, reason):
+        case .invalidVocabulary(let file, let reason):
             return "cannot load vocabulary file \(file): \(reason)"
         }
     }
@@ -34,7 +34,8 @@ public enum TokenizerError: LocalizedError, Equatable, Sendable {
     public var recoverySuggestion: String? {
         switch self {
         case .inputTooLong:
-            return "shorten the text, raise the context length, or truncate (keeps the first tokens; the last becomes <|endoftext|>)"
+            return
+                "shorten the text, raise the context length, or truncate (keeps the first tokens; the last becomes <|endoftext|>)"
         case .invalidContextLength:
             return "CLIP models use 77"
         case .invalidUTF8:

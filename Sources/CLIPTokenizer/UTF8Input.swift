@@ -22,17 +22,28 @@ public enum UTF8Input {
         let n = bytes.count
         while i < n {
             let b0 = bytes[i]
-            if b0 < 0x80 { i += 1; continue }
+            if b0 < 0x80 {
+                i += 1
+                continue
+            }
             let length: Int
             var lo: UInt8 = 0x80, hi: UInt8 = 0xBF  // the allowed range of the second byte
             switch b0 {
             case 0xC2...0xDF: length = 2
-            case 0xE0: length = 3; lo = 0xA0                 // no overlong 3-byte forms
+            case 0xE0:
+                length = 3
+                lo = 0xA0  // no overlong 3-byte forms
             case 0xE1...0xEC, 0xEE...0xEF: length = 3
-            case 0xED: length = 3; hi = 0x9F                 // no UTF-16 surrogates
-            case 0xF0: length = 4; lo = 0x90                 // no overlong 4-byte forms
+            case 0xED:
+                length = 3
+                hi = 0x9F  // no UTF-16 surrogates
+            case 0xF0:
+                length = 4
+                lo = 0x90  // no overlong 4-byte forms
             case 0xF1...0xF3: length = 4
-            case 0xF4: length = 4; hi = 0x8F                 // nothing above U+10FFFF
+            case 0xF4:
+                length = 4
+                hi = 0x8F  // nothing above U+10FFFF
             default: return i
             }
             guard i + length <= n, (lo...hi).contains(bytes[i + 1]) else { return i }

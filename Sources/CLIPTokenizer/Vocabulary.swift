@@ -36,7 +36,8 @@ struct Vocabulary: Sendable {
         let size = (encoder.values.max() ?? -1) + 1
         // Ids index an array: refuse a sparse file that would make it huge.
         guard size <= 2 * encoder.count + 1024 else {
-            throw TokenizerError.invalidVocabulary(file: file, reason: "ids go up to \(size - 1) for \(encoder.count) tokens")
+            throw TokenizerError.invalidVocabulary(
+                file: file, reason: "ids go up to \(size - 1) for \(encoder.count) tokens")
         }
         var tokens = [String?](repeating: nil, count: size)
         for (s, v) in encoder {
@@ -100,7 +101,8 @@ struct Vocabulary: Sendable {
         var encoder: [String: Int] = [:]
         for (token, value) in object {
             guard let id = value as? Int else {
-                throw TokenizerError.invalidVocabulary(file: vocabFile, reason: "the id of \(token.debugDescription) is not an integer")
+                throw TokenizerError.invalidVocabulary(
+                    file: vocabFile, reason: "the id of \(token.debugDescription) is not an integer")
             }
             encoder[token] = id
         }
@@ -116,9 +118,11 @@ struct Vocabulary: Sendable {
         var body = line
         if body.utf8.last == UInt8(ascii: "\r") { body = body.dropLast() }  // Windows line ends
         guard let space = body.utf8.firstIndex(of: UInt8(ascii: " ")),
-              space != body.startIndex, body.utf8.index(after: space) != body.endIndex,
-              !body[body.utf8.index(after: space)...].utf8.contains(UInt8(ascii: " ")) else {
-            throw TokenizerError.invalidVocabulary(file: file, reason: "merge line \(String(line).debugDescription) is not two symbols")
+            space != body.startIndex, body.utf8.index(after: space) != body.endIndex,
+            !body[body.utf8.index(after: space)...].utf8.contains(UInt8(ascii: " "))
+        else {
+            throw TokenizerError.invalidVocabulary(
+                file: file, reason: "merge line \(String(line).debugDescription) is not two symbols")
         }
         return (String(body[..<space]), String(body[body.utf8.index(after: space)...]))
     }

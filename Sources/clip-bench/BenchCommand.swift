@@ -7,6 +7,9 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clip-bench",
         abstract: "swift-clip benchmarks (build with -c release).",
-        subcommands: [EngineBenchmark.self, ModelBenchmark.self, TrainStepBenchmark.self, TokenizerBenchmark.self, PreprocessBenchmark.self, FastJPEGEmbeddings.self]
+        subcommands: [
+            EngineBenchmark.self, ModelBenchmark.self, TrainStepBenchmark.self, TokenizerBenchmark.self,
+            PreprocessBenchmark.self, FastJPEGEmbeddings.self,
+        ]
     )
 }

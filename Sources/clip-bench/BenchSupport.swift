@@ -14,7 +14,8 @@ enum Bench {
             let t0 = DispatchTime.now().uptimeNanoseconds
             body()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-        } while times.count < minRuns || (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < budget && times.count < 1000)
+        } while times.count < minRuns
+            || (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < budget && times.count < 1000)
         times.sort()
         return times[times.count / 2]
     }
@@ -31,7 +32,8 @@ enum Bench {
             }
         }
         var sink: Float = 0
-        let flopsPerThread = clip_fma_probe(1, &sink) * Double(iterations)   // the probe reports FLOPs per iteration × iterations
+        // the probe reports FLOPs per iteration × iterations
+        let flopsPerThread = clip_fma_probe(1, &sink) * Double(iterations)
         return flopsPerThread * Double(threads) / seconds / 1e9
     }
 
@@ -39,16 +41,17 @@ enum Bench {
     /// (VmHWM), because getrusage's ru_maxrss survives exec and would report the parent's peak.
     static func peakResidentMegabytes() -> Double {
         #if os(Linux)
-        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-           let kib = Double(line.split(separator: " ").dropFirst().first ?? "") {
-            return kib / 1024
-        }
-        return 0
+            if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+                let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
+            {
+                return kib / 1024
+            }
+            return 0
         #else
-        var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
-        return Double(usage.ru_maxrss) / 1_048_576
+            var usage = rusage()
+            getrusage(RUSAGE_SELF, &usage)
+            return Double(usage.ru_maxrss) / 1_048_576
         #endif
     }
 
@@ -56,5 +59,7 @@ enum Bench {
 
     static func format(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
 
-    static func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s : s + String(repeating: " ", count: width - s.count) }
+    static func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+    }
 }

@@ -20,7 +20,9 @@ struct EngineBenchmark: ParsableCommand {
         Parallel.threadCount = threads
         let peak1 = Bench.fmaPeak(threads: 1)
         let peakN = Bench.fmaPeak(threads: threads)
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) threads used, probe ISA \(Bench.isa)")
+        print(
+            "machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) threads used, probe ISA \(Bench.isa)"
+        )
         print("FMA peak: \(Bench.format(peak1)) GFLOP/s on 1 thread, \(Bench.format(peakN)) GFLOP/s on \(threads)")
         print("")
 
@@ -42,12 +44,15 @@ struct EngineBenchmark: ParsableCommand {
             clip_blas_set_threads(Int32(threads))
             defer { clip_blas_set_threads(1) }
             let tRaw = Bench.median(minRuns: 2, budget: budget) {
-                cblas_sgemm(CLIPCblasRowMajor, CLIPCblasNoTrans, CLIPCblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
-                            a.baseAddress, Int32(k), b.baseAddress, Int32(n), 0, c.baseAddress, Int32(n))
+                cblas_sgemm(
+                    CLIPCblasRowMajor, CLIPCblasNoTrans, CLIPCblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
+                    a.baseAddress, Int32(k), b.baseAddress, Int32(n), 0, c.baseAddress, Int32(n))
             }
             let ge = flops / tEngine / 1e9, gr = flops / tRaw / 1e9
             results[name] = ge
-            print("\(Bench.pad(name, 34)) \(Bench.pad(Bench.format(ge), 16)) \(Bench.pad(Bench.format(gr), 18)) \(Bench.pad(Bench.format(ge / gr, 3), 13)) \(Bench.format(100 * ge / peakN))%")
+            print(
+                "\(Bench.pad(name, 34)) \(Bench.pad(Bench.format(ge), 16)) \(Bench.pad(Bench.format(gr), 18)) \(Bench.pad(Bench.format(ge / gr, 3), 13)) \(Bench.format(100 * ge / peakN))%"
+            )
         }
         if let big = results["4096³"], let mlp = results["ViT-B/32 MLP b16 800×768·768×3072"] {
             print("MLP shape / 4096³: \(Bench.format(100 * mlp / big))%")

@@ -22,7 +22,8 @@ struct FastJPEGEmbeddings: ParsableCommand {
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give the JPEG files to compare") }
         if model == nil, CLIPConfiguration.preset(preset) == nil {
-            throw ValidationError("unknown preset '\(preset)'; one of \(CLIPConfiguration.presetNames.joined(separator: ", "))")
+            throw ValidationError(
+                "unknown preset '\(preset)'; one of \(CLIPConfiguration.presetNames.joined(separator: ", "))")
         }
     }
 
@@ -35,7 +36,9 @@ struct FastJPEGEmbeddings: ParsableCommand {
         } else {
             // Validated above; no pretrained weights are available offline, so the full-size
             // architecture is measured with OpenAI's initialisation scheme.
-            guard let configuration = CLIPConfiguration.preset(preset) else { throw ValidationError("unknown preset '\(preset)'") }
+            guard let configuration = CLIPConfiguration.preset(preset) else {
+                throw ValidationError("unknown preset '\(preset)'")
+            }
             clip = try CLIP(configuration: configuration, seed: seed)
             label = "\(preset), randomly initialised (seed \(seed), \(clip.imageSize) px)"
         }
@@ -60,22 +63,35 @@ struct FastJPEGEmbeddings: ParsableCommand {
         for i in exact.indices { for j in exact.indices where j > i { different.append(cosine(exact[i], exact[j])) } }
         let pixelDiff = zip(exactPixels, fastPixels).map { abs(Double($0 - $1)) }
         let plane = 3 * n * n
-        let changed = urls.indices.filter { i in exactPixels[(i * plane)..<((i + 1) * plane)] != fastPixels[(i * plane)..<((i + 1) * plane)] }
-        print("model: \(label); fast path changed the pixels of \(changed.count) of \(urls.count) images (those with a short side of about \(4 * n) px or more)")
+        let changed = urls.indices.filter { i in
+            exactPixels[(i * plane)..<((i + 1) * plane)] != fastPixels[(i * plane)..<((i + 1) * plane)]
+        }
+        print(
+            "model: \(label); fast path changed the pixels of \(changed.count) of \(urls.count) images (those with a short side of about \(4 * n) px or more)"
+        )
         for (url, c) in zip(urls, same) {
-            let name = url.lastPathComponent.padding(toLength: max(28, url.lastPathComponent.count), withPad: " ", startingAt: 0)
+            let name = url.lastPathComponent.padding(
+                toLength: max(28, url.lastPathComponent.count), withPad: " ", startingAt: 0)
             print(String(format: "  %@ cosine %.7f (1 - cosine %.1e)", name, c, max(0, 1 - c)))
         }
         let mean = same.reduce(0, +) / Double(same.count)
-        print(String(format: "exact vs fast JPEG, same image: cosine min %.7f, mean %.7f (1 - cosine: max %.1e, mean %.1e) over %d images",
-                     same.min() ?? .nan, mean, max(0, 1 - (same.min() ?? .nan)), max(0, 1 - mean), same.count))
+        print(
+            String(
+                format:
+                    "exact vs fast JPEG, same image: cosine min %.7f, mean %.7f (1 - cosine: max %.1e, mean %.1e) over %d images",
+                same.min() ?? .nan, mean, max(0, 1 - (same.min() ?? .nan)), max(0, 1 - mean), same.count))
         if !different.isEmpty {
             // A random model maps all images close together; this says how close.
             let meanDifferent = different.reduce(0, +) / Double(different.count)
-            print(String(format: "scale: exact embeddings of different images: cosine mean %.6f, max %.6f (1 - cosine: mean %.1e, min %.1e)",
-                         meanDifferent, different.max() ?? .nan, 1 - meanDifferent, 1 - (different.max() ?? .nan)))
+            print(
+                String(
+                    format:
+                        "scale: exact embeddings of different images: cosine mean %.6f, max %.6f (1 - cosine: mean %.1e, min %.1e)",
+                    meanDifferent, different.max() ?? .nan, 1 - meanDifferent, 1 - (different.max() ?? .nan)))
         }
-        print(String(format: "normalised pixels: mean |diff| %.4f, max %.4f",
-                     pixelDiff.reduce(0, +) / Double(pixelDiff.count), pixelDiff.max() ?? 0))
+        print(
+            String(
+                format: "normalised pixels: mean |diff| %.4f, max %.4f",
+                pixelDiff.reduce(0, +) / Double(pixelDiff.count), pixelDiff.max() ?? 0))
     }
 }

@@ -35,7 +35,9 @@ struct ModelBenchmark: ParsableCommand {
             throw ValidationError("\(inputs) needs 'pixels' and 'tokens'")
         }
         let pixels = try Tensor(converting: pixelsW)
-        let ids: [Int64] = tokensW.withUnsafeBytes { raw in (0..<tokensW.elementCount).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self) } }
+        let ids: [Int64] = tokensW.withUnsafeBytes { raw in
+            (0..<tokensW.elementCount).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self) }
+        }
         let t = tokensW.shape[1]
         let tokens = (0..<tokensW.shape[0]).map { r in ids[(r * t)..<((r + 1) * t)].map { Int32($0) } }
         var results: [String: Any] = ["load_seconds": loadSeconds, "threads": threads]

@@ -9,7 +9,8 @@ import Foundation
 struct PreprocessBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "preprocess",
-        abstract: "Images per second for decode + CLIP preprocessing (run scripts/bench/preprocess.sh for the comparison)."
+        abstract:
+            "Images per second for decode + CLIP preprocessing (run scripts/bench/preprocess.sh for the comparison)."
     )
 
     @Option(help: "Output side N.") var size = 224
@@ -45,7 +46,9 @@ struct PreprocessBenchmark: ParsableCommand {
         let cpu = Self.cpuSeconds() - cpuStart
         let images = Double(urls.count * repeats)
         let how = serial ? "1 core" : "\(ProcessInfo.processInfo.activeProcessorCount) cores"
-        print("swift-clip (\(how)\(fastJpeg ? ", fast JPEG" : "")): \(urls.count) images x \(repeats) in \(String(format: "%.3f", seconds)) s wall, \(String(format: "%.3f", cpu)) s CPU: \(String(format: "%.1f", images / seconds)) images/s, \(String(format: "%.1f", images / cpu)) images per CPU-second (checksum \(checksum))")
+        print(
+            "swift-clip (\(how)\(fastJpeg ? ", fast JPEG" : "")): \(urls.count) images x \(repeats) in \(String(format: "%.3f", seconds)) s wall, \(String(format: "%.3f", cpu)) s CPU: \(String(format: "%.1f", images / seconds)) images/s, \(String(format: "%.1f", images / cpu)) images per CPU-second (checksum \(checksum))"
+        )
         print("images_per_second=\(String(format: "%.2f", images / seconds))")
         print("images_per_cpu_second=\(String(format: "%.2f", images / cpu))")
         if fastJpeg { try reportFastPathDifference(urls) }
@@ -56,9 +59,9 @@ struct PreprocessBenchmark: ParsableCommand {
     static func cpuSeconds() -> Double {
         var usage = rusage()
         #if os(Linux)
-        getrusage(RUSAGE_SELF.rawValue, &usage)  // Glibc imports the constant as an enum
+            getrusage(RUSAGE_SELF.rawValue, &usage)  // Glibc imports the constant as an enum
         #else
-        getrusage(RUSAGE_SELF, &usage)
+            getrusage(RUSAGE_SELF, &usage)
         #endif
         func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
@@ -81,7 +84,9 @@ struct PreprocessBenchmark: ParsableCommand {
             }
             total += a.count
         }
-        print(String(format: "fast JPEG path vs exact: mean |diff| %.3f, max |diff| %d (of 255), %.1f%% of values changed",
-                     Double(sum) / Double(total), worst, 100 * Double(changed) / Double(total)))
+        print(
+            String(
+                format: "fast JPEG path vs exact: mean |diff| %.3f, max |diff| %d (of 255), %.1f%% of values changed",
+                Double(sum) / Double(total), worst, 100 * Double(changed) / Double(total)))
     }
 }

@@ -11,7 +11,8 @@ import Foundation
 struct TokenizerBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenizer",
-        abstract: "Strings per second of clip.tokenize-equivalent tokenization (run scripts/bench/tokenizer.sh for the comparison)."
+        abstract:
+            "Strings per second of clip.tokenize-equivalent tokenization (run scripts/bench/tokenizer.sh for the comparison)."
     )
 
     @Option(help: "Timed passes over the texts after the first (cold-cache) pass.") var repeats = 3
@@ -25,7 +26,8 @@ struct TokenizerBenchmark: ParsableCommand {
     func run() throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: input))
         let texts: [String] = try data.split(separator: UInt8(ascii: "\n")).map { line in
-            guard let text = try JSONSerialization.jsonObject(with: Data(line), options: .fragmentsAllowed) as? String else {
+            guard let text = try JSONSerialization.jsonObject(with: Data(line), options: .fragmentsAllowed) as? String
+            else {
                 throw ValidationError("\(input): every line must be a JSON string")
             }
             return text
@@ -96,7 +98,9 @@ struct TokenizerBenchmark: ParsableCommand {
     }
 
     private func report(_ label: String, _ count: Int, _ megabytes: Double, _ seconds: Double) {
-        print(String(format: "swift-clip (%@): %.4f s per pass: %.0f strings/s, %.2f MB/s",
-                     label, seconds, Double(count) / seconds, megabytes / seconds))
+        print(
+            String(
+                format: "swift-clip (%@): %.4f s per pass: %.0f strings/s, %.2f MB/s",
+                label, seconds, Double(count) / seconds, megabytes / seconds))
     }
 }

@@ -24,12 +24,16 @@ struct TrainStepBenchmark: ParsableCommand {
 
     func run() throws {
         Parallel.threadCount = threads
-        let config = try JSONDecoder().decode(CLIPConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: modelConfig)))
+        let config = try JSONDecoder().decode(
+            CLIPConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: modelConfig)))
         let model = try CLIP(configuration: config, seed: 0)
-        let trainer = try Trainer(model: model, options: TrainingOptions(batchSize: batchSize, steps: steps + 1, learningRate: 1e-4))
+        let trainer = try Trainer(
+            model: model, options: TrainingOptions(batchSize: batchSize, steps: steps + 1, learningRate: 1e-4))
         var g = SystemRandomNumberGenerator()
         let s = config.vision.imageSize
-        let pixels = Tensor(shape: [batchSize, 3, s, s], scalars: (0..<(batchSize * 3 * s * s)).map { _ in Float.random(in: -2...2, using: &g) })
+        let pixels = Tensor(
+            shape: [batchSize, 3, s, s],
+            scalars: (0..<(batchSize * 3 * s * s)).map { _ in Float.random(in: -2...2, using: &g) })
         let t = config.text.contextLength
         let tokens = (0..<batchSize).map { i -> [Int32] in
             var row = [Int32](repeating: 0, count: t)
@@ -42,8 +46,9 @@ struct TrainStepBenchmark: ParsableCommand {
         var forward = 0.0, backward = 0.0, update = 0.0
         for step in 0...steps {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let loss = ContrastiveLoss.loss(imageFeatures: model.imageFeatures(Variable(pixels)), textFeatures: try model.textFeatures(tokens),
-                                            logitScale: model.logitScaleParameter)
+            let loss = ContrastiveLoss.loss(
+                imageFeatures: model.imageFeatures(Variable(pixels)), textFeatures: try model.textFeatures(tokens),
+                logitScale: model.logitScaleParameter)
             let t1 = DispatchTime.now().uptimeNanoseconds
             loss.backward()
             let t2 = DispatchTime.now().uptimeNanoseconds
@@ -59,9 +64,11 @@ struct TrainStepBenchmark: ParsableCommand {
         let n = Double(steps)
         let result: [String: Any] = [
             "forward_seconds": forward / n, "backward_seconds": backward / n, "optimizer_seconds": update / n,
-            "step_seconds": (forward + backward + update) / n, "samples_per_second": Double(batchSize) * n / (forward + backward + update),
+            "step_seconds": (forward + backward + update) / n,
+            "samples_per_second": Double(batchSize) * n / (forward + backward + update),
             "parameters": model.parameterCount, "peak_rss_mb": Bench.peakResidentMegabytes(), "threads": threads,
         ]
-        print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+        print(
+            String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
     }
 }

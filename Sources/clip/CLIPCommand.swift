@@ -9,23 +9,23 @@ struct CLIPCommand: AsyncParsableCommand {
         commandName: "clip",
         abstract: "OpenAI's CLIP in Swift: embeddings, zero-shot classification, tokenization, preprocessing.",
         discussion: """
-        Options for every subcommand (anywhere on the command line):
-        \(GlobalOptions.help)
+            Options for every subcommand (anywhere on the command line):
+            \(GlobalOptions.help)
 
-        --model takes a checkpoint path or a model name (`clip models`); named models are \
-        downloaded into the cache on first use.
+            --model takes a checkpoint path or a model name (`clip models`); named models are \
+            downloaded into the cache on first use.
 
-        Environment: CLIP_CACHE (cache folder), CLIP_OFFLINE=1 (never download), \
-        CLIP_MODEL_MIRROR=https://host/prefix (replaces scheme and host of download URLs).
+            Environment: CLIP_CACHE (cache folder), CLIP_OFFLINE=1 (never download), \
+            CLIP_MODEL_MIRROR=https://host/prefix (replaces scheme and host of download URLs).
 
-        Exit status: 0 success, 64 bad command line, 65 bad input data, 66 model cannot be found, \
-        fetched or loaded, 74 output cannot be written.
+            Exit status: 0 success, 64 bad command line, 65 bad input data, 66 model cannot be found, \
+            fetched or loaded, 74 output cannot be written.
 
-        Examples:
-          clip models
-          clip embed --model ViT-B/32 --image cat.jpg --text "a photo of a cat"
-          clip classify --model ViT-B/32 cat.jpg --labels cat,dog
-        """,
+            Examples:
+              clip models
+              clip embed --model ViT-B/32 --image cat.jpg --text "a photo of a cat"
+              clip classify --model ViT-B/32 cat.jpg --labels cat,dog
+            """,
         subcommands: [
             DemoCommand.self,
             SelfCheckCommand.self,

@@ -8,13 +8,13 @@ struct ClassifyCommand: ParsableCommand {
         commandName: "classify",
         abstract: "Zero-shot classify images among labels (prompt-ensembled like OpenAI's ImageNet evaluation).",
         discussion: """
-        Each label is embedded through every template ("{}" is replaced by the label) and the
-        normalised mean is the class weight. Probabilities are the softmax of the scaled cosines.
+            Each label is embedded through every template ("{}" is replaced by the label) and the
+            normalised mean is the class weight. Probabilities are the softmax of the scaled cosines.
 
-        Examples:
-          clip classify --model ViT-B-32.pt cat.jpg --labels cat,dog,car
-          clip classify --model ViT-B-32.pt *.jpg --labels-file labels.txt --templates openai-imagenet --top 3 --json
-        """)
+            Examples:
+              clip classify --model ViT-B-32.pt cat.jpg --labels cat,dog,car
+              clip classify --model ViT-B-32.pt *.jpg --labels-file labels.txt --templates openai-imagenet --top 3 --json
+            """)
 
     @OptionGroup var modelOptions: ModelOptions
 
@@ -27,7 +27,10 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "A file with one label per line.")
     var labelsFile: String?
 
-    @Option(help: "Prompt templates: 'openai-imagenet' (OpenAI's 80), or a file with one template per line using {} for the label. Default: \"a photo of a {}.\"")
+    @Option(
+        help:
+            "Prompt templates: 'openai-imagenet' (OpenAI's 80), or a file with one template per line using {} for the label. Default: \"a photo of a {}.\""
+    )
     var templates: String?
 
     @Option(help: "Show the K best labels per image.")
@@ -41,13 +44,20 @@ struct ClassifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        var classNames = labels.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []
+        var classNames =
+            labels.map {
+                $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            } ?? []
         if let labelsFile { classNames += try InputLists.lines(labelsFile) }
-        guard !classNames.isEmpty else { throw fail("no labels", hint: "Give --labels a,b,c or --labels-file FILE.", .usage) }
+        guard !classNames.isEmpty else {
+            throw fail("no labels", hint: "Give --labels a,b,c or --labels-file FILE.", .usage)
+        }
         guard !images.isEmpty else { throw fail("no images", hint: "Pass image files as arguments.", .usage) }
         var prompts = ["a photo of a {}."]
         if let templates {
-            prompts = templates == "openai-imagenet" ? ZeroShotClassifier.openAIImageNetTemplates : try InputLists.lines(templates)
+            prompts =
+                templates == "openai-imagenet"
+                ? ZeroShotClassifier.openAIImageNetTemplates : try InputLists.lines(templates)
         }
         let model = try modelOptions.load()
         let classifier: ZeroShotClassifier
@@ -61,7 +71,12 @@ struct ClassifyCommand: ParsableCommand {
         let results = classifier.classify(imageFeatures: features, top: top)
         if json {
             let objects: [[String: Any]] = zip(images, results).map { path, scores in
-                ["image": path, "predictions": scores.map { ["label": $0.label, "probability": Double($0.probability), "logit": Double($0.logit)] }]
+                [
+                    "image": path,
+                    "predictions": scores.map {
+                        ["label": $0.label, "probability": Double($0.probability), "logit": Double($0.logit)]
+                    },
+                ]
             }
             let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -70,7 +85,9 @@ struct ClassifyCommand: ParsableCommand {
             for (path, scores) in zip(images, results) {
                 print(path)
                 for (rank, s) in scores.enumerated() {
-                    let label = s.label.count >= width ? s.label : s.label + String(repeating: " ", count: width - s.label.count)
+                    let label =
+                        s.label.count >= width
+                        ? s.label : s.label + String(repeating: " ", count: width - s.label.count)
                     print("  \(rank + 1). \(label)  \(String(format: "%6.2f%%", 100 * s.probability))")
                 }
             }

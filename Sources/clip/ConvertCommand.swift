@@ -8,23 +8,25 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Convert a checkpoint to safetensors with OpenAI key names, or to a Hugging Face CLIPModel folder.",
         discussion: """
-        The input is anything --model accepts (OpenAI .pt, PyTorch state dict, safetensors, a Hugging \
-        Face folder, or a model name). The output's safetensors metadata records the architecture \
-        (swift_clip.architecture), the source file name and its SHA-256 (swift_clip.source, \
-        swift_clip.source_sha256) and the model configuration (swift_clip.config), so it reloads \
-        without --text-heads/--model-config. --format hf writes a folder with config.json and \
-        model.safetensors; it holds ViT models only (Hugging Face's CLIPModel has no ResNet tower). \
-        Floating-point weights are rounded to nearest even for f16/bf16.
+            The input is anything --model accepts (OpenAI .pt, PyTorch state dict, safetensors, a Hugging \
+            Face folder, or a model name). The output's safetensors metadata records the architecture \
+            (swift_clip.architecture), the source file name and its SHA-256 (swift_clip.source, \
+            swift_clip.source_sha256) and the model configuration (swift_clip.config), so it reloads \
+            without --text-heads/--model-config. --format hf writes a folder with config.json and \
+            model.safetensors; it holds ViT models only (Hugging Face's CLIPModel has no ResNet tower). \
+            Floating-point weights are rounded to nearest even for f16/bf16.
 
-        Examples:
-          clip convert --model ViT-B/32 -o ViT-B-32.safetensors
-          clip convert --model ViT-B-32.pt -o ViT-B-32-f16.safetensors --dtype f16
-          clip convert --model ViT-B/16 -o clip-vit-b16-hf --format hf
-        """)
+            Examples:
+              clip convert --model ViT-B/32 -o ViT-B-32.safetensors
+              clip convert --model ViT-B-32.pt -o ViT-B-32-f16.safetensors --dtype f16
+              clip convert --model ViT-B/16 -o clip-vit-b16-hf --format hf
+            """)
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Output .safetensors file (--format openai) or folder (--format hf).", valueName: "path"))
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp("Output .safetensors file (--format openai) or folder (--format hf).", valueName: "path"))
     var output: String?
 
     @Option(help: "Element type of floating-point weights: f32, f16 or bf16.")
@@ -34,17 +36,29 @@ struct ConvertCommand: ParsableCommand {
     var format = "openai"
 
     func validate() throws {
-        guard WeightCast.targets[dtype] != nil else { throw ValidationError("--dtype must be f32, f16 or bf16, got '\(dtype)'") }
-        guard ExportFormat(rawValue: format) != nil else { throw ValidationError("--format must be openai or hf, got '\(format)'") }
+        guard WeightCast.targets[dtype] != nil else {
+            throw ValidationError("--dtype must be f32, f16 or bf16, got '\(dtype)'")
+        }
+        guard ExportFormat(rawValue: format) != nil else {
+            throw ValidationError("--format must be openai or hf, got '\(format)'")
+        }
     }
 
     func run() throws {
-        guard let output else { throw fail("-o OUTPUT is required", hint: "For example: clip convert --model ViT-B/32 -o ViT-B-32.safetensors", .usage) }
-        guard let target = WeightCast.targets[dtype], let layout = ExportFormat(rawValue: format) else { throw ExitCode(CLIExit.usage.rawValue) }
+        guard let output else {
+            throw fail(
+                "-o OUTPUT is required", hint: "For example: clip convert --model ViT-B/32 -o ViT-B-32.safetensors",
+                .usage)
+        }
+        guard let target = WeightCast.targets[dtype], let layout = ExportFormat(rawValue: format) else {
+            throw ExitCode(CLIExit.usage.rawValue)
+        }
         let (model, state, source) = try modelOptions.loadWithState()
         if layout == .huggingFace, case .resnet = model.configuration.vision {
-            throw fail("\(model.configuration.architectureName) has a ResNet image tower; Hugging Face CLIPModel folders hold ViT models only",
-                       hint: "Use --format openai (safetensors with OpenAI key names), which holds every architecture.", .usage)
+            throw fail(
+                "\(model.configuration.architectureName) has a ResNet image tower; Hugging Face CLIPModel folders hold ViT models only",
+                hint: "Use --format openai (safetensors with OpenAI key names), which holds every architecture.", .usage
+            )
         }
         let outputURL = URL(fileURLWithPath: output)
         if outputURL.standardizedFileURL.path == source.standardizedFileURL.path {
@@ -55,19 +69,25 @@ struct ConvertCommand: ParsableCommand {
         do {
             // A folder's own size says nothing about its weights file: no total then.
             let isFolder = (try? source.resourceValues(forKeys: [.isDirectoryKey]))?.isDirectory == true
-            let size = isFolder ? nil : (try? FileManager.default.attributesOfItem(atPath: source.path)[.size] as? NSNumber)?.int64Value
+            let size =
+                isFolder
+                ? nil : (try? FileManager.default.attributesOfItem(atPath: source.path)[.size] as? NSNumber)?.int64Value
             let bar = ProgressBar(label: "hashing \(source.lastPathComponent)", total: size, unit: .bytes)
             digest = try ModelConverter.sourceDigest(source) { bar.update(done: $0) }
             bar.finish()
         } catch {
             throw fail(error, .input)
         }
-        note("source SHA-256 \(digest ?? "(none: sharded folder)") in \(String(format: "%.2f", Date().timeIntervalSince(hashStarted))) s")
+        note(
+            "source SHA-256 \(digest ?? "(none: sharded folder)") in \(String(format: "%.2f", Date().timeIntervalSince(hashStarted))) s"
+        )
         let bar = ProgressBar(label: "converting", total: nil, unit: .items)
         defer { bar.finish() }
         do {
-            try ModelConverter.write(state, configuration: model.configuration, dtype: target, format: layout, to: outputURL,
-                                     source: .init(fileName: source.lastPathComponent, sha256: digest)) { done, total in
+            try ModelConverter.write(
+                state, configuration: model.configuration, dtype: target, format: layout, to: outputURL,
+                source: .init(fileName: source.lastPathComponent, sha256: digest)
+            ) { done, total in
                 bar.update(done: Int64(done), total: Int64(total))
             }
         } catch let error as HubError {
@@ -76,6 +96,8 @@ struct ConvertCommand: ParsableCommand {
             throw fail(error, .io)
         }
         bar.finish()
-        note("wrote \(outputURL.path) in \(String(format: "%.2f", Date().timeIntervalSince(hashStarted))) s since hashing began")
+        note(
+            "wrote \(outputURL.path) in \(String(format: "%.2f", Date().timeIntervalSince(hashStarted))) s since hashing began"
+        )
     }
 }

@@ -10,14 +10,14 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Rank the bundled sample images against captions with the bundled model (offline).",
         discussion: """
-        The bundled model is a small CLIP trained from scratch by swift-clip on synthetic
-        images of coloured shapes (see the README). It knows colours, shapes, sizes, counts and
-        positions, and nothing else.
+            The bundled model is a small CLIP trained from scratch by swift-clip on synthetic
+            images of coloured shapes (see the README). It knows colours, shapes, sizes, counts and
+            positions, and nothing else.
 
-        Examples:
-          clip demo
-          clip demo --caption "two large green squares at the top" --caption "one small red circle"
-        """)
+            Examples:
+              clip demo
+              clip demo --caption "two large green squares at the top" --caption "one small red circle"
+            """)
 
     @Option(name: .customLong("caption"), help: "Captions to rank (repeatable; default: the bundled captions).")
     var captions: [String] = []
@@ -30,16 +30,22 @@ struct DemoCommand: ParsableCommand {
             throw fail("the bundled demo files are missing from this build", .model)
         }
         let model: CLIP
-        do { model = try CLIP.load(demo.appendingPathComponent("model.safetensors")) } catch { throw fail(error, .model) }
+        do { model = try CLIP.load(demo.appendingPathComponent("model.safetensors")) } catch {
+            throw fail(error, .model)
+        }
         let imageDirectory = demo.appendingPathComponent("images")
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: imageDirectory.path)) ?? []).filter { $0.hasSuffix(".png") }.sorted()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: imageDirectory.path)) ?? []).filter {
+            $0.hasSuffix(".png")
+        }.sorted()
         var texts = captions
         if texts.isEmpty {
             let list = (try? String(contentsOf: demo.appendingPathComponent("captions.txt"), encoding: .utf8)) ?? ""
             texts = list.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
         }
         guard !names.isEmpty, !texts.isEmpty else { throw fail("no bundled images or captions", .input) }
-        print("swift-clip demo: \(model.configuration.architectureName), \(model.parameterCount) parameters, trained from scratch on synthetic shapes")
+        print(
+            "swift-clip demo: \(model.configuration.architectureName), \(model.parameterCount) parameters, trained from scratch on synthetic shapes"
+        )
         print("\(names.count) images × \(texts.count) captions, \(Parallel.threadCount) threads\n")
         let images: Tensor, textFeatures: Tensor
         do {

@@ -8,23 +8,23 @@ struct EmbedCommand: ParsableCommand {
         commandName: "embed",
         abstract: "Embed images and texts with a CLIP model.",
         discussion: """
-        JSON output is an object {"image_embeddings": [[...]], "text_embeddings": [[...]]}, rows in \
-        input order (--image arguments, then --images-from; --text arguments, then --texts-from \
-        lines), L2-normalised unless --raw. JSON Lines (--format jsonl) prints one object per line: \
-        {"image": path, "embedding": [...]} for each image, then {"text": text, "embedding": [...]}. \
-        NPY output holds one (N, E) float32 array, so it takes images or texts, not both.
+            JSON output is an object {"image_embeddings": [[...]], "text_embeddings": [[...]]}, rows in \
+            input order (--image arguments, then --images-from; --text arguments, then --texts-from \
+            lines), L2-normalised unless --raw. JSON Lines (--format jsonl) prints one object per line: \
+            {"image": path, "embedding": [...]} for each image, then {"text": text, "embedding": [...]}. \
+            NPY output holds one (N, E) float32 array, so it takes images or texts, not both.
 
-        --images-from takes a folder (walked recursively in sorted order; images are recognised by \
-        content, other files skipped) or a file with one path per line. Images are decoded and \
-        embedded 32 at a time and each batch is written before the next is read, so memory stays \
-        flat however many images there are; NPY's header needs the row count, which is the number \
-        of paths found before any image is read. A file given with -o appears only when complete.
+            --images-from takes a folder (walked recursively in sorted order; images are recognised by \
+            content, other files skipped) or a file with one path per line. Images are decoded and \
+            embedded 32 at a time and each batch is written before the next is read, so memory stays \
+            flat however many images there are; NPY's header needs the row count, which is the number \
+            of paths found before any image is read. A file given with -o appears only when complete.
 
-        Examples:
-          clip embed --model ViT-B/32 --image cat.jpg --text "a photo of a cat"
-          clip embed --model ViT-B/32 --images-from photos/ --format jsonl -o photos.jsonl
-          clip embed --model ViT-B-32.pt --images-from list.txt --format npy -o images.npy
-        """)
+            Examples:
+              clip embed --model ViT-B/32 --image cat.jpg --text "a photo of a cat"
+              clip embed --model ViT-B/32 --images-from photos/ --format jsonl -o photos.jsonl
+              clip embed --model ViT-B-32.pt --images-from list.txt --format npy -o images.npy
+            """)
 
     @OptionGroup var modelOptions: ModelOptions
 
@@ -53,14 +53,21 @@ struct EmbedCommand: ParsableCommand {
     static let batch = 32
 
     func validate() throws {
-        guard ["json", "jsonl", "npy"].contains(format) else { throw ValidationError("--format must be json, jsonl or npy, got '\(format)'") }
+        guard ["json", "jsonl", "npy"].contains(format) else {
+            throw ValidationError("--format must be json, jsonl or npy, got '\(format)'")
+        }
     }
 
     func run() throws {
         var imagePaths = images
         if let imagesFrom {
             let found = try ImageInputs.paths(imagesFrom)
-            if found.isEmpty { throw fail("no images in \(imagesFrom)", hint: "A folder is searched for JPEG, PNG, WebP and GIF files; a list names one path per line.", .input) }
+            if found.isEmpty {
+                throw fail(
+                    "no images in \(imagesFrom)",
+                    hint: "A folder is searched for JPEG, PNG, WebP and GIF files; a list names one path per line.",
+                    .input)
+            }
             imagePaths += found
         }
         var textInputs = texts
@@ -79,14 +86,21 @@ struct EmbedCommand: ParsableCommand {
             case "npy":
                 try out.write(NPY.header(shape: [imagePaths.isEmpty ? textInputs.count : imagePaths.count, width]))
                 try embedImages(imagePaths, model) { _, rows in try out.write(NPY.littleEndianBytes(rows.scalars)) }
-                if !textInputs.isEmpty { try out.write(NPY.littleEndianBytes(try embedTexts(textInputs, model).scalars)) }
+                if !textInputs.isEmpty {
+                    try out.write(NPY.littleEndianBytes(try embedTexts(textInputs, model).scalars))
+                }
             case "jsonl":
                 try embedImages(imagePaths, model) { paths, rows in
-                    try out.write(zip(paths, JSONRows.rows(rows)).map { "{\"image\": \(JSONRows.string($0)), \"embedding\": \($1)}\n" }.joined())
+                    try out.write(
+                        zip(paths, JSONRows.rows(rows)).map {
+                            "{\"image\": \(JSONRows.string($0)), \"embedding\": \($1)}\n"
+                        }.joined())
                 }
                 if !textInputs.isEmpty {
                     let rows = JSONRows.rows(try embedTexts(textInputs, model))
-                    try out.write(zip(textInputs, rows).map { "{\"text\": \(JSONRows.string($0)), \"embedding\": \($1)}\n" }.joined())
+                    try out.write(
+                        zip(textInputs, rows).map { "{\"text\": \(JSONRows.string($0)), \"embedding\": \($1)}\n" }
+                            .joined())
                 }
             default:
                 try out.write("{\"image_embeddings\": [")
@@ -101,7 +115,9 @@ struct EmbedCommand: ParsableCommand {
                 try out.write("], \"text_embeddings\": " + JSONRows.encode(textRows) + "}\n")
             }
             try out.commit()
-            note("embedded \(imagePaths.count) images and \(textInputs.count) texts; peak RSS \(PeakMemory.megabytes()) MB")
+            note(
+                "embedded \(imagePaths.count) images and \(textInputs.count) texts; peak RSS \(PeakMemory.megabytes()) MB"
+            )
         } catch {
             out.discard()
             throw error
@@ -155,15 +171,21 @@ enum InputLists {
 
     /// Non-empty lines, trimmed of trailing whitespace.
     static func lines(_ path: String) throws -> [String] {
-        try read(path).split(whereSeparator: \.isNewline).map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        try read(path).split(whereSeparator: \.isNewline).map { String($0).trimmingCharacters(in: .whitespaces) }.filter
+        { !$0.isEmpty }
     }
 
     /// One JSON string per non-empty line.
     static func jsonStrings(_ path: String) throws -> [String] {
         try read(path).split(whereSeparator: \.isNewline).enumerated().compactMap { index, line in
             if line.allSatisfy(\.isWhitespace) { return nil }
-            guard let value = try? JSONSerialization.jsonObject(with: Data(line.utf8), options: [.fragmentsAllowed]) as? String else {
-                throw fail("\(path) line \(index + 1) is not a JSON string", hint: "Write one JSON string per line, e.g. \"a photo of a cat\".", .input)
+            guard
+                let value = try? JSONSerialization.jsonObject(with: Data(line.utf8), options: [.fragmentsAllowed])
+                    as? String
+            else {
+                throw fail(
+                    "\(path) line \(index + 1) is not a JSON string",
+                    hint: "Write one JSON string per line, e.g. \"a photo of a cat\".", .input)
             }
             return value
         }
@@ -176,12 +198,17 @@ enum JSONRows {
     static func rows(_ rows: Tensor) -> [String] {
         let n = rows.shape[0], e = rows.rank > 1 ? rows.shape[1] : 0
         let values = rows.scalars
-        return (0..<n).map { r in "[" + values[(r * e)..<((r + 1) * e)].map { $0.isFinite ? "\($0)" : "null" }.joined(separator: ", ") + "]" }
+        return (0..<n).map { r in
+            "[" + values[(r * e)..<((r + 1) * e)].map { $0.isFinite ? "\($0)" : "null" }.joined(separator: ", ") + "]"
+        }
     }
 
     /// A JSON string literal.
     static func string(_ text: String) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes]) else { return "\"\"" }
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes])
+        else { return "\"\"" }
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -191,7 +218,9 @@ enum JSONRows {
         var out = "["
         for r in 0..<n {
             if r > 0 { out += ", " }
-            out += "[" + values[(r * e)..<((r + 1) * e)].map { $0.isFinite ? "\($0)" : "null" }.joined(separator: ", ") + "]"
+            out +=
+                "[" + values[(r * e)..<((r + 1) * e)].map { $0.isFinite ? "\($0)" : "null" }.joined(separator: ", ")
+                + "]"
         }
         return out + "]"
     }

@@ -6,32 +6,36 @@ import Foundation
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate a model: zero-shot top-1/top-5 accuracy on a labelled folder, or image↔text retrieval recall@1/5/10.",
+        abstract:
+            "Evaluate a model: zero-shot top-1/top-5 accuracy on a labelled folder, or image↔text retrieval recall@1/5/10.",
         discussion: """
-        Zero-shot (--zeroshot-folder DIR): every immediate subfolder of DIR is a class (sorted by
-        code point; underscores become spaces in the prompt), images below it are its examples.
-        Prints {"top1", "top5", "images", "classes", "skipped"}; top5 counts the min(5, classes)
-        best classes. Unreadable images are skipped, counted and named on stderr.
+            Zero-shot (--zeroshot-folder DIR): every immediate subfolder of DIR is a class (sorted by
+            code point; underscores become spaces in the prompt), images below it are its examples.
+            Prints {"top1", "top5", "images", "classes", "skipped"}; top5 counts the min(5, classes)
+            best classes. Unreadable images are skipped, counted and named on stderr.
 
-        Retrieval (--retrieval FILE): a CSV/TSV with an image-path column and a caption column
-        (open_clip's --csv-img-key/--csv-caption-key/--csv-separator; defaults filepath, title,
-        tab). Relative paths are resolved against the table's folder; rows naming the same image
-        give it several captions, and an image→text query counts as found at k when any of its
-        captions is among the k best. Prints image_to_text_R@1/5/10, text_to_image_R@1/5/10,
-        open_clip's mean and median ranks, "images", "texts", "skipped" (unreadable images) and
-        "skipped_texts" (empty captions and captions of unreadable images).
+            Retrieval (--retrieval FILE): a CSV/TSV with an image-path column and a caption column
+            (open_clip's --csv-img-key/--csv-caption-key/--csv-separator; defaults filepath, title,
+            tab). Relative paths are resolved against the table's folder; rows naming the same image
+            give it several captions, and an image→text query counts as found at k when any of its
+            captions is among the k best. Prints image_to_text_R@1/5/10, text_to_image_R@1/5/10,
+            open_clip's mean and median ranks, "images", "texts", "skipped" (unreadable images) and
+            "skipped_texts" (empty captions and captions of unreadable images).
 
-        Examples:
-          clip eval --model model.safetensors --zeroshot-folder data/val --templates openai-imagenet
-          clip eval --model model.safetensors --retrieval data/val.csv --csv-separator , --csv-caption-key caption
-        """)
+            Examples:
+              clip eval --model model.safetensors --zeroshot-folder data/val --templates openai-imagenet
+              clip eval --model model.safetensors --retrieval data/val.csv --csv-separator , --csv-caption-key caption
+            """)
 
     @OptionGroup var modelOptions: ModelOptions
 
     @Option(name: .customLong("zeroshot-folder"), help: "Folder with one subfolder of images per class.")
     var zeroshotFolder: String?
 
-    @Option(help: "Prompt templates for zero-shot: 'openai-imagenet' (OpenAI's 80), or a file with one template per line using {} for the class. Default: \"a photo of a {}.\"")
+    @Option(
+        help:
+            "Prompt templates for zero-shot: 'openai-imagenet' (OpenAI's 80), or a file with one template per line using {} for the class. Default: \"a photo of a {}.\""
+    )
     var templates: String?
 
     @Flag(help: "Add per-class top-1 accuracy to the zero-shot JSON (\"per_class\", null for a class without images).")
@@ -81,14 +85,17 @@ struct EvalCommand: ParsableCommand {
         } else {
             return
         }
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let data = try JSONSerialization.data(
+            withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         print(String(decoding: data, as: UTF8.self))
     }
 
     private func runZeroShot(_ folder: URL) throws -> [String: Any] {
         var prompts = ZeroShotEvaluation.defaultTemplates
         if let templates {
-            prompts = templates == "openai-imagenet" ? ZeroShotClassifier.openAIImageNetTemplates : try InputLists.lines(templates)
+            prompts =
+                templates == "openai-imagenet"
+                ? ZeroShotClassifier.openAIImageNetTemplates : try InputLists.lines(templates)
         }
         // List the folder before loading the model, so a wrong path fails fast.
         let dataset: LabelledImageFolder
@@ -96,18 +103,23 @@ struct EvalCommand: ParsableCommand {
         let model = try modelOptions.load()
         let report: ZeroShotReport
         do {
-            report = try ZeroShotEvaluation.evaluate(model: model, dataset: dataset, templates: prompts, batchSize: batchSize,
-                                                     progress: Progress.reporter("images"))
+            report = try ZeroShotEvaluation.evaluate(
+                model: model, dataset: dataset, templates: prompts, batchSize: batchSize,
+                progress: Progress.reporter("images"))
         } catch {
             throw fail(error, .input)
         }
         Progress.finish()
         warnSkipped(report.skipped)
-        var object: [String: Any] = ["top1": report.top1, "top5": report.top5, "images": report.images,
-                                     "classes": report.classes, "skipped": report.skipped.count]
+        var object: [String: Any] = [
+            "top1": report.top1, "top5": report.top5, "images": report.images,
+            "classes": report.classes, "skipped": report.skipped.count,
+        ]
         if perClass {
             var perClassObject: [String: Any] = [:]
-            for (name, accuracy) in zip(report.classNames, report.top1PerClass) { perClassObject[name] = accuracy ?? NSNull() }
+            for (name, accuracy) in zip(report.classNames, report.top1PerClass) {
+                perClassObject[name] = accuracy ?? NSNull()
+            }
             object["per_class"] = perClassObject
         }
         return object
@@ -117,16 +129,18 @@ struct EvalCommand: ParsableCommand {
         let dataset: RetrievalDataset
         do {
             let separator = try DelimitedText.separator(fromArgument: csvSeparator ?? "\t")
-            dataset = try RetrievalDataset(csv: table, imageKey: csvImageKey ?? "filepath", captionKey: csvCaptionKey ?? "title",
-                                           separator: separator)
+            dataset = try RetrievalDataset(
+                csv: table, imageKey: csvImageKey ?? "filepath", captionKey: csvCaptionKey ?? "title",
+                separator: separator)
         } catch {
             throw fail(error, .input)
         }
         let model = try modelOptions.load()
         let report: RetrievalReport
         do {
-            report = try RetrievalEvaluation.evaluate(model: model, dataset: dataset, batchSize: batchSize,
-                                                      progress: Progress.reporter("images and captions"))
+            report = try RetrievalEvaluation.evaluate(
+                model: model, dataset: dataset, batchSize: batchSize,
+                progress: Progress.reporter("images and captions"))
         } catch {
             throw fail(error, .input)
         }

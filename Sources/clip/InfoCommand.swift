@@ -16,9 +16,9 @@ struct InfoCommand: ParsableCommand {
         let c = model.configuration
         var vision: [String: Any] = ["image_size": c.vision.imageSize]
         switch c.vision {
-        case let .vit(_, patch, width, layers, heads):
+        case .vit(_, let patch, let width, let layers, let heads):
             vision.merge(["type": "vit", "patch_size": patch, "width": width, "layers": layers, "heads": heads]) { $1 }
-        case let .resnet(_, layers, width, heads):
+        case .resnet(_, let layers, let width, let heads):
             vision.merge(["type": "resnet", "width": width, "layers": layers, "heads": heads]) { $1 }
         }
         let info: [String: Any] = [

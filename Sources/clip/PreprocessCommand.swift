@@ -10,10 +10,10 @@ struct PreprocessCommand: ParsableCommand {
         commandName: "preprocess",
         abstract: "Preprocess images exactly like OpenAI CLIP into a (B, 3, N, N) float32 .npy file.",
         discussion: """
-        Examples:
-          clip preprocess --size 224 cat.jpg dog.png -o pixels.npy
-          clip preprocess --size 336 --exif photo.jpg -o pixels.npy
-        """
+            Examples:
+              clip preprocess --size 224 cat.jpg dog.png -o pixels.npy
+              clip preprocess --size 336 --exif photo.jpg -o pixels.npy
+            """
     )
 
     @Option(name: .long, help: "Output side N (224 for ViT-B/32 and ViT-B/16, 336 for ViT-L/14@336px).")
@@ -49,10 +49,15 @@ struct PreprocessCommand: ParsableCommand {
         // Chunks keep memory bounded for long file lists; the file appears only when complete.
         let destination = URL(fileURLWithPath: output)
         let partial = destination.deletingLastPathComponent()
-            .appendingPathComponent(".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-        guard FileManager.default.createFile(atPath: partial.path, contents: NPY.header(shape: [images.count, 3, size, size])),
-              let handle = try? FileHandle(forWritingTo: partial) else {
-            throw failure("cannot write \(output): cannot create a file in \(destination.deletingLastPathComponent().path)", .io)
+            .appendingPathComponent(
+                ".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
+        guard
+            FileManager.default.createFile(
+                atPath: partial.path, contents: NPY.header(shape: [images.count, 3, size, size])),
+            let handle = try? FileHandle(forWritingTo: partial)
+        else {
+            throw failure(
+                "cannot write \(output): cannot create a file in \(destination.deletingLastPathComponent().path)", .io)
         }
         do {
             defer { try? handle.close() }

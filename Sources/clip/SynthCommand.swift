@@ -10,14 +10,14 @@ struct SynthCommand: ParsableCommand {
         commandName: "synth",
         abstract: "Generate a synthetic captioned shapes dataset for training and zero-shot tests.",
         discussion: """
-        Images show one to three shapes of one colour and size in one region, captioned from their \
-        attributes ("two small red circles on the left"). A share of the colour-shape combinations \
-        never appears in train or val, only in zeroshot_unseen/<class>/. Same settings, same files.
+            Images show one to three shapes of one colour and size in one region, captioned from their \
+            attributes ("two small red circles on the left"). A share of the colour-shape combinations \
+            never appears in train or val, only in zeroshot_unseen/<class>/. Same settings, same files.
 
-        Examples:
-          clip synth -o shapes --count 1000
-          clip synth -o shapes --count 5000 --size 96 --seed 7 --webdataset
-        """
+            Examples:
+              clip synth -o shapes --count 1000
+              clip synth -o shapes --count 5000 --size 96 --seed 7 --webdataset
+            """
     )
 
     @Option(name: [.short, .long], help: "Output folder (created if needed).")
@@ -78,7 +78,11 @@ struct SynthCommand: ParsableCommand {
         text.append(0x0A)
         FileHandle.standardOutput.write(text)
         let images = summary.trainCount + summary.valCount + summary.zeroShotUnseenCount + summary.zeroShotAllCount
-        FileHandle.standardError.write(Data(String(format: "wrote %d images in %.2f s (%.0f images/s)\n", images, summary.seconds,
-                                                   Double(images) / max(summary.seconds, 1e-9)).utf8))
+        FileHandle.standardError.write(
+            Data(
+                String(
+                    format: "wrote %d images in %.2f s (%.0f images/s)\n", images, summary.seconds,
+                    Double(images) / max(summary.seconds, 1e-9)
+                ).utf8))
     }
 }

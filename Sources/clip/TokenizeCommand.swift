@@ -46,12 +46,16 @@ struct TokenizeCommand: ParsableCommand {
 
     private func tokenizeAll() throws {
         let tokenizer = try Tokenizer.bundled()
-        let inputs = try texts.isEmpty ? Self.readJSONLines(FileHandle.standardInput.readDataToEndOfFile()) : Self.checkedArguments(texts)
+        let inputs =
+            try texts.isEmpty
+            ? Self.readJSONLines(FileHandle.standardInput.readDataToEndOfFile()) : Self.checkedArguments(texts)
         var rows: [[Int]]
         if raw {
             rows = tokenizer.encode(inputs)
         } else {
-            rows = try tokenizer.tokenize(inputs, contextLength: contextLength, truncate: truncate).map { $0.map(Int.init) }
+            rows = try tokenizer.tokenize(inputs, contextLength: contextLength, truncate: truncate).map {
+                $0.map(Int.init)
+            }
         }
         var out = ""
         for (i, row) in rows.enumerated() {
@@ -81,7 +85,8 @@ struct TokenizeCommand: ParsableCommand {
         return try lines.enumerated().map { index, line in
             // JSON allows the "\r" of a CRLF line end as trailing whitespace.
             guard let value = try? JSONSerialization.jsonObject(with: Data(line), options: .fragmentsAllowed),
-                  let string = value as? String else {
+                let string = value as? String
+            else {
                 throw CLIInputError.notAJSONString(line: index + 1)
             }
             return string
@@ -92,8 +97,10 @@ struct TokenizeCommand: ParsableCommand {
     static func checkedArguments(_ texts: [String]) throws -> [String] {
         for index in 0..<Int(CommandLine.argc) {
             guard let pointer = CommandLine.unsafeArgv[index] else { continue }
-            let bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self),
-                                                  count: strlen(pointer)))
+            let bytes = Array(
+                UnsafeBufferPointer(
+                    start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self),
+                    count: strlen(pointer)))
             if let offset = UTF8Input.firstInvalidOffset(bytes) {
                 throw CLIInputError.invalidUTF8(source: "argument \(index)", offset: offset)
             }
@@ -109,8 +116,8 @@ enum CLIInputError: LocalizedError {
 
     var errorDescription: String? {
         switch self {
-        case let .invalidUTF8(source, offset): "\(source) is not valid UTF-8 at byte offset \(offset)"
-        case let .notAJSONString(line): "stdin line \(line) is not a JSON string"
+        case .invalidUTF8(let source, let offset): "\(source) is not valid UTF-8 at byte offset \(offset)"
+        case .notAJSONString(let line): "stdin line \(line) is not a JSON string"
         }
     }
 

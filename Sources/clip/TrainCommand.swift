@@ -8,22 +8,22 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train or fine-tune a CLIP model with the contrastive loss (open_clip's recipe).",
         discussion: """
-        Data: a CSV/TSV with image paths and captions, WebDataset tar shards (brace lists like
-        data/{000..009}.tar), or a folder of images with .txt captions. The model: --model-config
-        (open_clip model-config JSON) or --model NAME (one of `clip models`' architectures,
-        random-initialised) to train from scratch, or --model FILE to fine-tune a checkpoint.
+            Data: a CSV/TSV with image paths and captions, WebDataset tar shards (brace lists like
+            data/{000..009}.tar), or a folder of images with .txt captions. The model: --model-config
+            (open_clip model-config JSON) or --model NAME (one of `clip models`' architectures,
+            random-initialised) to train from scratch, or --model FILE to fine-tune a checkpoint.
 
-        Writes DIR/log.jsonl (one JSON object per step), DIR/checkpoints/step-N/ (model,
-        optimiser state, data position; the last --keep-checkpoints kept) and
-        DIR/latest.safetensors, which every --model option accepts. --resume DIR continues a
-        stopped run exactly where it stopped (the same weights as an uninterrupted run).
+            Writes DIR/log.jsonl (one JSON object per step), DIR/checkpoints/step-N/ (model,
+            optimiser state, data position; the last --keep-checkpoints kept) and
+            DIR/latest.safetensors, which every --model option accepts. --resume DIR continues a
+            stopped run exactly where it stopped (the same weights as an uninterrupted run).
 
-        Examples:
-          clip synth --output synth --count 20000
-          clip train --train-data synth/train.csv --model-config tiny.json --batch-size 128 --steps 2000 --lr 1e-3 --warmup 100 --output run
-          clip train --resume run --output run
-          clip train --train-data pairs.csv --csv-separator , --model ViT-B-32.pt --lock-image --batch-size 64 --epochs 1 --lr 1e-5 --output tuned
-        """)
+            Examples:
+              clip synth --output synth --count 20000
+              clip train --train-data synth/train.csv --model-config tiny.json --batch-size 128 --steps 2000 --lr 1e-3 --warmup 100 --output run
+              clip train --resume run --output run
+              clip train --train-data pairs.csv --csv-separator , --model ViT-B-32.pt --lock-image --batch-size 64 --epochs 1 --lr 1e-5 --output tuned
+            """)
 
     @Option(help: "Training data: CSV/TSV file, tar shard list, or folder with .txt captions.")
     var trainData: String?
@@ -108,9 +108,15 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         if resume == nil {
             guard trainData != nil else { throw ValidationError("--train-data is required") }
-            guard (modelConfig == nil) != (model == nil) else { throw ValidationError("give exactly one of --model-config and --model") }
-            guard let batchSize, batchSize >= 2 else { throw ValidationError("--batch-size N (at least 2) is required") }
-            guard (steps == nil) != (epochs == nil) else { throw ValidationError("give exactly one of --steps and --epochs") }
+            guard (modelConfig == nil) != (model == nil) else {
+                throw ValidationError("give exactly one of --model-config and --model")
+            }
+            guard let batchSize, batchSize >= 2 else {
+                throw ValidationError("--batch-size N (at least 2) is required")
+            }
+            guard (steps == nil) != (epochs == nil) else {
+                throw ValidationError("give exactly one of --steps and --epochs")
+            }
             guard let lr, lr > 0 else { throw ValidationError("--lr X (positive) is required") }
         }
         do { _ = try DelimitedText.separator(fromArgument: csvSeparator) } catch {
@@ -138,7 +144,7 @@ struct TrainCommand: ParsableCommand {
         } else {
             guard let trainData, let batchSize, let lr else { throw fail("missing options", .usage) }
             dataPath = trainData
-            let dataset = try openData(dataPath)      // before building the model: bad data fails fast
+            let dataset = try openData(dataPath)  // before building the model: bad data fails fast
             let model = try buildModel()
             let totalSteps = steps ?? max(1, (epochs ?? 1) * (dataset.count / batchSize))
             var options = TrainingOptions(batchSize: batchSize, steps: totalSteps, learningRate: lr)
@@ -154,23 +160,30 @@ struct TrainCommand: ParsableCommand {
             options.skipNonFinite = skipNonfinite
             options.augment = augment
             do { trainer = try Trainer(model: model, options: options) } catch { throw fail(error, .usage) }
-            let run = RunDescription(trainData: dataPath, csvImageKey: csvImgKey, csvCaptionKey: csvCaptionKey, csvSeparator: String(separator))
+            let run = RunDescription(
+                trainData: dataPath, csvImageKey: csvImgKey, csvCaptionKey: csvCaptionKey,
+                csvSeparator: String(separator))
             try writeJSON(run, to: outputURL.appendingPathComponent("run.json"))
         }
         let options = trainer.options
         let dataset = try openData(dataPath)
         let loader: DataLoader
         do {
-            loader = try DataLoader(source: dataset, batchSize: options.batchSize, imageSize: trainer.model.imageSize,
-                                    tokenizer: tokenizer, contextLength: trainer.model.configuration.text.contextLength,
-                                    seed: options.seed, augment: options.augment, workers: workers)
+            loader = try DataLoader(
+                source: dataset, batchSize: options.batchSize, imageSize: trainer.model.imageSize,
+                tokenizer: tokenizer, contextLength: trainer.model.configuration.text.contextLength,
+                seed: options.seed, augment: options.augment, workers: workers)
             if let savedPosition { try loader.restore(JSONDecoder().decode(DataPosition.self, from: savedPosition)) }
         } catch { throw fail(error, .input) }
         defer { loader.close() }
-        note("training \(trainer.model.configuration.architectureName), \(trainer.model.parameterCount) parameters, on \(dataset.count) samples; \(options.steps) steps of \(options.batchSize)")
+        note(
+            "training \(trainer.model.configuration.architectureName), \(trainer.model.parameterCount) parameters, on \(dataset.count) samples; \(options.steps) steps of \(options.batchSize)"
+        )
 
         let logURL = outputURL.appendingPathComponent("log.jsonl")
-        if !FileManager.default.fileExists(atPath: logURL.path) { _ = FileManager.default.createFile(atPath: logURL.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: logURL.path) {
+            _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        }
         let log = try FileHandle(forWritingTo: logURL)
         defer { try? log.close() }
         _ = try? log.seekToEnd()
@@ -179,12 +192,17 @@ struct TrainCommand: ParsableCommand {
             guard let batch = try loadBatch(loader) else { break }
             let started = Date()
             let report: StepReport
-            do { report = try trainer.train(pixels: batch.pixels, tokens: batch.tokens) } catch { throw fail(error, .input) }
-            if report.skipped { warn("step \(report.step): non-finite \(report.loss.isFinite ? "gradient" : "loss"), step skipped") }
+            do { report = try trainer.train(pixels: batch.pixels, tokens: batch.tokens) } catch {
+                throw fail(error, .input)
+            }
+            if report.skipped {
+                warn("step \(report.step): non-finite \(report.loss.isFinite ? "gradient" : "loss"), step skipped")
+            }
             let rate = Double(options.batchSize) / max(Date().timeIntervalSince(started), 1e-9)
-            let entry = LogEntry(step: report.step, loss: report.loss, lr: report.learningRate, logitScale: report.logitScale,
-                                 gradNorm: report.gradientNorm, samplesPerSecond: rate, skippedSamples: loader.skippedSamples,
-                                 stepSkipped: report.skipped)
+            let entry = LogEntry(
+                step: report.step, loss: report.loss, lr: report.learningRate, logitScale: report.logitScale,
+                gradNorm: report.gradientNorm, samplesPerSecond: rate, skippedSamples: loader.skippedSamples,
+                stepSkipped: report.skipped)
             log.write(try JSONEncoder().encode(entry) + Data("\n".utf8))
             progress.update(report, samplesPerSecond: rate)
             if report.step % options.checkpointEvery == 0 || report.step == options.steps {
@@ -202,13 +220,16 @@ struct TrainCommand: ParsableCommand {
     /// The CSV separator (validated in `validate()`; "\\t", "tab" and "comma" are spelled out).
     private var separator: Character { (try? DelimitedText.separator(fromArgument: csvSeparator)) ?? "\t" }
 
-    static let textPrefixes = ["token_embedding.", "positional_embedding", "transformer.", "ln_final.", "text_projection"]
+    static let textPrefixes = [
+        "token_embedding.", "positional_embedding", "transformer.", "ln_final.", "text_projection",
+    ]
 
     private func buildModel() throws -> CLIP {
         let frozen = (lockImage ? ["visual."] : []) + (lockText ? TrainCommand.textPrefixes : [])
         do {
             if let modelConfig {
-                let config = try JSONDecoder().decode(CLIPConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: modelConfig)))
+                let config = try JSONDecoder().decode(
+                    CLIPConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: modelConfig)))
                 return try CLIP(configuration: config, seed: seed, frozenPrefixes: frozen)
             }
             guard let model else { throw fail("no model", .usage) }
@@ -221,7 +242,9 @@ struct TrainCommand: ParsableCommand {
                 return try CLIP(state: state, configuration: config, trainable: true, frozenPrefixes: frozen)
             }
             guard let preset = CLIPConfiguration.preset(model) else {
-                throw fail("'\(model)' is neither a file nor a known architecture", hint: "`clip models` lists the architectures.", .model)
+                throw fail(
+                    "'\(model)' is neither a file nor a known architecture",
+                    hint: "`clip models` lists the architectures.", .model)
             }
             return try CLIP(configuration: preset, seed: seed, frozenPrefixes: frozen)
         } catch let exit as ExitCode {
@@ -233,7 +256,8 @@ struct TrainCommand: ParsableCommand {
 
     private func openData(_ path: String) throws -> any TrainingDataset {
         do {
-            return try TrainingData.open(path, csv: .init(imageKey: csvImgKey, captionKey: csvCaptionKey, separator: separator))
+            return try TrainingData.open(
+                path, csv: .init(imageKey: csvImgKey, captionKey: csvCaptionKey, separator: separator))
         } catch { throw fail(error, .input) }
     }
 
@@ -243,10 +267,12 @@ struct TrainCommand: ParsableCommand {
 
     private func evaluate(_ model: CLIP, _ path: String, log: FileHandle) throws {
         do {
-            let data = try RetrievalDataset(csv: URL(fileURLWithPath: path), imageKey: csvImgKey, captionKey: csvCaptionKey,
-                                            separator: separator)
+            let data = try RetrievalDataset(
+                csv: URL(fileURLWithPath: path), imageKey: csvImgKey, captionKey: csvCaptionKey,
+                separator: separator)
             let report = try RetrievalEvaluation.evaluate(model: model, dataset: data)
-            let json = try JSONSerialization.data(withJSONObject: ["validation": report.metrics.dictionary], options: [.sortedKeys])
+            let json = try JSONSerialization.data(
+                withJSONObject: ["validation": report.metrics.dictionary], options: [.sortedKeys])
             log.write(json + Data("\n".utf8))
             print(String(decoding: json, as: UTF8.self))
         } catch { throw fail(error, .input) }
@@ -255,7 +281,9 @@ struct TrainCommand: ParsableCommand {
     private func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do { try encoder.encode(value).write(to: url, options: .atomic) } catch { throw fail("cannot write \(url.path)", .io) }
+        do { try encoder.encode(value).write(to: url, options: .atomic) } catch {
+            throw fail("cannot write \(url.path)", .io)
+        }
     }
 
     private func note(_ message: String) {
@@ -283,8 +311,13 @@ struct LogEntry: Codable {
     var stepSkipped: Bool
 
     enum CodingKeys: String, CodingKey {
-        case step, loss, lr, logitScale = "logit_scale", gradNorm = "grad_norm", samplesPerSecond = "samples_per_second",
-             skippedSamples = "skipped_samples", stepSkipped = "step_skipped"
+        case step, loss, lr
+        case logitScale = "logit_scale"
+        case gradNorm = "grad_norm"
+        case samplesPerSecond = "samples_per_second"
+        case
+            skippedSamples = "skipped_samples"
+        case stepSkipped = "step_skipped"
     }
 }
 
@@ -307,8 +340,10 @@ final class TrainingProgress {
         let eta = done > 0 ? elapsed / Double(done) * Double(left) : 0
         let width = 24, filled = Int(Double(width) * Double(r.step) / Double(max(total, 1)))
         let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
-        let line = String(format: "step %d/%d [%@] loss %.4f lr %.2e scale %.2f %.0f samples/s ETA %@",
-                          r.step, total, bar, r.loss, r.learningRate, exp(r.logitScale), samplesPerSecond, TrainingProgress.clock(eta))
+        let line = String(
+            format: "step %d/%d [%@] loss %.4f lr %.2e scale %.2f %.0f samples/s ETA %@",
+            r.step, total, bar, r.loss, r.learningRate, exp(r.logitScale), samplesPerSecond, TrainingProgress.clock(eta)
+        )
         if isTerminal {
             FileHandle.standardError.write(Data("\r\(line)\u{1B}[K".utf8))
         } else {
@@ -324,6 +359,7 @@ final class TrainingProgress {
 
     static func clock(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+        return s >= 3600
+            ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
 }

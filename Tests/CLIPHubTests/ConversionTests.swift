@@ -31,7 +31,9 @@ struct ConversionTests {
         let reference = try WeightLoader.load(fixtures.appendingPathComponent(outputs)).tensors
         let pixels = try Tensor(converting: #require(reference["pixels"]))
         let tokenTensor = try #require(reference["tokens"])
-        let ids: [Int64] = tokenTensor.withUnsafeBytes { raw in (0..<tokenTensor.elementCount).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self) } }
+        let ids: [Int64] = tokenTensor.withUnsafeBytes { raw in
+            (0..<tokenTensor.elementCount).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self) }
+        }
         let t = tokenTensor.shape[1]
         let tokens = (0..<tokenTensor.shape[0]).map { r in ids[(r * t)..<((r + 1) * t)].map { Int32($0) } }
         return try model.encodeImage(pixels).scalars + model.encodeText(tokens).scalars
@@ -46,10 +48,13 @@ struct ConversionTests {
         let dtype = try #require(WeightCast.targets[dtypeName])
         let sourceURL = Self.fixtures.appendingPathComponent(c.source)
         let state = try WeightLoader.load(sourceURL)
-        let configuration = try c.heads.map { try CLIPConfiguration.infer(from: state, textHeads: $0.text, visionHeads: $0.vision) }
+        let configuration = try c.heads.map {
+            try CLIPConfiguration.infer(from: state, textHeads: $0.text, visionHeads: $0.vision)
+        }
         let original = try CLIP(state: state, configuration: configuration)
-        let rounded = try CLIP(state: StateDict(tensors: state.tensors.mapValues { WeightCast.cast($0, to: dtype) }, format: state.format),
-                               configuration: original.configuration)
+        let rounded = try CLIP(
+            state: StateDict(tensors: state.tensors.mapValues { WeightCast.cast($0, to: dtype) }, format: state.format),
+            configuration: original.configuration)
         let expected = try Self.features(rounded, outputs: c.outputs)
         let reference = try Self.features(original, outputs: c.outputs)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("clip-convert-\(UUID().uuidString)")
@@ -61,11 +66,14 @@ struct ConversionTests {
             let source = ModelConverter.Source(fileName: c.source, sha256: try ModelConverter.sourceDigest(sourceURL))
             if case .resnet = original.configuration.vision, format == .huggingFace {
                 #expect(throws: HubError.self) {
-                    try ModelConverter.write(state, configuration: original.configuration, dtype: dtype, format: format, to: output, source: source)
+                    try ModelConverter.write(
+                        state, configuration: original.configuration, dtype: dtype, format: format, to: output,
+                        source: source)
                 }
                 continue
             }
-            try ModelConverter.write(state, configuration: original.configuration, dtype: dtype, format: format, to: output, source: source)
+            try ModelConverter.write(
+                state, configuration: original.configuration, dtype: dtype, format: format, to: output, source: source)
             let reloaded = try CLIP.load(output)
             #expect(reloaded.configuration == original.configuration, "\(format)")
             let got = try Self.features(reloaded, outputs: c.outputs)
@@ -79,7 +87,8 @@ struct ConversionTests {
             #expect(drift <= tolerance, "\(c.source) → \(format) \(dtypeName): max |diff| vs original \(drift)")
             let file = format == .openAI ? output : output.appendingPathComponent("model.safetensors")
             let metadata = try WeightLoader.load(file).metadata
-            #expect(metadata[ModelConverter.sourceKey] == c.source && metadata[ModelConverter.sourceSHA256Key]?.count == 64)
+            #expect(
+                metadata[ModelConverter.sourceKey] == c.source && metadata[ModelConverter.sourceSHA256Key]?.count == 64)
             #expect(metadata[ModelConverter.architectureKey] == original.configuration.architectureName)
             if dtype == .float32, format == .openAI {
                 // Every weight of an f32 conversion is byte-identical to the source (as float32).
@@ -113,7 +122,9 @@ struct ConversionTests {
         let tensor = WeightCast.cast(WeightTensor(float32: [value], shape: [1]), to: .float16)
         #expect(tensor.bytes == [UInt8(bits & 0xFF), UInt8(bits >> 8)], "\(value): got \(tensor.bytes)")
         if value.isFinite && bits != 0x7C00 {
-            #expect(WeightCast.cast(tensor, to: .float32).bytes == WeightTensor(float32: [Float(Float16(bitPattern: bits))], shape: [1]).bytes)
+            #expect(
+                WeightCast.cast(tensor, to: .float32).bytes
+                    == WeightTensor(float32: [Float(Float16(bitPattern: bits))], shape: [1]).bytes)
         }
     }
 }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A tiny HTTP/1.1 server on 127.0.0.1 for download tests: GET with `Range: bytes=N-`, 404 for
 /// unknown paths, and per-path misbehaviour (cut the first transfer short, stall). It listens on
@@ -44,9 +45,14 @@ final class LocalHTTPServer: @unchecked Sendable {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
-        guard bound == 0, listen(fd, 16) == 0 else { close(fd); throw POSIXError(.EADDRINUSE) }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
@@ -60,15 +66,25 @@ final class LocalHTTPServer: @unchecked Sendable {
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// Requests seen so far: path and Range header.
-    var requests: [(path: String, range: String?)] { lock.lock(); defer { lock.unlock() }; return _requests }
+    var requests: [(path: String, range: String?)] {
+        lock.lock()
+        defer { lock.unlock() }
+        return _requests
+    }
 
     func stop() {
-        lock.lock(); stopped = true; lock.unlock()
+        lock.lock()
+        stopped = true
+        lock.unlock()
     }
 
     deinit { stop() }
 
-    private var isStopped: Bool { lock.lock(); defer { lock.unlock() }; return stopped }
+    private var isStopped: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopped
+    }
 
     private func acceptLoop(until deadline: Date) {
         defer { close(listener) }
@@ -98,7 +114,9 @@ final class LocalHTTPServer: @unchecked Sendable {
         let parts = lines.first?.split(separator: " ") ?? []
         guard parts.count >= 2 else { return }
         let path = String(parts[1])
-        let range = lines.first { $0.lowercased().hasPrefix("range:") }.map { String($0.dropFirst(6)).trimmingCharacters(in: .whitespaces) }
+        let range = lines.first { $0.lowercased().hasPrefix("range:") }.map {
+            String($0.dropFirst(6)).trimmingCharacters(in: .whitespaces)
+        }
         lock.lock()
         _requests.append((path, range))
         let route = routes[path]
@@ -107,7 +125,8 @@ final class LocalHTTPServer: @unchecked Sendable {
         lock.unlock()
 
         guard let route else {
-            send(client, Array("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found".utf8))
+            send(
+                client, Array("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found".utf8))
             return
         }
         var start = 0
@@ -115,7 +134,9 @@ final class LocalHTTPServer: @unchecked Sendable {
             start = from
         }
         if start >= route.body.count && start > 0 {
-            send(client, Array("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8))
+            send(
+                client,
+                Array("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8))
             return
         }
         let body = Array(route.body[start...])
@@ -159,8 +180,8 @@ final class LocalHTTPServer: @unchecked Sendable {
 /// `send(2)` without SIGPIPE when the client has gone (the cut-transfer tests close early).
 private func posixSend(_ fd: Int32, _ pointer: UnsafeRawPointer?, _ count: Int) -> Int {
     #if canImport(Glibc)
-    Glibc.send(fd, pointer, count, Int32(MSG_NOSIGNAL))
+        Glibc.send(fd, pointer, count, Int32(MSG_NOSIGNAL))
     #else
-    Darwin.send(fd, pointer, count, 0)
+        Darwin.send(fd, pointer, count, 0)
     #endif
 }

@@ -21,14 +21,17 @@ struct ModelNameTests {
         #expect(OpenAIModel.all.count == 9)
         for model in OpenAIModel.all {
             #expect(model.sha256.count == 64 && model.sha256.allSatisfy(\.isHexDigit), "\(model.name)")
-            #expect(model.fileName.hasSuffix(".pt") && model.url.hasPrefix("https://openaipublic.azureedge.net/clip/models/"))
+            #expect(
+                model.fileName.hasSuffix(".pt")
+                    && model.url.hasPrefix("https://openaipublic.azureedge.net/clip/models/"))
             #expect(OpenAIModel.named(model.name) == model && OpenAIModel.named(model.openCLIPName) == model)
         }
     }
 
     static let hfNames: [(String, Bool)] = [
         ("hf:openai/clip-vit-base-patch32", true), ("hf:laion/CLIP-ViT-B-32.v2", true),
-        ("hf:openai", false), ("hf:a/b/c", false), ("hf:../x", false), ("hf:a/..", false), ("hf:a b/c", false), ("hf:/x", false),
+        ("hf:openai", false), ("hf:a/b/c", false), ("hf:../x", false), ("hf:a/..", false), ("hf:a b/c", false),
+        ("hf:/x", false),
     ]
 
     @Test(arguments: hfNames)
@@ -50,12 +53,17 @@ struct ModelNameTests {
         let store = ModelStore(cacheDirectory: URL(fileURLWithPath: "/c"), mirror: "http://127.0.0.1:8080/mirror/")
         let vit = try #require(ModelReference.named("ViT-B/32"))
         let file = try #require(store.remoteFiles(for: vit).first)
-        #expect(file.url.absoluteString == "http://127.0.0.1:8080/mirror/clip/models/40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt")
+        #expect(
+            file.url.absoluteString
+                == "http://127.0.0.1:8080/mirror/clip/models/40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt"
+        )
         #expect(file.destination.path == "/c/openai/ViT-B-32.pt")
         let hf = try #require(ModelReference.named("hf:openai/clip-vit-base-patch32"))
-        #expect(store.remoteFiles(for: hf).map(\.url.absoluteString) == [
-            "http://127.0.0.1:8080/mirror/openai/clip-vit-base-patch32/resolve/main/config.json",
-            "http://127.0.0.1:8080/mirror/openai/clip-vit-base-patch32/resolve/main/model.safetensors"])
+        #expect(
+            store.remoteFiles(for: hf).map(\.url.absoluteString) == [
+                "http://127.0.0.1:8080/mirror/openai/clip-vit-base-patch32/resolve/main/config.json",
+                "http://127.0.0.1:8080/mirror/openai/clip-vit-base-patch32/resolve/main/model.safetensors",
+            ])
         #expect(store.localURL(for: hf).path == "/c/huggingface/openai/clip-vit-base-patch32")
     }
 }

@@ -8,8 +8,10 @@ struct SHA256Tests {
     static let vectors: [(String, [UInt8], String)] = [
         ("empty", [], "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
         ("abc", Array("abc".utf8), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
-        ("448 bits", Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8),
-         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+        (
+            "448 bits", Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        ),
         ("55", pattern(55), "463eb28e72f82e0a96c0a4cc53690c571281131f672aa229e0d45ae59b598b59"),
         ("56", pattern(56), "da2ae4d6b36748f2a318f23e7ab1dfdf45acdc9d049bd80e59de82a60895f562"),
         ("63", pattern(63), "29af2686fd53374a36b0846694cc342177e428d1647515f078784d69cdb9e488"),
@@ -29,7 +31,9 @@ struct SHA256Tests {
         // The same message fed in uneven pieces gives the same digest.
         for step in [1, 7, 63, 64, 65] {
             var pieces = SHA256()
-            for start in stride(from: 0, to: message.count, by: step) { pieces.update(message[start..<min(start + step, message.count)]) }
+            for start in stride(from: 0, to: message.count, by: step) {
+                pieces.update(message[start..<min(start + step, message.count)])
+            }
             #expect(pieces.hexDigest() == expected, "\(name) in pieces of \(step): got \(pieces.hexDigest())")
         }
     }

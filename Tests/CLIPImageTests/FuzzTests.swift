@@ -1,6 +1,6 @@
 import CLIPImage
-import Foundation
 import CLIPTestSupport
+import Foundation
 import Testing
 
 /// Damaged files must give an image or an `ImageError`, never a crash: truncated and
@@ -13,7 +13,8 @@ import Testing
 @Suite struct FuzzTests {
     static let sources = [
         "chelsea_baseline.jpg", "coffee_progressive.jpg", "rocket_cmyk.jpg", "astronaut_gray.jpg", "chelsea_exif6.jpg",
-        "astronaut_interlaced.png", "chelsea_palette_trns.png", "camera_i16.png", "coffee_rgba16.png", "camera_gray2.png",
+        "astronaut_interlaced.png", "chelsea_palette_trns.png", "camera_i16.png", "coffee_rgba16.png",
+        "camera_gray2.png",
         "chelsea_lossy.webp", "coffee_rgba_lossless.webp", "chelsea.gif", "coffee_transparent.gif", "animated.gif",
     ]
 

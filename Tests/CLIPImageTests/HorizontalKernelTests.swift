@@ -1,7 +1,8 @@
-@testable import CLIPImage
 import CLIPTestSupport
 import Foundation
 import Testing
+
+@testable import CLIPImage
 
 /// The SIMD horizontal passes (Sources/CImageCodecs/clip_resample.c) against the scalar port of
 /// Pillow's loop, and row-split resampling against the serial one: the bytes must be identical.
@@ -23,13 +24,20 @@ import Testing
         var g = SeededGenerator(seed: seed)
         return (0..<count).map { i in
             let channels = 1 + i % 4
-            let width = [Int.random(in: 1...40, using: &g), Int.random(in: 1...400, using: &g), Int.random(in: 1000...3000, using: &g)][i % 3]
+            let width = [
+                Int.random(in: 1...40, using: &g), Int.random(in: 1...400, using: &g),
+                Int.random(in: 1000...3000, using: &g),
+            ][i % 3]
             let height = Int.random(in: 1...12, using: &g)
-            let outWidth = i % 5 == 0 ? Int.random(in: 1...(3 * width + 2), using: &g) : Int.random(in: 1...max(1, min(width, 300)), using: &g)
+            let outWidth =
+                i % 5 == 0
+                ? Int.random(in: 1...(3 * width + 2), using: &g)
+                : Int.random(in: 1...max(1, min(width, 300)), using: &g)
             let outHeight = i % 4 == 0 ? Int.random(in: 1...20, using: &g) : height
             let wx = Int.random(in: 0..<outWidth, using: &g), wy = Int.random(in: 0..<outHeight, using: &g)
-            let window = ResampleWindow(x: wx, y: wy, width: Int.random(in: 1...(outWidth - wx), using: &g),
-                                        height: Int.random(in: 1...(outHeight - wy), using: &g))
+            let window = ResampleWindow(
+                x: wx, y: wy, width: Int.random(in: 1...(outWidth - wx), using: &g),
+                height: Int.random(in: 1...(outHeight - wy), using: &g))
             let n = width * height * channels
             let pixels: [UInt8]
             switch i % 3 {
@@ -37,15 +45,18 @@ import Testing
             case 1: pixels = (0..<n).map { ($0 / channels) % 2 == 0 ? 0 : 255 }  // overshoot: both clamps
             default: pixels = (0..<n).map { _ in Bool.random(using: &g) ? 255 : UInt8.random(in: 0...8, using: &g) }
             }
-            return Case(width: width, height: height, channels: channels, outWidth: outWidth, outHeight: outHeight,
-                        window: window, pixels: pixels)
+            return Case(
+                width: width, height: height, channels: channels, outWidth: outWidth, outHeight: outHeight,
+                window: window, pixels: pixels)
         }
     }
 
-    static func resample(_ c: Case, kernel: PillowResample.HorizontalKernel, rows: RowParallelism = .serial) -> [UInt8] {
+    static func resample(_ c: Case, kernel: PillowResample.HorizontalKernel, rows: RowParallelism = .serial) -> [UInt8]
+    {
         c.pixels.withUnsafeBufferPointer {
-            PillowResample.bicubic8($0, width: c.width, height: c.height, channels: c.channels, outWidth: c.outWidth,
-                                    outHeight: c.outHeight, window: c.window, kernel: kernel, rows: rows)
+            PillowResample.bicubic8(
+                $0, width: c.width, height: c.height, channels: c.channels, outWidth: c.outWidth,
+                outHeight: c.outHeight, window: c.window, kernel: kernel, rows: rows)
         }
     }
 
@@ -68,7 +79,9 @@ import Testing
                     if failedCases <= 5 { Issue.record("\(kernel) \(c): \(diff) of \(expected.count) values differ") }
                 }
             }
-            print("\(kernel): \(differing) of \(values) values differ over \(cases.count) resizes (per channel count \(perChannels[1...]))")
+            print(
+                "\(kernel): \(differing) of \(values) values differ over \(cases.count) resizes (per channel count \(perChannels[1...]))"
+            )
             #expect(differing == 0)
         }
     }
@@ -93,8 +106,10 @@ import Testing
     /// Batches on 1...4 threads, including fewer images than threads (one image's rows shared).
     @Test(arguments: [1, 2, 3, 4])
     func batchIsIndependentOfThreads(_ threads: Int) throws {
-        let files = ["chelsea_baseline.jpg", "camera_i16.png", "coffee_rgba_lossy.webp", "chelsea.gif", "rocket_cmyk.jpg",
-                     "astronaut_gray.jpg", "camera_la.png"].map(ImageFixtures.image)
+        let files = [
+            "chelsea_baseline.jpg", "camera_i16.png", "coffee_rgba_lossy.webp", "chelsea.gif", "rocket_cmyk.jpg",
+            "astronaut_gray.jpg", "camera_la.png",
+        ].map(ImageFixtures.image)
         let preprocessor = CLIPPreprocessor(size: 48)
         let single = try files.map { try preprocessor.preprocess(contentsOf: $0) }
         for count in [1, 2, files.count] {

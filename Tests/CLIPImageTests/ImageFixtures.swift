@@ -3,7 +3,10 @@ import Foundation
 /// The fixtures written by scripts/reference/make_image_fixtures.py (Pillow 11.0.0).
 struct ImageManifest: Decodable {
     struct Entry: Decodable, CustomStringConvertible {
-        struct Upright: Decodable { var width: Int; var height: Int }
+        struct Upright: Decodable {
+            var width: Int
+            var height: Int
+        }
         var file: String
         var mode: String
         var width: Int
@@ -50,14 +53,20 @@ enum ImageFixtures {
 
     static func image(_ name: String) -> URL { directory.appendingPathComponent("images").appendingPathComponent(name) }
 
-    static func expected(_ name: String) -> URL { directory.appendingPathComponent("expected").appendingPathComponent(name) }
+    static func expected(_ name: String) -> URL {
+        directory.appendingPathComponent("expected").appendingPathComponent(name)
+    }
 
-    static func stem(_ file: String, _ size: Int) -> String { "\(file.replacingOccurrences(of: ".", with: "_"))_\(size)" }
+    static func stem(_ file: String, _ size: Int) -> String {
+        "\(file.replacingOccurrences(of: ".", with: "_"))_\(size)"
+    }
 
     static func floats(_ url: URL) throws -> [Float] {
         let data = try Data(contentsOf: url)
         return data.withUnsafeBytes { raw in
-            (0..<(data.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            (0..<(data.count / 4)).map {
+                Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+            }
         }
     }
 
@@ -83,6 +92,7 @@ enum ImageFixtures {
         }
         guard let first else { return nil }
         let pixel = first / 3
-        return "\(differing) of \(got.count) values differ (max |diff| \(maxDiff)); first at y \(pixel / size) x \(pixel % size) channel \(first % 3): got \(got[first]), expected \(expected[first])"
+        return
+            "\(differing) of \(got.count) values differ (max |diff| \(maxDiff)); first at y \(pixel / size) x \(pixel % size) channel \(first % 3): got \(got[first]), expected \(expected[first])"
     }
 }

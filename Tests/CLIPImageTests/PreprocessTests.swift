@@ -10,9 +10,12 @@ import Testing
     func pixelsMatchPillow(_ fixture: PreprocessCase) throws {
         let image = try ImageDecoder.decode(contentsOf: ImageFixtures.image(fixture.file))
         let got = CLIPPreprocessor(size: fixture.size).resizeAndCrop(image)
-        let expected = [UInt8](try Data(contentsOf: ImageFixtures.expected(ImageFixtures.stem(fixture.file, fixture.size) + ".rgb")))
+        let expected = [UInt8](
+            try Data(contentsOf: ImageFixtures.expected(ImageFixtures.stem(fixture.file, fixture.size) + ".rgb")))
         let mismatch = ImageFixtures.compare(got, expected, size: fixture.size)
-        print("\(fixture) (\(image.mode.rawValue) \(image.width)x\(image.height)): \(mismatch ?? "0 of \(expected.count) values differ")")
+        print(
+            "\(fixture) (\(image.mode.rawValue) \(image.width)x\(image.height)): \(mismatch ?? "0 of \(expected.count) values differ")"
+        )
         #expect(mismatch == nil, "\(fixture): \(mismatch ?? "")")
     }
 
@@ -44,7 +47,9 @@ import Testing
     }
 
     @Test func batchMatchesSingleImagesInOrder() throws {
-        let files = ["chelsea_baseline.jpg", "camera_i16.png", "coffee_rgba_lossy.webp", "chelsea.gif", "rocket_cmyk.jpg"]
+        let files = [
+            "chelsea_baseline.jpg", "camera_i16.png", "coffee_rgba_lossy.webp", "chelsea.gif", "rocket_cmyk.jpg",
+        ]
         let preprocessor = CLIPPreprocessor(size: 32)
         let batch = try preprocessor.preprocessBatch(contentsOf: files.map(ImageFixtures.image))
         let stride = 3 * 32 * 32
@@ -64,8 +69,11 @@ import Testing
 
     @Test func exifOrientationIsOptional() throws {
         let url = ImageFixtures.image("chelsea_exif6.jpg")
-        guard let entry = ImageFixtures.entries.first(where: { $0.file == "chelsea_exif6.jpg" }), let upright = entry.exif else {
-            Issue.record("manifest lacks the EXIF fixture"); return
+        guard let entry = ImageFixtures.entries.first(where: { $0.file == "chelsea_exif6.jpg" }),
+            let upright = entry.exif
+        else {
+            Issue.record("manifest lacks the EXIF fixture")
+            return
         }
         let plain = try ImageDecoder.decode(contentsOf: url)
         #expect(plain.width == entry.width && plain.height == entry.height, "EXIF must be ignored by default")
@@ -74,7 +82,8 @@ import Testing
         let rotated = try ImageDecoder.decode(contentsOf: url, options: options)
         #expect(rotated.width == upright.width && rotated.height == upright.height)
         let got = CLIPPreprocessor(size: 64).resizeAndCrop(rotated)
-        let expected = [UInt8](try Data(contentsOf: ImageFixtures.expected(ImageFixtures.stem(entry.file, 64) + "_exif.rgb")))
+        let expected = [UInt8](
+            try Data(contentsOf: ImageFixtures.expected(ImageFixtures.stem(entry.file, 64) + "_exif.rgb")))
         let mismatch = ImageFixtures.compare(got, expected, size: 64)
         #expect(mismatch == nil, "exif_transpose: \(mismatch ?? "")")
     }

@@ -10,7 +10,8 @@ import Testing
 
 @Suite struct PositionalEmbeddingTests {
     static func configuration() throws -> CLIPConfiguration {
-        try JSONDecoder().decode(CLIPConfiguration.self, from: Data(contentsOf: ModelFixtures.url("sincos-config.json")))
+        try JSONDecoder().decode(
+            CLIPConfiguration.self, from: Data(contentsOf: ModelFixtures.url("sincos-config.json")))
     }
 
     @Test func openCLIPConfigWithHeadWidthAndSinCosDecodes() throws {
@@ -52,22 +53,30 @@ import Testing
         // An open_clip checkpoint carries no swift-clip metadata: the table itself says it is
         // the fixed one (also after fp16 rounding), so fine-tuning keeps it frozen.
         let sinCos = try CLIP(configuration: try Self.configuration(), seed: 1)
-        for (dtype, format) in [(WeightDType.float32, StorageFormat.float32), (.float16, .float16), (.bfloat16, .bfloat16)] {
+        for (dtype, format) in [
+            (WeightDType.float32, StorageFormat.float32), (.float16, .float16), (.bfloat16, .bfloat16),
+        ] {
             var tensors: [String: WeightTensor] = [:]
             for (key, tensor) in sinCos.stateTensors() {
-                tensors[key] = WeightTensor(dtype: dtype, shape: tensor.shape, bytes: try Tensor(converting: tensor).encoded(as: format))
+                tensors[key] = WeightTensor(
+                    dtype: dtype, shape: tensor.shape, bytes: try Tensor(converting: tensor).encoded(as: format))
             }
             let state = StateDict(tensors: tensors, format: .safetensors)
             let inferred = try CLIPConfiguration.infer(from: state, textHeads: 2, visionHeads: 2)
             #expect(inferred.visionPositionalEmbedding == .sinCos2D, "\(dtype)")
             let model = try CLIP(state: state, configuration: inferred, trainable: true)
-            #expect(model.namedParameters.first { $0.key == "visual.positional_embedding" }?.variable.requiresGrad == false)
+            #expect(
+                model.namedParameters.first { $0.key == "visual.positional_embedding" }?.variable.requiresGrad == false)
         }
         var learnable = try Self.configuration()
         learnable.visionPositionalEmbedding = .learnable
         let random = try CLIP(configuration: learnable, seed: 1)
-        let state = StateDict(tensors: Dictionary(uniqueKeysWithValues: random.stateTensors().map { ($0.key, $0.tensor) }), format: .safetensors)
-        #expect(try CLIPConfiguration.infer(from: state, textHeads: 2, visionHeads: 2).visionPositionalEmbedding == .learnable)
+        let state = StateDict(
+            tensors: Dictionary(uniqueKeysWithValues: random.stateTensors().map { ($0.key, $0.tensor) }),
+            format: .safetensors)
+        #expect(
+            try CLIPConfiguration.infer(from: state, textHeads: 2, visionHeads: 2).visionPositionalEmbedding
+                == .learnable)
     }
 
     @Test func sinCosNeedsAViTWithWidthDivisibleByFour() throws {

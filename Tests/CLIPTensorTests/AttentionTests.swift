@@ -3,10 +3,14 @@ import CLIPTestSupport
 import Testing
 
 @Suite struct AttentionTests {
-    @Test(arguments: [(1, 5, 5, 8, 2, false), (2, 7, 7, 12, 3, true), (3, 1, 9, 16, 4, false), (2, 4, 6, 8, 1, true), (4, 77, 77, 64, 8, true)])
+    @Test(arguments: [
+        (1, 5, 5, 8, 2, false), (2, 7, 7, 12, 3, true), (3, 1, 9, 16, 4, false), (2, 4, 6, 8, 1, true),
+        (4, 77, 77, 64, 8, true),
+    ])
     func attentionMatchesReference(b: Int, tq: Int, tk: Int, c: Int, heads: Int, causal: Bool) {
         var g = SeededGenerator(seed: UInt64(b * 100 + tq + tk))
-        let q = Tensor.random([b, tq, c], using: &g), k = Tensor.random([b, tk, c], using: &g), v = Tensor.random([b, tk, c], using: &g)
+        let q = Tensor.random([b, tq, c], using: &g), k = Tensor.random([b, tk, c], using: &g),
+            v = Tensor.random([b, tk, c], using: &g)
         let y = Tensor.scaledDotProductAttention(q: q, k: k, v: v, heads: heads, causal: causal)
         let diff = Closeness(y.scalars, Naive.attention(q: q, k: k, v: v, heads: heads, causal: causal))
         #expect(diff.within(absolute: 1e-5), "B\(b) Tq\(tq) Tk\(tk) C\(c) H\(heads) causal \(causal): \(diff)")
@@ -16,13 +20,15 @@ import Testing
         // q, k, v as column slices of one (B, T, 3C) projection: strided rows, no copy needed.
         var g = SeededGenerator(seed: 31)
         let qkv = Tensor.random([2, 6, 24], using: &g)
-        let q = qkv.sliced(dim: 2, range: 0..<8), k = qkv.sliced(dim: 2, range: 8..<16), v = qkv.sliced(dim: 2, range: 16..<24)
+        let q = qkv.sliced(dim: 2, range: 0..<8), k = qkv.sliced(dim: 2, range: 8..<16),
+            v = qkv.sliced(dim: 2, range: 16..<24)
         let y = Tensor.scaledDotProductAttention(q: q, k: k, v: v, heads: 2, causal: true)
         let diff = Closeness(y.scalars, Naive.attention(q: q, k: k, v: v, heads: 2, causal: true))
         #expect(diff.within(absolute: 1e-5), "\(diff)")
         // A transposed (column-strided) view takes the copying path and agrees too.
         let qt = Tensor.random([2, 8, 6], using: &g).transposed(1, 2)
         let y2 = Tensor.scaledDotProductAttention(q: qt, k: k, v: v, heads: 2)
-        #expect(Closeness(y2.scalars, Naive.attention(q: qt, k: k, v: v, heads: 2, causal: false)).within(absolute: 1e-5))
+        #expect(
+            Closeness(y2.scalars, Naive.attention(q: qt, k: k, v: v, heads: 2, causal: false)).within(absolute: 1e-5))
     }
 }

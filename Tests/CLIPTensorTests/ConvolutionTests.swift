@@ -11,10 +11,13 @@ import Testing
     static let cases: [Case] = [
         Case(input: [1, 3, 7, 9], weight: [4, 3, 3, 3], stride: (1, 1), padding: (1, 1), bias: true),
         Case(input: [2, 3, 11, 10], weight: [5, 3, 3, 3], stride: (2, 2), padding: (1, 1), bias: false),
-        Case(input: [3, 6, 5, 5], weight: [7, 6, 1, 1], stride: (1, 1), padding: (0, 0), bias: true),     // pointwise fast path
-        Case(input: [2, 3, 16, 16], weight: [8, 3, 4, 4], stride: (4, 4), padding: (0, 0), bias: false),  // ViT patchify
-        Case(input: [1, 2, 6, 9], weight: [3, 2, 2, 3], stride: (1, 2), padding: (0, 2), bias: true),     // rectangular
-        Case(input: [5, 2, 14, 14], weight: [3, 2, 3, 3], stride: (1, 1), padding: (1, 1), bias: true),   // groups of 3 + 2 images
+        // pointwise fast path
+        Case(input: [3, 6, 5, 5], weight: [7, 6, 1, 1], stride: (1, 1), padding: (0, 0), bias: true),
+        // ViT patchify
+        Case(input: [2, 3, 16, 16], weight: [8, 3, 4, 4], stride: (4, 4), padding: (0, 0), bias: false),
+        Case(input: [1, 2, 6, 9], weight: [3, 2, 2, 3], stride: (1, 2), padding: (0, 2), bias: true),  // rectangular
+        // groups of 3 + 2 images
+        Case(input: [5, 2, 14, 14], weight: [3, 2, 3, 3], stride: (1, 1), padding: (1, 1), bias: true),
     ]
 
     @Test(arguments: cases) func conv2dMatchesDirectConvolution(c: Case) {
@@ -28,7 +31,7 @@ import Testing
 
     @Test func conv2dOnNonContiguousInput() {
         var g = SeededGenerator(seed: 12)
-        let x = Tensor.random([2, 8, 8, 3], using: &g).permuted([0, 3, 1, 2])   // NHWC memory viewed as NCHW
+        let x = Tensor.random([2, 8, 8, 3], using: &g).permuted([0, 3, 1, 2])  // NHWC memory viewed as NCHW
         let w = Tensor.random([4, 3, 3, 3], using: &g)
         let y = Tensor.conv2d(x, weight: w, stride: (1, 1), padding: (1, 1))
         let diff = Closeness(y.scalars, Naive.conv2d(x, w, nil, stride: (1, 1), padding: (1, 1)))

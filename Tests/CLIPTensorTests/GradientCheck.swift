@@ -45,8 +45,10 @@ struct GradientCase: Sendable, CustomTestStringConvertible {
     /// written (QuickGELU, attention and softmax are the largest).
     let tolerance: Double
 
-    init(_ name: String, _ inputs: [Tensor], trainable: [Bool]? = nil, tolerance: Double = 1e-5,
-         op: @escaping @Sendable ([Variable]) -> Variable, reference: @escaping @Sendable ([DTensor]) -> DTensor) {
+    init(
+        _ name: String, _ inputs: [Tensor], trainable: [Bool]? = nil, tolerance: Double = 1e-5,
+        op: @escaping @Sendable ([Variable]) -> Variable, reference: @escaping @Sendable ([DTensor]) -> DTensor
+    ) {
         self.name = name
         self.inputs = inputs
         self.trainable = trainable ?? inputs.map { _ in true }
@@ -88,31 +90,40 @@ enum GradientCheck {
         let y = c.op(variables)
         let inputs = c.inputs.map(DTensor.init)
         let expected = c.reference(inputs)
-        #expect(y.shape == expected.shape, "\(c.name): output shape \(y.shape), reference \(expected.shape)", sourceLocation: sourceLocation)
+        #expect(
+            y.shape == expected.shape, "\(c.name): output shape \(y.shape), reference \(expected.shape)",
+            sourceLocation: sourceLocation)
         guard y.shape == expected.shape else { return }
 
         // Forward first: a wrong reference would make the gradient comparison meaningless.
         let forward = Closeness(y.value.scalars, expected.values)
         let forwardScale = max(expected.values.map(abs).max() ?? 0, 1)
-        #expect(forward.maxAbsoluteDifference / forwardScale <= 1e-5, "\(c.name) forward: \(forward)", sourceLocation: sourceLocation)
+        #expect(
+            forward.maxAbsoluteDifference / forwardScale <= 1e-5, "\(c.name) forward: \(forward)",
+            sourceLocation: sourceLocation)
 
         var generator = SeededGenerator(seed: seed)
         // R; a transposed view for outputs of rank ≥ 2, so every pullback also meets a
         // non-contiguous upstream gradient (as after a transpose in a real graph).
-        let projection = y.shape.count >= 2 ? Tensor.randomTransposedView(y.shape, using: &generator) : Tensor.random(y.shape, using: &generator)
+        let projection =
+            y.shape.count >= 2
+            ? Tensor.randomTransposedView(y.shape, using: &generator) : Tensor.random(y.shape, using: &generator)
         let r = DTensor(projection).values
         y.backward(seed: projection)
 
         for (i, v) in variables.enumerated() {
             guard c.trainable[i] else {
-                #expect(v.grad == nil, "\(c.name): constant input \(i) received a gradient", sourceLocation: sourceLocation)
+                #expect(
+                    v.grad == nil, "\(c.name): constant input \(i) received a gradient", sourceLocation: sourceLocation)
                 continue
             }
             guard let grad = v.grad else {
                 Issue.record("\(c.name): trainable input \(i) received no gradient", sourceLocation: sourceLocation)
                 continue
             }
-            #expect(grad.shape == v.shape, "\(c.name): gradient shape \(grad.shape) for input \(v.shape)", sourceLocation: sourceLocation)
+            #expect(
+                grad.shape == v.shape, "\(c.name): gradient shape \(grad.shape) for input \(v.shape)",
+                sourceLocation: sourceLocation)
             let numeric = numericGradient(of: c.reference, at: inputs, input: i, projection: r)
             let comparison = compare(DTensor(grad).values, numeric, input: i)
             print("\(c.name): \(comparison)")
@@ -121,7 +132,9 @@ enum GradientCheck {
     }
 
     /// ∂L/∂inputs[i] by central differences of L = Σ R ∘ reference(inputs).
-    static func numericGradient(of reference: ([DTensor]) -> DTensor, at inputs: [DTensor], input i: Int, projection r: [Double]) -> [Double] {
+    static func numericGradient(
+        of reference: ([DTensor]) -> DTensor, at inputs: [DTensor], input i: Int, projection r: [Double]
+    ) -> [Double] {
         var shifted = inputs
         return (0..<inputs[i].values.count).map { j in
             let x = inputs[i].values[j]
@@ -145,8 +158,9 @@ enum GradientCheck {
             worst = j
         }
         let scale = max(numeric.map(abs).max() ?? 0, 1e-2)
-        return GradientComparison(input: input, maxDifference: maxDifference, scale: scale, worstIndex: worst,
-                                  analytic: analytic.isEmpty ? 0 : analytic[worst], numeric: numeric.isEmpty ? 0 : numeric[worst])
+        return GradientComparison(
+            input: input, maxDifference: maxDifference, scale: scale, worstIndex: worst,
+            analytic: analytic.isEmpty ? 0 : analytic[worst], numeric: numeric.isEmpty ? 0 : numeric[worst])
     }
 }
 
@@ -155,7 +169,9 @@ enum GradientCheck {
 extension Tensor {
     /// A random tensor of `shape` stored with its last two dimensions swapped, returned as a
     /// transposed (non-contiguous) view.
-    static func randomTransposedView(_ shape: [Int], in range: ClosedRange<Float> = -1...1, using g: inout SeededGenerator) -> Tensor {
+    static func randomTransposedView(
+        _ shape: [Int], in range: ClosedRange<Float> = -1...1, using g: inout SeededGenerator
+    ) -> Tensor {
         var stored = shape
         stored.swapAt(shape.count - 1, shape.count - 2)
         return Tensor.random(stored, in: range, using: &g).transposed(-1, -2)

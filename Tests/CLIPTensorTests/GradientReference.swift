@@ -23,7 +23,9 @@ enum Ref {
 
     static func binary(_ a: DTensor, _ b: DTensor, _ f: (Double, Double) -> Double) -> DTensor {
         let shape = Tensor.broadcastShapes(a.shape, b.shape)
-        let values = indices(shape).map { i in f(a.at(broadcastIndex(i, into: a.shape)), b.at(broadcastIndex(i, into: b.shape))) }
+        let values = indices(shape).map { i in
+            f(a.at(broadcastIndex(i, into: a.shape)), b.at(broadcastIndex(i, into: b.shape)))
+        }
         return DTensor(shape: shape, values: values)
     }
 
@@ -57,11 +59,13 @@ enum Ref {
         for bi in indices(batch) {
             let aBase = flatOffset(broadcastIndex(bi, into: aBatch), aBatch) * m * k
             let bBase = flatOffset(broadcastIndex(bi, into: bBatch), bBatch) * k * n
-            for i in 0..<m { for j in 0..<n {
-                var s = 0.0
-                for p in 0..<k { s += a.values[aBase + i * k + p] * b.values[bBase + p * n + j] }
-                out.append(s)
-            } }
+            for i in 0..<m {
+                for j in 0..<n {
+                    var s = 0.0
+                    for p in 0..<k { s += a.values[aBase + i * k + p] * b.values[bBase + p * n + j] }
+                    out.append(s)
+                }
+            }
         }
         return DTensor(shape: batch + [m, n], values: out)
     }
@@ -71,33 +75,48 @@ enum Ref {
         let (o, i) = (w.shape[0], w.shape[1])
         let rows = x.values.count / i
         var out: [Double] = []
-        for r in 0..<rows { for j in 0..<o {
-            var s = bias?.values[j] ?? 0
-            for p in 0..<i { s += x.values[r * i + p] * w.values[j * i + p] }
-            out.append(s)
-        } }
+        for r in 0..<rows {
+            for j in 0..<o {
+                var s = bias?.values[j] ?? 0
+                for p in 0..<i { s += x.values[r * i + p] * w.values[j * i + p] }
+                out.append(s)
+            }
+        }
         return DTensor(shape: Array(x.shape.dropLast()) + [o], values: out)
     }
 
     // MARK: Convolution and pooling
 
-    static func conv2d(_ x: DTensor, _ w: DTensor, _ bias: DTensor?, stride: (Int, Int), padding: (Int, Int)) -> DTensor {
+    static func conv2d(_ x: DTensor, _ w: DTensor, _ bias: DTensor?, stride: (Int, Int), padding: (Int, Int)) -> DTensor
+    {
         let (b, ci, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (co, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
         let ho = (h + 2 * padding.0 - kh) / stride.0 + 1, wo = (wd + 2 * padding.1 - kw) / stride.1 + 1
         // Flat row-major offsets: finite differences call this thousands of times.
         var out: [Double] = []
         out.reserveCapacity(b * co * ho * wo)
-        for n in 0..<b { for o in 0..<co { for y in 0..<ho { for xx in 0..<wo {
-            var s = bias?.values[o] ?? 0
-            for c in 0..<ci { for i in 0..<kh { for j in 0..<kw {
-                let iy = y * stride.0 - padding.0 + i, ix = xx * stride.1 - padding.1 + j
-                if iy >= 0 && iy < h && ix >= 0 && ix < wd {
-                    s += x.values[((n * ci + c) * h + iy) * wd + ix] * w.values[((o * ci + c) * kh + i) * kw + j]
+        for n in 0..<b {
+            for o in 0..<co {
+                for y in 0..<ho {
+                    for xx in 0..<wo {
+                        var s = bias?.values[o] ?? 0
+                        for c in 0..<ci {
+                            for i in 0..<kh {
+                                for j in 0..<kw {
+                                    let iy = y * stride.0 - padding.0 + i, ix = xx * stride.1 - padding.1 + j
+                                    if iy >= 0 && iy < h && ix >= 0 && ix < wd {
+                                        s +=
+                                            x.values[((n * ci + c) * h + iy) * wd + ix]
+                                            * w.values[((o * ci + c) * kh + i) * kw + j]
+                                    }
+                                }
+                            }
+                        }
+                        out.append(s)
+                    }
                 }
-            } } }
-            out.append(s)
-        } } } }
+            }
+        }
         return DTensor(shape: [b, co, ho, wo], values: out)
     }
 
@@ -105,11 +124,21 @@ enum Ref {
         let (b, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let ho = (h - kernel.0) / stride.0 + 1, wo = (w - kernel.1) / stride.1 + 1
         var out: [Double] = []
-        for n in 0..<b { for ch in 0..<c { for y in 0..<ho { for xx in 0..<wo {
-            var s = 0.0
-            for i in 0..<kernel.0 { for j in 0..<kernel.1 { s += x.values[((n * c + ch) * h + y * stride.0 + i) * w + xx * stride.1 + j] } }
-            out.append(s / Double(kernel.0 * kernel.1))
-        } } } }
+        for n in 0..<b {
+            for ch in 0..<c {
+                for y in 0..<ho {
+                    for xx in 0..<wo {
+                        var s = 0.0
+                        for i in 0..<kernel.0 {
+                            for j in 0..<kernel.1 {
+                                s += x.values[((n * c + ch) * h + y * stride.0 + i) * w + xx * stride.1 + j]
+                            }
+                        }
+                        out.append(s / Double(kernel.0 * kernel.1))
+                    }
+                }
+            }
+        }
         return DTensor(shape: [b, c, ho, wo], values: out)
     }
 
@@ -125,7 +154,9 @@ enum Ref {
         return (mean, variance)
     }
 
-    static func batchNorm(_ x: DTensor, mean: [Double], variance: [Double], weight: DTensor, bias: DTensor, eps: Double = 1e-5) -> DTensor {
+    static func batchNorm(
+        _ x: DTensor, mean: [Double], variance: [Double], weight: DTensor, bias: DTensor, eps: Double = 1e-5
+    ) -> DTensor {
         let values = indices(x.shape).map { i -> Double in
             let c = i[1]
             return (x.at(i) - mean[c]) / (variance[c] + eps).squareRoot() * weight.values[c] + bias.values[c]
@@ -143,7 +174,9 @@ enum Ref {
             let n = Double(row.count)
             let mean = row.reduce(0, +) / n
             let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / n
-            return row.indices.map { i in (row[i] - mean) / (variance + eps).squareRoot() * weight.values[i] + bias.values[i] }
+            return row.indices.map { i in
+                (row[i] - mean) / (variance + eps).squareRoot() * weight.values[i] + bias.values[i]
+            }
         }
     }
 
@@ -161,20 +194,26 @@ enum Ref {
         let (b, tq, c) = (q.shape[0], q.shape[1], q.shape[2])
         let tk = k.shape[1], d = c / heads
         var out = [Double](repeating: 0, count: b * tq * c)
-        for n in 0..<b { for h in 0..<heads { for i in 0..<tq {
-            var scores = [Double](repeating: 0, count: tk)
-            for j in 0..<tk {
-                var s = 0.0
-                for p in 0..<d { s += q.values[(n * tq + i) * c + h * d + p] * k.values[(n * tk + j) * c + h * d + p] }
-                scores[j] = causal && j > i + tk - tq ? -.infinity : s / Double(d).squareRoot()
+        for n in 0..<b {
+            for h in 0..<heads {
+                for i in 0..<tq {
+                    var scores = [Double](repeating: 0, count: tk)
+                    for j in 0..<tk {
+                        var s = 0.0
+                        for p in 0..<d {
+                            s += q.values[(n * tq + i) * c + h * d + p] * k.values[(n * tk + j) * c + h * d + p]
+                        }
+                        scores[j] = causal && j > i + tk - tq ? -.infinity : s / Double(d).squareRoot()
+                    }
+                    let p = Naive.softmax(scores)
+                    for e in 0..<d {
+                        var s = 0.0
+                        for j in 0..<tk { s += p[j] * v.values[(n * tk + j) * c + h * d + e] }
+                        out[(n * tq + i) * c + h * d + e] = s
+                    }
+                }
             }
-            let p = Naive.softmax(scores)
-            for e in 0..<d {
-                var s = 0.0
-                for j in 0..<tk { s += p[j] * v.values[(n * tk + j) * c + h * d + e] }
-                out[(n * tq + i) * c + h * d + e] = s
-            }
-        } } }
+        }
         return DTensor(shape: [b, tq, c], values: out)
     }
 
@@ -190,19 +229,31 @@ enum Ref {
     static func transpose(_ x: DTensor, _ a: Int, _ b: Int) -> DTensor {
         var shape = x.shape
         shape.swapAt(a, b)
-        return gather(x, shape: shape) { i in var j = i; j.swapAt(a, b); return j }
+        return gather(x, shape: shape) { i in
+            var j = i
+            j.swapAt(a, b)
+            return j
+        }
     }
 
     static func slice(_ x: DTensor, dim: Int, range: Range<Int>) -> DTensor {
         var shape = x.shape
         shape[dim] = range.count
-        return gather(x, shape: shape) { i in var j = i; j[dim] += range.lowerBound; return j }
+        return gather(x, shape: shape) { i in
+            var j = i
+            j[dim] += range.lowerBound
+            return j
+        }
     }
 
     static func select(_ x: DTensor, dim: Int, index: Int) -> DTensor {
         var shape = x.shape
         shape.remove(at: dim)
-        return gather(x, shape: shape) { i in var j = i; j.insert(index, at: dim); return j }
+        return gather(x, shape: shape) { i in
+            var j = i
+            j.insert(index, at: dim)
+            return j
+        }
     }
 
     static func concatenate(_ parts: [DTensor], dim: Int) -> DTensor {
@@ -210,7 +261,10 @@ enum Ref {
         shape[dim] = parts.map { $0.shape[dim] }.reduce(0, +)
         let values = indices(shape).map { i -> Double in
             var j = i, part = 0
-            while j[dim] >= parts[part].shape[dim] { j[dim] -= parts[part].shape[dim]; part += 1 }
+            while j[dim] >= parts[part].shape[dim] {
+                j[dim] -= parts[part].shape[dim]
+                part += 1
+            }
             return parts[part].at(j)
         }
         return DTensor(shape: shape, values: values)
@@ -224,7 +278,11 @@ enum Ref {
         var shape = x.shape
         let n = shape.remove(at: dim)
         let values = indices(shape).map { i -> Double in
-            (0..<n).reduce(0.0) { s, t in var j = i; j.insert(t, at: dim); return s + x.at(j) } / Double(n)
+            (0..<n).reduce(0.0) { s, t in
+                var j = i
+                j.insert(t, at: dim)
+                return s + x.at(j)
+            } / Double(n)
         }
         return DTensor(shape: shape, values: values)
     }

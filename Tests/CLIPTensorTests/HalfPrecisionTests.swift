@@ -18,24 +18,30 @@ import Testing
         for bits in 0...UInt16.max {
             let f = HalfPrecision.float(fromHalfBits: bits)
             let expected = Self.referenceHalfValue(bits)
-            let ok = expected.isNaN ? f.isNaN : (Double(f) == expected && f.sign == (bits & 0x8000 != 0 ? .minus : .plus))
+            let ok =
+                expected.isNaN ? f.isNaN : (Double(f) == expected && f.sign == (bits & 0x8000 != 0 ? .minus : .plus))
             let back = HalfPrecision.halfBits(from: f)
             // NaNs keep their payload's top bits and become quiet.
-            let roundTrips = expected.isNaN ? (back & 0x7C00) == 0x7C00 && (back & 0x3FF) != 0 && back & 0x8000 == bits & 0x8000 : back == bits
-            if !(ok && roundTrips) { mismatches += 1; if first == nil { first = bits } }
+            let roundTrips =
+                expected.isNaN
+                ? (back & 0x7C00) == 0x7C00 && (back & 0x3FF) != 0 && back & 0x8000 == bits & 0x8000 : back == bits
+            if !(ok && roundTrips) {
+                mismatches += 1
+                if first == nil { first = bits }
+            }
         }
         #expect(mismatches == 0, "\(mismatches) fp16 patterns wrong, first 0x\(String(first ?? 0, radix: 16))")
     }
 
     #if !(os(macOS) && arch(x86_64))
-    @Test func widenAgreesWithSwiftFloat16() {
-        var mismatches = 0
-        for bits in 0...UInt16.max {
-            let ours = HalfPrecision.float(fromHalfBits: bits), theirs = Float(Float16(bitPattern: bits))
-            if !(ours.bitPattern == theirs.bitPattern || (ours.isNaN && theirs.isNaN)) { mismatches += 1 }
+        @Test func widenAgreesWithSwiftFloat16() {
+            var mismatches = 0
+            for bits in 0...UInt16.max {
+                let ours = HalfPrecision.float(fromHalfBits: bits), theirs = Float(Float16(bitPattern: bits))
+                if !(ours.bitPattern == theirs.bitPattern || (ours.isNaN && theirs.isNaN)) { mismatches += 1 }
+            }
+            #expect(mismatches == 0, "\(mismatches) patterns differ from Swift's Float16")
         }
-        #expect(mismatches == 0, "\(mismatches) patterns differ from Swift's Float16")
-    }
     #endif
 
     @Test func narrowingRoundsToNearestEven() {
@@ -44,14 +50,21 @@ import Testing
         var mismatches: [String] = []
         for bits in UInt16(0)..<0x7C00 {
             let lo = Double(HalfPrecision.float(fromHalfBits: bits))
-            let hi = bits == 0x7BFF ? 65536.0 : Double(HalfPrecision.float(fromHalfBits: bits + 1))  // 65536 = Inf's slot
-            let mid = Float((lo + hi) / 2)       // exact in Float32
+            // 65536 = Inf's slot
+            let hi = bits == 0x7BFF ? 65536.0 : Double(HalfPrecision.float(fromHalfBits: bits + 1))
+            let mid = Float((lo + hi) / 2)  // exact in Float32
             let evenBits = (bits & 1) == 0 ? bits : bits + 1
             for sign: Float in [1, -1] {
                 let s: UInt16 = sign < 0 ? 0x8000 : 0
-                let checks: [(Float, UInt16)] = [(sign * mid, evenBits | s), (sign * mid.nextDown, bits | s), (sign * mid.nextUp, (bits + 1) | s)]
+                let checks: [(Float, UInt16)] = [
+                    (sign * mid, evenBits | s), (sign * mid.nextDown, bits | s), (sign * mid.nextUp, (bits + 1) | s),
+                ]
                 for (value, expected) in checks where HalfPrecision.halfBits(from: value) != expected {
-                    if mismatches.count < 5 { mismatches.append("\(value) → 0x\(String(HalfPrecision.halfBits(from: value), radix: 16)), want 0x\(String(expected, radix: 16))") }
+                    if mismatches.count < 5 {
+                        mismatches.append(
+                            "\(value) → 0x\(String(HalfPrecision.halfBits(from: value), radix: 16)), want 0x\(String(expected, radix: 16))"
+                        )
+                    }
                 }
             }
         }
@@ -74,7 +87,9 @@ import Testing
                 let mid = Float(bitPattern: (UInt32(bits) << 16) | 0x8000)
                 let expected = (bits & 1) == 0 ? bits : bits + 1
                 if HalfPrecision.bfloat16Bits(from: mid) != expected { mismatches += 1 }
-                if HalfPrecision.bfloat16Bits(from: Float(bitPattern: mid.bitPattern + 1)) != bits + 1 { mismatches += 1 }
+                if HalfPrecision.bfloat16Bits(from: Float(bitPattern: mid.bitPattern + 1)) != bits + 1 {
+                    mismatches += 1
+                }
             }
         }
         #expect(mismatches == 0, "\(mismatches) bfloat16 checks failed")
@@ -91,7 +106,9 @@ import Testing
         #expect(diff.within(absolute: tolerance), "\(format): \(diff)")
         // Unaligned source bytes decode the same.
         let shifted = [UInt8(0)] + bytes
-        let z = shifted.withUnsafeBytes { Tensor(decoding: UnsafeRawBufferPointer(rebasing: $0.dropFirst()), format: format, shape: [3, 5]) }
+        let z = shifted.withUnsafeBytes {
+            Tensor(decoding: UnsafeRawBufferPointer(rebasing: $0.dropFirst()), format: format, shape: [3, 5])
+        }
         #expect(z.scalars == y.scalars)
     }
 }

@@ -10,11 +10,12 @@ import Testing
         let (m, k, n) = shape
         var g = SeededGenerator(seed: UInt64(m * 1000 + k * 10 + n))
         let a = Tensor.random([m, k], using: &g), b = Tensor.random([k, n], using: &g)
-        let at = Tensor.random([k, m], using: &g).transposed(0, 1)   // transposed view (M, K)
-        let bt = Tensor.random([n, k], using: &g).transposed(0, 1)   // transposed view (K, N)
+        let at = Tensor.random([k, m], using: &g).transposed(0, 1)  // transposed view (M, K)
+        let bt = Tensor.random([n, k], using: &g).transposed(0, 1)  // transposed view (K, N)
         for (x, y) in [(a, b), (at, b), (a, bt), (at, bt)] {
             let diff = Closeness(Tensor.matmul(x, y).scalars, Naive.matmul2D(x, y))
-            #expect(diff.within(absolute: 1e-4), "matmul \(x.shape)·\(y.shape) strides \(x.strides),\(y.strides): \(diff)")
+            #expect(
+                diff.within(absolute: 1e-4), "matmul \(x.shape)·\(y.shape) strides \(x.strides),\(y.strides): \(diff)")
         }
     }
 
@@ -28,7 +29,9 @@ import Testing
         #expect(diff.within(absolute: 1e-5), "\(diff)")
     }
 
-    @Test(arguments: [([2, 3, 4], [4, 5]), ([1, 3, 4], [2, 4, 5]), ([3, 2, 3, 4], [2, 4, 6]), ([5, 7, 8], [5, 8, 3])])
+    @Test(arguments: [
+        ([2, 3, 4], [4, 5]), ([1, 3, 4], [2, 4, 5]), ([3, 2, 3, 4], [2, 4, 6]), ([5, 7, 8], [5, 8, 3]),
+    ])
     func batchedMatmulBroadcasts(aShape: [Int], bShape: [Int]) {
         var g = SeededGenerator(seed: 4)
         let a = Tensor.random(aShape, using: &g), b = Tensor.random(bShape, using: &g)
@@ -56,16 +59,19 @@ import Testing
         let y = Tensor.linear(x, weight: w, bias: withBias ? b : nil)
         #expect(y.shape == [2, 3, 5])
         var expected: [Double] = []
-        for idx in indices([2, 3]) { for o in 0..<5 {
-            var s = withBias ? b.at([o]) : 0
-            for i in 0..<7 { s += x.at(idx + [i]) * w.at([o, i]) }
-            expected.append(s)
-        } }
+        for idx in indices([2, 3]) {
+            for o in 0..<5 {
+                var s = withBias ? b.at([o]) : 0
+                for i in 0..<7 { s += x.at(idx + [i]) * w.at([o, i]) }
+                expected.append(s)
+            }
+        }
         let diff = Closeness(y.scalars, expected)
         #expect(diff.within(absolute: 1e-5), "\(diff)")
         // A permuted (non-contiguous) input gives the same result as its contiguous copy.
         let xp = Tensor.random([3, 2, 7], using: &g).transposed(0, 1)
-        let d2 = Closeness(Tensor.linear(xp, weight: w, bias: b).scalars, Tensor.linear(xp.contiguous(), weight: w, bias: b).scalars)
+        let d2 = Closeness(
+            Tensor.linear(xp, weight: w, bias: b).scalars, Tensor.linear(xp.contiguous(), weight: w, bias: b).scalars)
         #expect(d2.within(absolute: 0), "\(d2)")
     }
 }

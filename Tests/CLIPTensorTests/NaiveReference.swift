@@ -39,11 +39,13 @@ enum Naive {
     static func matmul2D(_ a: Tensor, _ b: Tensor) -> [Double] {
         let m = a.shape[0], k = a.shape[1], n = b.shape[1]
         var out = [Double](repeating: 0, count: m * n)
-        for i in 0..<m { for j in 0..<n {
-            var s = 0.0
-            for p in 0..<k { s += a.at([i, p]) * b.at([p, j]) }
-            out[i * n + j] = s
-        } }
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = 0.0
+                for p in 0..<k { s += a.at([i, p]) * b.at([p, j]) }
+                out[i * n + j] = s
+            }
+        }
         return out
     }
 
@@ -52,14 +54,26 @@ enum Naive {
         let (co, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
         let ho = (h + 2 * padding.0 - kh) / stride.0 + 1, wo = (wd + 2 * padding.1 - kw) / stride.1 + 1
         var out: [Double] = []
-        for n in 0..<b { for o in 0..<co { for y in 0..<ho { for xx in 0..<wo {
-            var s = bias.map { $0.at([o]) } ?? 0
-            for c in 0..<ci { for i in 0..<kh { for j in 0..<kw {
-                let iy = y * stride.0 - padding.0 + i, ix = xx * stride.1 - padding.1 + j
-                if iy >= 0 && iy < h && ix >= 0 && ix < wd { s += x.at([n, c, iy, ix]) * w.at([o, c, i, j]) }
-            } } }
-            out.append(s)
-        } } } }
+        for n in 0..<b {
+            for o in 0..<co {
+                for y in 0..<ho {
+                    for xx in 0..<wo {
+                        var s = bias.map { $0.at([o]) } ?? 0
+                        for c in 0..<ci {
+                            for i in 0..<kh {
+                                for j in 0..<kw {
+                                    let iy = y * stride.0 - padding.0 + i, ix = xx * stride.1 - padding.1 + j
+                                    if iy >= 0 && iy < h && ix >= 0 && ix < wd {
+                                        s += x.at([n, c, iy, ix]) * w.at([o, c, i, j])
+                                    }
+                                }
+                            }
+                        }
+                        out.append(s)
+                    }
+                }
+            }
+        }
         return out
     }
 

@@ -22,7 +22,7 @@ import Testing
 
     @Test func softmaxIsStableAndMatches() {
         var g = SeededGenerator(seed: 22)
-        let x = Tensor.random([4, 3, 77], in: -30...30, using: &g) + 1000   // large offsets must not overflow
+        let x = Tensor.random([4, 3, 77], in: -30...30, using: &g) + 1000  // large offsets must not overflow
         let y = Tensor.softmax(x)
         let xs = Naive.values(x)
         var expected: [Double] = []
@@ -37,7 +37,9 @@ import Testing
         let a = Tensor.random(aShape, using: &g), b = Tensor.random(bShape, using: &g)
         let shape = Tensor.broadcastShapes(aShape, bShape)
         let av = a.broadcast(to: shape), bv = b.broadcast(to: shape)
-        for (op, f) in [(BinaryOp.add, { (x: Double, y: Double) in x + y }), (.multiply, { $0 * $1 }), (.subtract, { $0 - $1 })] {
+        for (op, f) in [
+            (BinaryOp.add, { (x: Double, y: Double) in x + y }), (.multiply, { $0 * $1 }), (.subtract, { $0 - $1 }),
+        ] {
             let y = Tensor.binary(a, b, op)
             #expect(y.shape == shape)
             let expected = indices(shape).map { f(av.at($0), bv.at($0)) }
@@ -64,7 +66,9 @@ import Testing
             let row = Array(xs[r * 33..<(r + 1) * 33])
             let mean = row.reduce(0, +) / 33
             let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 33
-            for i in 0..<33 { expected.append((row[i] - mean) / (variance + 1e-5).squareRoot() * w.at([i]) + b.at([i])) }
+            for i in 0..<33 {
+                expected.append((row[i] - mean) / (variance + 1e-5).squareRoot() * w.at([i]) + b.at([i]))
+            }
         }
         let d1 = Closeness(y.scalars, expected)
         #expect(d1.within(absolute: 1e-5), "layerNorm: \(d1)")

@@ -49,7 +49,11 @@ import Testing
             #expect(m.shape == outShape)
             let expected = indices(outShape).map { idx -> Double in
                 var s = 0.0
-                for i in 0..<x.shape[d] { var full = idx; full.insert(i, at: d); s += x.at(full) }
+                for i in 0..<x.shape[d] {
+                    var full = idx
+                    full.insert(i, at: d)
+                    s += x.at(full)
+                }
                 return s / Double(x.shape[d])
             }
             let diff = Closeness(m.scalars, expected)

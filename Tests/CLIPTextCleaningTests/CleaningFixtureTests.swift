@@ -1,4 +1,5 @@
 import Testing
+
 @testable import CLIPTextCleaning
 
 // Golden values: Fixtures/cleaning.jsonl from scripts/reference/make_cleaning_fixtures.py

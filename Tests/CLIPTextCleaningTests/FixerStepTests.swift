@@ -1,4 +1,5 @@
 import Testing
+
 @testable import CLIPTextCleaning
 
 // One table per ftfy step. Expected values were printed by ftfy 6.3.1 / CPython 3.11.7
@@ -44,7 +45,10 @@ private func apply(_ f: ([UInt32]) -> [UInt32], _ text: String) -> String {
         ("voil\u{C3} le travail", "voil\u{E0} le travail"),
         ("\u{C3}  la carte", "\u{E0} la carte"),
         ("\u{E2}\u{20AC}\u{153}quoted\u{E2}\u{20AC}\u{FFFD}", "\u{201C}quoted\u{FFFD}"),
-        ("\u{D0}\u{178}\u{D1}\u{20AC}\u{D0}\u{B8}\u{D0}\u{B2}\u{D0}\u{B5}\u{D1}\u{201A}", "\u{41F}\u{440}\u{438}\u{432}\u{435}\u{442}"),
+        (
+            "\u{D0}\u{178}\u{D1}\u{20AC}\u{D0}\u{B8}\u{D0}\u{B2}\u{D0}\u{B5}\u{D1}\u{201A}",
+            "\u{41F}\u{440}\u{438}\u{432}\u{435}\u{442}"
+        ),
         ("caf\u{C3}\u{A9} and caf\u{E9}", "caf\u{E9} and caf\u{E9}"),
         ("\u{93}quoted\u{94}", "\u{201C}quoted\u{201D}"),
         ("\u{E9}", "\u{E9}"),
@@ -57,7 +61,8 @@ private func apply(_ f: ([UInt32]) -> [UInt32], _ text: String) -> String {
     /// ftfy.badness.is_bad
     @Test(arguments: [
         ("\u{C3}\u{A9}", true), ("caf\u{E9}", false), ("\u{C2}\u{A3}5", true), ("a \u{C2} b", true),
-        ("\u{D7}\u{B2}", true), ("na\u{EF}ve", false), ("\u{3A3}", false), ("\u{3A3}\u{38A}\u{3A3}\u{3A5}\u{3A6}\u{39F}\u{3A3}", false),
+        ("\u{D7}\u{B2}", true), ("na\u{EF}ve", false), ("\u{3A3}", false),
+        ("\u{3A3}\u{38A}\u{3A3}\u{3A5}\u{3A6}\u{39F}\u{3A3}", false),
     ])
     func isBad(input: String, expected: Bool) {
         #expect(Badness.isBad(Scalars.of(input)) == expected)
@@ -86,10 +91,19 @@ private func apply(_ f: ([UInt32]) -> [UInt32], _ text: String) -> String {
         ("remove_terminal_escapes", "\u{1B}[", "\u{1B}["),
         ("remove_terminal_escapes", "\u{1B}]0;t\u{7}", "\u{1B}]0;t\u{7}"),
         ("fix_line_breaks", "a\r\nb\rc\u{2028}d\u{2029}e\u{85}f", "a\nb\nc\nd\ne\nf"),
-        ("remove_control_chars", "a\u{0}b\u{7}c\tk\n\u{C}\r\u{1F}\u{7F}\u{206A}\u{FEFF}\u{FFF9}\u{FFFC}\u{FFFD}\u{200B}",
-         "abc\tk\n\u{C}\r\u{FFFD}\u{200B}"),
-        ("fix_latin_ligatures", "\u{FB02}u\u{FB03}e\u{FB06} \u{1F1} \u{1C5} \u{133} \u{149}", "fluffiest DZ D\u{17E} ij \u{2BC}n"),
-        ("fix_character_width", "\u{FF2C}\u{FF2F}\u{FF35}\u{FF24}\u{3000}\u{FF2E}\u{FF2F}\u{FF29}\u{FF33}\u{FF25}\u{FF33}", "LOUD NOISES"),
+        (
+            "remove_control_chars",
+            "a\u{0}b\u{7}c\tk\n\u{C}\r\u{1F}\u{7F}\u{206A}\u{FEFF}\u{FFF9}\u{FFFC}\u{FFFD}\u{200B}",
+            "abc\tk\n\u{C}\r\u{FFFD}\u{200B}"
+        ),
+        (
+            "fix_latin_ligatures", "\u{FB02}u\u{FB03}e\u{FB06} \u{1F1} \u{1C5} \u{133} \u{149}",
+            "fluffiest DZ D\u{17E} ij \u{2BC}n"
+        ),
+        (
+            "fix_character_width",
+            "\u{FF2C}\u{FF2F}\u{FF35}\u{FF24}\u{3000}\u{FF2E}\u{FF2F}\u{FF29}\u{FF33}\u{FF25}\u{FF33}", "LOUD NOISES"
+        ),
         ("fix_character_width", "\u{FF35}\u{FF80}\u{FF70}\u{FF9D}", "U\u{30BF}\u{30FC}\u{30F3}"),
         ("uncurl_quotes", "\u{201C}here\u{2019}s a test\u{201D} \u{2BC}\u{201B}\u{201F}", "\"here's a test\" ''\""),
     ])
@@ -111,7 +125,8 @@ private func apply(_ f: ([UInt32]) -> [UInt32], _ text: String) -> String {
 
     /// str.lower, including the final-sigma context.
     @Test(arguments: [
-        ("\u{391}\u{3A3}", "\u{3B1}\u{3C2}"), ("\u{391}\u{3A3} \u{392}", "\u{3B1}\u{3C2} \u{3B2}"), ("\u{3A3}", "\u{3C3}"),
+        ("\u{391}\u{3A3}", "\u{3B1}\u{3C2}"), ("\u{391}\u{3A3} \u{392}", "\u{3B1}\u{3C2} \u{3B2}"),
+        ("\u{3A3}", "\u{3C3}"),
         ("\u{391}\u{3A3}\u{301}", "\u{3B1}\u{3C2}\u{301}"), ("A'\u{3A3}'B", "a'\u{3C3}'b"), ("\u{130}", "i\u{307}"),
         ("\u{1E9E}", "\u{DF}"), ("\u{1C5}", "\u{1C6}"),
     ])
@@ -122,7 +137,8 @@ private func apply(_ f: ([UInt32]) -> [UInt32], _ text: String) -> String {
     /// unicodedata.normalize("NFC", ...)
     @Test(arguments: [
         ("cafe\u{301}", "caf\u{E9}"), ("\u{212B}", "\u{C5}"), ("\u{1100}\u{1161}\u{11A8}", "\u{AC01}"),
-        ("q\u{307}\u{323}", "q\u{323}\u{307}"), ("\u{1E9B}\u{323}", "\u{1E9B}\u{323}"), ("a\u{300}\u{301}", "\u{E0}\u{301}"),
+        ("q\u{307}\u{323}", "q\u{323}\u{307}"), ("\u{1E9B}\u{323}", "\u{1E9B}\u{323}"),
+        ("a\u{300}\u{301}", "\u{E0}\u{301}"),
     ])
     func nfc(input: String, expected: String) {
         #expect(sameScalars(apply(NFC.normalize, input), expected))
@@ -147,7 +163,8 @@ private func apply(_ f: ([UInt32]) -> [UInt32], _ text: String) -> String {
     /// The examples in the DocC comments.
     @Test func documentationExamples() {
         #expect(sameScalars(CLIPTextCleaner.clean("  Caf\u{E9} &amp;amp; Bar  "), "caf\u{E9} & bar"))
-        #expect(sameScalars(CLIPTextCleaner.fixText("The Mona Lisa doesn\u{E2}\u{20AC}\u{2122}t"), "The Mona Lisa doesn't"))
+        #expect(
+            sameScalars(CLIPTextCleaner.fixText("The Mona Lisa doesn\u{E2}\u{20AC}\u{2122}t"), "The Mona Lisa doesn't"))
         #expect(sameScalars(CLIPTextCleaner.htmlUnescape("&lt;b&gt; &amp &#x41;"), "<b> & A"))
     }
 

@@ -13,7 +13,9 @@ enum Fixtures {
         else { throw FixtureError.missing("Fixtures/\(name).jsonl") }
         let data = try Data(contentsOf: url)
         let decoder = JSONDecoder()
-        return try data.split(separator: UInt8(ascii: "\n")).map { try decoder.decode(CleaningRow.self, from: Data($0)) }
+        return try data.split(separator: UInt8(ascii: "\n")).map {
+            try decoder.decode(CleaningRow.self, from: Data($0))
+        }
     }
 }
 
@@ -49,7 +51,8 @@ func compareAll(_ rows: [CleaningRow], _ f: (String) -> String, _ expected: (Cle
         if !sameScalars(got, expected(row)) {
             count += 1
             if first == nil {
-                first = "row \(index)\n  text:     \(escaped(row.text))\n  expected: \(escaped(expected(row)))\n  got:      \(escaped(got))"
+                first =
+                    "row \(index)\n  text:     \(escaped(row.text))\n  expected: \(escaped(expected(row)))\n  got:      \(escaped(got))"
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CLIPTextCleaning
 
 // Cleaning must be linear in the input length. Each case builds a ~1 MB input that would be
@@ -48,9 +49,12 @@ import Testing
             return String(repeating: "\u{C3}\u{A9}", count: size / 4)
         case "letters":  // no spaces, no newlines; the leading é keeps it off the ASCII fast path
             var generator = SystemRandomNumberGenerator()
-            return "\u{E9}" + String(String.UnicodeScalarView((0..<(size - 2)).map { _ in
-                Unicode.Scalar(UInt8.random(in: 0x61...0x7A, using: &generator))
-            }))
+            return "\u{E9}"
+                + String(
+                    String.UnicodeScalarView(
+                        (0..<(size - 2)).map { _ in
+                            Unicode.Scalar(UInt8.random(in: 0x61...0x7A, using: &generator))
+                        }))
         case "sigma":  // CPython rescans the ignorable run for every sigma
             return "A\u{3A3}" + String(repeating: "\u{3A3}\u{301}", count: size / 4) + "\u{3A3}"
         case "entities":  // &amp;amp; chains that survive ftfy and are unescaped twice

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CLIPTokenizer
 
 // Bad input gives typed errors with the index, count or byte offset, never a crash.
@@ -37,7 +38,9 @@ func contextLengths(length: Int) throws {
 @Test(arguments: [0, -3, 1 << 40])
 func invalidContextLength(length: Int) throws {
     let tokenizer = try #require(Fixtures.tokenizer)
-    #expect(throws: TokenizerError.invalidContextLength(length)) { try tokenizer.tokenize(["x"], contextLength: length) }
+    #expect(throws: TokenizerError.invalidContextLength(length)) {
+        try tokenizer.tokenize(["x"], contextLength: length)
+    }
 }
 
 @Test(arguments: [-1, 49_408, Int(Int32.max)])
@@ -47,17 +50,18 @@ func unknownTokenID(id: Int) throws {
 }
 
 /// Invalid UTF-8 and the offset of the first bad byte.
-@Test(arguments: [
-    ([0x61, 0x62], nil),
-    ([0x61, 0xFF], 1),
-    ([0x61, 0xC3], 1),                    // truncated 2-byte sequence
-    ([0x61, 0x62, 0xC0, 0xAF], 2),        // overlong "/"
-    ([0xE0, 0x80, 0xAF], 0),              // overlong 3-byte
-    ([0x41, 0xED, 0xA0, 0x80], 1),        // UTF-16 surrogate U+D800
-    ([0xF4, 0x90, 0x80, 0x80], 0),        // above U+10FFFF
-    ([0xE2, 0x82, 0xAC, 0x80], 3),        // stray continuation after "€"
-    ([0xF0, 0x9F, 0x98, 0x80, 0x0A], nil), // "😀\n"
-] as [([UInt8], Int?)])
+@Test(
+    arguments: [
+        ([0x61, 0x62], nil),
+        ([0x61, 0xFF], 1),
+        ([0x61, 0xC3], 1),  // truncated 2-byte sequence
+        ([0x61, 0x62, 0xC0, 0xAF], 2),  // overlong "/"
+        ([0xE0, 0x80, 0xAF], 0),  // overlong 3-byte
+        ([0x41, 0xED, 0xA0, 0x80], 1),  // UTF-16 surrogate U+D800
+        ([0xF4, 0x90, 0x80, 0x80], 0),  // above U+10FFFF
+        ([0xE2, 0x82, 0xAC, 0x80], 3),  // stray continuation after "€"
+        ([0xF0, 0x9F, 0x98, 0x80, 0x0A], nil),  // "😀\n"
+    ] as [([UInt8], Int?)])
 func utf8Validation(bytes: [UInt8], offset: Int?) throws {
     #expect(UTF8Input.firstInvalidOffset(bytes) == offset)
     if let offset {
@@ -75,8 +79,8 @@ func utf8Validation(bytes: [UInt8], offset: Int?) throws {
         ("not json", "#version: 0.2\n"),
         ("[1, 2]", "#version: 0.2\n"),
         ("{\"a\": \"x\"}", "#version: 0.2\n"),
-        ("{\"a\": 0}", "#version: 0.2\n"),              // no byte symbols, no specials
-        ("{\"a\": 1000000000}", "#version: 0.2\n"),     // sparse ids
+        ("{\"a\": 0}", "#version: 0.2\n"),  // no byte symbols, no specials
+        ("{\"a\": 1000000000}", "#version: 0.2\n"),  // sparse ids
     ]
     for c in cases {
         try Data(c.vocab.utf8).write(to: dir.appendingPathComponent("vocab.json"))

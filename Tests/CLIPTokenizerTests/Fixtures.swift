@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import CLIPTokenizer
 
 /// The golden data written by scripts/reference/make_tokenizer_fixtures.py from OpenAI's

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CLIPTokenizer
 
 // The two merge algorithms agree, and the heap merge does linear work on 1 MB words.
@@ -20,7 +21,10 @@ import Testing
                 let scan = merger.mergeByScan(symbols), heap = merger.mergeByHeap(symbols)
                 if scan != heap {
                     mismatches += 1
-                    if first == nil { first = "\(String(decoding: UnsafeBufferPointer(rebasing: utf8[range]), as: UTF8.self).debugDescription): scan \(scan) heap \(heap)" }
+                    if first == nil {
+                        first =
+                            "\(String(decoding: UnsafeBufferPointer(rebasing: utf8[range]), as: UTF8.self).debugDescription): scan \(scan) heap \(heap)"
+                    }
                 }
             }
         }
@@ -54,15 +58,18 @@ func megabyteWordDoesLinearWork(kind: String) throws {
     var generator = SplitMix64(seed: 7)
     let letters = Array("abcdefghijklmnopqrstuvwxyz".utf8)
     let mixed = Array("ab1.,cd!?ef-_gh".utf8)
-    let bytes: [UInt8] = switch kind {
-    case "repeat": [UInt8](repeating: UInt8(ascii: "a"), count: n)
-    case "random letters": (0..<n).map { _ in letters[Int(generator.next() % 26)] }
-    default: (0..<n).map { _ in mixed[Int(generator.next() % UInt64(mixed.count))] }
-    }
+    let bytes: [UInt8] =
+        switch kind {
+        case "repeat": [UInt8](repeating: UInt8(ascii: "a"), count: n)
+        case "random letters": (0..<n).map { _ in letters[Int(generator.next() % 26)] }
+        default: (0..<n).map { _ in mixed[Int(generator.next() % UInt64(mixed.count))] }
+        }
     // The merge of one word of n symbols.
     var stats = BytePairMerger.HeapStats()
     let merged = tokenizer.vocabulary.merger.mergeByHeap(tokenizer.symbols(of: bytes), stats: &stats)
-    print("megabyteWordDoesLinearWork[\(kind)]: n \(n), pushes \(stats.pushes), pops \(stats.pops), merges \(stats.merges), ids \(merged.count)")
+    print(
+        "megabyteWordDoesLinearWork[\(kind)]: n \(n), pushes \(stats.pushes), pops \(stats.pops), merges \(stats.merges), ids \(merged.count)"
+    )
     #expect(stats.merges == n - merged.count)
     #expect(stats.pushes <= 3 * n && stats.pops <= stats.pushes)
     // The whole pipeline (splitting is one linear pass) on a 128 KiB prefix, to keep debug runs short.

@@ -1,7 +1,8 @@
+import CLIPTextCleaning
 import Foundation
 import Testing
+
 @testable import CLIPTokenizer
-import CLIPTextCleaning
 
 // Golden ids from OpenAI's SimpleTokenizer (scripts/reference/make_tokenizer_fixtures.py).
 
@@ -27,7 +28,10 @@ import CLIPTextCleaning
         let ids = tokenizer.encodeCleaned(clean).map(Int.init)
         if ids != row.ids {
             mismatches += 1
-            if first == nil { first = "text \(excerpt(row.text)) cleaned \(excerpt(clean)): got \(ids.prefix(40)), want \(row.ids.prefix(40))" }
+            if first == nil {
+                first =
+                    "text \(excerpt(row.text)) cleaned \(excerpt(clean)): got \(ids.prefix(40)), want \(row.ids.prefix(40))"
+            }
         }
     }
     print("fixtureIdsFromCleanedText: \(rows.count) strings, \(mismatches) mismatches")
@@ -47,7 +51,8 @@ import CLIPTextCleaning
         let want = (row.tokens ?? []) + [Int](repeating: 0, count: 77 - (row.tokens?.count ?? 0))
         guard ids != row.ids || tokens != want else { continue }
         let cleaned = CLIPTextCleaner.clean(row.text)
-        let report = "row \(index) text \(excerpt(row.text)): cleaned \(excerpt(cleaned)) want \(excerpt(row.clean ?? "")); "
+        let report =
+            "row \(index) text \(excerpt(row.text)): cleaned \(excerpt(cleaned)) want \(excerpt(row.clean ?? "")); "
             + "ids \(ids.prefix(30)) want \(row.ids.prefix(30)); tokens \(tokens.prefix(30)) want \(want.prefix(30))"
         // Compare scalars: Swift's String == treats NFC and NFD as equal, Python does not.
         if !cleaned.unicodeScalars.elementsEqual((row.clean ?? "").unicodeScalars) {
@@ -58,9 +63,16 @@ import CLIPTextCleaning
             firstTokenizer = firstTokenizer ?? report
         }
     }
-    print("fixtureIdsEndToEnd: \(rows.count) strings, \(tokenizerMismatches) tokenizer mismatches, \(cleaningMismatches) mismatches from cleaning")
-    #expect(tokenizerMismatches == 0, "\(tokenizerMismatches) of \(rows.count) differ with identical cleaning; first: \(firstTokenizer ?? "")")
-    #expect(cleaningMismatches == 0, "\(cleaningMismatches) of \(rows.count) differ because CLIPTextCleaner.clean differs from Python; first: \(firstCleaning ?? "")")
+    print(
+        "fixtureIdsEndToEnd: \(rows.count) strings, \(tokenizerMismatches) tokenizer mismatches, \(cleaningMismatches) mismatches from cleaning"
+    )
+    #expect(
+        tokenizerMismatches == 0,
+        "\(tokenizerMismatches) of \(rows.count) differ with identical cleaning; first: \(firstTokenizer ?? "")")
+    #expect(
+        cleaningMismatches == 0,
+        "\(cleaningMismatches) of \(rows.count) differ because CLIPTextCleaner.clean differs from Python; first: \(firstCleaning ?? "")"
+    )
 }
 
 @Test func fixtureDecodeMatchesPython() throws {
@@ -71,7 +83,9 @@ import CLIPTextCleaning
         let decoded = try tokenizer.decode(row.ids)
         if decoded != row.decoded {
             mismatches += 1
-            if first == nil { first = "ids \(row.ids.prefix(30)): got \(excerpt(decoded)), want \(excerpt(row.decoded ?? ""))" }
+            if first == nil {
+                first = "ids \(row.ids.prefix(30)): got \(excerpt(decoded)), want \(excerpt(row.decoded ?? ""))"
+            }
         }
     }
     print("fixtureDecodeMatchesPython: \(Fixtures.corpus.count) strings, \(mismatches) mismatches")
@@ -79,8 +93,10 @@ import CLIPTextCleaning
 }
 
 /// decode then encode gives the ids back for plain words (spaces end words, like `</w>`).
-@Test(arguments: ["a photo of a cat", "hello world !", "the quick brown fox jumps over 13 lazy dogs",
-                  "naïve café über straße", "東京 タワー", "emoji 😀 🇫🇷"])
+@Test(arguments: [
+    "a photo of a cat", "hello world !", "the quick brown fox jumps over 13 lazy dogs",
+    "naïve café über straße", "東京 タワー", "emoji 😀 🇫🇷",
+])
 func decodeRoundTrip(text: String) throws {
     let tokenizer = try #require(Fixtures.tokenizer)
     let ids = tokenizer.encode(text)
@@ -102,7 +118,10 @@ func decodeRoundTrip(text: String) throws {
         let decoded = try tokenizer.decode(row.ids)
         if ids != row.ids || decoded != row.decoded {
             mismatches += 1
-            if first == nil { first = "text \(excerpt(row.text)): ids \(ids.prefix(30)) want \(row.ids.prefix(30)); decoded \(excerpt(decoded))" }
+            if first == nil {
+                first =
+                    "text \(excerpt(row.text)): ids \(ids.prefix(30)) want \(row.ids.prefix(30)); decoded \(excerpt(decoded))"
+            }
         }
     }
     print("huggingFaceFilesGiveReferenceIds: \(rows.count) strings, \(mismatches) mismatches")
@@ -126,7 +145,9 @@ func splitting(text: String, words: [String]) {
     var text = text
     var got: [String] = []
     text.withUTF8 { utf8 in
-        PreTokenizer.split(utf8) { got.append(String(decoding: UnsafeBufferPointer(rebasing: utf8[$0]), as: UTF8.self)) }
+        PreTokenizer.split(utf8) {
+            got.append(String(decoding: UnsafeBufferPointer(rebasing: utf8[$0]), as: UTF8.self))
+        }
     }
     #expect(got == words)
 }

@@ -20,7 +20,7 @@ import Testing
         ("x{a,{b,c}d}", ["xa", "xbd", "xcd"]),
         ("{a}", ["{a}"]),
         ("\\{0..1\\}", ["{0..1}"]),
-        ("a\\,b.tar", ["a,b.tar"]),   // an escaped comma stays in the name
+        ("a\\,b.tar", ["a,b.tar"]),  // an escaped comma stays in the name
         ("{}", ["{}"]),
         ("{-01..1}", ["-01", "000", "001"]),
         ("{a..e..2}", ["a", "c", "e"]),
@@ -111,7 +111,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let long = String(repeating: "d", count: 120) + "/sample"
         var tar = TarWriter()
-        try tar.append(name: long + ".png", contents: try DataFixtures.png(0))   // ustar prefix
+        try tar.append(name: long + ".png", contents: try DataFixtures.png(0))  // ustar prefix
         try tar.append(name: long + ".txt", contents: Data("prefix".utf8))
         var data = tar.data
         let veryLong = String(repeating: "e", count: 300) + "/s2"
@@ -139,7 +139,7 @@ import Testing
         }
         let full = tar.finish()
         let url = folder.appendingPathComponent("cut.tar")
-        try full.prefix(full.count - 1024 - 600).write(to: url)   // cuts into the last members
+        try full.prefix(full.count - 1024 - 600).write(to: url)  // cuts into the last members
         let dataset = try TarShardDataset(pattern: url.path)
         #expect(dataset.count == 2 || dataset.count == 3)
         #expect(!dataset.warnings.isEmpty, "warnings: \(dataset.warnings)")
@@ -152,7 +152,9 @@ import Testing
         try Data([0x1F, 0x8B] + [UInt8](repeating: 0, count: 600)).write(to: gz)
         #expect(throws: DataError.compressedShard(path: gz.path)) { try TarShardDataset(pattern: gz.path) }
         let missing = folder.appendingPathComponent("none-1.tar").path
-        #expect(throws: DataError.notFound(path: missing)) { try TarShardDataset(pattern: folder.path + "/none-{1..2}.tar") }
+        #expect(throws: DataError.notFound(path: missing)) {
+            try TarShardDataset(pattern: folder.path + "/none-{1..2}.tar")
+        }
         let junk = folder.appendingPathComponent("junk.tar")
         try Data(repeating: 0x41, count: 2048).write(to: junk)
         #expect(throws: DataError.self) { try TarShardDataset(pattern: junk.path) }
@@ -161,22 +163,28 @@ import Testing
     @Test func sidecarFolderIsRecursiveAndSorted() throws {
         let folder = try DataFixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("b/c"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("b/c"), withIntermediateDirectories: true)
         for (i, name) in ["b/c/z.png", "a.PNG", "b/x.png"].enumerated() {
             try DataFixtures.png(i).write(to: folder.appendingPathComponent(name))
-            try Data("caption \(name)".utf8).write(to: folder.appendingPathComponent(name).deletingPathExtension().appendingPathExtension("txt"))
+            try Data("caption \(name)".utf8).write(
+                to: folder.appendingPathComponent(name).deletingPathExtension().appendingPathExtension("txt"))
         }
         try Data("notes".utf8).write(to: folder.appendingPathComponent("readme.md"))
         try Data("resource fork".utf8).write(to: folder.appendingPathComponent("._a.png"))
         let dataset = try TrainingData.open(folder.path)
         #expect(dataset.count == 3)
-        let names = (0..<3).map { dataset.sample(at: $0).image.name.replacingOccurrences(of: folder.path + "/", with: "") }
+        let names = (0..<3).map {
+            dataset.sample(at: $0).image.name.replacingOccurrences(of: folder.path + "/", with: "")
+        }
         #expect(names == ["a.PNG", "b/c/z.png", "b/x.png"])
         #expect(try dataset.sample(at: 1).caption.read() == "caption b/c/z.png")
     }
 
     @Test func unknownSourcesAreErrors() throws {
-        #expect(throws: DataError.notFound(path: "/nonexistent/train.csv")) { try TrainingData.open("/nonexistent/train.csv") }
+        #expect(throws: DataError.notFound(path: "/nonexistent/train.csv")) {
+            try TrainingData.open("/nonexistent/train.csv")
+        }
         let folder = try DataFixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let odd = folder.appendingPathComponent("data.parquet")
@@ -196,10 +204,13 @@ import Testing
             let padded = [UInt8](repeating: 48, count: width - 1 - digits.count) + digits
             header.replaceSubrange(offset..<(offset + width - 1), with: padded)
         }
-        octal(0o644, 100, 8); octal(0, 108, 8); octal(0, 116, 8)
-        octal(contents.count, 124, 12); octal(0, 136, 12)
+        octal(0o644, 100, 8)
+        octal(0, 108, 8)
+        octal(0, 116, 8)
+        octal(contents.count, 124, 12)
+        octal(0, 136, 12)
         header[156] = type.asciiValue!
-        header.replaceSubrange(257..<265, with: Array("ustar  \0".utf8))   // GNU magic
+        header.replaceSubrange(257..<265, with: Array("ustar  \0".utf8))  // GNU magic
         for i in 148..<156 { header[i] = 32 }
         octal(header.reduce(0) { $0 + Int($1) }, 148, 7)
         var data = Data(header)

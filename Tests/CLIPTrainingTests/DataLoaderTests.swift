@@ -12,10 +12,13 @@ import Testing
         do { return try Tokenizer.bundled() } catch { preconditionFailure("bundled tokenizer: \(error)") }
     }()
 
-    static func loader(_ dataset: any TrainingDataset, batch: Int = 4, seed: UInt64 = 0, augment: Bool = false,
-                       workers: Int = 2, dropLast: Bool = true, epochs: Int? = nil) throws -> DataLoader {
-        try DataLoader(source: dataset, batchSize: batch, imageSize: 16, tokenizer: tokenizer, contextLength: 77, seed: seed,
-                       augment: augment, workers: workers, prefetchBatches: 2, dropLast: dropLast, epochs: epochs)
+    static func loader(
+        _ dataset: any TrainingDataset, batch: Int = 4, seed: UInt64 = 0, augment: Bool = false,
+        workers: Int = 2, dropLast: Bool = true, epochs: Int? = nil
+    ) throws -> DataLoader {
+        try DataLoader(
+            source: dataset, batchSize: batch, imageSize: 16, tokenizer: tokenizer, contextLength: 77, seed: seed,
+            augment: augment, workers: workers, prefetchBatches: 2, dropLast: dropLast, epochs: epochs)
     }
 
     static func scalars(_ t: Tensor) -> [Float] {
@@ -31,8 +34,10 @@ import Testing
         var out: [Snapshot] = []
         for _ in 0..<n {
             guard let b = try loader.nextBatch() else { break }
-            out.append(Snapshot(indices: b.indices, epoch: b.epoch, tokens: b.tokens,
-                                pixels: scalars(b.pixels).map(\.bitPattern), position: b.position))
+            out.append(
+                Snapshot(
+                    indices: b.indices, epoch: b.epoch, tokens: b.tokens,
+                    pixels: scalars(b.pixels).map(\.bitPattern), position: b.position))
         }
         return out
     }
@@ -54,7 +59,9 @@ import Testing
             let expected = try pre.preprocess(contentsOf: data.images[index])
             let got = Array(Self.scalars(batch.pixels)[(k * 768)..<((k + 1) * 768)])
             #expect(got == expected, "sample \(index): max diff \(zip(got, expected).map { abs($0 - $1) }.max() ?? 0)")
-            #expect(batch.tokens[k] == (try Self.tokenizer.tokenize([data.captions[index]], contextLength: 77, truncate: true)[0]))
+            #expect(
+                batch.tokens[k]
+                    == (try Self.tokenizer.tokenize([data.captions[index]], contextLength: 77, truncate: true)[0]))
             #expect(batch.captions[k] == data.captions[index])
         }
     }
@@ -97,7 +104,9 @@ import Testing
             let resumed = try Self.loader(data, batch: 4, augment: augment)
             try resumed.restore(try JSONDecoder().decode(DataPosition.self, from: json))
             let after = try Self.take(resumed, 9 - k)
-            #expect(before + after == uninterrupted, "resume after \(k) batches differs at batch \(Self.firstMismatch(before + after, uninterrupted) ?? -1)")
+            #expect(
+                before + after == uninterrupted,
+                "resume after \(k) batches differs at batch \(Self.firstMismatch(before + after, uninterrupted) ?? -1)")
             #expect(resumed.skippedSamples == reference.skippedSamples, "the skip count carries over")
         }
     }
@@ -128,9 +137,15 @@ import Testing
         let (data, folder) = try Self.dataset()
         defer { try? FileManager.default.removeItem(at: folder) }
         let loader = try Self.loader(data)
-        #expect(throws: DataError.self) { try loader.restore(DataPosition(epoch: 0, index: 0, datasetCount: 9, seed: 0)) }
-        #expect(throws: DataError.self) { try loader.restore(DataPosition(epoch: 0, index: 0, datasetCount: 10, seed: 5)) }
-        #expect(throws: DataError.self) { try loader.restore(DataPosition(epoch: 0, index: 10, datasetCount: 10, seed: 0)) }
+        #expect(throws: DataError.self) {
+            try loader.restore(DataPosition(epoch: 0, index: 0, datasetCount: 9, seed: 0))
+        }
+        #expect(throws: DataError.self) {
+            try loader.restore(DataPosition(epoch: 0, index: 0, datasetCount: 10, seed: 5))
+        }
+        #expect(throws: DataError.self) {
+            try loader.restore(DataPosition(epoch: 0, index: 10, datasetCount: 10, seed: 0))
+        }
     }
 
     /// Missing file, corrupt bytes, truncated PNG, empty caption, missing sidecar: each is
@@ -198,15 +213,18 @@ import Testing
         for _ in 0..<200 {
             let (w, h) = (random.nextInt(in: 1...300), random.nextInt(in: 1...300))
             let box = crop.box(width: w, height: h, random: &random)
-            #expect(box.top >= 0 && box.left >= 0 && box.top + box.height <= h && box.left + box.width <= w && box.width > 0 && box.height > 0,
-                    "\(w)x\(h): \(box)")
+            #expect(
+                box.top >= 0 && box.left >= 0 && box.top + box.height <= h && box.left + box.width <= w && box.width > 0
+                    && box.height > 0,
+                "\(w)x\(h): \(box)")
             // Within scale (0.9, 1.0) up to rounding, unless the centred fallback was used.
             let area = Double(box.width * box.height) / Double(w * h)
             #expect(area <= 1.0 + 1e-9)
         }
         // A 1x100 strip cannot take a 3/4...4/3 box: torchvision's fallback crops the centre.
         var r = SeededRandom(seed: 0)
-        #expect(crop.box(width: 1, height: 100, random: &r) == RandomResizedCrop.Box(top: 49, left: 0, height: 1, width: 1))
+        #expect(
+            crop.box(width: 1, height: 100, random: &r) == RandomResizedCrop.Box(top: 49, left: 0, height: 1, width: 1))
     }
 
     /// Workers fill the prefetch window while the consumer "computes": afterwards, batches
@@ -214,7 +232,8 @@ import Testing
     @Test func workersPrefetchAhead() throws {
         let (data, folder) = try Self.dataset(count: 12)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let loader = try DataLoader(source: data, batchSize: 2, imageSize: 16, tokenizer: Self.tokenizer, workers: 2, prefetchBatches: 3)
+        let loader = try DataLoader(
+            source: data, batchSize: 2, imageSize: 16, tokenizer: Self.tokenizer, workers: 2, prefetchBatches: 3)
         _ = try loader.nextBatch()
         Thread.sleep(forTimeInterval: 1.0)
         let before = loader.waitSeconds

@@ -1,5 +1,5 @@
-import CLIPTensor
 import CLIPImage
+import CLIPTensor
 import CLIPTraining
 import Foundation
 
@@ -9,18 +9,20 @@ enum DataFixtures {
     /// A fresh empty folder under the temporary directory.
     static func temporaryFolder(_ name: String = #function) throws -> URL {
         let safe = name.filter { $0.isLetter || $0.isNumber }
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("clip-data-\(safe)-\(UUID().uuidString)")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "clip-data-\(safe)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
 
     /// Scene `i` of a fixed list and its caption.
     static func scene(_ i: Int) -> SyntheticScene {
-        SyntheticScene(shape: SyntheticShape.allCases[i % SyntheticShape.allCases.count],
-                       colour: SyntheticColour.allCases[(i / 2) % SyntheticColour.allCases.count],
-                       size: i % 3 == 0 ? .large : .small,
-                       position: SyntheticPosition.allCases[i % SyntheticPosition.allCases.count],
-                       count: SyntheticCount.allCases[i % 3])
+        SyntheticScene(
+            shape: SyntheticShape.allCases[i % SyntheticShape.allCases.count],
+            colour: SyntheticColour.allCases[(i / 2) % SyntheticColour.allCases.count],
+            size: i % 3 == 0 ? .large : .small,
+            position: SyntheticPosition.allCases[i % SyntheticPosition.allCases.count],
+            count: SyntheticCount.allCases[i % 3])
     }
 
     /// PNG bytes of scene `i` at `size` pixels.
@@ -33,7 +35,8 @@ enum DataFixtures {
     /// `count` images `img/NNN.png` and a tab-separated `train.csv` (filepath, title) in `folder`.
     @discardableResult
     static func writeCSV(count: Int, in folder: URL, captions: [Int: String] = [:]) throws -> URL {
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("img"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("img"), withIntermediateDirectories: true)
         var text = "filepath\ttitle\n"
         for i in 0..<count {
             let name = String(format: "img/%03d.png", i)

@@ -2,6 +2,7 @@
 // Expected values are what Python's csv.reader returns for the same text (checked by hand).
 import Foundation
 import Testing
+
 @testable import CLIPTraining
 
 struct DelimitedTextCase: CustomTestStringConvertible, Sendable {
@@ -15,29 +16,46 @@ struct DelimitedTextCase: CustomTestStringConvertible, Sendable {
 }
 
 let delimitedTextCases: [DelimitedTextCase] = [
-    .init(name: "plain TSV", text: "filepath\ttitle\na.jpg\ta cat\nb.jpg\ta dog\n", separator: "\t",
-          header: ["filepath", "title"], rows: [["a.jpg", "a cat"], ["b.jpg", "a dog"]], lines: [2, 3]),
-    .init(name: "no final newline", text: "a,b\n1,2", separator: ",", header: ["a", "b"], rows: [["1", "2"]], lines: [2]),
-    .init(name: "CRLF", text: "a,b\r\n1,2\r\n3,4\r\n", separator: ",", header: ["a", "b"], rows: [["1", "2"], ["3", "4"]], lines: [2, 3]),
+    .init(
+        name: "plain TSV", text: "filepath\ttitle\na.jpg\ta cat\nb.jpg\ta dog\n", separator: "\t",
+        header: ["filepath", "title"], rows: [["a.jpg", "a cat"], ["b.jpg", "a dog"]], lines: [2, 3]),
+    .init(
+        name: "no final newline", text: "a,b\n1,2", separator: ",", header: ["a", "b"], rows: [["1", "2"]], lines: [2]),
+    .init(
+        name: "CRLF", text: "a,b\r\n1,2\r\n3,4\r\n", separator: ",", header: ["a", "b"],
+        rows: [["1", "2"], ["3", "4"]], lines: [2, 3]),
     .init(name: "lone CR", text: "a,b\r1,2\r", separator: ",", header: ["a", "b"], rows: [["1", "2"]], lines: [2]),
-    .init(name: "quoted separator", text: "a,b\n\"x, y\",2\n", separator: ",", header: ["a", "b"], rows: [["x, y", "2"]], lines: [2]),
-    .init(name: "doubled quote", text: "a,b\n\"say \"\"hi\"\"\",2\n", separator: ",", header: ["a", "b"], rows: [["say \"hi\"", "2"]], lines: [2]),
-    .init(name: "newline inside quotes keeps CRLF and counts lines", text: "a,b\r\n\"one\r\ntwo\",2\r\n3,4\r\n", separator: ",",
-          header: ["a", "b"], rows: [["one\r\ntwo", "2"], ["3", "4"]], lines: [2, 4]),
-    .init(name: "quote inside unquoted field is literal", text: "p\tc\nx.png\tshe said \"hi\"\n", separator: "\t",
-          header: ["p", "c"], rows: [["x.png", "she said \"hi\""]], lines: [2]),
-    .init(name: "text after closing quote is kept (Python csv)", text: "a,b\n\"x\"y,2\n", separator: ",",
-          header: ["a", "b"], rows: [["xy", "2"]], lines: [2]),
-    .init(name: "empty fields and empty quoted field", text: "a,b,c\n,\"\",\n", separator: ",",
-          header: ["a", "b", "c"], rows: [["", "", ""]], lines: [2]),
-    .init(name: "blank lines skipped", text: "a\tb\n\n1\t2\n\r\n3\t4\n\n", separator: "\t",
-          header: ["a", "b"], rows: [["1", "2"], ["3", "4"]], lines: [3, 5]),
-    .init(name: "byte-order mark", text: "\u{FEFF}filepath,title\nx,y\n", separator: ",",
-          header: ["filepath", "title"], rows: [["x", "y"]], lines: [2]),
-    .init(name: "non-ASCII text and separator", text: "a§b\nchat noir é§🐈\n", separator: "§",
-          header: ["a", "b"], rows: [["chat noir é", "🐈"]], lines: [2]),
+    .init(
+        name: "quoted separator", text: "a,b\n\"x, y\",2\n", separator: ",", header: ["a", "b"], rows: [["x, y", "2"]],
+        lines: [2]),
+    .init(
+        name: "doubled quote", text: "a,b\n\"say \"\"hi\"\"\",2\n", separator: ",", header: ["a", "b"],
+        rows: [["say \"hi\"", "2"]], lines: [2]),
+    .init(
+        name: "newline inside quotes keeps CRLF and counts lines", text: "a,b\r\n\"one\r\ntwo\",2\r\n3,4\r\n",
+        separator: ",",
+        header: ["a", "b"], rows: [["one\r\ntwo", "2"], ["3", "4"]], lines: [2, 4]),
+    .init(
+        name: "quote inside unquoted field is literal", text: "p\tc\nx.png\tshe said \"hi\"\n", separator: "\t",
+        header: ["p", "c"], rows: [["x.png", "she said \"hi\""]], lines: [2]),
+    .init(
+        name: "text after closing quote is kept (Python csv)", text: "a,b\n\"x\"y,2\n", separator: ",",
+        header: ["a", "b"], rows: [["xy", "2"]], lines: [2]),
+    .init(
+        name: "empty fields and empty quoted field", text: "a,b,c\n,\"\",\n", separator: ",",
+        header: ["a", "b", "c"], rows: [["", "", ""]], lines: [2]),
+    .init(
+        name: "blank lines skipped", text: "a\tb\n\n1\t2\n\r\n3\t4\n\n", separator: "\t",
+        header: ["a", "b"], rows: [["1", "2"], ["3", "4"]], lines: [3, 5]),
+    .init(
+        name: "byte-order mark", text: "\u{FEFF}filepath,title\nx,y\n", separator: ",",
+        header: ["filepath", "title"], rows: [["x", "y"]], lines: [2]),
+    .init(
+        name: "non-ASCII text and separator", text: "a§b\nchat noir é§🐈\n", separator: "§",
+        header: ["a", "b"], rows: [["chat noir é", "🐈"]], lines: [2]),
     .init(name: "header only", text: "a,b\n", separator: ",", header: ["a", "b"], rows: [], lines: []),
-    .init(name: "semicolon", text: "a;b\n1;2,5\n", separator: ";", header: ["a", "b"], rows: [["1", "2,5"]], lines: [2]),
+    .init(
+        name: "semicolon", text: "a;b\n1;2,5\n", separator: ";", header: ["a", "b"], rows: [["1", "2,5"]], lines: [2]),
 ]
 
 @Test(arguments: delimitedTextCases)
@@ -61,10 +79,15 @@ struct DelimitedTextErrorCase: CustomTestStringConvertible, Sendable {
 let delimitedTextErrorCases: [DelimitedTextErrorCase] = [
     .init(name: "empty", text: "", separator: ",", error: .empty),
     .init(name: "only blank lines", text: "\n\r\n", separator: ",", error: .empty),
-    .init(name: "too few fields", text: "a\tb\n1\t2\n3\n", separator: "\t", error: .raggedRow(line: 3, expected: 2, found: 1)),
-    .init(name: "too many fields after a multi-line field", text: "a,b\n\"x\ny\",1\n2,3,4\n", separator: ",",
-          error: .raggedRow(line: 4, expected: 2, found: 3)),
-    .init(name: "unterminated quote", text: "a,b\n1,2\n\"open,3\n4,5\n", separator: ",", error: .unterminatedQuote(line: 3)),
+    .init(
+        name: "too few fields", text: "a\tb\n1\t2\n3\n", separator: "\t",
+        error: .raggedRow(line: 3, expected: 2, found: 1)),
+    .init(
+        name: "too many fields after a multi-line field", text: "a,b\n\"x\ny\",1\n2,3,4\n", separator: ",",
+        error: .raggedRow(line: 4, expected: 2, found: 3)),
+    .init(
+        name: "unterminated quote", text: "a,b\n1,2\n\"open,3\n4,5\n", separator: ",",
+        error: .unterminatedQuote(line: 3)),
     .init(name: "quote as separator", text: "a\"b\n", separator: "\"", error: .invalidSeparator("\"")),
     .init(name: "newline as separator", text: "a\nb\n", separator: "\n", error: .invalidSeparator("\n")),
 ]
@@ -87,7 +110,7 @@ func delimitedTextRejects(_ c: DelimitedTextErrorCase) throws {
 @Test func delimitedTextColumns() throws {
     let table = try DelimitedText.table("filepath,title,filepath\na.jpg,cat,z\nb.jpg,dog,z\n", separator: ",")
     #expect(try table.columnIndex(named: "title") == 1)
-    #expect(try table.columnIndex(named: "filepath") == 0)   // first of a repeated name
+    #expect(try table.columnIndex(named: "filepath") == 0)  // first of a repeated name
     #expect(try table.column(named: "title") == ["cat", "dog"])
     let error = DelimitedTextError.missingColumn("caption", available: ["filepath", "title", "filepath"])
     #expect(throws: error) { try table.column(named: "caption") }
@@ -96,10 +119,15 @@ func delimitedTextRejects(_ c: DelimitedTextErrorCase) throws {
 }
 
 @Test func delimitedTextErrorMessages() {
-    #expect(DelimitedTextError.raggedRow(line: 7, expected: 2, found: 1).errorDescription == "line 7 has 1 field, the header has 2")
-    #expect(DelimitedTextError.unterminatedQuote(line: 3).errorDescription == "the quoted field starting on line 3 is never closed")
-    #expect(DelimitedTextError.inFile(path: "/d/x.csv", .raggedRow(line: 2, expected: 2, found: 3)).errorDescription
-        == "/d/x.csv: line 2 has 3 fields, the header has 2")
+    #expect(
+        DelimitedTextError.raggedRow(line: 7, expected: 2, found: 1).errorDescription
+            == "line 7 has 1 field, the header has 2")
+    #expect(
+        DelimitedTextError.unterminatedQuote(line: 3).errorDescription
+            == "the quoted field starting on line 3 is never closed")
+    #expect(
+        DelimitedTextError.inFile(path: "/d/x.csv", .raggedRow(line: 2, expected: 2, found: 3)).errorDescription
+            == "/d/x.csv: line 2 has 3 fields, the header has 2")
     #expect(DelimitedTextError.invalidSeparator("\t\t").errorDescription?.contains("\\t\\t") == true)
 }
 
@@ -111,7 +139,9 @@ func delimitedTextRejects(_ c: DelimitedTextErrorCase) throws {
     try Data("filepath\ttitle\nimg/a.png\tred circle\n".utf8).write(to: good)
     #expect(try DelimitedText.table(contentsOf: good, separator: "\t").column(named: "title") == ["red circle"])
     // A table read from a file names it in column errors.
-    #expect(throws: DelimitedTextError.inFile(path: good.path, .missingColumn("caption", available: ["filepath", "title"]))) {
+    #expect(
+        throws: DelimitedTextError.inFile(path: good.path, .missingColumn("caption", available: ["filepath", "title"]))
+    ) {
         try DelimitedText.table(contentsOf: good, separator: "\t").column(named: "caption")
     }
 
@@ -129,14 +159,17 @@ func delimitedTextRejects(_ c: DelimitedTextErrorCase) throws {
     }
 }
 
-@Test(arguments: [
-    ("\\t", Character("\t")), ("tab", "\t"), ("\t", "\t"), (",", ","), ("comma", ","), (";", ";"), ("|", "|"),
-] as [(String, Character)])
+@Test(
+    arguments: [
+        ("\\t", Character("\t")), ("tab", "\t"), ("\t", "\t"), (",", ","), ("comma", ","), (";", ";"), ("|", "|"),
+    ] as [(String, Character)])
 func separatorArguments(_ argument: String, _ expected: Character) throws {
     #expect(try DelimitedText.separator(fromArgument: argument) == expected)
 }
 
 @Test(arguments: ["", ",,", "\"", "\n", "\\n"])
 func badSeparatorArguments(_ argument: String) {
-    #expect(throws: DelimitedTextError.invalidSeparator(argument)) { try DelimitedText.separator(fromArgument: argument) }
+    #expect(throws: DelimitedTextError.invalidSeparator(argument)) {
+        try DelimitedText.separator(fromArgument: argument)
+    }
 }

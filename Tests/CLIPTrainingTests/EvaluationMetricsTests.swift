@@ -4,6 +4,7 @@ import CLIPTensor
 import CLIPTestSupport
 import Foundation
 import Testing
+
 @testable import CLIPTraining
 
 struct RetrievalCase: CustomTestStringConvertible, Sendable {
@@ -18,39 +19,51 @@ struct RetrievalCase: CustomTestStringConvertible, Sendable {
 let retrievalCases: [RetrievalCase] = [
     // Image 2's own text scores 0.4 behind 0.5 and 0.6 → rank 2. Text 2's column is
     // (0.3, 0.7, 0.4): image 1 is ahead of image 2 → rank 1.
-    .init(name: "one caption each, 3 items", similarity: [[0.9, 0.1, 0.3], [0.2, 0.8, 0.7], [0.5, 0.6, 0.4]],
-          imageOfText: [0, 1, 2], imageToTextRanks: [0, 0, 2], textToImageRanks: [0, 0, 1]),
+    .init(
+        name: "one caption each, 3 items", similarity: [[0.9, 0.1, 0.3], [0.2, 0.8, 0.7], [0.5, 0.6, 0.4]],
+        imageOfText: [0, 1, 2], imageToTextRanks: [0, 0, 2], textToImageRanks: [0, 0, 1]),
     // All equal: the lower index wins, so image 1 (and text 1) lands behind index 0.
-    .init(name: "all ties", similarity: [[0.5, 0.5], [0.5, 0.5]], imageOfText: [0, 1],
-          imageToTextRanks: [0, 1], textToImageRanks: [0, 1]),
+    .init(
+        name: "all ties", similarity: [[0.5, 0.5], [0.5, 0.5]], imageOfText: [0, 1],
+        imageToTextRanks: [0, 1], textToImageRanks: [0, 1]),
     // Texts 0 and 1 describe image 0, text 2 image 1. Image 0: best caption is text 0 → 0.
     // Image 1: text 2 scores 0.1, behind 0.2 and 0.3 → 2. Text 1 (column 0.1, 0.3) → its
     // image 0 is second → 1; text 2 (0.5, 0.1) → image 1 second → 1.
-    .init(name: "two captions for one image", similarity: [[0.9, 0.1, 0.5], [0.2, 0.3, 0.1]], imageOfText: [0, 0, 1],
-          imageToTextRanks: [0, 2], textToImageRanks: [0, 1, 1]),
+    .init(
+        name: "two captions for one image", similarity: [[0.9, 0.1, 0.5], [0.2, 0.3, 0.1]], imageOfText: [0, 0, 1],
+        imageToTextRanks: [0, 2], textToImageRanks: [0, 1, 1]),
     // Image 0's captions are texts 1 and 3; text 3 (0.8) is its best, behind text 2 (0.9) → 1,
     // although text 1 alone would rank 3. Image 1's caption text 0 is best → 0;
     // image 2's caption text 2 (0.1) is behind 0.4 and 0.2 → 2. Text → image: text 0 column
     // (0.2, 0.6, 0.0) → image 1 first → 0; text 1 (0.3, 0.2, 0.4) → image 0 second → 1;
     // text 2 (0.9, 0.3, 0.1) → image 2 last → 2; text 3 (0.8, 0.1, 0.2) → image 0 first → 0.
-    .init(name: "best of several captions counts", similarity: [[0.2, 0.3, 0.9, 0.8], [0.6, 0.2, 0.3, 0.1], [0.0, 0.4, 0.1, 0.2]],
-          imageOfText: [1, 0, 2, 0], imageToTextRanks: [1, 0, 2], textToImageRanks: [0, 1, 2, 0]),
+    .init(
+        name: "best of several captions counts",
+        similarity: [[0.2, 0.3, 0.9, 0.8], [0.6, 0.2, 0.3, 0.1], [0.0, 0.4, 0.1, 0.2]],
+        imageOfText: [1, 0, 2, 0], imageToTextRanks: [1, 0, 2], textToImageRanks: [0, 1, 2, 0]),
     // Ties with several captions: image 0 owns texts 1 and 2, all scores equal → its best is
     // text 1, behind text 0 → 1. Image 1 owns text 0 → 0. Columns are all equal too: text 0's
     // image 1 is behind image 0 → 1; texts 1 and 2 → image 0 → 0.
-    .init(name: "ties with several captions", similarity: [[0.4, 0.4, 0.4], [0.4, 0.4, 0.4]], imageOfText: [1, 0, 0],
-          imageToTextRanks: [1, 0], textToImageRanks: [1, 0, 0]),
+    .init(
+        name: "ties with several captions", similarity: [[0.4, 0.4, 0.4], [0.4, 0.4, 0.4]], imageOfText: [1, 0, 0],
+        imageToTextRanks: [1, 0], textToImageRanks: [1, 0, 0]),
     // 12 items, every row (0, 1, ..., 11): image i's own text i has 11 - i texts ahead of it;
     // each column is constant, so text t's image t has t images ahead (index tie-break).
-    .init(name: "12 items, R@10 below 1", similarity: (0..<12).map { _ in (0..<12).map { Float($0) } }, imageOfText: Array(0..<12),
-          imageToTextRanks: (0..<12).map { 11 - $0 }, textToImageRanks: Array(0..<12)),
+    .init(
+        name: "12 items, R@10 below 1", similarity: (0..<12).map { _ in (0..<12).map { Float($0) } },
+        imageOfText: Array(0..<12),
+        imageToTextRanks: (0..<12).map { 11 - $0 }, textToImageRanks: Array(0..<12)),
 ]
 
 @Test(arguments: retrievalCases)
 func retrievalRanks(_ c: RetrievalCase) {
     let m = RetrievalMetrics(similarity: c.similarity, imageOfText: c.imageOfText)
-    #expect(m.imageToText.ranks == c.imageToTextRanks, "image→text ranks \(m.imageToText.ranks), expected \(c.imageToTextRanks)")
-    #expect(m.textToImage.ranks == c.textToImageRanks, "text→image ranks \(m.textToImage.ranks), expected \(c.textToImageRanks)")
+    #expect(
+        m.imageToText.ranks == c.imageToTextRanks,
+        "image→text ranks \(m.imageToText.ranks), expected \(c.imageToTextRanks)")
+    #expect(
+        m.textToImage.ranks == c.textToImageRanks,
+        "text→image ranks \(m.textToImage.ranks), expected \(c.textToImageRanks)")
 }
 
 @Test func retrievalDictionaryValues() {
@@ -70,14 +83,17 @@ func retrievalRanks(_ c: RetrievalCase) {
     // 12 items: ranks 11...0 → R@1 = 1/12, R@5 = 5/12, R@10 = 10/12, mean 5.5 + 1,
     // median of 0...11 = 5.5 → floor 5 → 6 (NumPy averages the middle pair, open_clip floors).
     let twelve = RetrievalMetrics(similarity: retrievalCases[5].similarity, imageOfText: Array(0..<12)).dictionary
-    #expect(twelve["image_to_text_R@1"] == 1.0 / 12 && twelve["image_to_text_R@5"] == 5.0 / 12 && twelve["image_to_text_R@10"] == 10.0 / 12)
+    #expect(
+        twelve["image_to_text_R@1"] == 1.0 / 12 && twelve["image_to_text_R@5"] == 5.0 / 12
+            && twelve["image_to_text_R@10"] == 10.0 / 12)
     #expect(twelve["image_to_text_mean_rank"] == 6.5 && twelve["image_to_text_median_rank"] == 6)
     #expect(twelve["text_to_image_R@10"] == 10.0 / 12)
 }
 
-@Test(arguments: [
-    ([0, 1], 1.0), ([0, 3], 2.0), ([2, 2, 9], 3.0), ([4], 5.0), ([1, 2, 3, 100], 3.0),
-] as [([Int], Double)])
+@Test(
+    arguments: [
+        ([0, 1], 1.0), ([0, 3], 2.0), ([2, 2, 9], 3.0), ([4], 5.0), ([1, 2, 3, 100], 3.0),
+    ] as [([Int], Double)])
 func medianRankFollowsNumPy(_ ranks: [Int], _ expected: Double) {
     // floor(np.median(ranks)) + 1: [0, 1] → 0.5 → 1; [0, 3] → 1.5 → 2; [1, 2, 3, 100] → 2.5 → 3.
     #expect(RetrievalDirectionMetrics(ranks: ranks).medianRank == expected)
@@ -99,16 +115,21 @@ func medianRankFollowsNumPy(_ ranks: [Int], _ expected: Double) {
     let textRows = (0..<imageOfText.count).map { normalized(texts[($0 * e)..<(($0 + 1) * e)]) }
     let similarity = imageRows.map { i in textRows.map { t in zip(i, t).map(*).reduce(0, +) } }
     let direct = RetrievalMetrics(similarity: similarity, imageOfText: imageOfText)
-    let blocked = RetrievalMetrics(imageFeatures: Tensor(shape: [n, e], scalars: images),
-                                   textFeatures: Tensor(shape: [imageOfText.count, e], scalars: texts),
-                                   imageOfText: imageOfText, blockElements: 20)
-    #expect(direct == blocked, "direct \(direct.imageToText.ranks) \(direct.textToImage.ranks), blocked \(blocked.imageToText.ranks) \(blocked.textToImage.ranks)")
+    let blocked = RetrievalMetrics(
+        imageFeatures: Tensor(shape: [n, e], scalars: images),
+        textFeatures: Tensor(shape: [imageOfText.count, e], scalars: texts),
+        imageOfText: imageOfText, blockElements: 20)
+    #expect(
+        direct == blocked,
+        "direct \(direct.imageToText.ranks) \(direct.textToImage.ranks), blocked \(blocked.imageToText.ranks) \(blocked.textToImage.ranks)"
+    )
 }
 
-@Test(arguments: [
-    ([0.1, 0.9, 0.5] as [Float], 2, 1), ([0.5, 0.1, 0.5], 2, 1), ([0.5, 0.1, 0.5], 0, 0), ([0.3], 0, 0),
-    ([-1, -2, -3, -4], 3, 3),
-] as [([Float], Int, Int)])
+@Test(
+    arguments: [
+        ([0.1, 0.9, 0.5] as [Float], 2, 1), ([0.5, 0.1, 0.5], 2, 1), ([0.5, 0.1, 0.5], 0, 0), ([0.3], 0, 0),
+        ([-1, -2, -3, -4], 3, 3),
+    ] as [([Float], Int, Int)])
 func rankTable(_ scores: [Float], _ target: Int, _ expected: Int) {
     #expect(Ranking.rank(of: target, in: scores) == expected)
     // Slices with a non-zero start index behave the same.
@@ -125,8 +146,8 @@ func rankTable(_ scores: [Float], _ target: Int, _ expected: Int) {
 @Test func zeroShotTallyTopK() {
     // 3 classes → k = 3, so every image is a top-k hit.
     var small = ZeroShotTally(classes: 3)
-    small.add(logits: [0.1, 0.7, 0.2] as [Float], label: 2)   // rank 1: top-1 miss
-    small.add(logits: [0.1, 0.7, 0.2] as [Float], label: 1)   // rank 0: hit
+    small.add(logits: [0.1, 0.7, 0.2] as [Float], label: 2)  // rank 1: top-1 miss
+    small.add(logits: [0.1, 0.7, 0.2] as [Float], label: 1)  // rank 0: hit
     #expect(small.topK == 3 && small.top1 == 0.5 && small.top5 == 1)
     #expect(small.top1PerClass == [nil, 1, 0] && small.imagesPerClass == [0, 1, 1])
 
@@ -138,8 +159,8 @@ func rankTable(_ scores: [Float], _ target: Int, _ expected: Int) {
     #expect(big.topK == 5 && big.top1 == 1.0 / 7 && big.top5 == 5.0 / 7)
     // A tie with a lower-indexed class pushes the label down one place.
     var tie = ZeroShotTally(classes: 6)
-    tie.add(logits: [1, 1, 1, 1, 1, 1] as [Float], label: 5)   // rank 5: outside the top 5
-    tie.add(logits: [1, 1, 1, 1, 1, 1] as [Float], label: 4)   // rank 4: inside
-    tie.add(logits: [1, 1, 1, 1, 1, 1] as [Float], label: 0)   // rank 0
+    tie.add(logits: [1, 1, 1, 1, 1, 1] as [Float], label: 5)  // rank 5: outside the top 5
+    tie.add(logits: [1, 1, 1, 1, 1, 1] as [Float], label: 4)  // rank 4: inside
+    tie.add(logits: [1, 1, 1, 1, 1, 1] as [Float], label: 0)  // rank 0
     #expect(tie.top1 == 1.0 / 3 && tie.top5 == 2.0 / 3)
 }

@@ -6,6 +6,7 @@
 import CLIPTensor
 import Foundation
 import Testing
+
 @testable import CLIPTraining
 
 struct EvaluationReference: Decodable {
@@ -22,8 +23,9 @@ struct EvaluationReference: Decodable {
     var cases: [String: Case]
 
     static func load() throws -> EvaluationReference {
-        let url = try #require(Bundle.module.url(forResource: "metrics", withExtension: "json", subdirectory: "Fixtures/eval"),
-                               "missing Fixtures/eval/metrics.json; run scripts/reference/make_eval_fixtures.py")
+        let url = try #require(
+            Bundle.module.url(forResource: "metrics", withExtension: "json", subdirectory: "Fixtures/eval"),
+            "missing Fixtures/eval/metrics.json; run scripts/reference/make_eval_fixtures.py")
         return try JSONDecoder().decode(EvaluationReference.self, from: Data(contentsOf: url))
     }
 
@@ -35,9 +37,10 @@ struct EvaluationReference: Decodable {
 @Test(arguments: ["retrieval_one_caption", "retrieval_captions"])
 func retrievalMatchesOpenCLIP(_ name: String) throws {
     let c = try #require(try EvaluationReference.load().cases[name])
-    let metrics = RetrievalMetrics(imageFeatures: EvaluationReference.tensor(c.image_features),
-                                   textFeatures: EvaluationReference.tensor(try #require(c.text_features)),
-                                   imageOfText: try #require(c.image_of_text))
+    let metrics = RetrievalMetrics(
+        imageFeatures: EvaluationReference.tensor(c.image_features),
+        textFeatures: EvaluationReference.tensor(try #require(c.text_features)),
+        imageOfText: try #require(c.image_of_text))
     let actual = metrics.dictionary
     #expect(Set(actual.keys) == Set(c.expected.keys))
     var worst = (key: "", difference: 0.0)
@@ -45,7 +48,10 @@ func retrievalMatchesOpenCLIP(_ name: String) throws {
         let difference = abs((actual[key] ?? .nan) - value)
         if !(difference <= worst.difference) { worst = (key, difference) }
     }
-    #expect(worst.difference < 1e-12, "max difference \(worst.difference) at \(worst.key): \(actual[worst.key] ?? .nan) vs \(c.expected[worst.key] ?? .nan)")
+    #expect(
+        worst.difference < 1e-12,
+        "max difference \(worst.difference) at \(worst.key): \(actual[worst.key] ?? .nan) vs \(c.expected[worst.key] ?? .nan)"
+    )
     if let ranks = c.image_to_text_ranks {
         #expect(metrics.imageToText.ranks == ranks, "image→text ranks \(metrics.imageToText.ranks) vs \(ranks)")
     }
@@ -63,6 +69,7 @@ func retrievalMatchesOpenCLIP(_ name: String) throws {
     var tally = ZeroShotTally(classes: k)
     for (row, label) in labels.enumerated() { tally.add(logits: logits[(row * k)..<((row + 1) * k)], label: label) }
     let top1 = try #require(c.expected["top1"]), top5 = try #require(c.expected["top5"])
-    #expect(abs(tally.top1 - top1) < 1e-12 && abs(tally.top5 - top5) < 1e-12,
-            "top1 \(tally.top1) vs \(top1) (difference \(abs(tally.top1 - top1))), top5 \(tally.top5) vs \(top5)")
+    #expect(
+        abs(tally.top1 - top1) < 1e-12 && abs(tally.top5 - top5) < 1e-12,
+        "top1 \(tally.top1) vs \(top1) (difference \(abs(tally.top1 - top1))), top5 \(tally.top5) vs \(top5)")
 }

@@ -30,8 +30,9 @@ enum GradientFixture {
     }
 
     static func url(_ name: String) throws -> URL {
-        try #require(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures/gradients"),
-                     "Fixtures/gradients/\(name) missing: run scripts/reference/make_gradient_fixtures.py")
+        try #require(
+            Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures/gradients"),
+            "Fixtures/gradients/\(name) missing: run scripts/reference/make_gradient_fixtures.py")
     }
 
     static func manifest() throws -> Manifest {
@@ -40,7 +41,9 @@ enum GradientFixture {
 
     /// Int64 values of a reference tensor.
     static func int64s(_ w: WeightTensor) -> [Int64] {
-        w.withUnsafeBytes { raw in (0..<w.elementCount).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self) } }
+        w.withUnsafeBytes { raw in
+            (0..<w.elementCount).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self) }
+        }
     }
 
     /// Token rows of an int64 (N, T) tensor.
@@ -51,13 +54,15 @@ enum GradientFixture {
 
     /// A trainable model from the fixture's weights, the reference tensors and the batch.
     static func load(_ kind: String, frozenPrefixes: [String] = [], trainable: Bool = true) throws
-        -> (model: CLIP, entry: Manifest.Model, reference: [String: WeightTensor], pixels: Tensor, tokens: [[Int32]]) {
+        -> (model: CLIP, entry: Manifest.Model, reference: [String: WeightTensor], pixels: Tensor, tokens: [[Int32]])
+    {
         let entry = try #require(try manifest().models[kind])
         let state = try WeightLoader.load(url(entry.weights))
         // Widths of 16 make OpenAI's heads = width / 64 rule give 0: heads come from the manifest
         // (the ResNet's attention-pool heads infer correctly).
-        let config = try CLIPConfiguration.infer(from: state, textHeads: entry.text.heads,
-                                                 visionHeads: entry.architecture == "vit" ? entry.vision.heads : nil)
+        let config = try CLIPConfiguration.infer(
+            from: state, textHeads: entry.text.heads,
+            visionHeads: entry.architecture == "vit" ? entry.vision.heads : nil)
         let model = try CLIP(state: state, configuration: config, trainable: trainable, frozenPrefixes: frozenPrefixes)
         let reference = try WeightLoader.load(url(entry.reference)).tensors
         let pixels = try Tensor(converting: try #require(reference["pixels"]), key: "pixels")
@@ -105,8 +110,10 @@ func relativeGap(_ actual: [Float], _ expected: [Float], floor: Double) -> Doubl
 
         // Every parameter the model has is one PyTorch has, and the other way round.
         let keys = model.namedParameters.map(\.key)
-        #expect(Set(keys) == Set(entry.parameters),
-                "\(kind) parameters: only in Swift \(Set(keys).subtracting(entry.parameters).sorted()), only in PyTorch \(Set(entry.parameters).subtracting(keys).sorted())")
+        #expect(
+            Set(keys) == Set(entry.parameters),
+            "\(kind) parameters: only in Swift \(Set(keys).subtracting(entry.parameters).sorted()), only in PyTorch \(Set(entry.parameters).subtracting(keys).sorted())"
+        )
 
         var worst = (key: "", gap: 0.0)
         var failures: [String] = []
@@ -124,15 +131,22 @@ func relativeGap(_ actual: [Float], _ expected: [Float], floor: Double) -> Doubl
             if gap > Self.gradientTolerance { failures.append("\(key): ‖Δ‖/‖g‖ = \(gap)") }
         }
         print("\(kind): \(keys.count) parameter gradients, worst \(worst.key) ‖Δ‖/‖g‖ = \(worst.gap)")
-        #expect(failures.isEmpty, "\(kind) gradients off (worst \(worst.key) \(worst.gap)): \(failures.prefix(8).joined(separator: "; "))")
+        #expect(
+            failures.isEmpty,
+            "\(kind) gradients off (worst \(worst.key) \(worst.gap)): \(failures.prefix(8).joined(separator: "; "))")
     }
 
     @Test func batchNormRunningStatisticsMatchPyTorchAfterOneStep() throws {
         let (model, entry, reference, pixels, _) = try GradientFixture.load("rn")
         _ = model.imageFeatures(Variable(pixels), training: true)
         let prefixes = model.runningStatistics.map(\.prefix)
-        let expectedPrefixes = Set(entry.running_statistics.filter { $0.hasSuffix(".running_mean") }.map { String($0.dropLast(".running_mean".count)) })
-        #expect(Set(prefixes) == expectedPrefixes, "BatchNorm layers: Swift \(prefixes.sorted()), PyTorch \(expectedPrefixes.sorted())")
+        let expectedPrefixes = Set(
+            entry.running_statistics.filter { $0.hasSuffix(".running_mean") }.map {
+                String($0.dropLast(".running_mean".count))
+            })
+        #expect(
+            Set(prefixes) == expectedPrefixes,
+            "BatchNorm layers: Swift \(prefixes.sorted()), PyTorch \(expectedPrefixes.sorted())")
         var worst = (key: "", difference: 0.0)
         for (prefix, statistics) in model.runningStatistics {
             for (name, tensor) in [("running_mean", statistics.mean), ("running_var", statistics.variance)] {
@@ -143,17 +157,21 @@ func relativeGap(_ actual: [Float], _ expected: [Float], floor: Double) -> Doubl
                 #expect(d.within(absolute: 1e-5), "\(key): \(d)")
             }
             let tracked = GradientFixture.int64s(try #require(reference["running.\(prefix).num_batches_tracked"]))
-            #expect(tracked == [Int64(statistics.batchesTracked)], "\(prefix).num_batches_tracked: \(statistics.batchesTracked), PyTorch \(tracked)")
+            #expect(
+                tracked == [Int64(statistics.batchesTracked)],
+                "\(prefix).num_batches_tracked: \(statistics.batchesTracked), PyTorch \(tracked)")
         }
-        print("rn: \(prefixes.count) BatchNorm layers, worst running statistic \(worst.key) max |Δ| \(worst.difference)")
+        print(
+            "rn: \(prefixes.count) BatchNorm layers, worst running statistic \(worst.key) max |Δ| \(worst.difference)")
     }
 
     @Test func lockedImageTowerLeavesTextGradientsUnchanged() throws {
         // LiT-style: the image tower is constant, so it gets no gradients, while the text tower
         // and the logit scale get exactly PyTorch's full-model gradients.
         let (model, entry, reference, pixels, tokens) = try GradientFixture.load("vit", frozenPrefixes: ["visual."])
-        let loss = ContrastiveLoss.loss(imageFeatures: model.imageFeatures(Variable(pixels), training: true),
-                                        textFeatures: try model.textFeatures(tokens), logitScale: model.logitScaleParameter)
+        let loss = ContrastiveLoss.loss(
+            imageFeatures: model.imageFeatures(Variable(pixels), training: true),
+            textFeatures: try model.textFeatures(tokens), logitScale: model.logitScaleParameter)
         loss.backward()
         for (key, variable) in model.namedParameters {
             if key.hasPrefix("visual.") {
@@ -178,7 +196,8 @@ func relativeGap(_ actual: [Float], _ expected: [Float], floor: Double) -> Doubl
         options.accumulationSteps = 2
         let trainer = try Trainer(model: model, options: options)
         let loss = try trainer.computeGradients(pixels: pixels, tokens: tokens)
-        #expect(abs(Double(loss) - entry.loss) <= 1e-5 * max(1, abs(entry.loss)), "loss \(loss) vs PyTorch \(entry.loss)")
+        #expect(
+            abs(Double(loss) - entry.loss) <= 1e-5 * max(1, abs(entry.loss)), "loss \(loss) vs PyTorch \(entry.loss)")
         var worst = (key: "", gap: 0.0)
         for (key, variable) in model.namedParameters {
             let expected = try GradientFixture.floatsOf(reference, "grad." + key)
@@ -195,11 +214,14 @@ func relativeGap(_ actual: [Float], _ expected: [Float], floor: Double) -> Doubl
 
     @Test func inferenceModelRecordsNoGraph() throws {
         let (model, _, _, pixels, tokens) = try GradientFixture.load("rn", trainable: false)
-        let loss = ContrastiveLoss.loss(imageFeatures: model.imageFeatures(Variable(pixels), training: false),
-                                        textFeatures: try model.textFeatures(tokens), logitScale: model.logitScaleParameter)
+        let loss = ContrastiveLoss.loss(
+            imageFeatures: model.imageFeatures(Variable(pixels), training: false),
+            textFeatures: try model.textFeatures(tokens), logitScale: model.logitScaleParameter)
         #expect(!loss.requiresGrad, "a model loaded without trainable: true recorded a graph")
         #expect(model.namedParameters.allSatisfy { !$0.variable.requiresGrad })
-        #expect(model.runningStatistics.allSatisfy { $0.statistics.batchesTracked == 0 }, "evaluation mode updated running statistics")
+        #expect(
+            model.runningStatistics.allSatisfy { $0.statistics.batchesTracked == 0 },
+            "evaluation mode updated running statistics")
     }
 }
 

@@ -1,13 +1,16 @@
-import CLIPTensor
 import CLIPImage
-@testable import CLIPTraining
+import CLIPTensor
 import Foundation
 import Testing
+
+@testable import CLIPTraining
 
 /// The synthetic generator: same seed → same bytes, captions that say what the pixels show,
 /// held-out combinations absent from train/val and present in the zero-shot folders.
 @Suite struct SyntheticDatasetTests {
-    static func generate(seed: UInt64 = 0, count: Int = 60, extras: Bool = false) throws -> (URL, SyntheticDatasetSummary) {
+    static func generate(seed: UInt64 = 0, count: Int = 60, extras: Bool = false) throws -> (
+        URL, SyntheticDatasetSummary
+    ) {
         let folder = try DataFixtures.temporaryFolder()
         var config = SyntheticDatasetConfiguration(count: count)
         config.imageSize = 32
@@ -25,7 +28,9 @@ import Testing
         let paths = FileManager.default.enumerator(atPath: root.path)?.allObjects as? [String] ?? []
         for path in paths {
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            if FileManager.default.fileExists(
+                atPath: root.appendingPathComponent(path).path, isDirectory: &isDirectory), !isDirectory.boolValue
+            {
                 out[path] = try Data(contentsOf: root.appendingPathComponent(path))
             }
         }
@@ -61,13 +66,16 @@ import Testing
                 let words = caption.split(separator: " ").map(String.init)
                 // "<count> <size> <colour> <shape(s)> <position phrase>"
                 #expect(["one", "two", "three"].contains(words[0]), "\(caption)")
-                #expect(words[0] == "one" ? !words[3].hasSuffix("s") || words[3] == "cross" : words[3].hasSuffix("s"), "\(caption)")
+                #expect(
+                    words[0] == "one" ? !words[3].hasSuffix("s") || words[3] == "cross" : words[3].hasSuffix("s"),
+                    "\(caption)")
                 let shape = words[0] == "one" ? words[3] : String(words[3].dropLast(words[3] == "crosses" ? 2 : 1))
                 #expect(!held.contains("\(words[2]) \(shape)"), "held-out pair in training data: \(caption)")
             }
         }
         #expect(Set(val.captions).count == val.captions.count, "val captions repeat: \(val.captions)")
-        let shards = try TarShardDataset(pattern: root.appendingPathComponent(try #require(summary.shards["train"])).path)
+        let shards = try TarShardDataset(
+            pattern: root.appendingPathComponent(try #require(summary.shards["train"])).path)
         let sidecar = try SidecarFolderDataset(folder: root.appendingPathComponent("sidecar/train"))
         #expect(shards.count == train.count && sidecar.count == train.count)
         for i in [0, 17, train.count - 1] {
@@ -75,7 +83,9 @@ import Testing
             #expect(try sidecar.sample(at: i).caption.read() == train.captions[i])
             #expect(try shards.sample(at: i).image.read() == (try Data(contentsOf: train.images[i])))
         }
-        let classes = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("zeroshot_unseen").path).sorted()
+        let classes = try FileManager.default.contentsOfDirectory(
+            atPath: root.appendingPathComponent("zeroshot_unseen").path
+        ).sorted()
         #expect(classes == summary.heldOut.sorted())
         let unseen = try CSVDataset(url: root.appendingPathComponent("zeroshot_unseen.csv"))
         for (url, caption) in zip(unseen.images, unseen.captions) {
@@ -101,21 +111,34 @@ import Testing
                 for x in 0..<size {
                     let i = (y * size + x) * 3
                     // Object pixels: clearly red (the background is dark, ≤ 60 per channel).
-                    if rgb[i] > 150 && rgb[i + 1] < 100 && rgb[i + 2] < 100 { xs.append(x); ys.append(y) }
+                    if rgb[i] > 150 && rgb[i + 1] < 100 && rgb[i + 2] < 100 {
+                        xs.append(x)
+                        ys.append(y)
+                    }
                 }
             }
             let area = xs.count
             let region = position.region
             // A large square covers ~(2 × 0.78 × 0.135 × 64)² ≈ 180 px; overlaps would cover less.
             #expect(area > count.rawValue * 120, "\(scene.caption): only \(area) red pixels")
-            let centroid = (Double(xs.reduce(0, +)) / Double(max(area, 1)) / Double(size) + 0.5 / Double(size),
-                            Double(ys.reduce(0, +)) / Double(max(area, 1)) / Double(size) + 0.5 / Double(size))
-            #expect(SyntheticRenderer.centroidFits(position, centroid) || SyntheticRenderer.centroidFits(position, (
-                0.5 + (centroid.0 - 0.5) * 1.05, 0.5 + (centroid.1 - 0.5) * 1.05)), "\(scene.caption): centroid \(centroid)")
+            let centroid = (
+                Double(xs.reduce(0, +)) / Double(max(area, 1)) / Double(size) + 0.5 / Double(size),
+                Double(ys.reduce(0, +)) / Double(max(area, 1)) / Double(size) + 0.5 / Double(size)
+            )
+            #expect(
+                SyntheticRenderer.centroidFits(position, centroid)
+                    || SyntheticRenderer.centroidFits(
+                        position,
+                        (
+                            0.5 + (centroid.0 - 0.5) * 1.05, 0.5 + (centroid.1 - 0.5) * 1.05
+                        )),
+                "\(scene.caption): centroid \(centroid)")
             let minX = Double(xs.min() ?? 0) / Double(size), maxX = Double((xs.max() ?? 0) + 1) / Double(size)
             let minY = Double(ys.min() ?? 0) / Double(size), maxY = Double((ys.max() ?? 0) + 1) / Double(size)
-            #expect(minX >= region.x0 - 0.02 && maxX <= region.x1 + 0.02 && minY >= region.y0 - 0.02 && maxY <= region.y1 + 0.02,
-                    "\(scene.caption): object box x \(minX)...\(maxX) y \(minY)...\(maxY) outside \(region)")
+            #expect(
+                minX >= region.x0 - 0.02 && maxX <= region.x1 + 0.02 && minY >= region.y0 - 0.02
+                    && maxY <= region.y1 + 0.02,
+                "\(scene.caption): object box x \(minX)...\(maxX) y \(minY)...\(maxY) outside \(region)")
         }
     }
 
@@ -126,9 +149,12 @@ import Testing
         let decoded = try ImageDecoder.decode(data: png, name: "roundtrip.png")
         #expect(decoded.mode == .rgb && decoded.width == 7 && decoded.height == 5)
         #expect(decoded.pixels == rgb)
-        let gray = try ImageDecoder.decode(data: try PNGEncoder.encode(pixels: [0, 128, 255, 7], width: 2, height: 2, channels: 1), name: "g.png")
+        let gray = try ImageDecoder.decode(
+            data: try PNGEncoder.encode(pixels: [0, 128, 255, 7], width: 2, height: 2, channels: 1), name: "g.png")
         #expect(gray.mode == .l && gray.pixels == [0, 128, 255, 7])
-        #expect(throws: PNGEncodingError.self) { try PNGEncoder.encode(pixels: [1, 2], width: 2, height: 2, channels: 3) }
+        #expect(throws: PNGEncodingError.self) {
+            try PNGEncoder.encode(pixels: [1, 2], width: 2, height: 2, channels: 3)
+        }
     }
 
     @Test func settingsAreValidated() {

@@ -47,23 +47,34 @@ import Testing
         options.gradientClipNorm = 1
         let size = config.vision.imageSize
         let straight = try Trainer(model: try CLIP(configuration: config, seed: 7), options: options)
-        for i in 0..<6 { let (p, t) = Self.batch(i, size: size); _ = try straight.train(pixels: p, tokens: t) }
+        for i in 0..<6 {
+            let (p, t) = Self.batch(i, size: size)
+            _ = try straight.train(pixels: p, tokens: t)
+        }
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-resume-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let first = try Trainer(model: try CLIP(configuration: config, seed: 7), options: options)
-        for i in 0..<3 { let (p, t) = Self.batch(i, size: size); _ = try first.train(pixels: p, tokens: t) }
+        for i in 0..<3 {
+            let (p, t) = Self.batch(i, size: size)
+            _ = try first.train(pixels: p, tokens: t)
+        }
         try Checkpoint.save(first, dataPosition: Data("3".utf8), to: dir)
         let (resumed, position) = try Checkpoint.resume(from: try Checkpoint.latest(in: dir))
         #expect(position == Data("3".utf8) && resumed.step == 3)
-        for i in 3..<6 { let (p, t) = Self.batch(i, size: size); _ = try resumed.train(pixels: p, tokens: t) }
+        for i in 3..<6 {
+            let (p, t) = Self.batch(i, size: size)
+            _ = try resumed.train(pixels: p, tokens: t)
+        }
 
         let a = Self.allParameters(straight.model), b = Self.allParameters(resumed.model)
         #expect(a.count == b.count)
         let differing = zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
         #expect(differing == 0, "\(differing) of \(a.count) parameter values differ after resume")
         // BatchNorm running statistics resume too.
-        let sa = straight.model.runningStatistics.flatMap { $0.statistics.mean.scalars + $0.statistics.variance.scalars }
+        let sa = straight.model.runningStatistics.flatMap {
+            $0.statistics.mean.scalars + $0.statistics.variance.scalars
+        }
         let sb = resumed.model.runningStatistics.flatMap { $0.statistics.mean.scalars + $0.statistics.variance.scalars }
         #expect(sa.map(\.bitPattern) == sb.map(\.bitPattern))
         // latest.safetensors loads for inference with the stored configuration.
@@ -80,7 +91,9 @@ import Testing
         let before = Self.allParameters(model)
         var options = TrainingOptions(batchSize: 4, steps: 3, learningRate: 1e-3)
         let trainer = try Trainer(model: model, options: options)
-        #expect(throws: TrainingError.nonFinite(step: 1, what: "loss")) { _ = try trainer.train(pixels: nanPixels, tokens: tokens) }
+        #expect(throws: TrainingError.nonFinite(step: 1, what: "loss")) {
+            _ = try trainer.train(pixels: nanPixels, tokens: tokens)
+        }
         #expect(Self.allParameters(model).map(\.bitPattern) == before.map(\.bitPattern))
         options.skipNonFinite = true
         let skipping = try Trainer(model: model, options: options)
@@ -91,13 +104,17 @@ import Testing
 
     @Test func lockedImageTowerStaysFixedAndAccumulationKeepsTheBatchWhole() throws {
         let model = try CLIP(configuration: Self.vit, seed: 4, frozenPrefixes: ["visual."])
-        let visualBefore = model.namedParameters.filter { $0.key.hasPrefix("visual.") }.flatMap { $0.variable.value.scalars }
+        let visualBefore = model.namedParameters.filter { $0.key.hasPrefix("visual.") }.flatMap {
+            $0.variable.value.scalars
+        }
         var options = TrainingOptions(batchSize: 4, steps: 2, learningRate: 1e-2)
         options.lockImage = true
         let trainer = try Trainer(model: model, options: options)
         let (p, t) = Self.batch(0, size: 16)
         _ = try trainer.train(pixels: p, tokens: t)
-        let visualAfter = model.namedParameters.filter { $0.key.hasPrefix("visual.") }.flatMap { $0.variable.value.scalars }
+        let visualAfter = model.namedParameters.filter { $0.key.hasPrefix("visual.") }.flatMap {
+            $0.variable.value.scalars
+        }
         #expect(visualBefore == visualAfter)
         #expect(trainer.optimizer.parameters.allSatisfy { !$0.key.hasPrefix("visual.") })
 

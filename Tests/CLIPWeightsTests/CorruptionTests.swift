@@ -1,16 +1,20 @@
-import Foundation
 import CLIPTestSupport
+import Foundation
 import Testing
+
 @testable import CLIPWeights
 
 // Truncated and bit-flipped copies of the fixtures: loading must give a StateDict or a typed
 // WeightError, never a crash. Truncation must always be detected.
 @Suite struct CorruptionTests {
-    static let files = ["vit.safetensors", "vit-fp16.pt", "vit-nested.pt", "rn-jit.pt", "rn-bf16.safetensors",
-                        "hf-sharded/model-00001-of-00002.safetensors"]
+    static let files = [
+        "vit.safetensors", "vit-fp16.pt", "vit-nested.pt", "rn-jit.pt", "rn-bf16.safetensors",
+        "hf-sharded/model-00001-of-00002.safetensors",
+    ]
 
     func load(_ bytes: [UInt8], as name: String) -> Result<StateDict, WeightError>? {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("clip-corrupt-\(getpid())-\(name.replacingOccurrences(of: "/", with: "_"))")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "clip-corrupt-\(getpid())-\(name.replacingOccurrences(of: "/", with: "_"))")
         defer { try? FileManager.default.removeItem(at: url) }
         guard FileManager.default.createFile(atPath: url.path, contents: Data(bytes)) else { return nil }
         do {
@@ -26,7 +30,10 @@ import Testing
     @Test(arguments: files)
     func truncationIsDetected(name: String) throws {
         let original = [UInt8](try Data(contentsOf: Fixtures.models.appendingPathComponent(name)))
-        var cuts = [0, 1, 4, 7, 8, 9, 30, 100, 1000, original.count / 2, original.count - 100, original.count - 23, original.count - 1]
+        var cuts = [
+            0, 1, 4, 7, 8, 9, 30, 100, 1000, original.count / 2, original.count - 100, original.count - 23,
+            original.count - 1,
+        ]
         var rng = SeededGenerator(seed: 42)
         for _ in 0..<12 { cuts.append(Int.random(in: 0..<original.count, using: &rng)) }
         var kinds: [String: Int] = [:]
@@ -49,8 +56,10 @@ import Testing
             var bytes = original
             // Half the flips hit the first 4 KiB (headers, pickles), half the last 4 KiB (zip directory).
             let window = min(4096, bytes.count)
-            let position = trial % 2 == 0 ? Int.random(in: 0..<window, using: &rng)
-                                          : bytes.count - 1 - Int.random(in: 0..<window, using: &rng)
+            let position =
+                trial % 2 == 0
+                ? Int.random(in: 0..<window, using: &rng)
+                : bytes.count - 1 - Int.random(in: 0..<window, using: &rng)
             bytes[position] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &rng)
             switch load(bytes, as: name) {
             case .success: loaded += 1
@@ -72,7 +81,8 @@ import Testing
         var rng = SeededGenerator(seed: 5)
         var outcomes: [String: Int] = [:]
         for entry in compressed {
-            let start = entry.localHeaderOffset + 30 + Int(readUInt16LE(file.bytes, at: entry.localHeaderOffset + 26))
+            let start =
+                entry.localHeaderOffset + 30 + Int(readUInt16LE(file.bytes, at: entry.localHeaderOffset + 26))
                 + Int(readUInt16LE(file.bytes, at: entry.localHeaderOffset + 28))
             let original = [UInt8](file.slice(start..<(start + entry.compressedSize)))
             for trial in 0..<25 {
@@ -103,8 +113,9 @@ import Testing
         let isTorchScript = name.contains("jit")
         let resolver: PickleMachine.StorageResolver = { key, dtype, count in
             let fits = count <= file.count / dtype.elementSize
-            return PickledStorage(dtype: dtype, key: key, bytes: .mapped(file, 0..<(fits ? count * dtype.elementSize : 0)),
-                                  elementCount: fits ? count : 0)
+            return PickledStorage(
+                dtype: dtype, key: key, bytes: .mapped(file, 0..<(fits ? count * dtype.elementSize : 0)),
+                elementCount: fits ? count : 0)
         }
         var rng = SeededGenerator(seed: 99)
         var outcomes: [String: Int] = [:]
@@ -114,7 +125,10 @@ import Testing
                 bytes = Array(bytes[..<Int.random(in: 0..<bytes.count, using: &rng)])
             } else {
                 let position = Int.random(in: 0..<bytes.count, using: &rng)
-                bytes[position] = trial % 3 == 1 ? bytes[position] ^ (1 << UInt8.random(in: 0..<8, using: &rng)) : UInt8.random(in: 0...255, using: &rng)
+                bytes[position] =
+                    trial % 3 == 1
+                    ? bytes[position] ^ (1 << UInt8.random(in: 0..<8, using: &rng))
+                    : UInt8.random(in: 0...255, using: &rng)
             }
             var machine = PickleMachine(path: name, allowTorchScriptClasses: isTorchScript, resolveStorage: resolver)
             do {

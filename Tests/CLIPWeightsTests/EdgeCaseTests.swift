@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CLIPWeights
 
 // Edge cases written by scripts/reference/make_weight_fixtures.py (`format_cases`).
@@ -29,8 +30,9 @@ import Testing
             #expect(tensor.shape == view.shape, "\(key)")
             let values = doubles(tensor)
             let firstMismatch = zip(values, view.values).enumerated().first { $0.element.0 != $0.element.1 }
-            #expect(values.count == view.values.count && firstMismatch == nil,
-                    "\(key): first mismatch \(String(describing: firstMismatch))")
+            #expect(
+                values.count == view.values.count && firstMismatch == nil,
+                "\(key): first mismatch \(String(describing: firstMismatch))")
         }
         #expect(state.tensors["int64"]?.dtype == .int64)
         #expect(state.tensors["half_view"]?.dtype == .float16)

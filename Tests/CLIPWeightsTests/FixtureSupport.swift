@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import CLIPWeights
 
 // Fixtures come from scripts/reference/make_weight_fixtures.py (torch 2.5.1, clip-anytorch 2.6.0,
@@ -44,7 +45,9 @@ enum Fixtures {
     /// The fp32 file of the same model, for element-wise comparisons.
     static func master(of name: String) -> String? {
         guard let record = manifest.files[name] else { return nil }
-        return fileNames.first { manifest.files[$0]?.model == record.model && manifest.files[$0]?.state.hasSuffix("-fp32") == true }
+        return fileNames.first {
+            manifest.files[$0]?.model == record.model && manifest.files[$0]?.state.hasSuffix("-fp32") == true
+        }
     }
 }
 
@@ -53,17 +56,36 @@ func doubles(_ tensor: WeightTensor) -> [Double] {
     tensor.withUnsafeBytes { raw in
         let n = tensor.elementCount
         switch tensor.dtype {
-        case .float32: return (0..<n).map { Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))) }
-        case .float64: return (0..<n).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
-        case .float16: return (0..<n).map { halfToDouble(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
+        case .float32:
+            return (0..<n).map {
+                Double(
+                    Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))))
+            }
+        case .float64:
+            return (0..<n).map {
+                Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)))
+            }
+        case .float16:
+            return (0..<n).map {
+                halfToDouble(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)))
+            }
         case .bfloat16:
             return (0..<n).map { i in
                 let bits = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
                 return Double(Float(bitPattern: UInt32(bits) << 16))
             }
-        case .int64: return (0..<n).map { Double(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
-        case .int32: return (0..<n).map { Double(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
-        case .int16: return (0..<n).map { Double(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self))) }
+        case .int64:
+            return (0..<n).map {
+                Double(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)))
+            }
+        case .int32:
+            return (0..<n).map {
+                Double(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self)))
+            }
+        case .int16:
+            return (0..<n).map {
+                Double(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self)))
+            }
         case .int8: return (0..<n).map { Double(raw.load(fromByteOffset: $0, as: Int8.self)) }
         case .uint8, .bool: return (0..<n).map { Double(raw[$0]) }
         }

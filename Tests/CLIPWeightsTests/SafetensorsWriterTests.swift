@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CLIPWeights
 
 @Suite struct SafetensorsWriterTests {
@@ -7,13 +8,16 @@ import Testing
     @Test func rewritesReferenceFileByteForByte() throws {
         let source = Fixtures.models.appendingPathComponent("rn-bf16.safetensors")
         let state = try WeightLoader.load(source)
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("clip-weights-\(getpid()).safetensors")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "clip-weights-\(getpid()).safetensors")
         defer { try? FileManager.default.removeItem(at: output) }
         try SafetensorsWriter.write(state.tensors.map { ($0.key, $0.value) }, metadata: [:], to: output)
         let written = try Data(contentsOf: output)
         let original = try Data(contentsOf: source)
         let firstMismatch = zip(written, original).enumerated().first { $0.element.0 != $0.element.1 }?.offset
-        #expect(written == original, "sizes \(written.count) vs \(original.count), first mismatch at \(String(describing: firstMismatch))")
+        #expect(
+            written == original,
+            "sizes \(written.count) vs \(original.count), first mismatch at \(String(describing: firstMismatch))")
     }
 
     @Test func roundTripsWithMetadataAndAlignment() throws {
@@ -22,7 +26,8 @@ import Testing
             ("scalar", WeightTensor(float32: [0.5], shape: [])),
             ("bytes", WeightTensor(dtype: .uint8, shape: [3], bytes: [1, 2, 3])),
         ]
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("clip-weights-rt-\(getpid()).safetensors")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "clip-weights-rt-\(getpid()).safetensors")
         defer { try? FileManager.default.removeItem(at: output) }
         try SafetensorsWriter.write(tensors, metadata: ["format": "pt", "note": "line\nbreak"], to: output)
         let data = try Data(contentsOf: output)
@@ -38,7 +43,8 @@ import Testing
 
     @Test func duplicateNamesAreRejected() {
         let t = WeightTensor(float32: [1], shape: [1])
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("clip-weights-dup-\(getpid()).safetensors")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "clip-weights-dup-\(getpid()).safetensors")
         #expect(throws: WeightError.duplicateKey(file: output.path, key: "x")) {
             try SafetensorsWriter.write([("x", t), ("x", t)], metadata: [:], to: output)
         }

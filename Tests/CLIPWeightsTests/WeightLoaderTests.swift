@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CLIPWeights
 
 // Every fixture in every format must give the reference key set, shapes, dtypes and values
@@ -20,18 +21,23 @@ import Testing
         for (key, expected) in reference {
             guard let tensor = state.tensors[key] else { continue }
             #expect(tensor.shape == expected.shape, "\(name) \(key): shape \(tensor.shape) vs \(expected.shape)")
-            #expect(tensor.dtype.rawValue == expected.dtype, "\(name) \(key): dtype \(tensor.dtype) vs \(expected.dtype)")
+            #expect(
+                tensor.dtype.rawValue == expected.dtype, "\(name) \(key): dtype \(tensor.dtype) vs \(expected.dtype)")
             let values = doubles(tensor)
             let sum = values.reduce(0, +)
             let squares = values.reduce(0) { $0 + $1 * $1 }
             let weighted = values.enumerated().reduce(0) { $0 + $1.element * Double(1 + $1.offset % 13) }
             // Summation order differs from torch's; values themselves are exact.
             let scale = (expected.sum_squares * Double(max(values.count, 1))).squareRoot() + 1
-            let difference = max(abs(sum - expected.sum), abs(squares - expected.sum_squares),
-                                 abs(weighted - expected.weighted_sum) / 13) / scale
+            let difference =
+                max(
+                    abs(sum - expected.sum), abs(squares - expected.sum_squares),
+                    abs(weighted - expected.weighted_sum) / 13) / scale
             if difference > worst.difference { worst = (key, difference) }
         }
-        print("\(name): \(state.tensors.count) tensors, max relative checksum difference \(worst.difference) (\(worst.key))")
+        print(
+            "\(name): \(state.tensors.count) tensors, max relative checksum difference \(worst.difference) (\(worst.key))"
+        )
         #expect(worst.difference < 1e-9, "\(name): checksum of \(worst.key) differs by \(worst.difference)")
     }
 
@@ -46,11 +52,12 @@ import Testing
         for (key, tensor) in state.tensors {
             let reference = try #require(master.tensors[key], "\(key) missing from \(masterName)")
             #expect(reference.shape == tensor.shape)
-            let relative: Double = switch tensor.dtype {
-            case .float16: 0x1p-11
-            case .bfloat16: 0x1p-8
-            default: 0
-            }
+            let relative: Double =
+                switch tensor.dtype {
+                case .float16: 0x1p-11
+                case .bfloat16: 0x1p-8
+                default: 0
+                }
             for (a, b) in zip(doubles(tensor), doubles(reference)) {
                 // Half-ulp rounding, plus fp16's subnormal step.
                 let allowed = relative * abs(b) + (tensor.dtype == .float16 ? 0x1p-25 : 0)
@@ -68,7 +75,11 @@ import Testing
             let copied = state.tensors.filter { !$0.value.isMemoryMapped }.keys.sorted()
             if name == "hf-bin" {
                 // Only the mapped-from-HF tensors (q/k/v concatenations, transposed projections) are copies.
-                #expect(copied.allSatisfy { $0.hasSuffix("in_proj_weight") || $0.hasSuffix("in_proj_bias") || $0 == "text_projection" || $0 == "visual.proj" }, "\(copied)")
+                #expect(
+                    copied.allSatisfy {
+                        $0.hasSuffix("in_proj_weight") || $0.hasSuffix("in_proj_bias") || $0 == "text_projection"
+                            || $0 == "visual.proj"
+                    }, "\(copied)")
             } else {
                 #expect(copied.isEmpty, "\(name): copied \(copied)")
             }
@@ -92,9 +103,14 @@ import Testing
     }
 
     @Test func unknownHuggingFaceKeyIsNamed() {
-        let tensors = ["text_model.encoder.layers.0.self_attn.q_proj.weight": WeightTensor(float32: [1], shape: [1, 1]),
-                       "text_model.mystery.weight": WeightTensor(float32: [1], shape: [1])]
-        #expect(throws: WeightError.invalidHuggingFaceFolder(folder: "x", detail: "no OpenAI name for key text_model.mystery.weight")) {
+        let tensors = [
+            "text_model.encoder.layers.0.self_attn.q_proj.weight": WeightTensor(float32: [1], shape: [1, 1]),
+            "text_model.mystery.weight": WeightTensor(float32: [1], shape: [1]),
+        ]
+        #expect(
+            throws: WeightError.invalidHuggingFaceFolder(
+                folder: "x", detail: "no OpenAI name for key text_model.mystery.weight")
+        ) {
             _ = try HuggingFaceKeyMap.toOpenAI(tensors, source: "x")
         }
     }

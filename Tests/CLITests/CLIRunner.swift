@@ -12,12 +12,12 @@ enum CLIRunner {
 
     static var productsDirectory: URL {
         #if os(macOS)
-        // The .xctest bundle sits in the products directory.
-        let bundle = Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") } ?? Bundle.main
-        return bundle.bundleURL.deletingLastPathComponent()
+            // The .xctest bundle sits in the products directory.
+            let bundle = Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") } ?? Bundle.main
+            return bundle.bundleURL.deletingLastPathComponent()
         #else
-        // On Linux the test runner is itself an executable in the products directory.
-        return Bundle.main.bundleURL
+            // On Linux the test runner is itself an executable in the products directory.
+            return Bundle.main.bundleURL
         #endif
     }
 

@@ -26,23 +26,30 @@ import Testing
     ]
 
     @Test(arguments: cases)
-    func convertedModelEmbedsLikeTheSource(_ source: String, _ heads: [String], _ format: String, _ dtype: String) throws {
+    func convertedModelEmbedsLikeTheSource(_ source: String, _ heads: [String], _ format: String, _ dtype: String)
+        throws
+    {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-convert-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = Self.fixtures.appendingPathComponent(source).path
         let output = dir.appendingPathComponent(format == "hf" ? "out" : "out.safetensors").path
-        let r = try CLIRunner.run(["convert", "--model", input, "-o", output, "--format", format, "--dtype", dtype] + heads)
+        let r = try CLIRunner.run(
+            ["convert", "--model", input, "-o", output, "--format", format, "--dtype", dtype] + heads)
         #expect(r.status == 0 && r.stdout.isEmpty, "\(r.stderr)")
         if format == "hf" {
-            #expect(FileManager.default.fileExists(atPath: output + "/config.json") && FileManager.default.fileExists(atPath: output + "/model.safetensors"))
+            #expect(
+                FileManager.default.fileExists(atPath: output + "/config.json")
+                    && FileManager.default.fileExists(atPath: output + "/model.safetensors"))
         }
         let before = try embed(["--model", input] + heads)
         let after = try embed(["--model", output])
         let diff = zip(before.flatMap { $0 }, after.flatMap { $0 }).map { abs($0 - $1) }.max() ?? .infinity
         // f32 is exact; f16/bf16 round each weight (relative 2^-11 / 2^-8).
         let tolerance: Float = dtype == "f32" ? 0 : (dtype == "f16" ? 1e-2 : 1e-1)
-        #expect(before.count == 1 && after.count == 1 && diff <= tolerance, "\(source) → \(format) \(dtype): max |diff| \(diff)")
+        #expect(
+            before.count == 1 && after.count == 1 && diff <= tolerance,
+            "\(source) → \(format) \(dtype): max |diff| \(diff)")
         let info = try CLIRunner.run(["info", "--model", output])
         let expectedType = ["f32": "float32", "f16": "float16", "bf16": "bfloat16"][dtype] ?? ""
         #expect(info.stdout.contains("\"weight_dtype\" : \"\(expectedType)\""), "\(info.stdout)")
@@ -52,8 +59,12 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-convert-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let rn = Self.fixtures.appendingPathComponent("rn.safetensors").path
-        let r = try CLIRunner.run(["convert", "--model", rn, "--text-heads", "2", "--vision-heads", "1", "-o", dir.path, "--format", "hf"])
-        #expect(r.status == 64 && r.stderr.hasPrefix("error: ") && r.stderr.contains("ResNet") && r.stderr.contains("hint: "), "\(r.stderr)")
+        let r = try CLIRunner.run([
+            "convert", "--model", rn, "--text-heads", "2", "--vision-heads", "1", "-o", dir.path, "--format", "hf",
+        ])
+        #expect(
+            r.status == 64 && r.stderr.hasPrefix("error: ") && r.stderr.contains("ResNet")
+                && r.stderr.contains("hint: "), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir.path))
         let noOutput = try CLIRunner.run(["convert", "--model", rn])
         #expect(noOutput.status == 64 && noOutput.stderr.contains("-o OUTPUT is required"), "\(noOutput.stderr)")

@@ -13,6 +13,8 @@ import Testing
     // Percentages are probabilities: each image's list starts with "  1." and a value ≤ 100.
     #expect(lines.filter { $0.hasPrefix("  1. ") }.count == imageLines.count)
 
-    let custom = try CLIRunner.run(["demo", "--caption", "one small red circle", "--caption", "three large blue squares"])
+    let custom = try CLIRunner.run([
+        "demo", "--caption", "one small red circle", "--caption", "three large blue squares",
+    ])
     #expect(custom.status == 0 && custom.stdout.contains("three large blue squares"), "\(custom.stderr)")
 }

@@ -12,7 +12,10 @@ import Testing
     /// misleading extensions on some) plus files that must be skipped.
     static func makeFolder(_ count: Int) throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-stream-\(UUID().uuidString)")
-        for sub in ["a", "b/c"] { try FileManager.default.createDirectory(at: dir.appendingPathComponent(sub), withIntermediateDirectories: true) }
+        for sub in ["a", "b/c"] {
+            try FileManager.default.createDirectory(
+                at: dir.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
         for i in 0..<count {
             let name = String(format: "%@/img%04d.%@", i % 2 == 0 ? "a" : "b/c", i, i % 5 == 0 ? "dat" : "png")
             try FileManager.default.copyItem(atPath: sources[i % 3], toPath: dir.appendingPathComponent(name).path)
@@ -22,14 +25,23 @@ import Testing
         return dir
     }
 
-    struct Line: Decodable { var image: String; var embedding: [Float] }
+    struct Line: Decodable {
+        var image: String
+        var embedding: [Float]
+    }
 
     func run(_ folder: URL, format: String, output: String) throws -> (lines: [Line], rss: Int, data: Data) {
-        let r = try CLIRunner.run(["embed", "--model", TinyModel.path, "--images-from", folder.path, "--format", format, "-o", output, "--verbose"])
+        let r = try CLIRunner.run([
+            "embed", "--model", TinyModel.path, "--images-from", folder.path, "--format", format, "-o", output,
+            "--verbose",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let rss = r.stderr.firstMatch(of: /peak RSS (\d+) MB/).flatMap { Int($0.1) } ?? -1
         let data = try Data(contentsOf: URL(fileURLWithPath: output))
-        let lines = format == "jsonl" ? try data.split(separator: UInt8(ascii: "\n")).map { try JSONDecoder().decode(Line.self, from: Data($0)) } : []
+        let lines =
+            format == "jsonl"
+            ? try data.split(separator: UInt8(ascii: "\n")).map { try JSONDecoder().decode(Line.self, from: Data($0)) }
+            : []
         return (lines, rss, data)
     }
 
@@ -41,11 +53,15 @@ import Testing
         let b = try run(large, format: "jsonl", output: out2)
         #expect(a.lines.count == 40 && b.lines.count == 400)
         // Sorted walk order; non-images and hidden files skipped.
-        #expect(b.lines.map(\.image) == b.lines.map(\.image).sorted() && !b.lines.contains { $0.image.contains("notes") || $0.image.contains("hidden") })
+        #expect(
+            b.lines.map(\.image) == b.lines.map(\.image).sorted()
+                && !b.lines.contains { $0.image.contains("notes") || $0.image.contains("hidden") })
         // Rows equal the library's on the same files.
         let model = try CLIP.load(URL(fileURLWithPath: TinyModel.path))
         let firstFive = b.lines.prefix(5)
-        let expected = Tensor.l2Normalized(try model.encodeImages(contentsOf: firstFive.map { URL(fileURLWithPath: $0.image) })).scalars
+        let expected = Tensor.l2Normalized(
+            try model.encodeImages(contentsOf: firstFive.map { URL(fileURLWithPath: $0.image) })
+        ).scalars
         let d = Closeness(firstFive.flatMap(\.embedding), expected)
         #expect(d.within(absolute: 1e-6), "\(d)")
         // 10x the images must not cost 10x the memory: allow 25 MB of noise.
@@ -61,14 +77,19 @@ import Testing
         let dir = try Self.makeFolder(3)
         defer { try? FileManager.default.removeItem(at: dir) }
         // A truncated PNG: recognised by its signature, fails to decode.
-        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]).write(to: dir.appendingPathComponent("a/zzz.png"))
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]).write(
+            to: dir.appendingPathComponent("a/zzz.png"))
         let out = dir.appendingPathComponent("out.jsonl").path
-        let r = try CLIRunner.run(["embed", "--model", TinyModel.path, "--images-from", dir.path, "--format", "jsonl", "-o", out])
+        let r = try CLIRunner.run([
+            "embed", "--model", TinyModel.path, "--images-from", dir.path, "--format", "jsonl", "-o", out,
+        ])
         #expect(r.status == 65 && r.stderr.hasPrefix("error: "), "\(r.status) \(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("partial") }
         #expect(leftovers.isEmpty, "\(leftovers)")
-        let empty = try CLIRunner.run(["embed", "--model", TinyModel.path, "--images-from", dir.appendingPathComponent("b/c").path + "/none"])
+        let empty = try CLIRunner.run([
+            "embed", "--model", TinyModel.path, "--images-from", dir.appendingPathComponent("b/c").path + "/none",
+        ])
         #expect(empty.status == 65, "\(empty.stderr)")
     }
 }

@@ -7,10 +7,13 @@ import Testing
     /// A folder with two classes (three images each, one broken file) and a caption table.
     static func makeData() throws -> URL {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("clip-eval-cli-\(UUID().uuidString)")
-        let colours: [[UInt8]] = [[250, 20, 20], [20, 240, 20], [20, 20, 240], [240, 240, 0], [0, 0, 0], [255, 255, 255]]
+        let colours: [[UInt8]] = [
+            [250, 20, 20], [20, 240, 20], [20, 20, 240], [240, 240, 0], [0, 0, 0], [255, 255, 255],
+        ]
         func image(_ path: String, _ a: Int, _ b: Int) throws {
             let url = root.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             // Left half one colour, right half another.
             let pixels = (0..<(20 * 16)).flatMap { i in i % 20 < 10 ? colours[a] : colours[b] }
             try PNGEncoder.encode(pixels: pixels, width: 20, height: 16, channels: 3).write(to: url)
@@ -21,15 +24,16 @@ import Testing
         }
         try Data("broken".utf8).write(to: root.appendingPathComponent("classes/red_thing/broken.jpg"))
         let tsv = """
-        filepath\ttitle
-        ../classes/red_thing/0.png\ta red thing
-        ../classes/red_thing/1.png\ta red and yellow thing
-        ../classes/blue_thing/0.png\ta blue thing
-        ../classes/blue_thing/0.png\tblue on the left
-        ../classes/red_thing/broken.jpg\tnothing
+            filepath\ttitle
+            ../classes/red_thing/0.png\ta red thing
+            ../classes/red_thing/1.png\ta red and yellow thing
+            ../classes/blue_thing/0.png\ta blue thing
+            ../classes/blue_thing/0.png\tblue on the left
+            ../classes/red_thing/broken.jpg\tnothing
 
-        """
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("tables"), withIntermediateDirectories: true)
+            """
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("tables"), withIntermediateDirectories: true)
         try Data(tsv.utf8).write(to: root.appendingPathComponent("tables/val.tsv"))
         let csv = "id;image;caption\n1;../classes/red_thing/2.png;\"red; again\"\n2;../classes/blue_thing/2.png;blue\n"
         try Data(csv.utf8).write(to: root.appendingPathComponent("tables/val.csv"))
@@ -37,14 +41,17 @@ import Testing
     }
 
     static func json(_ result: CLIRunner.Result) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: result.stdoutData) as? [String: Any], "stdout: \(result.stdout)")
+        try #require(
+            try JSONSerialization.jsonObject(with: result.stdoutData) as? [String: Any], "stdout: \(result.stdout)")
     }
 
     @Test func zeroShotJSONMatchesLibrary() throws {
         let root = try Self.makeData()
         defer { try? FileManager.default.removeItem(at: root) }
         let folder = root.appendingPathComponent("classes")
-        let r = try CLIRunner.run(["eval", "--model", TinyModel.path, "--zeroshot-folder", folder.path, "--batch-size", "4", "--per-class"])
+        let r = try CLIRunner.run([
+            "eval", "--model", TinyModel.path, "--zeroshot-folder", folder.path, "--batch-size", "4", "--per-class",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let out = try Self.json(r)
         let model = try CLIP.load(URL(fileURLWithPath: TinyModel.path))
@@ -52,19 +59,27 @@ import Testing
         #expect(out["top1"] as? Double == expected.top1 && out["top5"] as? Double == 1, "\(out)")
         #expect(out["images"] as? Int == 6 && out["classes"] as? Int == 2 && out["skipped"] as? Int == 1, "\(out)")
         let perClass = try #require(out["per_class"] as? [String: Any])
-        #expect(perClass["red_thing"] as? Double == expected.top1PerClass[1] && perClass["blue_thing"] as? Double == expected.top1PerClass[0])
+        #expect(
+            perClass["red_thing"] as? Double == expected.top1PerClass[1]
+                && perClass["blue_thing"] as? Double == expected.top1PerClass[0])
         #expect(r.stderr.contains("warning: skipped") && r.stderr.contains("broken.jpg"), "\(r.stderr)")
 
         // Templates from a file, and OpenAI's 80.
         let templates = root.appendingPathComponent("templates.txt")
         try Data("a photo of a {}.\n\na {} in a picture\n".utf8).write(to: templates)
-        let fromFile = try CLIRunner.run(["eval", "--model", TinyModel.path, "--zeroshot-folder", folder.path, "--templates", templates.path])
+        let fromFile = try CLIRunner.run([
+            "eval", "--model", TinyModel.path, "--zeroshot-folder", folder.path, "--templates", templates.path,
+        ])
         #expect(fromFile.status == 0, "\(fromFile.stderr)")
-        let expectedFile = try ZeroShotEvaluation.evaluate(model: model, folder: folder, templates: ["a photo of a {}.", "a {} in a picture"])
+        let expectedFile = try ZeroShotEvaluation.evaluate(
+            model: model, folder: folder, templates: ["a photo of a {}.", "a {} in a picture"])
         #expect(try Self.json(fromFile)["top1"] as? Double == expectedFile.top1)
-        let openAI = try CLIRunner.run(["eval", "--model", TinyModel.path, "--zeroshot-folder", folder.path, "--templates", "openai-imagenet"])
+        let openAI = try CLIRunner.run([
+            "eval", "--model", TinyModel.path, "--zeroshot-folder", folder.path, "--templates", "openai-imagenet",
+        ])
         #expect(openAI.status == 0, "\(openAI.stderr)")
-        let expectedOpenAI = try ZeroShotEvaluation.evaluate(model: model, folder: folder, templates: ZeroShotClassifier.openAIImageNetTemplates)
+        let expectedOpenAI = try ZeroShotEvaluation.evaluate(
+            model: model, folder: folder, templates: ZeroShotClassifier.openAIImageNetTemplates)
         #expect(try Self.json(openAI)["top1"] as? Double == expectedOpenAI.top1)
     }
 
@@ -80,35 +95,66 @@ import Testing
         for (key, value) in expected.metrics.dictionary {
             #expect(out[key] as? Double == value, "\(key): \(String(describing: out[key])) != \(value)")
         }
-        #expect(out["images"] as? Int == 3 && out["texts"] as? Int == 4 && out["skipped"] as? Int == 1 && out["skipped_texts"] as? Int == 1, "\(out)")
+        #expect(
+            out["images"] as? Int == 3 && out["texts"] as? Int == 4 && out["skipped"] as? Int == 1
+                && out["skipped_texts"] as? Int == 1, "\(out)")
         // 3 images, so R@5 and R@10 are 1 in both directions.
         #expect(out["image_to_text_R@5"] as? Double == 1 && out["text_to_image_R@10"] as? Double == 1)
 
         // Other columns and separator, quoted separator inside a caption.
         let csv = root.appendingPathComponent("tables/val.csv")
-        let other = try CLIRunner.run(["eval", "--model", TinyModel.path, "--retrieval", csv.path,
-                                       "--csv-img-key", "image", "--csv-caption-key", "caption", "--csv-separator", ";"])
+        let other = try CLIRunner.run([
+            "eval", "--model", TinyModel.path, "--retrieval", csv.path,
+            "--csv-img-key", "image", "--csv-caption-key", "caption", "--csv-separator", ";",
+        ])
         #expect(other.status == 0, "\(other.stderr)")
         let otherOut = try Self.json(other)
-        #expect(otherOut["images"] as? Int == 2 && otherOut["texts"] as? Int == 2 && otherOut["skipped"] as? Int == 0, "\(otherOut)")
+        #expect(
+            otherOut["images"] as? Int == 2 && otherOut["texts"] as? Int == 2 && otherOut["skipped"] as? Int == 0,
+            "\(otherOut)")
     }
 
-    @Test(arguments: [
-        (["eval", "--model", "MODEL"], 64, "--zeroshot-folder"),
-        (["eval", "--model", "MODEL", "--zeroshot-folder", "ROOT/classes", "--retrieval", "ROOT/tables/val.tsv"], 64, "not both"),
-        (["eval", "--model", "MODEL", "--zeroshot-folder", "ROOT/classes", "--csv-separator", ","], 64, "apply to --retrieval"),
-        (["eval", "--model", "MODEL", "--retrieval", "ROOT/tables/val.tsv", "--csv-separator", "ab"], 64, "--csv-separator"),
-        (["eval", "--model", "MODEL", "--retrieval", "ROOT/tables/val.tsv", "--templates", "openai-imagenet"], 64, "apply to --zeroshot-folder"),
-        (["eval", "--model", "MODEL", "--zeroshot-folder", "ROOT/nowhere"], 65, "error: ROOT/nowhere is not a folder"),
-        (["eval", "--model", "MODEL", "--retrieval", "ROOT/tables/val.tsv", "--csv-caption-key", "caption"], 65,
-         "error: ROOT/tables/val.tsv: no column named 'caption' (columns: 'filepath', 'title')\nhint: Name the columns with"),
-        (["eval", "--model", "MODEL", "--retrieval", "ROOT/tables/val.csv"], 65, "no column named 'filepath'"),
-        (["eval", "--model", "ROOT/missing.safetensors", "--zeroshot-folder", "ROOT/classes"], 66, "error: model file not found"),
-    ] as [([String], Int32, String)])
+    @Test(
+        arguments: [
+            (["eval", "--model", "MODEL"], 64, "--zeroshot-folder"),
+            (
+                [
+                    "eval", "--model", "MODEL", "--zeroshot-folder", "ROOT/classes", "--retrieval",
+                    "ROOT/tables/val.tsv",
+                ], 64, "not both"
+            ),
+            (
+                ["eval", "--model", "MODEL", "--zeroshot-folder", "ROOT/classes", "--csv-separator", ","], 64,
+                "apply to --retrieval"
+            ),
+            (
+                ["eval", "--model", "MODEL", "--retrieval", "ROOT/tables/val.tsv", "--csv-separator", "ab"], 64,
+                "--csv-separator"
+            ),
+            (
+                ["eval", "--model", "MODEL", "--retrieval", "ROOT/tables/val.tsv", "--templates", "openai-imagenet"],
+                64, "apply to --zeroshot-folder"
+            ),
+            (
+                ["eval", "--model", "MODEL", "--zeroshot-folder", "ROOT/nowhere"], 65,
+                "error: ROOT/nowhere is not a folder"
+            ),
+            (
+                ["eval", "--model", "MODEL", "--retrieval", "ROOT/tables/val.tsv", "--csv-caption-key", "caption"], 65,
+                "error: ROOT/tables/val.tsv: no column named 'caption' (columns: 'filepath', 'title')\nhint: Name the columns with"
+            ),
+            (["eval", "--model", "MODEL", "--retrieval", "ROOT/tables/val.csv"], 65, "no column named 'filepath'"),
+            (
+                ["eval", "--model", "ROOT/missing.safetensors", "--zeroshot-folder", "ROOT/classes"], 66,
+                "error: model file not found"
+            ),
+        ] as [([String], Int32, String)])
     func errors(_ arguments: [String], _ status: Int32, _ message: String) throws {
         let root = try Self.makeData()
         defer { try? FileManager.default.removeItem(at: root) }
-        let substitute = { (s: String) in s.replacingOccurrences(of: "ROOT", with: root.path).replacingOccurrences(of: "MODEL", with: TinyModel.path) }
+        let substitute = { (s: String) in
+            s.replacingOccurrences(of: "ROOT", with: root.path).replacingOccurrences(of: "MODEL", with: TinyModel.path)
+        }
         let r = try CLIRunner.run(arguments.map(substitute))
         #expect(r.status == status && r.stderr.contains(substitute(message)), "status \(r.status), stderr: \(r.stderr)")
         #expect(r.stdout.isEmpty)
@@ -117,7 +163,10 @@ import Testing
     @Test func helpNamesTheModesAndCSVOptions() throws {
         let r = try CLIRunner.run(["eval", "--help"])
         #expect(r.status == 0)
-        for option in ["--zeroshot-folder", "--retrieval", "--templates", "--csv-img-key", "--csv-caption-key", "--csv-separator", "--model"] {
+        for option in [
+            "--zeroshot-folder", "--retrieval", "--templates", "--csv-img-key", "--csv-caption-key", "--csv-separator",
+            "--model",
+        ] {
             #expect(r.stdout.contains(option), "help lacks \(option): \(r.stdout)")
         }
         let root = try CLIRunner.run(["--help"])

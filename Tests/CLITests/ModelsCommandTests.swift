@@ -6,7 +6,8 @@ import Testing
     /// A temporary cache folder, removed by `cleanUp`.
     static func makeCache() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-cache-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("openai"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("openai"), withIntermediateDirectories: true)
         return dir
     }
 
@@ -15,7 +16,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: cache) }
         let r = try CLIRunner.run(["models"], environment: ["CLIP_CACHE": cache.path])
         #expect(r.status == 0, "\(r.stderr)")
-        for name in ["RN50", "RN101", "RN50x4", "RN50x16", "RN50x64", "ViT-B/32", "ViT-B/16", "ViT-L/14", "ViT-L/14@336px"] {
+        for name in [
+            "RN50", "RN101", "RN50x4", "RN50x16", "RN50x64", "ViT-B/32", "ViT-B/16", "ViT-L/14", "ViT-L/14@336px",
+        ] {
             #expect(r.stdout.contains(name + " "), "missing \(name):\n\(r.stdout)")
         }
         #expect(r.stdout.contains("151.3M") && r.stdout.contains("cache: \(cache.path)"), "\(r.stdout)")
@@ -41,9 +44,11 @@ import Testing
         let cache = try Self.makeCache()
         defer { try? FileManager.default.removeItem(at: cache) }
         // Files are recognised by content, so the tiny safetensors model can stand in for ViT-B-32.pt.
-        try FileManager.default.copyItem(atPath: TinyModel.path, toPath: cache.appendingPathComponent("openai/ViT-B-32.pt").path)
+        try FileManager.default.copyItem(
+            atPath: TinyModel.path, toPath: cache.appendingPathComponent("openai/ViT-B-32.pt").path)
         for name in ["ViT-B/32", "ViT-B-32", "ViT-B-32-quickgelu/openai"] {
-            let r = try CLIRunner.run(["info", "--model", name, "--offline", "--verbose"], environment: ["CLIP_CACHE": cache.path])
+            let r = try CLIRunner.run(
+                ["info", "--model", name, "--offline", "--verbose"], environment: ["CLIP_CACHE": cache.path])
             #expect(r.status == 0 && r.stdout.contains("\"embed_dim\" : 8"), "\(name): \(r.stderr)")
             #expect(r.stderr.contains("note: ViT-B/32 is cached at"), "\(r.stderr)")
         }
@@ -52,7 +57,8 @@ import Testing
     @Test func missingModelOfflineSaysWhereToPutIt() throws {
         let cache = try Self.makeCache()
         defer { try? FileManager.default.removeItem(at: cache) }
-        let r = try CLIRunner.run(["embed", "--model", "RN50x4", "--text", "x"], environment: ["CLIP_CACHE": cache.path, "CLIP_OFFLINE": "1"])
+        let r = try CLIRunner.run(
+            ["embed", "--model", "RN50x4", "--text", "x"], environment: ["CLIP_CACHE": cache.path, "CLIP_OFFLINE": "1"])
         let lines = r.stderr.split(separator: "\n")
         #expect(r.status == 66 && lines.count == 2, "\(r.status) \(r.stderr)")
         #expect(lines.first?.hasPrefix("error: ") == true && lines.last?.hasPrefix("hint: ") == true)
@@ -76,12 +82,15 @@ import Testing
         #expect(r.status == status && r.stderr.hasPrefix(stderr), "\(arguments): \(r.status) \(r.stderr)")
     }
 
-    static let subcommands = ["demo", "selfcheck", "tokenize", "preprocess", "embed", "classify", "info", "eval", "synth", "train",
-                              "models", "download", "convert"]
+    static let subcommands = [
+        "demo", "selfcheck", "tokenize", "preprocess", "embed", "classify", "info", "eval", "synth", "train",
+        "models", "download", "convert",
+    ]
 
     @Test(arguments: subcommands)
     func helpHasExamples(_ name: String) throws {
         let r = try CLIRunner.run([name, "--help"])
-        #expect(r.status == 0 && r.stdout.contains("clip \(name)") && r.stdout.contains("Example"), "\(name):\n\(r.stdout)")
+        #expect(
+            r.status == 0 && r.stdout.contains("clip \(name)") && r.stdout.contains("Example"), "\(name):\n\(r.stdout)")
     }
 }

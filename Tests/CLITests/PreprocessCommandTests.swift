@@ -25,7 +25,9 @@ import Testing
         let shape = inside.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         let body = data[(10 + headerLength)...]
         let values = stride(from: body.startIndex, to: body.endIndex, by: 4).map { i in
-            Float(bitPattern: UInt32(body[i]) | UInt32(body[i + 1]) << 8 | UInt32(body[i + 2]) << 16 | UInt32(body[i + 3]) << 24)
+            Float(
+                bitPattern: UInt32(body[i]) | UInt32(body[i + 1]) << 8 | UInt32(body[i + 2]) << 16 | UInt32(body[i + 3])
+                    << 24)
         }
         return (shape, values)
     }
@@ -35,7 +37,9 @@ import Testing
         let rgb = [UInt8](try Data(contentsOf: fixtures.appendingPathComponent("expected/\(stem).rgb")))
         let tableBytes = [UInt8](try Data(contentsOf: fixtures.appendingPathComponent("normalize_table.f32")))
         let table = stride(from: 0, to: tableBytes.count, by: 4).map { i in
-            Float(bitPattern: UInt32(tableBytes[i]) | UInt32(tableBytes[i + 1]) << 8 | UInt32(tableBytes[i + 2]) << 16 | UInt32(tableBytes[i + 3]) << 24)
+            Float(
+                bitPattern: UInt32(tableBytes[i]) | UInt32(tableBytes[i + 1]) << 8 | UInt32(tableBytes[i + 2]) << 16
+                    | UInt32(tableBytes[i + 3]) << 24)
         }
         var out = [Float](repeating: 0, count: 3 * n * n)
         for i in 0..<(n * n) {
@@ -83,7 +87,9 @@ import Testing
     @Test func exifFlagRotates() throws {
         let out = Self.temporaryFile("exif.npy")
         defer { try? FileManager.default.removeItem(at: out) }
-        let result = try CLIRunner.run(["preprocess", "--size", "64", "--exif", Self.image("chelsea_exif6.jpg"), "-o", out.path])
+        let result = try CLIRunner.run([
+            "preprocess", "--size", "64", "--exif", Self.image("chelsea_exif6.jpg"), "-o", out.path,
+        ])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let (shape, values) = try Self.readNPY(out)
         #expect(shape == [1, 3, 64, 64])
@@ -101,7 +107,9 @@ import Testing
     ])
     func errorsAreOneLine(_ arguments: [String], _ mention: String) throws {
         let out = Self.temporaryFile("error.npy")
-        let args = arguments.map { $0.hasSuffix(".jpg") || $0.hasSuffix(".bmp") || $0.hasSuffix(".png") ? Self.image($0) : $0 }
+        let args = arguments.map {
+            $0.hasSuffix(".jpg") || $0.hasSuffix(".bmp") || $0.hasSuffix(".png") ? Self.image($0) : $0
+        }
         let result = try CLIRunner.run(["preprocess"] + args + ["-o", out.path])
         #expect(result.status != 0)
         let lines = result.stderr.split(separator: "\n")

@@ -14,27 +14,38 @@ enum TinyModel {
 
     /// Path of the model file (created once per test process).
     static let path: String = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("swift-clip-tiny-\(ProcessInfo.processInfo.processIdentifier).safetensors")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "swift-clip-tiny-\(ProcessInfo.processInfo.processIdentifier).safetensors")
         var g = SeededGenerator(seed: 77)
         func random(_ shape: [Int], scale: Float = 0.5) -> WeightTensor {
-            WeightTensor(float32: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -scale...scale, using: &g) }, shape: shape)
+            WeightTensor(
+                float32: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -scale...scale, using: &g) }, shape: shape
+            )
         }
         var tensors: [(String, WeightTensor)] = []
         func block(_ prefix: String, _ w: Int) {
-            tensors += [("\(prefix).attn.in_proj_weight", random([3 * w, w])), ("\(prefix).attn.in_proj_bias", random([3 * w])),
-                        ("\(prefix).attn.out_proj.weight", random([w, w])), ("\(prefix).attn.out_proj.bias", random([w])),
-                        ("\(prefix).ln_1.weight", random([w])), ("\(prefix).ln_1.bias", random([w])),
-                        ("\(prefix).mlp.c_fc.weight", random([4 * w, w])), ("\(prefix).mlp.c_fc.bias", random([4 * w])),
-                        ("\(prefix).mlp.c_proj.weight", random([w, 4 * w])), ("\(prefix).mlp.c_proj.bias", random([w])),
-                        ("\(prefix).ln_2.weight", random([w])), ("\(prefix).ln_2.bias", random([w]))]
+            tensors += [
+                ("\(prefix).attn.in_proj_weight", random([3 * w, w])), ("\(prefix).attn.in_proj_bias", random([3 * w])),
+                ("\(prefix).attn.out_proj.weight", random([w, w])), ("\(prefix).attn.out_proj.bias", random([w])),
+                ("\(prefix).ln_1.weight", random([w])), ("\(prefix).ln_1.bias", random([w])),
+                ("\(prefix).mlp.c_fc.weight", random([4 * w, w])), ("\(prefix).mlp.c_fc.bias", random([4 * w])),
+                ("\(prefix).mlp.c_proj.weight", random([w, 4 * w])), ("\(prefix).mlp.c_proj.bias", random([w])),
+                ("\(prefix).ln_2.weight", random([w])), ("\(prefix).ln_2.bias", random([w])),
+            ]
         }
-        tensors += [("visual.conv1.weight", random([8, 3, 16, 16], scale: 0.05)), ("visual.class_embedding", random([8])),
-                    ("visual.positional_embedding", random([5, 8])), ("visual.ln_pre.weight", random([8])), ("visual.ln_pre.bias", random([8])),
-                    ("visual.ln_post.weight", random([8])), ("visual.ln_post.bias", random([8])), ("visual.proj", random([8, 8]))]
+        tensors += [
+            ("visual.conv1.weight", random([8, 3, 16, 16], scale: 0.05)), ("visual.class_embedding", random([8])),
+            ("visual.positional_embedding", random([5, 8])), ("visual.ln_pre.weight", random([8])),
+            ("visual.ln_pre.bias", random([8])),
+            ("visual.ln_post.weight", random([8])), ("visual.ln_post.bias", random([8])),
+            ("visual.proj", random([8, 8])),
+        ]
         block("visual.transformer.resblocks.0", 8)
-        tensors += [("token_embedding.weight", random([49408, 8])), ("positional_embedding", random([77, 8])),
-                    ("ln_final.weight", random([8])), ("ln_final.bias", random([8])), ("text_projection", random([8, 8])),
-                    ("logit_scale", WeightTensor(float32: [4.6052], shape: []))]
+        tensors += [
+            ("token_embedding.weight", random([49408, 8])), ("positional_embedding", random([77, 8])),
+            ("ln_final.weight", random([8])), ("ln_final.bias", random([8])), ("text_projection", random([8, 8])),
+            ("logit_scale", WeightTensor(float32: [4.6052], shape: [])),
+        ]
         block("transformer.resblocks.0", 8)
         let json = String(decoding: try! JSONEncoder().encode(configuration), as: UTF8.self)
         try! SafetensorsWriter.write(tensors, metadata: [CLIP.configurationMetadataKey: json], to: url)

@@ -6,18 +6,26 @@ import Testing
 
 private func row(_ ids: [Int], length: Int = 77) -> String {
     let tokens = [49_406] + ids + [49_407]
-    return "[" + (tokens + [Int](repeating: 0, count: length - tokens.count)).map(String.init).joined(separator: ",") + "]"
+    return "[" + (tokens + [Int](repeating: 0, count: length - tokens.count)).map(String.init).joined(separator: ",")
+        + "]"
 }
 
-private func lines(_ s: String) -> [String] { s.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
+private func lines(_ s: String) -> [String] {
+    s.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+}
 
 @Test(arguments: [
     (["tokenize", "a photo of a cat"], [row([320, 1125, 539, 320, 2368])]),
     (["tokenize", "a dog", "a diagram"], [row([320, 1929]), row([320, 22697])]),
-    (["tokenize", "--raw", "A photo of a cat.", "Café &amp; crème brûlée"],
-     ["[320,1125,539,320,2368,269]", "[15304,261,1075,12138,614,711,127,119,75,13489]"]),
+    (
+        ["tokenize", "--raw", "A photo of a cat.", "Café &amp; crème brûlée"],
+        ["[320,1125,539,320,2368,269]", "[15304,261,1075,12138,614,711,127,119,75,13489]"]
+    ),
     (["tokenize", "--context-length", "4", "a photo of a cat"], ["[49406,320,1125,49407]"]),
-    (["tokenize", "--no-truncate", "--context-length", "7", "a photo of a cat"], ["[49406,320,1125,539,320,2368,49407]"]),
+    (
+        ["tokenize", "--no-truncate", "--context-length", "7", "a photo of a cat"],
+        ["[49406,320,1125,539,320,2368,49407]"]
+    ),
     (["tokenize", "--raw", ""], ["[]"]),
 ])
 func tokenizeArguments(arguments: [String], expected: [String]) throws {
@@ -51,7 +59,10 @@ func tokenizeArguments(arguments: [String], expected: [String]) throws {
 
 @Test(arguments: [
     (["tokenize", "--no-truncate", String(repeating: "cat ", count: 100)], nil as Data?, "input 0 has 102 tokens"),
-    (["tokenize", "--no-truncate"], Data("\"ok\"\n\"\(String(repeating: "dog ", count: 80))\"\n".utf8), "input 1 has 82 tokens"),
+    (
+        ["tokenize", "--no-truncate"], Data("\"ok\"\n\"\(String(repeating: "dog ", count: 80))\"\n".utf8),
+        "input 1 has 82 tokens"
+    ),
     (["tokenize"], Data([0x22, 0x61, 0x22, 0x0A, 0x22, 0xC3, 0x28, 0x22, 0x0A]), "byte offset 5"),
     (["tokenize"], Data("\"a\"\n42\n".utf8), "line 2 is not a JSON string"),
     (["tokenize"], Data("\"a\"\n\n\"b\"\n".utf8), "line 2 is not a JSON string"),

@@ -26,7 +26,9 @@ public struct TextConfiguration: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case contextLength = "context_length", vocabularySize = "vocab_size", width, heads, layers
+        case contextLength = "context_length"
+        case vocabularySize = "vocab_size"
+        case width, heads, layers
     }
 }
 
@@ -47,7 +49,10 @@ public enum VisionConfiguration: Codable, Sendable, Equatable {
     /// Heads come from `heads` (ours) or open_clip's `head_width` (default 64), as open_clip
     /// computes them: width / head_width for ViT, width · 32 / head_width for ResNet.
     enum CodingKeys: String, CodingKey {
-        case imageSize = "image_size", patchSize = "patch_size", width, layers, heads, headWidth = "head_width"
+        case imageSize = "image_size"
+        case patchSize = "patch_size"
+        case width, layers, heads
+        case headWidth = "head_width"
         case positionalEmbedding = "pos_embed_type"
     }
 
@@ -57,7 +62,8 @@ public enum VisionConfiguration: Codable, Sendable, Equatable {
         let width = try c.decode(Int.self, forKey: .width)
         let headWidth = try c.decodeIfPresent(Int.self, forKey: .headWidth) ?? 64
         guard headWidth > 0 else {
-            throw DecodingError.dataCorruptedError(forKey: .headWidth, in: c, debugDescription: "head_width must be positive")
+            throw DecodingError.dataCorruptedError(
+                forKey: .headWidth, in: c, debugDescription: "head_width must be positive")
         }
         if let stages = try? c.decode([Int].self, forKey: .layers) {
             let heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? width * 32 / headWidth
@@ -79,13 +85,13 @@ public enum VisionConfiguration: Codable, Sendable, Equatable {
     /// `pos_embed_type` to the same object).
     func encode(into c: inout KeyedEncodingContainer<CodingKeys>) throws {
         switch self {
-        case let .vit(imageSize, patchSize, width, layers, heads):
+        case .vit(let imageSize, let patchSize, let width, let layers, let heads):
             try c.encode(imageSize, forKey: .imageSize)
             try c.encode(patchSize, forKey: .patchSize)
             try c.encode(width, forKey: .width)
             try c.encode(layers, forKey: .layers)
             try c.encode(heads, forKey: .heads)
-        case let .resnet(imageSize, layers, width, heads):
+        case .resnet(let imageSize, let layers, let width, let heads):
             try c.encode(imageSize, forKey: .imageSize)
             try c.encode(width, forKey: .width)
             try c.encode(layers, forKey: .layers)
@@ -119,8 +125,10 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
     /// The ViT's positional embedding (ResNets only support `.learnable`).
     public var visionPositionalEmbedding: PositionalEmbeddingType
 
-    public init(embedDim: Int, vision: VisionConfiguration, text: TextConfiguration, activation: Activation = .quickGELU,
-                visionPositionalEmbedding: PositionalEmbeddingType = .learnable) {
+    public init(
+        embedDim: Int, vision: VisionConfiguration, text: TextConfiguration, activation: Activation = .quickGELU,
+        visionPositionalEmbedding: PositionalEmbeddingType = .learnable
+    ) {
         self.embedDim = embedDim
         self.vision = vision
         self.text = text
@@ -129,7 +137,11 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case embedDim = "embed_dim", vision = "vision_cfg", text = "text_cfg", activation, quickGELU = "quick_gelu"
+        case embedDim = "embed_dim"
+        case vision = "vision_cfg"
+        case text = "text_cfg"
+        case activation
+        case quickGELU = "quick_gelu"
     }
 
     /// Reads open_clip's model-config JSON (`embed_dim`, `vision_cfg`, `text_cfg`, optional
@@ -138,7 +150,8 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         embedDim = try c.decode(Int.self, forKey: .embedDim)
         vision = try c.decode(VisionConfiguration.self, forKey: .vision)
-        visionPositionalEmbedding = try c.nestedContainer(keyedBy: VisionConfiguration.CodingKeys.self, forKey: .vision)
+        visionPositionalEmbedding =
+            try c.nestedContainer(keyedBy: VisionConfiguration.CodingKeys.self, forKey: .vision)
             .decodeIfPresent(PositionalEmbeddingType.self, forKey: .positionalEmbedding) ?? .learnable
         let textContainer = try c.nestedContainer(keyedBy: TextConfiguration.CodingKeys.self, forKey: .text)
         let width = try textContainer.decode(Int.self, forKey: .width)
@@ -162,17 +175,22 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
         var v = c.nestedContainer(keyedBy: VisionConfiguration.CodingKeys.self, forKey: .vision)
         try vision.encode(into: &v)
         // Only when not the default, so files of learnable-embedding models stay as they were.
-        if visionPositionalEmbedding != .learnable { try v.encode(visionPositionalEmbedding, forKey: .positionalEmbedding) }
+        if visionPositionalEmbedding != .learnable {
+            try v.encode(visionPositionalEmbedding, forKey: .positionalEmbedding)
+        }
         try c.encode(text, forKey: .text)
         try c.encode(activation == .quickGELU, forKey: .quickGELU)
     }
 
     /// A short architecture name: "ViT-B/32"-style when it matches a preset, else a description.
     public var architectureName: String {
-        if let name = CLIPConfiguration.presetNames.first(where: { CLIPConfiguration.preset($0) == self }) { return name }
+        if let name = CLIPConfiguration.presetNames.first(where: { CLIPConfiguration.preset($0) == self }) {
+            return name
+        }
         switch vision {
-        case let .vit(size, patch, width, layers, _): return "ViT (width \(width), \(layers) layers, patch \(patch), \(size) px)"
-        case let .resnet(size, stages, width, _): return "ResNet (width \(width), stages \(stages), \(size) px)"
+        case .vit(let size, let patch, let width, let layers, _):
+            return "ViT (width \(width), \(layers) layers, patch \(patch), \(size) px)"
+        case .resnet(let size, let stages, let width, _): return "ResNet (width \(width), stages \(stages), \(size) px)"
         }
     }
 }

@@ -3,8 +3,10 @@
 
 extension CLIPConfiguration {
     /// OpenAI's model names, in the order of `clip.available_models()`.
-    public static let presetNames = ["RN50", "RN101", "RN50x4", "RN50x16", "RN50x64",
-                                     "ViT-B/32", "ViT-B/16", "ViT-L/14", "ViT-L/14@336px"]
+    public static let presetNames = [
+        "RN50", "RN101", "RN50x4", "RN50x16", "RN50x64",
+        "ViT-B/32", "ViT-B/16", "ViT-L/14", "ViT-L/14@336px",
+    ]
 
     /// The configuration of an OpenAI model by name. Accepts "ViT-B/32", "ViT-B-32" and
     /// open_clip's "ViT-B-32-quickgelu"; nil for an unknown name.
@@ -21,20 +23,24 @@ extension CLIPConfiguration {
         case "ViT-B-32": return vit(embed: 512, image: 224, patch: 32, width: 768, layers: 12, text: 512)
         case "ViT-B-16": return vit(embed: 512, image: 224, patch: 16, width: 768, layers: 12, text: 512)
         case "ViT-L-14": return vit(embed: 768, image: 224, patch: 14, width: 1024, layers: 24, text: 768)
-        case "ViT-L-14@336px", "ViT-L-14-336": return vit(embed: 768, image: 336, patch: 14, width: 1024, layers: 24, text: 768)
+        case "ViT-L-14@336px", "ViT-L-14-336":
+            return vit(embed: 768, image: 336, patch: 14, width: 1024, layers: 24, text: 768)
         default: return nil
         }
     }
 
     private static func resnet(embed: Int, layers: [Int], width: Int, image: Int, text: Int) -> CLIPConfiguration {
-        CLIPConfiguration(embedDim: embed,
-                          vision: .resnet(imageSize: image, layers: layers, width: width, heads: width * 32 / 64),
-                          text: TextConfiguration(width: text, heads: text / 64, layers: 12))
+        CLIPConfiguration(
+            embedDim: embed,
+            vision: .resnet(imageSize: image, layers: layers, width: width, heads: width * 32 / 64),
+            text: TextConfiguration(width: text, heads: text / 64, layers: 12))
     }
 
-    private static func vit(embed: Int, image: Int, patch: Int, width: Int, layers: Int, text: Int) -> CLIPConfiguration {
-        CLIPConfiguration(embedDim: embed,
-                          vision: .vit(imageSize: image, patchSize: patch, width: width, layers: layers, heads: width / 64),
-                          text: TextConfiguration(width: text, heads: text / 64, layers: 12))
+    private static func vit(embed: Int, image: Int, patch: Int, width: Int, layers: Int, text: Int) -> CLIPConfiguration
+    {
+        CLIPConfiguration(
+            embedDim: embed,
+            vision: .vit(imageSize: image, patchSize: patch, width: width, layers: layers, heads: width / 64),
+            text: TextConfiguration(width: text, heads: text / 64, layers: 12))
     }
 }

@@ -28,8 +28,12 @@ public struct CLIPInitializer: Sendable {
     public func make(_ key: String, _ shape: [Int]) -> Tensor {
         var rng = KeyedGenerator(seed: seed, key: key)
         let count = Tensor.elementCount(shape)
-        func normal(_ std: Float) -> Tensor { Tensor(shape: shape, scalars: (0..<count).map { _ in rng.normal() * std }) }
-        func uniform(_ bound: Float) -> Tensor { Tensor(shape: shape, scalars: (0..<count).map { _ in rng.uniform(-bound, bound) }) }
+        func normal(_ std: Float) -> Tensor {
+            Tensor(shape: shape, scalars: (0..<count).map { _ in rng.normal() * std })
+        }
+        func uniform(_ bound: Float) -> Tensor {
+            Tensor(shape: shape, scalars: (0..<count).map { _ in rng.uniform(-bound, bound) })
+        }
         func constant(_ v: Float) -> Tensor { Tensor(repeating: v, shape: shape) }
         let fanIn = shape.count >= 2 ? shape.dropFirst().reduce(1, *) : max(shape.first ?? 1, 1)
         let isVision = key.hasPrefix("visual.")
@@ -45,7 +49,8 @@ public struct CLIPInitializer: Sendable {
         case "token_embedding.weight": return normal(0.02)
         case "positional_embedding": return normal(0.01)
         case "text_projection": return normal(Float(configuration.text.width).squareRoot().reciprocal)
-        case "visual.class_embedding", "visual.positional_embedding", "visual.proj": return normal(width.squareRoot().reciprocal)
+        case "visual.class_embedding", "visual.positional_embedding", "visual.proj":
+            return normal(width.squareRoot().reciprocal)
         case "visual.attnpool.positional_embedding": return normal(Float(shape[1]).squareRoot().reciprocal)
         default: break
         }
@@ -56,7 +61,8 @@ public struct CLIPInitializer: Sendable {
             return constant(key.hasSuffix("bn3.weight") ? 0 : 1)
         }
         if key.contains(".attnpool.") {
-            return name == "weight" ? normal(Float(shape[1]).squareRoot().reciprocal) : uniform(Float(fanIn).squareRoot().reciprocal)
+            return name == "weight"
+                ? normal(Float(shape[1]).squareRoot().reciprocal) : uniform(Float(fanIn).squareRoot().reciprocal)
         }
         if key.contains(".resblocks.") {
             let projStd = width.squareRoot().reciprocal * (2 * layers).squareRoot().reciprocal
@@ -94,14 +100,14 @@ public struct CLIPInitializer: Sendable {
 
     private var visionWidth: Int {
         switch configuration.vision {
-        case let .vit(_, _, width, _, _): return width
-        case let .resnet(_, _, width, _): return width * 32
+        case .vit(_, _, let width, _, _): return width
+        case .resnet(_, _, let width, _): return width * 32
         }
     }
 
     private var visionLayers: Int {
         switch configuration.vision {
-        case let .vit(_, _, _, layers, _): return layers
+        case .vit(_, _, _, let layers, _): return layers
         case .resnet: return 1
         }
     }
@@ -124,11 +130,12 @@ struct KeyedGenerator {
 
     /// Standard normal (Box–Muller).
     mutating func normal() -> Float {
-        let u1 = max(Double(random.next() >> 11) / Double(1 << 53), 1e-300), u2 = Double(random.next() >> 11) / Double(1 << 53)
+        let u1 = max(Double(random.next() >> 11) / Double(1 << 53), 1e-300),
+            u2 = Double(random.next() >> 11) / Double(1 << 53)
         return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
     }
 }
 
-private extension Float {
-    var reciprocal: Float { 1 / self }
+extension Float {
+    fileprivate var reciprocal: Float { 1 / self }
 }

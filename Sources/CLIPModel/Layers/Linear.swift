@@ -6,8 +6,8 @@ import CLIPTensor
 
 /// `nn.Linear`: y = x · Wᵀ + b with W stored (O, I).
 public struct Linear: Sendable {
-    public var weight: Variable     // (O, I)
-    public var bias: Variable?      // (O)
+    public var weight: Variable  // (O, I)
+    public var bias: Variable?  // (O)
 
     public init(weight: Variable, bias: Variable?) {
         self.weight = weight
@@ -26,8 +26,8 @@ public struct Linear: Sendable {
 
 /// `nn.LayerNorm` over the last dimension with eps 1e-5 (OpenAI's fp32 LayerNorm subclass).
 public struct LayerNorm: Sendable {
-    public var weight: Variable     // (C)
-    public var bias: Variable       // (C)
+    public var weight: Variable  // (C)
+    public var bias: Variable  // (C)
 
     public init(_ store: ParameterStore, _ prefix: String, width: Int) throws {
         weight = try store.parameter("\(prefix).weight", shape: [width])
@@ -35,7 +35,9 @@ public struct LayerNorm: Sendable {
     }
 
     /// (…, C) → (…, C)
-    public func callAsFunction(_ x: Variable) -> Variable { Variable.layerNorm(x, weight: weight, bias: bias, eps: 1e-5) }
+    public func callAsFunction(_ x: Variable) -> Variable {
+        Variable.layerNorm(x, weight: weight, bias: bias, eps: 1e-5)
+    }
 }
 
 /// `nn.Conv2d` (no groups or dilation); weights (Co, Ci, kh, kw).
@@ -45,8 +47,10 @@ public struct Conv2d: Sendable {
     public var stride: Int
     public var padding: Int
 
-    public init(_ store: ParameterStore, _ prefix: String, input: Int, output: Int, kernel: Int,
-                stride: Int = 1, padding: Int = 0, bias: Bool = false) throws {
+    public init(
+        _ store: ParameterStore, _ prefix: String, input: Int, output: Int, kernel: Int,
+        stride: Int = 1, padding: Int = 0, bias: Bool = false
+    ) throws {
         weight = try store.parameter("\(prefix).weight", shape: [output, input, kernel, kernel])
         self.bias = bias ? try store.parameter("\(prefix).bias", shape: [output]) : nil
         self.stride = stride
@@ -74,8 +78,9 @@ public struct BatchNorm2d: Sendable {
     /// (B, C, H, W) → (B, C, H, W)
     public func callAsFunction(_ x: Variable, training: Bool) -> Variable {
         guard training else {
-            return Variable.batchNormInference(x, runningMean: statistics.mean, runningVar: statistics.variance,
-                                               weight: weight, bias: bias)
+            return Variable.batchNormInference(
+                x, runningMean: statistics.mean, runningVar: statistics.variance,
+                weight: weight, bias: bias)
         }
         let count = x.shape[0] * x.shape[2] * x.shape[3]
         return Variable.batchNormTraining(x, weight: weight, bias: bias) { mean, variance in

@@ -5,21 +5,22 @@ import CLIPTensor
 
 /// `nn.MultiheadAttention` with a fused (3C, C) input projection, as stored by PyTorch.
 public struct MultiheadAttention: Sendable {
-    public var inProjection: Linear    // (3C, C): q, k, v stacked
-    public var outProjection: Linear   // (C, C)
+    public var inProjection: Linear  // (3C, C): q, k, v stacked
+    public var outProjection: Linear  // (C, C)
     public var heads: Int
 
     public init(_ store: ParameterStore, _ prefix: String, width: Int, heads: Int) throws {
-        inProjection = Linear(weight: try store.parameter("\(prefix).in_proj_weight", shape: [3 * width, width]),
-                              bias: try store.parameter("\(prefix).in_proj_bias", shape: [3 * width]))
+        inProjection = Linear(
+            weight: try store.parameter("\(prefix).in_proj_weight", shape: [3 * width, width]),
+            bias: try store.parameter("\(prefix).in_proj_bias", shape: [3 * width]))
         outProjection = try Linear(store, "\(prefix).out_proj", input: width, output: width)
         self.heads = heads
     }
 
     /// Self-attention: (B, T, C) → (B, T, C).
     public func callAsFunction(_ x: Variable, causal: Bool) -> Variable {
-        let qkv = inProjection(x)                                       // (B, T, 3C) = [q | k | v]
-        return outProjection(Variable.selfAttention(qkv, heads: heads, causal: causal))   // (B, T, C)
+        let qkv = inProjection(x)  // (B, T, 3C) = [q | k | v]
+        return outProjection(Variable.selfAttention(qkv, heads: heads, causal: causal))  // (B, T, C)
     }
 }
 
@@ -27,8 +28,8 @@ public struct MultiheadAttention: Sendable {
 public struct ResidualAttentionBlock: Sendable {
     public var attention: MultiheadAttention
     public var norm1: LayerNorm
-    public var fc: Linear              // (4C, C)
-    public var projection: Linear      // (C, 4C)
+    public var fc: Linear  // (4C, C)
+    public var projection: Linear  // (C, 4C)
     public var norm2: LayerNorm
     public var activation: Activation
 
@@ -44,7 +45,7 @@ public struct ResidualAttentionBlock: Sendable {
     /// (B, T, C) → (B, T, C)
     public func callAsFunction(_ x: Variable, causal: Bool) -> Variable {
         let h = x + attention(norm1(x), causal: causal)
-        let hidden = fc(norm2(h))                                       // (B, T, 4C)
+        let hidden = fc(norm2(h))  // (B, T, 4C)
         let activated = activation == .quickGELU ? Variable.quickGELU(hidden) : Variable.gelu(hidden)
         return h + projection(activated)
     }
@@ -54,9 +55,12 @@ public struct ResidualAttentionBlock: Sendable {
 public struct Transformer: Sendable {
     public var blocks: [ResidualAttentionBlock]
 
-    public init(_ store: ParameterStore, _ prefix: String, width: Int, layers: Int, heads: Int, activation: Activation) throws {
+    public init(_ store: ParameterStore, _ prefix: String, width: Int, layers: Int, heads: Int, activation: Activation)
+        throws
+    {
         blocks = try (0..<layers).map {
-            try ResidualAttentionBlock(store, "\(prefix).resblocks.\($0)", width: width, heads: heads, activation: activation)
+            try ResidualAttentionBlock(
+                store, "\(prefix).resblocks.\($0)", width: width, heads: heads, activation: activation)
         }
     }
 

@@ -101,11 +101,13 @@ public final class ParameterStore {
     /// weights); everything else is converted into new memory.
     static func convert(_ w: WeightTensor, key: String) throws -> Tensor {
         if w.dtype == .float32 && w.isMemoryMapped, let base = w.withUnsafeBytes({ $0.baseAddress }),
-           Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0, w.elementCount > 0 {
+            Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0, w.elementCount > 0
+        {
             // The mapping stays alive as long as `MappedWeight` holds the WeightTensor. Kernels
             // never write to their inputs, so read-only pages are safe here.
-            let storage = TensorStorage(borrowing: UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Float.self)),
-                                        count: w.elementCount, owner: MappedWeight(w))
+            let storage = TensorStorage(
+                borrowing: UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Float.self)),
+                count: w.elementCount, owner: MappedWeight(w))
             return Tensor(storage: storage, shape: w.shape, strides: Tensor.contiguousStrides(w.shape))
         }
         return try w.withUnsafeBytes { raw in
@@ -114,7 +116,9 @@ public final class ParameterStore {
             case .float16: return Tensor(decoding: raw, format: .float16, shape: w.shape)
             case .bfloat16: return Tensor(decoding: raw, format: .bfloat16, shape: w.shape)
             case .float64:
-                let values = (0..<w.elementCount).map { Float(raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self)) }
+                let values = (0..<w.elementCount).map {
+                    Float(raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self))
+                }
                 return Tensor(shape: w.shape, scalars: values)
             default:
                 throw CLIPModelError.unsupportedDType(key: key, dtype: w.dtype.rawValue)
@@ -141,7 +145,9 @@ public final class RunningStatistics: @unchecked Sendable {
         let correction = count > 1 ? Float(count) / Float(count - 1) : 1
         let m = mean.scalars, v = variance.scalars
         mean = Tensor(shape: mean.shape, scalars: zip(m, batchMean).map { (1 - momentum) * $0 + momentum * $1 })
-        variance = Tensor(shape: variance.shape, scalars: zip(v, batchVariance).map { (1 - momentum) * $0 + momentum * $1 * correction })
+        variance = Tensor(
+            shape: variance.shape,
+            scalars: zip(v, batchVariance).map { (1 - momentum) * $0 + momentum * $1 * correction })
         batchesTracked += 1
     }
 }

@@ -13,9 +13,12 @@ struct ConvNorm: Sendable {
     /// The folded convolution (frozen models only).
     var folded: (weight: Tensor, bias: Tensor)?
 
-    init(_ store: ParameterStore, conv: String, norm: String, input: Int, output: Int, kernel: Int,
-         stride: Int = 1, padding: Int = 0) throws {
-        self.conv = try Conv2d(store, conv, input: input, output: output, kernel: kernel, stride: stride, padding: padding)
+    init(
+        _ store: ParameterStore, conv: String, norm: String, input: Int, output: Int, kernel: Int,
+        stride: Int = 1, padding: Int = 0
+    ) throws {
+        self.conv = try Conv2d(
+            store, conv, input: input, output: output, kernel: kernel, stride: stride, padding: padding)
         self.norm = try BatchNorm2d(store, norm, channels: output)
         if !store.trainable { folded = fold() }
     }
@@ -39,8 +42,10 @@ struct ConvNorm: Sendable {
     /// (B, Ci, H, W) → (B, Co, Ho, Wo)
     func callAsFunction(_ x: Variable, training: Bool) -> Variable {
         if let folded, !training {
-            return Variable(Tensor.conv2d(x.value, weight: folded.weight, bias: folded.bias,
-                                          stride: (conv.stride, conv.stride), padding: (conv.padding, conv.padding)))
+            return Variable(
+                Tensor.conv2d(
+                    x.value, weight: folded.weight, bias: folded.bias,
+                    stride: (conv.stride, conv.stride), padding: (conv.padding, conv.padding)))
         }
         return norm(conv(x), training: training)
     }
@@ -54,13 +59,17 @@ public struct Bottleneck: Sendable {
     var downsample: ConvNorm?
 
     init(_ store: ParameterStore, _ prefix: String, inplanes: Int, planes: Int, stride: Int) throws {
-        conv1 = try ConvNorm(store, conv: "\(prefix).conv1", norm: "\(prefix).bn1", input: inplanes, output: planes, kernel: 1)
-        conv2 = try ConvNorm(store, conv: "\(prefix).conv2", norm: "\(prefix).bn2", input: planes, output: planes, kernel: 3, padding: 1)
-        conv3 = try ConvNorm(store, conv: "\(prefix).conv3", norm: "\(prefix).bn3", input: planes, output: planes * 4, kernel: 1)
+        conv1 = try ConvNorm(
+            store, conv: "\(prefix).conv1", norm: "\(prefix).bn1", input: inplanes, output: planes, kernel: 1)
+        conv2 = try ConvNorm(
+            store, conv: "\(prefix).conv2", norm: "\(prefix).bn2", input: planes, output: planes, kernel: 3, padding: 1)
+        conv3 = try ConvNorm(
+            store, conv: "\(prefix).conv3", norm: "\(prefix).bn3", input: planes, output: planes * 4, kernel: 1)
         self.stride = stride
         if stride > 1 || inplanes != planes * 4 {
-            downsample = try ConvNorm(store, conv: "\(prefix).downsample.0", norm: "\(prefix).downsample.1",
-                                      input: inplanes, output: planes * 4, kernel: 1)
+            downsample = try ConvNorm(
+                store, conv: "\(prefix).downsample.0", norm: "\(prefix).downsample.1",
+                input: inplanes, output: planes * 4, kernel: 1)
         }
     }
 
@@ -82,12 +91,13 @@ public struct Bottleneck: Sendable {
 /// Multi-head attention pooling: the mean token (plus positional embedding) attends over all
 /// positions; only that query's output is computed.
 public struct AttentionPool2d: Sendable {
-    var positionalEmbedding: Variable    // (H·W + 1, D)
+    var positionalEmbedding: Variable  // (H·W + 1, D)
     var q: Linear, k: Linear, v: Linear, c: Linear
     var heads: Int
 
     init(_ store: ParameterStore, spatial: Int, width: Int, heads: Int, outputDim: Int) throws {
-        positionalEmbedding = try store.parameter("visual.attnpool.positional_embedding", shape: [spatial * spatial + 1, width])
+        positionalEmbedding = try store.parameter(
+            "visual.attnpool.positional_embedding", shape: [spatial * spatial + 1, width])
         q = try Linear(store, "visual.attnpool.q_proj", input: width, output: width)
         k = try Linear(store, "visual.attnpool.k_proj", input: width, output: width)
         v = try Linear(store, "visual.attnpool.v_proj", input: width, output: width)
@@ -99,12 +109,12 @@ public struct AttentionPool2d: Sendable {
     func callAsFunction(_ x: Variable) -> Variable {
         let (b, d) = (x.shape[0], x.shape[1])
         let n = x.shape[2] * x.shape[3]
-        let tokens = Variable.transpose(Variable.reshape(x, [b, d, n]), 1, 2)              // (B, HW, D)
-        let meanToken = Variable.reshape(Variable.mean(tokens, dim: 1), [b, 1, d])          // (B, 1, D)
-        let seq = Variable.concatenate([meanToken, tokens], dim: 1) + positionalEmbedding   // (B, HW + 1, D)
-        let query = q(Variable.slice(seq, dim: 1, range: 0..<1))                            // (B, 1, D)
-        let attended = Variable.attention(q: query, k: k(seq), v: v(seq), heads: heads, causal: false)   // (B, 1, D)
-        return c(Variable.reshape(attended, [b, d]))                                        // (B, E)
+        let tokens = Variable.transpose(Variable.reshape(x, [b, d, n]), 1, 2)  // (B, HW, D)
+        let meanToken = Variable.reshape(Variable.mean(tokens, dim: 1), [b, 1, d])  // (B, 1, D)
+        let seq = Variable.concatenate([meanToken, tokens], dim: 1) + positionalEmbedding  // (B, HW + 1, D)
+        let query = q(Variable.slice(seq, dim: 1, range: 0..<1))  // (B, 1, D)
+        let attended = Variable.attention(q: query, k: k(seq), v: v(seq), heads: heads, causal: false)  // (B, 1, D)
+        return c(Variable.reshape(attended, [b, d]))  // (B, E)
     }
 }
 
@@ -117,9 +127,14 @@ public struct ModifiedResNet: Sendable {
 
     public init(_ store: ParameterStore, imageSize: Int, layers: [Int], width: Int, heads: Int, embedDim: Int) throws {
         stem = [
-            try ConvNorm(store, conv: "visual.conv1", norm: "visual.bn1", input: 3, output: width / 2, kernel: 3, stride: 2, padding: 1),
-            try ConvNorm(store, conv: "visual.conv2", norm: "visual.bn2", input: width / 2, output: width / 2, kernel: 3, padding: 1),
-            try ConvNorm(store, conv: "visual.conv3", norm: "visual.bn3", input: width / 2, output: width, kernel: 3, padding: 1),
+            try ConvNorm(
+                store, conv: "visual.conv1", norm: "visual.bn1", input: 3, output: width / 2, kernel: 3, stride: 2,
+                padding: 1),
+            try ConvNorm(
+                store, conv: "visual.conv2", norm: "visual.bn2", input: width / 2, output: width / 2, kernel: 3,
+                padding: 1),
+            try ConvNorm(
+                store, conv: "visual.conv3", norm: "visual.bn3", input: width / 2, output: width, kernel: 3, padding: 1),
         ]
         var inplanes = width
         stages = []
@@ -127,8 +142,10 @@ public struct ModifiedResNet: Sendable {
             let planes = width << i
             var stage: [Bottleneck] = []
             for j in 0..<blocks {
-                stage.append(try Bottleneck(store, "visual.layer\(i + 1).\(j)", inplanes: inplanes, planes: planes,
-                                            stride: (i > 0 && j == 0) ? 2 : 1))
+                stage.append(
+                    try Bottleneck(
+                        store, "visual.layer\(i + 1).\(j)", inplanes: inplanes, planes: planes,
+                        stride: (i > 0 && j == 0) ? 2 : 1))
                 inplanes = planes * 4
             }
             stages.append(stage)

@@ -8,25 +8,29 @@ import CLIPTensor
 /// transformer, `ln_post` on the class token, `proj`.
 public struct VisionTransformer: Sendable {
     public var imageSize: Int, patchSize: Int, width: Int
-    public var patchEmbedding: Conv2d          // (C, 3, P, P)
-    public var classEmbedding: Variable        // (C)
-    public var positionalEmbedding: Variable   // (N + 1, C)
+    public var patchEmbedding: Conv2d  // (C, 3, P, P)
+    public var classEmbedding: Variable  // (C)
+    public var positionalEmbedding: Variable  // (N + 1, C)
     public var preNorm: LayerNorm
     public var transformer: Transformer
     public var postNorm: LayerNorm
-    public var projection: Variable            // (C, E)
+    public var projection: Variable  // (C, E)
 
-    public init(_ store: ParameterStore, imageSize: Int, patchSize: Int, width: Int, layers: Int, heads: Int,
-                embedDim: Int, activation: Activation) throws {
+    public init(
+        _ store: ParameterStore, imageSize: Int, patchSize: Int, width: Int, layers: Int, heads: Int,
+        embedDim: Int, activation: Activation
+    ) throws {
         self.imageSize = imageSize
         self.patchSize = patchSize
         self.width = width
         let grid = imageSize / patchSize
-        patchEmbedding = try Conv2d(store, "visual.conv1", input: 3, output: width, kernel: patchSize, stride: patchSize)
+        patchEmbedding = try Conv2d(
+            store, "visual.conv1", input: 3, output: width, kernel: patchSize, stride: patchSize)
         classEmbedding = try store.parameter("visual.class_embedding", shape: [width])
         positionalEmbedding = try store.parameter("visual.positional_embedding", shape: [grid * grid + 1, width])
         preNorm = try LayerNorm(store, "visual.ln_pre", width: width)
-        transformer = try Transformer(store, "visual.transformer", width: width, layers: layers, heads: heads, activation: activation)
+        transformer = try Transformer(
+            store, "visual.transformer", width: width, layers: layers, heads: heads, activation: activation)
         postNorm = try LayerNorm(store, "visual.ln_post", width: width)
         projection = try store.parameter("visual.proj", shape: [width, embedDim])
     }
@@ -34,14 +38,14 @@ public struct VisionTransformer: Sendable {
     /// Pixels (B, 3, S, S) → unnormalised features (B, E).
     public func callAsFunction(_ pixels: Variable) -> Variable {
         let b = pixels.shape[0]
-        let patches = patchEmbedding(pixels)                                                    // (B, C, G, G)
+        let patches = patchEmbedding(pixels)  // (B, C, G, G)
         let n = patches.shape[2] * patches.shape[3]
-        let tokens = Variable.transpose(Variable.reshape(patches, [b, width, n]), 1, 2)         // (B, N, C)
+        let tokens = Variable.transpose(Variable.reshape(patches, [b, width, n]), 1, 2)  // (B, N, C)
         let cls = Variable.broadcast(Variable.reshape(classEmbedding, [1, 1, width]), to: [b, 1, width])
-        var x = Variable.concatenate([cls, tokens], dim: 1)                                     // (B, N + 1, C)
+        var x = Variable.concatenate([cls, tokens], dim: 1)  // (B, N + 1, C)
         x = preNorm(x + positionalEmbedding)
         x = transformer(x, causal: false)
-        let classToken = Variable.select(x, dim: 1, index: 0)                                   // (B, C)
-        return Variable.matmul(postNorm(classToken), projection)                               // (B, E)
+        let classToken = Variable.select(x, dim: 1, index: 0)  // (B, C)
+        return Variable.matmul(postNorm(classToken), projection)  // (B, E)
     }
 }

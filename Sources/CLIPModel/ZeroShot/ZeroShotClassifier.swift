@@ -35,9 +35,9 @@ public struct ZeroShotClassifier: Sendable {
         let prompts = classNames.flatMap { name in
             templates.map { $0.contains("{}") ? $0.replacingOccurrences(of: "{}", with: name) : "\($0) \(name)" }
         }
-        let embedded = Tensor.l2Normalized(try model.encodeTexts(prompts))                   // (K·P, E)
+        let embedded = Tensor.l2Normalized(try model.encodeTexts(prompts))  // (K·P, E)
         let e = embedded.size(-1)
-        let perClass = Tensor.mean(embedded.reshaped([classNames.count, templates.count, e]), dim: 1)   // (K, E)
+        let perClass = Tensor.mean(embedded.reshaped([classNames.count, templates.count, e]), dim: 1)  // (K, E)
         self.classNames = classNames
         self.classWeights = Tensor.l2Normalized(perClass)
         self.logitScale = model.logitScale
@@ -46,7 +46,9 @@ public struct ZeroShotClassifier: Sendable {
     /// Scores (B, K) → per image, classes sorted by probability (softmax over the scaled
     /// cosine similarities), best first, at most `top` of them.
     public func classify(imageFeatures: Tensor, top: Int? = nil) -> [[Score]] {
-        let logits = Tensor.matmul(Tensor.l2Normalized(imageFeatures), classWeights.transposed(0, 1)) * Foundation.exp(logitScale)   // (B, K)
+        let logits =
+            Tensor.matmul(Tensor.l2Normalized(imageFeatures), classWeights.transposed(0, 1))
+            * Foundation.exp(logitScale)  // (B, K)
         let probabilities = Tensor.softmax(logits)
         let k = classNames.count
         let l = logits.scalars, p = probabilities.scalars

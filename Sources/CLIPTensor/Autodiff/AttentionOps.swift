@@ -21,7 +21,8 @@ extension Variable {
         // P (B, H, T, T) is kept for the backward pass only when training and small.
         let (y, probabilities) = Tensor.scaledDotProductAttention(
             q: value.sliced(dim: 2, range: 0..<c), k: value.sliced(dim: 2, range: c..<(2 * c)),
-            v: value.sliced(dim: 2, range: (2 * c)..<(3 * c)), heads: heads, causal: causal, keepProbabilities: qkv.requiresGrad)
+            v: value.sliced(dim: 2, range: (2 * c)..<(3 * c)), heads: heads, causal: causal,
+            keepProbabilities: qkv.requiresGrad)
         return record(y, [qkv]) { g in
             [Tensor.selfAttentionBackward(qkv: value, g: g, heads: heads, causal: causal, probabilities: probabilities)]
         }

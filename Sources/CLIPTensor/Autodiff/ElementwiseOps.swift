@@ -21,7 +21,9 @@ extension Variable {
     /// a ∘ b with broadcasting.
     public static func * (a: Variable, b: Variable) -> Variable {
         let (av, bv) = (a.value, b.value)
-        return record(av * bv, [a, b]) { g in [Tensor.sumToShape(g * bv, av.shape), Tensor.sumToShape(g * av, bv.shape)] }
+        return record(av * bv, [a, b]) { g in
+            [Tensor.sumToShape(g * bv, av.shape), Tensor.sumToShape(g * av, bv.shape)]
+        }
     }
 
     /// x · s for a constant s.

@@ -80,7 +80,9 @@ extension Variable {
         }
         return record(out, [x]) { g in
             let full = Tensor(zeros: [b, t, c]), gc = g.contiguous()
-            for (i, row) in indices.enumerated() { (full.baseAddress + (i * t + row) * c).update(from: gc.baseAddress + i * c, count: c) }
+            for (i, row) in indices.enumerated() {
+                (full.baseAddress + (i * t + row) * c).update(from: gc.baseAddress + i * c, count: c)
+            }
             return [full]
         }
     }

@@ -41,8 +41,11 @@ public final class Variable: @unchecked Sendable {
     }
 
     /// The result of an op: records `pullback` only when an input requires a gradient.
-    public static func record(_ value: Tensor, _ parents: [Variable], pullback: @escaping (Tensor) -> [Tensor?]) -> Variable {
-        parents.contains(where: \.requiresGrad) ? Variable(value: value, parents: parents, pullback: pullback) : Variable(value)
+    public static func record(_ value: Tensor, _ parents: [Variable], pullback: @escaping (Tensor) -> [Tensor?])
+        -> Variable
+    {
+        parents.contains(where: \.requiresGrad)
+            ? Variable(value: value, parents: parents, pullback: pullback) : Variable(value)
     }
 
     /// Shape of the value.
@@ -51,7 +54,8 @@ public final class Variable: @unchecked Sendable {
     /// Replaces a leaf's value (optimiser steps). Not for op results.
     public func assign(_ newValue: Tensor) {
         precondition(parents.isEmpty, "assign is for leaves, not op results")
-        precondition(newValue.shape == value.shape, "assign: shape \(newValue.shape) for a variable of shape \(value.shape)")
+        precondition(
+            newValue.shape == value.shape, "assign: shape \(newValue.shape) for a variable of shape \(value.shape)")
         value = newValue
     }
 
@@ -67,10 +71,15 @@ public final class Variable: @unchecked Sendable {
         var visited = Set<ObjectIdentifier>()
         var stack: [(Variable, Bool)] = [(self, false)]
         while let (node, expanded) = stack.popLast() {
-            if expanded { order.append(node); continue }
+            if expanded {
+                order.append(node)
+                continue
+            }
             if !visited.insert(ObjectIdentifier(node)).inserted { continue }
             stack.append((node, true))
-            for p in node.parents where p.requiresGrad && !visited.contains(ObjectIdentifier(p)) { stack.append((p, false)) }
+            for p in node.parents where p.requiresGrad && !visited.contains(ObjectIdentifier(p)) {
+                stack.append((p, false))
+            }
         }
         // Gradients of intermediate results live only for this pass. Sums are formed in place
         // when the running total's memory is referenced by nothing else (same additions, in the
@@ -89,10 +98,13 @@ public final class Variable: @unchecked Sendable {
                 continue
             }
             let grads = pullback(g)
-            precondition(grads.count == node.parents.count, "pullback returned \(grads.count) gradients for \(node.parents.count) inputs")
+            precondition(
+                grads.count == node.parents.count,
+                "pullback returned \(grads.count) gradients for \(node.parents.count) inputs")
             for (p, pg) in zip(node.parents, grads) where p.requiresGrad {
                 guard let pg else { continue }
-                precondition(pg.shape == p.value.shape, "gradient shape \(pg.shape) for input of shape \(p.value.shape)")
+                precondition(
+                    pg.shape == p.value.shape, "gradient shape \(pg.shape) for input of shape \(p.value.shape)")
                 let id = ObjectIdentifier(p)
                 if var total = pending.removeValue(forKey: id) {
                     Tensor.accumulate(&total, adding: pg)

@@ -55,8 +55,9 @@ public struct Tensor: @unchecked Sendable {
 
     /// A new contiguous tensor holding `scalars` in row-major order.
     public init(shape: [Int], scalars: [Float]) {
-        precondition(Tensor.elementCount(shape) == scalars.count,
-                     "shape \(shape) holds \(Tensor.elementCount(shape)) elements, got \(scalars.count)")
+        precondition(
+            Tensor.elementCount(shape) == scalars.count,
+            "shape \(shape) holds \(Tensor.elementCount(shape)) elements, got \(scalars.count)")
         self.init(uninitializedShape: shape)
         scalars.withUnsafeBufferPointer { src in
             if let s = src.baseAddress { storage.base.update(from: s, count: scalars.count) }

@@ -19,7 +19,9 @@ public final class TensorStorage: @unchecked Sendable {
     public init(uninitializedCount count: Int) {
         precondition(count >= 0, "negative element count \(count)")
         let byteCount = max(count, 1) * MemoryLayout<Float>.stride
-        let raw = StoragePool.take(byteCount: byteCount) ?? UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
+        let raw =
+            StoragePool.take(byteCount: byteCount)
+            ?? UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
         self.base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
         self.isOwned = true

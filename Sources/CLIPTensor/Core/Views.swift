@@ -11,15 +11,20 @@ extension Tensor {
             precondition(known > 0 && count % known == 0, "cannot reshape \(shape) to \(newShape)")
             resolved[inferred] = count / known
         }
-        precondition(Tensor.elementCount(resolved) == count, "cannot reshape \(shape) (\(count) elements) to \(newShape)")
+        precondition(
+            Tensor.elementCount(resolved) == count, "cannot reshape \(shape) (\(count) elements) to \(newShape)")
         let source = isContiguous ? self : contiguous()
-        return Tensor(storage: source.storage, shape: resolved, strides: Tensor.contiguousStrides(resolved), offset: source.offset)
+        return Tensor(
+            storage: source.storage, shape: resolved, strides: Tensor.contiguousStrides(resolved), offset: source.offset
+        )
     }
 
     /// Reorders dimensions: result dimension `i` is this tensor's dimension `order[i]`. No copy.
     public func permuted(_ order: [Int]) -> Tensor {
-        precondition(order.count == rank && Set(order) == Set(0..<rank), "permutation \(order) does not fit shape \(shape)")
-        return Tensor(storage: storage, shape: order.map { shape[$0] }, strides: order.map { strides[$0] }, offset: offset)
+        precondition(
+            order.count == rank && Set(order) == Set(0..<rank), "permutation \(order) does not fit shape \(shape)")
+        return Tensor(
+            storage: storage, shape: order.map { shape[$0] }, strides: order.map { strides[$0] }, offset: offset)
     }
 
     /// Swaps two dimensions (negative indices count from the end). No copy.
@@ -34,16 +39,20 @@ extension Tensor {
     public func sliced(dim: Int, range: Range<Int>) -> Tensor {
         let d = dim < 0 ? dim + rank : dim
         precondition(d >= 0 && d < rank, "dimension \(dim) out of range for shape \(shape)")
-        precondition(range.lowerBound >= 0 && range.upperBound <= shape[d], "slice \(range) out of bounds for dimension \(d) of shape \(shape)")
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= shape[d],
+            "slice \(range) out of bounds for dimension \(d) of shape \(shape)")
         var newShape = shape
         newShape[d] = range.count
-        return Tensor(storage: storage, shape: newShape, strides: strides, offset: offset + range.lowerBound * strides[d])
+        return Tensor(
+            storage: storage, shape: newShape, strides: strides, offset: offset + range.lowerBound * strides[d])
     }
 
     /// Selects index `index` of dimension `dim` and drops that dimension. No copy.
     public func selecting(dim: Int, index: Int) -> Tensor {
         let d = dim < 0 ? dim + rank : dim
-        precondition(index >= 0 && index < shape[d], "index \(index) out of bounds for dimension \(d) of shape \(shape)")
+        precondition(
+            index >= 0 && index < shape[d], "index \(index) out of bounds for dimension \(d) of shape \(shape)")
         var newShape = shape, newStrides = strides
         newShape.remove(at: d)
         newStrides.remove(at: d)
@@ -118,8 +127,9 @@ extension Tensor {
 enum StridedCopy {
     /// Copies `source` (any strides) into contiguous memory at `destination`.
     static func copy(from source: Tensor, into destination: UnsafeMutablePointer<Float>) {
-        let target = Tensor(storage: TensorStorage(borrowing: destination, count: source.count, owner: source.storage),
-                            shape: source.shape, strides: Tensor.contiguousStrides(source.shape))
+        let target = Tensor(
+            storage: TensorStorage(borrowing: destination, count: source.count, owner: source.storage),
+            shape: source.shape, strides: Tensor.contiguousStrides(source.shape))
         copy(from: source, intoView: target)
     }
 

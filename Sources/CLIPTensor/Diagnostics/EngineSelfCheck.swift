@@ -22,13 +22,15 @@ public enum EngineSelfCheck {
         // GEMM with a transposed operand (BLAS path) vs a triple loop.
         let a = random([13, 17]), b = random([11, 17]).transposed(0, 1)
         let product = Tensor.matmul(a, b).scalars
-        let av = a.scalars, bv = b.scalars   // (13, 17) and (17, 11), row-major
+        let av = a.scalars, bv = b.scalars  // (13, 17) and (17, 11), row-major
         var worst: Float = 0
-        for i in 0..<13 { for j in 0..<11 {
-            var s: Float = 0
-            for k in 0..<17 { s += av[i * 17 + k] * bv[k * 11 + j] }
-            worst = max(worst, abs(s - product[i * 11 + j]))
-        } }
+        for i in 0..<13 {
+            for j in 0..<11 {
+                var s: Float = 0
+                for k in 0..<17 { s += av[i * 17 + k] * bv[k * 11 + j] }
+                worst = max(worst, abs(s - product[i * 11 + j]))
+            }
+        }
         results.append(Result(name: "matmul (BLAS, transposed operand)", maxAbsoluteDifference: worst, tolerance: 1e-4))
 
         // 3×3 convolution with padding vs direct sums.
@@ -36,14 +38,24 @@ public enum EngineSelfCheck {
         let conv = Tensor.conv2d(x, weight: w, padding: (1, 1)).scalars
         let xs = x.scalars, ws = w.scalars
         worst = 0
-        for o in 0..<3 { for y in 0..<5 { for xx in 0..<6 {
-            var s: Float = 0
-            for c in 0..<2 { for i in 0..<3 { for j in 0..<3 {
-                let iy = y + i - 1, ix = xx + j - 1
-                if iy >= 0 && iy < 5 && ix >= 0 && ix < 6 { s += xs[(c * 5 + iy) * 6 + ix] * ws[((o * 2 + c) * 3 + i) * 3 + j] }
-            } } }
-            worst = max(worst, abs(s - conv[(o * 5 + y) * 6 + xx]))
-        } } }
+        for o in 0..<3 {
+            for y in 0..<5 {
+                for xx in 0..<6 {
+                    var s: Float = 0
+                    for c in 0..<2 {
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let iy = y + i - 1, ix = xx + j - 1
+                                if iy >= 0 && iy < 5 && ix >= 0 && ix < 6 {
+                                    s += xs[(c * 5 + iy) * 6 + ix] * ws[((o * 2 + c) * 3 + i) * 3 + j]
+                                }
+                            }
+                        }
+                    }
+                    worst = max(worst, abs(s - conv[(o * 5 + y) * 6 + xx]))
+                }
+            }
+        }
         results.append(Result(name: "conv2d (im2col + GEMM)", maxAbsoluteDifference: worst, tolerance: 1e-4))
 
         // Causal attention, one head: the first query sees only the first key.
@@ -54,7 +66,8 @@ public enum EngineSelfCheck {
 
         // Half precision: a value that needs round-to-even.
         let h = HalfPrecision.halfBits(from: 1 + 0x1p-11)
-        results.append(Result(name: "fp16 round to nearest even", maxAbsoluteDifference: h == 0x3C00 ? 0 : 1, tolerance: 0))
+        results.append(
+            Result(name: "fp16 round to nearest even", maxAbsoluteDifference: h == 0x3C00 ? 0 : 1, tolerance: 0))
         return results
     }
 }

@@ -24,7 +24,9 @@ extension Tensor {
     public static func exp(_ x: Tensor) -> Tensor { pointwise(x, clip_exp) }
 
     /// `kernel(x, y, n)` over the elements of x into a new tensor, in parallel chunks.
-    static func pointwise(_ x: Tensor, _ kernel: @escaping @Sendable (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void) -> Tensor {
+    static func pointwise(
+        _ x: Tensor, _ kernel: @escaping @Sendable (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
+    ) -> Tensor {
         let src = x.contiguous()
         let out = Tensor(uninitializedShape: x.shape)
         let s = SendablePointer(src.baseAddress), d = SendablePointer(out.baseAddress)
@@ -61,20 +63,28 @@ extension Tensor {
     public static func geluBackward(_ x: Tensor, _ g: Tensor) -> Tensor { pointwiseBackward(x, g, clip_gelu_backward) }
 
     /// ∂L/∂x of QuickGELU: g · (σ(1.702x) + 1.702 x σ(1.702x)(1 − σ(1.702x))).
-    public static func quickGELUBackward(_ x: Tensor, _ g: Tensor) -> Tensor { pointwiseBackward(x, g, clip_quick_gelu_backward) }
+    public static func quickGELUBackward(_ x: Tensor, _ g: Tensor) -> Tensor {
+        pointwiseBackward(x, g, clip_quick_gelu_backward)
+    }
 
     /// ∂L/∂x of ReLU (0 at x = 0, as PyTorch).
     public static func reluBackward(_ x: Tensor, _ g: Tensor) -> Tensor { pointwiseBackward(x, g, clip_relu_backward) }
 
     /// `kernel(x, g, dx, n)` over two tensors of the same shape into a new tensor, in parallel chunks.
-    static func pointwiseBackward(_ x: Tensor, _ g: Tensor,
-                                  _ kernel: @escaping @Sendable (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void) -> Tensor {
+    static func pointwiseBackward(
+        _ x: Tensor, _ g: Tensor,
+        _ kernel:
+            @escaping @Sendable (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) ->
+            Void
+    ) -> Tensor {
         precondition(x.shape == g.shape, "elementwise: shapes \(x.shape) and \(g.shape) differ")
         let xc = x.contiguous(), gc = g.contiguous()
         let out = Tensor(uninitializedShape: x.shape)
-        let xp = SendablePointer(xc.baseAddress), gp = SendablePointer(gc.baseAddress), o = SendablePointer(out.baseAddress)
+        let xp = SendablePointer(xc.baseAddress), gp = SendablePointer(gc.baseAddress),
+            o = SendablePointer(out.baseAddress)
         Parallel.forEach(x.count, grain: 32_768) { range in
-            kernel(xp.pointer + range.lowerBound, gp.pointer + range.lowerBound, o.pointer + range.lowerBound, range.count)
+            kernel(
+                xp.pointer + range.lowerBound, gp.pointer + range.lowerBound, o.pointer + range.lowerBound, range.count)
         }
         withExtendedLifetime((xc, gc)) {}
         return out
@@ -86,7 +96,8 @@ extension Tensor {
         let yc = y.contiguous(), gc = g.contiguous()
         let out = Tensor(uninitializedShape: y.shape)
         let n = y.size(-1), rows = y.count / max(n, 1)
-        let yp = SendablePointer(yc.baseAddress), gp = SendablePointer(gc.baseAddress), o = SendablePointer(out.baseAddress)
+        let yp = SendablePointer(yc.baseAddress), gp = SendablePointer(gc.baseAddress),
+            o = SendablePointer(out.baseAddress)
         Parallel.forEach(rows, grain: max(1, 8192 / max(n, 1))) { range in
             for r in range { softmaxRowBackward(yp.pointer + r * n, gp.pointer + r * n, o.pointer + r * n, n) }
         }
@@ -95,7 +106,9 @@ extension Tensor {
 
     /// One row of ``softmaxBackward(_:_:)`` (output may alias `g`).
     @inline(__always)
-    static func softmaxRowBackward(_ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+    static func softmaxRowBackward(
+        _ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int
+    ) {
         clip_softmax_row_backward(y, g, out, n)
     }
 }

@@ -15,7 +15,9 @@ extension Tensor {
     ///   - heads: H; C must be divisible by H.
     ///   - causal: mask keys after the query position (query i sees keys j ≤ i + Tk − Tq).
     /// - Returns: (B, Tq, C), heads concatenated in order.
-    public static func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false) -> Tensor {
+    public static func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false)
+        -> Tensor
+    {
         scaledDotProductAttention(q: q, k: k, v: v, heads: heads, causal: causal, keepProbabilities: false).out
     }
 
@@ -25,35 +27,46 @@ extension Tensor {
 
     /// The forward kernel; with `keepProbabilities` (and P no larger than
     /// ``keptProbabilitiesLimit``) it also returns P (B, H, Tq, Tk) for the backward pass.
-    static func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool, keepProbabilities: Bool)
-        -> (out: Tensor, probabilities: Tensor?) {
-        precondition(q.rank == 3 && k.rank == 3 && v.rank == 3, "attention needs (B, T, C) tensors, got \(q.shape), \(k.shape), \(v.shape)")
+    static func scaledDotProductAttention(
+        q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool, keepProbabilities: Bool
+    )
+        -> (out: Tensor, probabilities: Tensor?)
+    {
+        precondition(
+            q.rank == 3 && k.rank == 3 && v.rank == 3,
+            "attention needs (B, T, C) tensors, got \(q.shape), \(k.shape), \(v.shape)")
         let (b, tq, c) = (q.shape[0], q.shape[1], q.shape[2])
         let tk = k.shape[1]
-        precondition(k.shape == [b, tk, c] && v.shape == [b, tk, c], "attention: q \(q.shape), k \(k.shape), v \(v.shape) do not fit")
+        precondition(
+            k.shape == [b, tk, c] && v.shape == [b, tk, c],
+            "attention: q \(q.shape), k \(k.shape), v \(v.shape) do not fit")
         precondition(heads > 0 && c % heads == 0, "attention: width \(c) not divisible by \(heads) heads")
         let d = c / heads
         let q = rowMajorRows(q), k = rowMajorRows(k), v = rowMajorRows(v)
         let out = Tensor(uninitializedShape: [b, tq, c])
-        let kept = keepProbabilities && b * heads * tq * tk <= keptProbabilitiesLimit
-            ? Tensor(uninitializedShape: [b, heads, tq, tk]) : nil                           // (B, H, Tq, Tk)
+        let kept =
+            keepProbabilities && b * heads * tq * tk <= keptProbabilitiesLimit
+            ? Tensor(uninitializedShape: [b, heads, tq, tk]) : nil  // (B, H, Tq, Tk)
         let scale = 1 / Float(d).squareRoot()
-        let qp = SendablePointer(q.baseAddress), kp = SendablePointer(k.baseAddress), vp = SendablePointer(v.baseAddress)
+        let qp = SendablePointer(q.baseAddress), kp = SendablePointer(k.baseAddress),
+            vp = SendablePointer(v.baseAddress)
         let op = SendablePointer(out.baseAddress), pp = kept.map { SendablePointer($0.baseAddress) }
         let (qs, ks, vs) = ((q.strides[0], q.strides[1]), (k.strides[0], k.strides[1]), (v.strides[0], v.strides[1]))
         Parallel.forEachIndex(b * heads) { task in
             let n = task / heads, h = task % heads
-            let qh = qp.pointer + n * qs.0 + h * d        // (Tq, D), row stride qs.1
-            let kh = kp.pointer + n * ks.0 + h * d        // (Tk, D), row stride ks.1
-            let vh = vp.pointer + n * vs.0 + h * d        // (Tk, D), row stride vs.1
-            let oh = op.pointer + n * tq * c + h * d      // (Tq, D), row stride C
-            let scores = pp.map { $0.pointer + task * tq * tk } ?? .allocate(capacity: tq * tk)   // (Tq, Tk)
+            let qh = qp.pointer + n * qs.0 + h * d  // (Tq, D), row stride qs.1
+            let kh = kp.pointer + n * ks.0 + h * d  // (Tk, D), row stride ks.1
+            let vh = vp.pointer + n * vs.0 + h * d  // (Tk, D), row stride vs.1
+            let oh = op.pointer + n * tq * c + h * d  // (Tq, D), row stride C
+            let scores = pp.map { $0.pointer + task * tq * tk } ?? .allocate(capacity: tq * tk)  // (Tq, Tk)
             defer { if pp == nil { scores.deallocate() } }
-            attentionProbabilities(q: qh, qStride: qs.1, k: kh, kStride: ks.1, tq: tq, tk: tk, d: d,
-                                   scale: scale, causal: causal, into: scores)
-            sgemm(GEMMOperand(pointer: scores, transposed: false, leadingDimension: tk, keepAlive: nil),
-                  GEMMOperand(pointer: vh, transposed: false, leadingDimension: vs.1, keepAlive: nil),
-                  m: tq, n: d, k: tk, c: oh, ldc: c, parallel: false)
+            attentionProbabilities(
+                q: qh, qStride: qs.1, k: kh, kStride: ks.1, tq: tq, tk: tk, d: d,
+                scale: scale, causal: causal, into: scores)
+            sgemm(
+                GEMMOperand(pointer: scores, transposed: false, leadingDimension: tk, keepAlive: nil),
+                GEMMOperand(pointer: vh, transposed: false, leadingDimension: vs.1, keepAlive: nil),
+                m: tq, n: d, k: tk, c: oh, ldc: c, parallel: false)
         }
         withExtendedLifetime((q, k, v)) {}
         return (out, kept)
@@ -61,10 +74,13 @@ extension Tensor {
 
     /// P = softmax(scale · Q Kᵀ + causal mask) for one head, into `p` (Tq, Tk): the forward
     /// pass and the backward pass's recomputation share it.
-    static func attentionProbabilities(q: UnsafeMutablePointer<Float>, qStride: Int, k: UnsafeMutablePointer<Float>, kStride: Int,
-                                       tq: Int, tk: Int, d: Int, scale: Float, causal: Bool, into p: UnsafeMutablePointer<Float>) {
-        sgemm(GEMMOperand.raw(q, qStride), GEMMOperand.raw(k, kStride, transposed: true), m: tq, n: tk, k: d,
-              c: p, ldc: tk, alpha: scale, parallel: false)
+    static func attentionProbabilities(
+        q: UnsafeMutablePointer<Float>, qStride: Int, k: UnsafeMutablePointer<Float>, kStride: Int,
+        tq: Int, tk: Int, d: Int, scale: Float, causal: Bool, into p: UnsafeMutablePointer<Float>
+    ) {
+        sgemm(
+            GEMMOperand.raw(q, qStride), GEMMOperand.raw(k, kStride, transposed: true), m: tq, n: tk, k: d,
+            c: p, ldc: tk, alpha: scale, parallel: false)
         for i in 0..<tq {
             let row = p + i * tk
             if causal {
@@ -81,7 +97,8 @@ extension Tensor {
     /// to the row width so it can serve as a BLAS leading dimension.
     static func rowMajorRows(_ t: Tensor) -> Tensor {
         if t.shape[1] == 1 && (t.strides[2] == 1 || t.shape[2] == 1) {
-            return Tensor(storage: t.storage, shape: t.shape, strides: [t.strides[0], max(t.shape[2], 1), 1], offset: t.offset)
+            return Tensor(
+                storage: t.storage, shape: t.shape, strides: [t.strides[0], max(t.shape[2], 1), 1], offset: t.offset)
         }
         return (t.strides[2] == 1 || t.shape[2] == 1) && t.strides[1] >= t.shape[2] ? t : t.contiguous()
     }
@@ -94,12 +111,17 @@ extension Tensor {
 extension Tensor {
     /// Gradients of `scaledDotProductAttention` with respect to q, k and v (each contiguous,
     /// shaped like its input).
-    public static func scaledDotProductAttentionBackward(q: Tensor, k: Tensor, v: Tensor, g: Tensor, heads: Int, causal: Bool)
-        -> (dq: Tensor, dk: Tensor, dv: Tensor) {
+    public static func scaledDotProductAttentionBackward(
+        q: Tensor, k: Tensor, v: Tensor, g: Tensor, heads: Int, causal: Bool
+    )
+        -> (dq: Tensor, dk: Tensor, dv: Tensor)
+    {
         let (b, tq, c) = (q.shape[0], q.shape[1], q.shape[2])
         let tk = k.shape[1]
-        let dq = Tensor(uninitializedShape: [b, tq, c]), dk = Tensor(uninitializedShape: [b, tk, c]), dv = Tensor(uninitializedShape: [b, tk, c])
-        scaledDotProductAttentionBackward(q: q, k: k, v: v, g: g, heads: heads, causal: causal, probabilities: nil, dq: dq, dk: dk, dv: dv)
+        let dq = Tensor(uninitializedShape: [b, tq, c]), dk = Tensor(uninitializedShape: [b, tk, c]),
+            dv = Tensor(uninitializedShape: [b, tk, c])
+        scaledDotProductAttentionBackward(
+            q: q, k: k, v: v, g: g, heads: heads, causal: causal, probabilities: nil, dq: dq, dk: dk, dv: dv)
         return (dq, dk, dv)
     }
 
@@ -111,50 +133,84 @@ extension Tensor {
     }
 
     /// ``selfAttentionBackward(qkv:g:heads:causal:)`` reusing the forward pass's P when kept.
-    static func selfAttentionBackward(qkv: Tensor, g: Tensor, heads: Int, causal: Bool, probabilities: Tensor?) -> Tensor {
+    static func selfAttentionBackward(qkv: Tensor, g: Tensor, heads: Int, causal: Bool, probabilities: Tensor?)
+        -> Tensor
+    {
         let c = qkv.shape[2] / 3
-        let dqkv = Tensor(uninitializedShape: qkv.shape)                                      // (B, T, 3C)
-        scaledDotProductAttentionBackward(q: qkv.sliced(dim: 2, range: 0..<c), k: qkv.sliced(dim: 2, range: c..<(2 * c)),
-                                          v: qkv.sliced(dim: 2, range: (2 * c)..<(3 * c)), g: g, heads: heads, causal: causal,
-                                          probabilities: probabilities, dq: dqkv.sliced(dim: 2, range: 0..<c), dk: dqkv.sliced(dim: 2, range: c..<(2 * c)),
-                                          dv: dqkv.sliced(dim: 2, range: (2 * c)..<(3 * c)))
+        let dqkv = Tensor(uninitializedShape: qkv.shape)  // (B, T, 3C)
+        scaledDotProductAttentionBackward(
+            q: qkv.sliced(dim: 2, range: 0..<c), k: qkv.sliced(dim: 2, range: c..<(2 * c)),
+            v: qkv.sliced(dim: 2, range: (2 * c)..<(3 * c)), g: g, heads: heads, causal: causal,
+            probabilities: probabilities, dq: dqkv.sliced(dim: 2, range: 0..<c),
+            dk: dqkv.sliced(dim: 2, range: c..<(2 * c)),
+            dv: dqkv.sliced(dim: 2, range: (2 * c)..<(3 * c)))
         return dqkv
     }
 
     /// The backward kernel, writing every element of dq (B, Tq, C), dk and dv (B, Tk, C):
     /// views whose rows may be strided (unit-stride last dimension). P (B, H, Tq, Tk) is the
     /// forward pass's when given, else recomputed per head.
-    static func scaledDotProductAttentionBackward(q: Tensor, k: Tensor, v: Tensor, g: Tensor, heads: Int, causal: Bool,
-                                                  probabilities: Tensor?, dq: Tensor, dk: Tensor, dv: Tensor) {
+    static func scaledDotProductAttentionBackward(
+        q: Tensor, k: Tensor, v: Tensor, g: Tensor, heads: Int, causal: Bool,
+        probabilities: Tensor?, dq: Tensor, dk: Tensor, dv: Tensor
+    ) {
         let (b, tq, c) = (q.shape[0], q.shape[1], q.shape[2])
         let tk = k.shape[1], d = c / heads
         let q = rowMajorRows(q), k = rowMajorRows(k), v = rowMajorRows(v), g = rowMajorRows(g)
-        precondition([dq, dk, dv].allSatisfy { $0.strides[2] == 1 && $0.strides[1] >= c }, "attention backward: gradient views need unit-stride rows")
+        precondition(
+            [dq, dk, dv].allSatisfy { $0.strides[2] == 1 && $0.strides[1] >= c },
+            "attention backward: gradient views need unit-stride rows")
         let scale = 1 / Float(d).squareRoot()
-        let qp = SendablePointer(q.baseAddress), kp = SendablePointer(k.baseAddress), vp = SendablePointer(v.baseAddress)
+        let qp = SendablePointer(q.baseAddress), kp = SendablePointer(k.baseAddress),
+            vp = SendablePointer(v.baseAddress)
         let gp = SendablePointer(g.baseAddress)
-        let dqp = SendablePointer(dq.baseAddress), dkp = SendablePointer(dk.baseAddress), dvp = SendablePointer(dv.baseAddress)
-        if let probabilities { precondition(probabilities.shape == [b, heads, tq, tk] && probabilities.isContiguous, "attention backward: P \(probabilities.shape)") }
+        let dqp = SendablePointer(dq.baseAddress), dkp = SendablePointer(dk.baseAddress),
+            dvp = SendablePointer(dv.baseAddress)
+        if let probabilities {
+            precondition(
+                probabilities.shape == [b, heads, tq, tk] && probabilities.isContiguous,
+                "attention backward: P \(probabilities.shape)")
+        }
         let pp = probabilities.map { SendablePointer($0.baseAddress) }
-        let (qs, ks, vs, gs) = ((q.strides[0], q.strides[1]), (k.strides[0], k.strides[1]), (v.strides[0], v.strides[1]), (g.strides[0], g.strides[1]))
-        let (dqs, dks, dvs) = ((dq.strides[0], dq.strides[1]), (dk.strides[0], dk.strides[1]), (dv.strides[0], dv.strides[1]))
+        let (qs, ks, vs, gs) = (
+            (q.strides[0], q.strides[1]), (k.strides[0], k.strides[1]), (v.strides[0], v.strides[1]),
+            (g.strides[0], g.strides[1])
+        )
+        let (dqs, dks, dvs) = (
+            (dq.strides[0], dq.strides[1]), (dk.strides[0], dk.strides[1]), (dv.strides[0], dv.strides[1])
+        )
         Parallel.forEachIndex(b * heads) { task in
             let n = task / heads, h = task % heads
-            let qh = qp.pointer + n * qs.0 + h * d, kh = kp.pointer + n * ks.0 + h * d, vh = vp.pointer + n * vs.0 + h * d
+            let qh = qp.pointer + n * qs.0 + h * d, kh = kp.pointer + n * ks.0 + h * d,
+                vh = vp.pointer + n * vs.0 + h * d
             let gh = gp.pointer + n * gs.0 + h * d
-            let dqh = dqp.pointer + n * dqs.0 + h * d, dkh = dkp.pointer + n * dks.0 + h * d, dvh = dvp.pointer + n * dvs.0 + h * d
-            let dScores = UnsafeMutablePointer<Float>.allocate(capacity: tq * tk)         // ∂P, then ∂S
-            let probabilities = pp.map { $0.pointer + task * tq * tk } ?? .allocate(capacity: tq * tk)   // P (Tq, Tk)
-            defer { dScores.deallocate(); if pp == nil { probabilities.deallocate() } }
-            if pp == nil {
-                attentionProbabilities(q: qh, qStride: qs.1, k: kh, kStride: ks.1, tq: tq, tk: tk, d: d,
-                                       scale: scale, causal: causal, into: probabilities)
+            let dqh = dqp.pointer + n * dqs.0 + h * d, dkh = dkp.pointer + n * dks.0 + h * d,
+                dvh = dvp.pointer + n * dvs.0 + h * d
+            let dScores = UnsafeMutablePointer<Float>.allocate(capacity: tq * tk)  // ∂P, then ∂S
+            let probabilities = pp.map { $0.pointer + task * tq * tk } ?? .allocate(capacity: tq * tk)  // P (Tq, Tk)
+            defer {
+                dScores.deallocate()
+                if pp == nil { probabilities.deallocate() }
             }
-            sgemm(GEMMOperand.raw(probabilities, tk, transposed: true), GEMMOperand.raw(gh, gs.1), m: tk, n: d, k: tq, c: dvh, ldc: dvs.1, parallel: false)      // ∂V
-            sgemm(GEMMOperand.raw(gh, gs.1), GEMMOperand.raw(vh, vs.1, transposed: true), m: tq, n: tk, k: d, c: dScores, ldc: tk, parallel: false)            // ∂P
-            for i in 0..<tq { softmaxRowBackward(probabilities + i * tk, dScores + i * tk, dScores + i * tk, tk) }          // ∂S
-            sgemm(GEMMOperand.raw(dScores, tk), GEMMOperand.raw(kh, ks.1), m: tq, n: d, k: tk, c: dqh, ldc: dqs.1, alpha: scale, parallel: false)                // ∂Q
-            sgemm(GEMMOperand.raw(dScores, tk, transposed: true), GEMMOperand.raw(qh, qs.1), m: tk, n: d, k: tq, c: dkh, ldc: dks.1, alpha: scale, parallel: false)  // ∂K
+            if pp == nil {
+                attentionProbabilities(
+                    q: qh, qStride: qs.1, k: kh, kStride: ks.1, tq: tq, tk: tk, d: d,
+                    scale: scale, causal: causal, into: probabilities)
+            }
+            sgemm(
+                GEMMOperand.raw(probabilities, tk, transposed: true), GEMMOperand.raw(gh, gs.1), m: tk, n: d, k: tq,
+                c: dvh, ldc: dvs.1, parallel: false)  // ∂V
+            sgemm(
+                GEMMOperand.raw(gh, gs.1), GEMMOperand.raw(vh, vs.1, transposed: true), m: tq, n: tk, k: d, c: dScores,
+                ldc: tk, parallel: false)  // ∂P
+            // ∂S
+            for i in 0..<tq { softmaxRowBackward(probabilities + i * tk, dScores + i * tk, dScores + i * tk, tk) }
+            sgemm(
+                GEMMOperand.raw(dScores, tk), GEMMOperand.raw(kh, ks.1), m: tq, n: d, k: tk, c: dqh, ldc: dqs.1,
+                alpha: scale, parallel: false)  // ∂Q
+            sgemm(
+                GEMMOperand.raw(dScores, tk, transposed: true), GEMMOperand.raw(qh, qs.1), m: tk, n: d, k: tq, c: dkh,
+                ldc: dks.1, alpha: scale, parallel: false)  // ∂K
         }
         withExtendedLifetime((q, k, v, g, dq, dk, dv, probabilities)) {}
     }

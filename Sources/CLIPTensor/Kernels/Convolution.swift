@@ -9,19 +9,27 @@ extension Tensor {
     }
 
     /// Convolution of x (B, Ci, H, W) with weight (Co, Ci, kh, kw) and optional bias (Co).
-    public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
-                              stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)) -> Tensor {
-        precondition(x.rank == 4 && weight.rank == 4, "conv2d needs x (B, C, H, W) and weight (Co, Ci, kh, kw), got \(x.shape) and \(weight.shape)")
+    public static func conv2d(
+        _ x: Tensor, weight: Tensor, bias: Tensor? = nil,
+        stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)
+    ) -> Tensor {
+        precondition(
+            x.rank == 4 && weight.rank == 4,
+            "conv2d needs x (B, C, H, W) and weight (Co, Ci, kh, kw), got \(x.shape) and \(weight.shape)")
         let (b, ci, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (co, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
-        precondition(weight.shape[1] == ci, "conv2d: input \(x.shape) has \(ci) channels, weight \(weight.shape) expects \(weight.shape[1])")
+        precondition(
+            weight.shape[1] == ci,
+            "conv2d: input \(x.shape) has \(ci) channels, weight \(weight.shape) expects \(weight.shape[1])")
         if let bias { precondition(bias.shape == [co], "conv2d: bias \(bias.shape) for weight \(weight.shape)") }
         let ho = convOutputSize(h, kernel: kh, stride: stride.0, padding: padding.0)
         let wo = convOutputSize(w, kernel: kw, stride: stride.1, padding: padding.1)
-        precondition(ho > 0 && wo > 0, "conv2d: input \(x.shape) too small for kernel \(kh)×\(kw), stride \(stride), padding \(padding)")
+        precondition(
+            ho > 0 && wo > 0,
+            "conv2d: input \(x.shape) too small for kernel \(kh)×\(kw), stride \(stride), padding \(padding)")
         let k = ci * kh * kw, s = ho * wo
         let input = x.contiguous()
-        let weight2 = weight.contiguous().reshaped([co, k])                 // (Co, K)
+        let weight2 = weight.contiguous().reshaped([co, k])  // (Co, K)
         let out = Tensor(uninitializedShape: [b, co, ho, wo])
         let pointwise = kh == 1 && kw == 1 && stride == (1, 1) && padding == (0, 0)
         // Images per GEMM: small outputs (e.g. 7×7 maps, ViT patch grids) are grouped so the
@@ -32,14 +40,18 @@ extension Tensor {
         let inputPointer = SendablePointer(input.baseAddress), outPointer = SendablePointer(out.baseAddress)
         // One group of images [first, first + g): im2col into `columns` (K, G·S) unless the
         // input can be read directly, one GEMM into `staging` (Co, G·S) or the output itself.
-        let run: @Sendable (Int, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, Bool) -> Void = { first, columns, staging, parallel in
+        let run: @Sendable (Int, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, Bool) -> Void = {
+            first, columns, staging, parallel in
             let g = min(group, b - first)
             let colView: GEMMOperand
             if let columns {
                 for i in 0..<g {
-                    im2col(inputPointer.pointer + (first + i) * ci * h * w, channels: ci, height: h, width: w, kernel: (kh, kw),
-                           stride: stride, padding: padding, outHeight: ho, outWidth: wo, into: columns + i * s, rowStride: group * s,
-                           parallel: parallel)
+                    im2col(
+                        inputPointer.pointer + (first + i) * ci * h * w, channels: ci, height: h, width: w,
+                        kernel: (kh, kw),
+                        stride: stride, padding: padding, outHeight: ho, outWidth: wo, into: columns + i * s,
+                        rowStride: group * s,
+                        parallel: parallel)
                 }
                 colView = .raw(columns, group * s)
             } else {
@@ -52,21 +64,31 @@ extension Tensor {
                 for c in 0..<co { (target + c * ldc).update(repeating: biasValues[c], count: g * s) }
                 beta = 1
             }
-            sgemm(GEMMOperand(weight2), colView, m: co, n: g * s, k: k, c: target, ldc: ldc, beta: beta, parallel: parallel)
+            sgemm(
+                GEMMOperand(weight2), colView, m: co, n: g * s, k: k, c: target, ldc: ldc, beta: beta,
+                parallel: parallel)
             if let staging {
                 // (Co, G, S) → (G, Co, S)
-                for i in 0..<g { for c in 0..<co {
-                    (outPointer.pointer + ((first + i) * co + c) * s).update(from: staging + c * ldc + i * s, count: s)
-                } }
+                for i in 0..<g {
+                    for c in 0..<co {
+                        (outPointer.pointer + ((first + i) * co + c) * s).update(
+                            from: staging + c * ldc + i * s, count: s)
+                    }
+                }
             }
         }
         let needsColumns = !(pointwise && group == 1)
         if groups >= 4 {
             // Enough groups to keep every thread busy: one group per task, single-threaded.
             Parallel.forEachIndex(groups) { index in
-                let columns = needsColumns ? UnsafeMutablePointer<Float>.allocate(capacity: k * group * s) : nil   // (K, G·S)
-                let staging = group > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: co * group * s) : nil     // (Co, G·S)
-                defer { columns?.deallocate(); staging?.deallocate() }
+                // (K, G·S)
+                let columns = needsColumns ? UnsafeMutablePointer<Float>.allocate(capacity: k * group * s) : nil
+                // (Co, G·S)
+                let staging = group > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: co * group * s) : nil
+                defer {
+                    columns?.deallocate()
+                    staging?.deallocate()
+                }
                 run(index * group, columns, staging, false)
             }
         } else {
@@ -81,10 +103,12 @@ extension Tensor {
 
     /// Unfolds the windows of one image (Ci, H, W) into columns (Ci·kh·kw, Ho·Wo) whose rows
     /// are `rowStride` apart (so several images can sit side by side); zero padding.
-    static func im2col(_ image: UnsafeMutablePointer<Float>, channels: Int, height: Int, width: Int,
-                       kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
-                       outHeight: Int, outWidth: Int, into columns: UnsafeMutablePointer<Float>, rowStride: Int,
-                       parallel: Bool = true) {
+    static func im2col(
+        _ image: UnsafeMutablePointer<Float>, channels: Int, height: Int, width: Int,
+        kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
+        outHeight: Int, outWidth: Int, into columns: UnsafeMutablePointer<Float>, rowStride: Int,
+        parallel: Bool = true
+    ) {
         let (kh, kw) = kernel
         let rows = channels * kh * kw
         let src = SendablePointer(image), dst = SendablePointer(columns)
@@ -140,20 +164,23 @@ extension Tensor {
     /// Images are processed in groups (G images side by side, so small maps still make wide
     /// GEMMs); groups run in parallel, each single-threaded with its own ∂W partial, and the
     /// partials are added in group order: the result depends only on the shapes.
-    public static func conv2dBackward(x: Tensor, weight: Tensor, g: Tensor, stride: (Int, Int), padding: (Int, Int),
-                                      needsInput: Bool = true, needsBias: Bool = false)
-        -> (dx: Tensor?, dWeight: Tensor, dBias: Tensor?) {
+    public static func conv2dBackward(
+        x: Tensor, weight: Tensor, g: Tensor, stride: (Int, Int), padding: (Int, Int),
+        needsInput: Bool = true, needsBias: Bool = false
+    )
+        -> (dx: Tensor?, dWeight: Tensor, dBias: Tensor?)
+    {
         let (b, ci, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (co, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
         let (ho, wo) = (g.shape[2], g.shape[3])
         let k = ci * kh * kw, s = ho * wo
         let input = x.contiguous(), grad = g.contiguous()
-        let weight2 = weight.contiguous().reshaped([co, k])                        // (Co, K)
+        let weight2 = weight.contiguous().reshaped([co, k])  // (Co, K)
         let dx = needsInput ? Tensor(zeros: x.shape) : nil
         let pointwise = kh == 1 && kw == 1 && stride == (1, 1) && padding == (0, 0)
         let group = max(1, min(b, (1024 + s - 1) / s, max(1, (1 << 22) / max(k * s, 1))))
         let groups = (b + group - 1) / group
-        let partials = Tensor(uninitializedShape: [groups, co, k])                 // ∂W per group
+        let partials = Tensor(uninitializedShape: [groups, co, k])  // ∂W per group
         let ip = SendablePointer(input.baseAddress), gp = SendablePointer(grad.baseAddress)
         let dxp = dx.map { SendablePointer($0.baseAddress) }, pp = SendablePointer(partials.baseAddress)
         let wp = SendablePointer(weight2.baseAddress)
@@ -169,30 +196,41 @@ extension Tensor {
             }
             if !direct {
                 for i in 0..<n {
-                    im2col(ip.pointer + (first + i) * ci * h * w, channels: ci, height: h, width: w, kernel: (kh, kw), stride: stride,
-                           padding: padding, outHeight: ho, outWidth: wo, into: columns + i * s, rowStride: width, parallel: false)
+                    im2col(
+                        ip.pointer + (first + i) * ci * h * w, channels: ci, height: h, width: w, kernel: (kh, kw),
+                        stride: stride,
+                        padding: padding, outHeight: ho, outWidth: wo, into: columns + i * s, rowStride: width,
+                        parallel: false)
                 }
             }
             if n > 1 {
                 // (G, Co, S) → (Co, G·S)
-                for i in 0..<n { for c in 0..<co {
-                    (gBlock + c * width + i * s).update(from: gp.pointer + ((first + i) * co + c) * s, count: s)
-                } }
+                for i in 0..<n {
+                    for c in 0..<co {
+                        (gBlock + c * width + i * s).update(from: gp.pointer + ((first + i) * co + c) * s, count: s)
+                    }
+                }
             }
-            sgemm(.raw(gBlock, width), .raw(columns, width, transposed: true), m: co, n: k, k: width,
-                  c: pp.pointer + index * co * k, ldc: k, parallel: false)                                         // ∂W (Co, K)
+            sgemm(
+                .raw(gBlock, width), .raw(columns, width, transposed: true), m: co, n: k, k: width,
+                c: pp.pointer + index * co * k, ldc: k, parallel: false)  // ∂W (Co, K)
             guard let dxp else { return }
             if pointwise && n == 1 {
-                sgemm(.raw(wp.pointer, k, transposed: true), .raw(gBlock, width), m: k, n: width, k: co,
-                      c: dxp.pointer + first * ci * h * w, ldc: width, parallel: false)                             // ∂x (Ci, S)
+                sgemm(
+                    .raw(wp.pointer, k, transposed: true), .raw(gBlock, width), m: k, n: width, k: co,
+                    c: dxp.pointer + first * ci * h * w, ldc: width, parallel: false)  // ∂x (Ci, S)
                 return
             }
-            let dColumns = UnsafeMutablePointer<Float>.allocate(capacity: k * width)                                // (K, G·S)
+            let dColumns = UnsafeMutablePointer<Float>.allocate(capacity: k * width)  // (K, G·S)
             defer { dColumns.deallocate() }
-            sgemm(.raw(wp.pointer, k, transposed: true), .raw(gBlock, width), m: k, n: width, k: co, c: dColumns, ldc: width, parallel: false)
+            sgemm(
+                .raw(wp.pointer, k, transposed: true), .raw(gBlock, width), m: k, n: width, k: co, c: dColumns,
+                ldc: width, parallel: false)
             for i in 0..<n {
-                col2im(dColumns + i * s, rowStride: width, channels: ci, height: h, width: w, kernel: (kh, kw), stride: stride,
-                       padding: padding, outHeight: ho, outWidth: wo, into: dxp.pointer + (first + i) * ci * h * w)
+                col2im(
+                    dColumns + i * s, rowStride: width, channels: ci, height: h, width: w, kernel: (kh, kw),
+                    stride: stride,
+                    padding: padding, outHeight: ho, outWidth: wo, into: dxp.pointer + (first + i) * ci * h * w)
             }
         }
         // ∂W = Σ_groups partials, in group order.
@@ -214,27 +252,31 @@ extension Tensor {
 
     /// Adds columns (Ci·kh·kw, Ho·Wo), rows `rowStride` apart, back into an image (Ci, H, W):
     /// the adjoint of `im2col` (single-threaded; callers run images in parallel).
-    static func col2im(_ columns: UnsafeMutablePointer<Float>, rowStride: Int, channels: Int, height: Int, width: Int,
-                       kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
-                       outHeight: Int, outWidth: Int, into image: UnsafeMutablePointer<Float>) {
+    static func col2im(
+        _ columns: UnsafeMutablePointer<Float>, rowStride: Int, channels: Int, height: Int, width: Int,
+        kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
+        outHeight: Int, outWidth: Int, into image: UnsafeMutablePointer<Float>
+    ) {
         let (kh, kw) = kernel
         for c in 0..<channels {
             let plane = image + c * height * width
-            for i in 0..<kh { for j in 0..<kw {
-                let row = columns + ((c * kh + i) * kw + j) * rowStride
-                let (ox0, ox1) = validRange(outWidth, stride: stride.1, offset: j - padding.1, limit: width)
-                if ox0 >= ox1 { continue }
-                for oy in 0..<outHeight {
-                    let y = oy * stride.0 - padding.0 + i
-                    if y < 0 || y >= height { continue }
-                    let dst = plane + y * width + j - padding.1, src = row + oy * outWidth
-                    if stride.1 == 1 {
-                        for ox in ox0..<ox1 { dst[ox] += src[ox] }
-                    } else {
-                        for ox in ox0..<ox1 { dst[ox * stride.1] += src[ox] }
+            for i in 0..<kh {
+                for j in 0..<kw {
+                    let row = columns + ((c * kh + i) * kw + j) * rowStride
+                    let (ox0, ox1) = validRange(outWidth, stride: stride.1, offset: j - padding.1, limit: width)
+                    if ox0 >= ox1 { continue }
+                    for oy in 0..<outHeight {
+                        let y = oy * stride.0 - padding.0 + i
+                        if y < 0 || y >= height { continue }
+                        let dst = plane + y * width + j - padding.1, src = row + oy * outWidth
+                        if stride.1 == 1 {
+                            for ox in ox0..<ox1 { dst[ox] += src[ox] }
+                        } else {
+                            for ox in ox0..<ox1 { dst[ox * stride.1] += src[ox] }
+                        }
                     }
                 }
-            } }
+            }
         }
     }
 }

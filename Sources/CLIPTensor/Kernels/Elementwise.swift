@@ -37,7 +37,8 @@ extension Tensor {
             return out
         }
         if a.shape == shape && a.isContiguous && b.isContiguous && b.count > 0 && n % b.count == 0
-            && Array(shape.suffix(b.rank)) == b.shape {
+            && Array(shape.suffix(b.rank)) == b.shape
+        {
             // b repeats over the leading dimensions of a.
             let inner = b.count, rows = n / inner
             let pa = SendablePointer(a.baseAddress), pb = SendablePointer(b.baseAddress)

@@ -8,7 +8,9 @@ extension Tensor {
     /// Mean over rows of −log softmax(logits)[row, target] (log-sum-exp with the row maximum
     /// subtracted), and ∂loss/∂logits = (softmax − onehot) / N.
     public static func crossEntropy(_ logits: Tensor, targets: [Int]) -> (loss: Float, gradient: Tensor) {
-        precondition(logits.rank == 2 && logits.shape[0] == targets.count, "crossEntropy: logits \(logits.shape) for \(targets.count) targets")
+        precondition(
+            logits.rank == 2 && logits.shape[0] == targets.count,
+            "crossEntropy: logits \(logits.shape) for \(targets.count) targets")
         let (n, k) = (logits.shape[0], logits.shape[1])
         let probabilities = softmax(logits)
         let l = logits.contiguous()

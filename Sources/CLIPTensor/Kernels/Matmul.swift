@@ -19,9 +19,13 @@ struct GEMMOperand: @unchecked Sendable {
         let rows = m.shape[0], cols = m.shape[1]
         let rs = m.strides[0], cs = m.strides[1]
         if (cs == 1 || cols == 1) && (rs >= max(cols, 1) || rows == 1) {
-            self.init(pointer: m.baseAddress, transposed: false, leadingDimension: rows == 1 ? max(cols, 1) : rs, keepAlive: nil)
+            self.init(
+                pointer: m.baseAddress, transposed: false, leadingDimension: rows == 1 ? max(cols, 1) : rs,
+                keepAlive: nil)
         } else if (rs == 1 || rows == 1) && (cs >= max(rows, 1) || cols == 1) {
-            self.init(pointer: m.baseAddress, transposed: true, leadingDimension: cols == 1 ? max(rows, 1) : cs, keepAlive: nil)
+            self.init(
+                pointer: m.baseAddress, transposed: true, leadingDimension: cols == 1 ? max(rows, 1) : cs,
+                keepAlive: nil)
         } else {
             let c = m.copy()
             self.init(pointer: c.baseAddress, transposed: false, leadingDimension: max(cols, 1), keepAlive: c)
@@ -45,8 +49,10 @@ struct GEMMOperand: @unchecked Sendable {
 ///
 /// Large products are split into `Parallel.threadCount` blocks along the longer of M and N,
 /// each a single-threaded BLAS call (`parallel: false` inside a parallel region).
-func sgemm(_ a: GEMMOperand, _ b: GEMMOperand, m: Int, n: Int, k: Int,
-           c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, beta: Float = 0, parallel: Bool = true) {
+func sgemm(
+    _ a: GEMMOperand, _ b: GEMMOperand, m: Int, n: Int, k: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, beta: Float = 0, parallel: Bool = true
+) {
     if m == 0 || n == 0 { return }
     if k == 0 {
         // BLAS leaves C untouched for k = 0 only when beta == 1; make the result explicit.
@@ -66,7 +72,8 @@ func sgemm(_ a: GEMMOperand, _ b: GEMMOperand, m: Int, n: Int, k: Int,
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             let r0 = m * t / threads, r1 = m * (t + 1) / threads
             guard r0 < r1 else { return }
-            let aBlock = GEMMOperand.raw(a.pointer + (a.transposed ? r0 : r0 * a.leadingDimension), a.leadingDimension, transposed: a.transposed)
+            let aBlock = GEMMOperand.raw(
+                a.pointer + (a.transposed ? r0 : r0 * a.leadingDimension), a.leadingDimension, transposed: a.transposed)
             sgemmCall(aBlock, b, m: r1 - r0, n: n, k: k, c: cp.pointer + r0 * ldc, ldc: ldc, alpha: alpha, beta: beta)
         }
     } else {
@@ -74,7 +81,8 @@ func sgemm(_ a: GEMMOperand, _ b: GEMMOperand, m: Int, n: Int, k: Int,
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             let c0 = n * t / threads, c1 = n * (t + 1) / threads
             guard c0 < c1 else { return }
-            let bBlock = GEMMOperand.raw(b.pointer + (b.transposed ? c0 * b.leadingDimension : c0), b.leadingDimension, transposed: b.transposed)
+            let bBlock = GEMMOperand.raw(
+                b.pointer + (b.transposed ? c0 * b.leadingDimension : c0), b.leadingDimension, transposed: b.transposed)
             sgemmCall(a, bBlock, m: m, n: c1 - c0, k: k, c: cp.pointer + c0, ldc: ldc, alpha: alpha, beta: beta)
         }
     }
@@ -82,14 +90,17 @@ func sgemm(_ a: GEMMOperand, _ b: GEMMOperand, m: Int, n: Int, k: Int,
 }
 
 @inline(__always)
-private func sgemmCall(_ a: GEMMOperand, _ b: GEMMOperand, m: Int, n: Int, k: Int,
-                       c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
-    cblas_sgemm(CLIPCblasRowMajor,
-                a.transposed ? CLIPCblasTrans : CLIPCblasNoTrans,
-                b.transposed ? CLIPCblasTrans : CLIPCblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha,
-                a.pointer, Int32(a.leadingDimension), b.pointer, Int32(b.leadingDimension),
-                beta, c, Int32(ldc))
+private func sgemmCall(
+    _ a: GEMMOperand, _ b: GEMMOperand, m: Int, n: Int, k: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float
+) {
+    cblas_sgemm(
+        CLIPCblasRowMajor,
+        a.transposed ? CLIPCblasTrans : CLIPCblasNoTrans,
+        b.transposed ? CLIPCblasTrans : CLIPCblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha,
+        a.pointer, Int32(a.leadingDimension), b.pointer, Int32(b.leadingDimension),
+        beta, c, Int32(ldc))
 }
 
 extension Tensor {
@@ -108,7 +119,8 @@ extension Tensor {
         // B shared by every batch and A's rows collapsible: one tall GEMM.
         if bBatch.allSatisfy({ $0 == 1 }) && a.isContiguous && batchShape == aBatch {
             let a2 = a.reshaped([batches * m, k])
-            let bView = Tensor(storage: b.storage, shape: [k, n], strides: Array(b.strides.suffix(2)), offset: b.offset)
+            let bView = Tensor(
+                storage: b.storage, shape: [k, n], strides: Array(b.strides.suffix(2)), offset: b.offset)
             sgemm(GEMMOperand(a2), GEMMOperand(bView), m: batches * m, n: n, k: k, c: out.baseAddress, ldc: n)
             return out
         }
@@ -122,9 +134,13 @@ extension Tensor {
         // Many small products: one per task. Few large ones: each split into blocks.
         let perTask = batches >= Parallel.threadCount && m * n * k < 1 << 21
         let run: @Sendable (Int) -> Void = { i in
-            let am = Tensor(storage: aView.storage, shape: [m, k], strides: aStrides, offset: aView.offset + aOffsets[i])
-            let bm = Tensor(storage: bView.storage, shape: [k, n], strides: bStrides, offset: bView.offset + bOffsets[i])
-            sgemm(GEMMOperand(am), GEMMOperand(bm), m: m, n: n, k: k, c: outBase.pointer + i * m * n, ldc: n, parallel: !perTask)
+            let am = Tensor(
+                storage: aView.storage, shape: [m, k], strides: aStrides, offset: aView.offset + aOffsets[i])
+            let bm = Tensor(
+                storage: bView.storage, shape: [k, n], strides: bStrides, offset: bView.offset + bOffsets[i])
+            sgemm(
+                GEMMOperand(am), GEMMOperand(bm), m: m, n: n, k: k, c: outBase.pointer + i * m * n, ldc: n,
+                parallel: !perTask)
         }
         if perTask {
             Parallel.forEachIndex(batches, run)
@@ -140,22 +156,27 @@ extension Tensor {
         precondition(weight.rank == 2, "linear weight must be (out, in), got \(weight.shape)")
         let inFeatures = x.size(-1), outFeatures = weight.shape[0]
         precondition(weight.shape[1] == inFeatures, "linear: input \(x.shape) does not match weight \(weight.shape)")
-        if let bias { precondition(bias.shape == [outFeatures], "linear: bias \(bias.shape) does not match weight \(weight.shape)") }
+        if let bias {
+            precondition(
+                bias.shape == [outFeatures], "linear: bias \(bias.shape) does not match weight \(weight.shape)")
+        }
         let rows = x.count / max(inFeatures, 1)
         let out = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outFeatures])
         let x2 = x.rank == 2 ? x : x.reshaped([rows, inFeatures])
         var beta: Float = 0
         if let bias {
             bias.withUnsafeBufferPointer { b in
-                let src = SendablePointer(UnsafeMutablePointer(mutating: b.baseAddress!)), dst = SendablePointer(out.baseAddress)
+                let src = SendablePointer(UnsafeMutablePointer(mutating: b.baseAddress!)),
+                    dst = SendablePointer(out.baseAddress)
                 Parallel.forEach(rows, grain: max(1, 8192 / max(outFeatures, 1))) { range in
                     for r in range { (dst.pointer + r * outFeatures).update(from: src.pointer, count: outFeatures) }
                 }
             }
             beta = 1
         }
-        sgemm(GEMMOperand(x2), GEMMOperand(weight.transposed(0, 1)), m: rows, n: outFeatures, k: inFeatures,
-              c: out.baseAddress, ldc: outFeatures, beta: beta)
+        sgemm(
+            GEMMOperand(x2), GEMMOperand(weight.transposed(0, 1)), m: rows, n: outFeatures, k: inFeatures,
+            c: out.baseAddress, ldc: outFeatures, beta: beta)
         return out
     }
 
@@ -199,14 +220,15 @@ extension Tensor {
 extension Tensor {
     /// Gradients of `linear(x, weight, bias)`: ∂x = g · W, ∂W = Σ_rows gᵀ · x, ∂b = Σ_rows g.
     public static func linearBackward(x: Tensor, weight: Tensor, g: Tensor, needsBias: Bool)
-        -> (dx: Tensor, dWeight: Tensor, dBias: Tensor?) {
+        -> (dx: Tensor, dWeight: Tensor, dBias: Tensor?)
+    {
         let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
         let rows = x.count / max(inFeatures, 1)
-        let x2 = x.contiguous().reshaped([rows, inFeatures])                    // (R, I)
-        let g2 = g.contiguous().reshaped([rows, outFeatures])                   // (R, O)
-        let dx = matmul(g2, weight).reshaped(x.shape)                           // (R, I)
-        let dW = matmul(g2.transposed(0, 1), x2)                                // (O, I)
-        let dB = needsBias ? sum(g2, dim: 0) : nil                              // (O)
+        let x2 = x.contiguous().reshaped([rows, inFeatures])  // (R, I)
+        let g2 = g.contiguous().reshaped([rows, outFeatures])  // (R, O)
+        let dx = matmul(g2, weight).reshaped(x.shape)  // (R, I)
+        let dW = matmul(g2.transposed(0, 1), x2)  // (O, I)
+        let dB = needsBias ? sum(g2, dim: 0) : nil  // (O)
         return (dx, dW, dB)
     }
 

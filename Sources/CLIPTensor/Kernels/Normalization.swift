@@ -15,7 +15,8 @@ extension Tensor {
     /// (rows) each, which the backward pass reuses. Row statistics are summed in Double
     /// (Sources/CTensorKernels/clip_kernels.c).
     public static func layerNormWithStatistics(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5)
-        -> (y: Tensor, mean: Tensor, inverseStd: Tensor) {
+        -> (y: Tensor, mean: Tensor, inverseStd: Tensor)
+    {
         let n = x.size(-1)
         if let weight { precondition(weight.shape == [n], "layerNorm: weight \(weight.shape) for input \(x.shape)") }
         if let bias { precondition(bias.shape == [n], "layerNorm: bias \(bias.shape) for input \(x.shape)") }
@@ -29,8 +30,9 @@ extension Tensor {
         let wp = w.map { SendablePointer($0.baseAddress) }, bp = b.map { SendablePointer($0.baseAddress) }
         Parallel.forEach(rows, grain: max(1, 16_384 / max(n, 1))) { range in
             let r = range.lowerBound
-            clip_layer_norm_rows(s.pointer + r * n, wp?.pointer, bp?.pointer, d.pointer + r * n, mp.pointer + r, rp.pointer + r,
-                                 range.count, n, eps)
+            clip_layer_norm_rows(
+                s.pointer + r * n, wp?.pointer, bp?.pointer, d.pointer + r * n, mp.pointer + r, rp.pointer + r,
+                range.count, n, eps)
         }
         withExtendedLifetime((src, w, b)) {}
         return (out, mean, inverseStd)
@@ -38,11 +40,15 @@ extension Tensor {
 
     /// Batch normalisation with running statistics (inference) on (B, C, …):
     /// (x − runningMean) / √(runningVar + eps) · weight + bias per channel.
-    public static func batchNormInference(_ x: Tensor, runningMean: Tensor, runningVar: Tensor,
-                                          weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
+    public static func batchNormInference(
+        _ x: Tensor, runningMean: Tensor, runningVar: Tensor,
+        weight: Tensor?, bias: Tensor?, eps: Float = 1e-5
+    ) -> Tensor {
         precondition(x.rank >= 2, "batchNorm needs (B, C, …), got \(x.shape)")
         let c = x.shape[1]
-        precondition(runningMean.shape == [c] && runningVar.shape == [c], "batchNorm: statistics \(runningMean.shape)/\(runningVar.shape) for input \(x.shape)")
+        precondition(
+            runningMean.shape == [c] && runningVar.shape == [c],
+            "batchNorm: statistics \(runningMean.shape)/\(runningVar.shape) for input \(x.shape)")
         let mean = runningMean.scalars, variance = runningVar.scalars
         let w = weight?.scalars ?? [Float](repeating: 1, count: c)
         let b = bias?.scalars ?? [Float](repeating: 0, count: c)
@@ -108,9 +114,12 @@ extension Tensor {
     /// ∂weight = Σ_rows g · x̂, ∂bias = Σ_rows g (Double partials per block of 64 rows, added in
     /// block order, so the result does not depend on the thread count).
     public static func layerNormBackward(_ x: Tensor, weight: Tensor?, g: Tensor, mean: Tensor, inverseStd: Tensor)
-        -> (dx: Tensor, dWeight: Tensor?, dBias: Tensor?) {
+        -> (dx: Tensor, dWeight: Tensor?, dBias: Tensor?)
+    {
         let n = x.size(-1), rows = x.count / max(n, 1)
-        precondition(mean.count == rows && inverseStd.count == rows, "layerNormBackward: statistics for \(mean.count) rows, input \(x.shape)")
+        precondition(
+            mean.count == rows && inverseStd.count == rows,
+            "layerNormBackward: statistics for \(mean.count) rows, input \(x.shape)")
         let xc = x.contiguous(), gc = g.contiguous()
         let dx = Tensor(uninitializedShape: x.shape)
         let w = weight?.contiguous()
@@ -119,15 +128,18 @@ extension Tensor {
         let partials = weight == nil ? nil : UnsafeMutablePointer<Double>.allocate(capacity: max(1, blocks * 2 * n))
         partials?.initialize(repeating: 0, count: max(1, blocks * 2 * n))
         defer { partials?.deallocate() }
-        let xp = SendablePointer(xc.baseAddress), gp = SendablePointer(gc.baseAddress), dp = SendablePointer(dx.baseAddress)
-        let mp = SendablePointer(mean.contiguous().baseAddress), rp = SendablePointer(inverseStd.contiguous().baseAddress)
+        let xp = SendablePointer(xc.baseAddress), gp = SendablePointer(gc.baseAddress),
+            dp = SendablePointer(dx.baseAddress)
+        let mp = SendablePointer(mean.contiguous().baseAddress),
+            rp = SendablePointer(inverseStd.contiguous().baseAddress)
         let wp = w.map { SendablePointer($0.baseAddress) }, pp = partials.map { SendablePointer($0) }
         Parallel.forEach(blocks, grain: max(1, 16_384 / max(n * blockRows, 1))) { range in
             for block in range {
                 let r0 = block * blockRows, r1 = min(rows, r0 + blockRows)
                 let dW = pp.map { $0.pointer + block * 2 * n }
-                clip_layer_norm_backward_rows(xp.pointer + r0 * n, wp?.pointer, gp.pointer + r0 * n, mp.pointer + r0, rp.pointer + r0,
-                                              dp.pointer + r0 * n, dW, dW.map { $0 + n }, r1 - r0, n)
+                clip_layer_norm_backward_rows(
+                    xp.pointer + r0 * n, wp?.pointer, gp.pointer + r0 * n, mp.pointer + r0, rp.pointer + r0,
+                    dp.pointer + r0 * n, dW, dW.map { $0 + n }, r1 - r0, n)
             }
         }
         withExtendedLifetime((xc, gc, w, mean, inverseStd)) {}
@@ -135,7 +147,10 @@ extension Tensor {
         let dWeight = Tensor(uninitializedShape: [n]), dBias = Tensor(uninitializedShape: [n])
         for i in 0..<n {
             var a = 0.0, b = 0.0
-            for block in 0..<blocks { a += partials[block * 2 * n + i]; b += partials[block * 2 * n + n + i] }
+            for block in 0..<blocks {
+                a += partials[block * 2 * n + i]
+                b += partials[block * 2 * n + n + i]
+            }
             dWeight.baseAddress[i] = Float(a)
             dBias.baseAddress[i] = Float(b)
         }
@@ -146,15 +161,17 @@ extension Tensor {
     /// in training mode. Returns y and what the backward pass and the running-statistics
     /// update need. Channels run in parallel; each channel's sums are Doubles in a fixed order.
     public static func batchNormTraining(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5)
-        -> (y: Tensor, saved: BatchNormSaved) {
+        -> (y: Tensor, saved: BatchNormSaved)
+    {
         let (b, c) = (x.shape[0], x.shape[1])
         let spatial = x.count / max(b * c, 1), count = Double(b * spatial)
         let xc = x.contiguous()
-        let statistics = UnsafeMutablePointer<Float>.allocate(capacity: 3 * c)    // mean, variance, 1/std
+        let statistics = UnsafeMutablePointer<Float>.allocate(capacity: 3 * c)  // mean, variance, 1/std
         defer { statistics.deallocate() }
         let normalized = Tensor(uninitializedShape: x.shape), y = Tensor(uninitializedShape: x.shape)
         let w = weight?.scalars, bb = bias?.scalars
-        let xp = SendablePointer(xc.baseAddress), np = SendablePointer(normalized.baseAddress), yp = SendablePointer(y.baseAddress)
+        let xp = SendablePointer(xc.baseAddress), np = SendablePointer(normalized.baseAddress),
+            yp = SendablePointer(y.baseAddress)
         let sp = SendablePointer(statistics)
         Parallel.forEach(c, grain: max(1, 16_384 / max(b * spatial, 1))) { range in
             for ch in range {
@@ -189,7 +206,8 @@ extension Tensor {
     /// ∂x = rstd/N · (N·∂x̂ − Σ∂x̂ − x̂·Σ(∂x̂·x̂)) with ∂x̂ = g·γ; ∂γ = Σ g·x̂; ∂β = Σ g.
     /// Channels run in parallel; each channel's sums are Doubles in a fixed order.
     public static func batchNormTrainingBackward(saved: BatchNormSaved, weight: Tensor?, g: Tensor)
-        -> (dx: Tensor, dWeight: Tensor?, dBias: Tensor?) {
+        -> (dx: Tensor, dWeight: Tensor?, dBias: Tensor?)
+    {
         let xhat = saved.normalized
         let (b, c) = (xhat.shape[0], xhat.shape[1])
         let spatial = xhat.count / max(b * c, 1), count = Float(b * spatial)
@@ -197,7 +215,8 @@ extension Tensor {
         let w = weight?.scalars
         let dW = Tensor(uninitializedShape: [c]), dB = Tensor(uninitializedShape: [c])
         let dx = Tensor(uninitializedShape: xhat.shape)
-        let gp = SendablePointer(gc.baseAddress), xp = SendablePointer(xhat.baseAddress), dp = SendablePointer(dx.baseAddress)
+        let gp = SendablePointer(gc.baseAddress), xp = SendablePointer(xhat.baseAddress),
+            dp = SendablePointer(dx.baseAddress)
         let dWp = SendablePointer(dW.baseAddress), dBp = SendablePointer(dB.baseAddress)
         let inverseStd = saved.inverseStd
         Parallel.forEach(c, grain: max(1, 16_384 / max(b * spatial, 1))) { range in
@@ -230,9 +249,13 @@ extension Tensor {
         let xc = x.contiguous(), yc = y.contiguous(), gc = g.contiguous()
         let dx = Tensor(uninitializedShape: x.shape)
         for r in 0..<rows {
-            let xr = xc.baseAddress + r * n, yr = yc.baseAddress + r * n, gr = gc.baseAddress + r * n, dr = dx.baseAddress + r * n
+            let xr = xc.baseAddress + r * n, yr = yc.baseAddress + r * n, gr = gc.baseAddress + r * n,
+                dr = dx.baseAddress + r * n
             var sq = 0.0, dot = 0.0
-            for i in 0..<n { sq += Double(xr[i]) * Double(xr[i]); dot += Double(gr[i]) * Double(yr[i]) }
+            for i in 0..<n {
+                sq += Double(xr[i]) * Double(xr[i])
+                dot += Double(gr[i]) * Double(yr[i])
+            }
             let norm = max(Float(sq.squareRoot()), eps)
             for i in 0..<n { dr[i] = (gr[i] - yr[i] * Float(dot)) / norm }
         }

@@ -65,7 +65,9 @@ extension Tensor {
 
 extension Tensor {
     /// ∂L/∂x of `avgPool2d`: each output's gradient spread evenly over its window.
-    public static func avgPool2dBackward(inputShape: [Int], g: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil) -> Tensor {
+    public static func avgPool2dBackward(inputShape: [Int], g: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil)
+        -> Tensor
+    {
         let stride = stride ?? kernel
         let (b, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let (ho, wo) = (g.shape[2], g.shape[3])
@@ -76,10 +78,14 @@ extension Tensor {
         Parallel.forEach(b * c, grain: max(1, 4096 / max(h * w, 1))) { range in
             for p in range {
                 let plane = d.pointer + p * h * w, gPlane = gp.pointer + p * ho * wo
-                for oy in 0..<ho { for ox in 0..<wo {
-                    let v = gPlane[oy * wo + ox] * inv
-                    for i in 0..<kernel.0 { for j in 0..<kernel.1 { plane[(oy * stride.0 + i) * w + ox * stride.1 + j] += v } }
-                } }
+                for oy in 0..<ho {
+                    for ox in 0..<wo {
+                        let v = gPlane[oy * wo + ox] * inv
+                        for i in 0..<kernel.0 {
+                            for j in 0..<kernel.1 { plane[(oy * stride.0 + i) * w + ox * stride.1 + j] += v }
+                        }
+                    }
+                }
             }
         }
         return dx

@@ -67,7 +67,9 @@ extension Tensor {
         Parallel.forEach(blocks, grain: max(1, 16_384 / max(width * blockRows, 1))) { range in
             for block in range {
                 let first = block * blockRows
-                clip_add_column_sums_f64(src.pointer + first * width, min(rows, first + blockRows) - first, width, acc.pointer + block * width)
+                clip_add_column_sums_f64(
+                    src.pointer + first * width, min(rows, first + blockRows) - first, width,
+                    acc.pointer + block * width)
             }
         }
         for i in 0..<width {

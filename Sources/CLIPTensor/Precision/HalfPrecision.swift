@@ -37,12 +37,12 @@ public enum HalfPrecision {
         }
         // Unbiased exponent for half: e - 127 + 15.
         let e = exponent - 112
-        if e >= 0x1F { return sign | 0x7C00 }          // overflow to infinity
+        if e >= 0x1F { return sign | 0x7C00 }  // overflow to infinity
         if e <= 0 {
             // Result is subnormal (or zero): shift the full significand right with RNE.
-            if e < -10 { return sign }                  // below half the smallest subnormal
-            let significand = mantissa | 0x80_0000      // implicit leading 1
-            let shift = UInt32(14 - e)                  // 24-bit significand → 10-bit field
+            if e < -10 { return sign }  // below half the smallest subnormal
+            let significand = mantissa | 0x80_0000  // implicit leading 1
+            let shift = UInt32(14 - e)  // 24-bit significand → 10-bit field
             var half = significand >> shift
             let remainder = significand & ((1 << shift) - 1)
             let halfway = UInt32(1) << (shift - 1)
@@ -65,35 +65,45 @@ public enum HalfPrecision {
     @inline(__always)
     public static func bfloat16Bits(from f: Float) -> UInt16 {
         let bits = f.bitPattern
-        if f.isNaN { return UInt16(bits >> 16) | 0x0040 }   // force quiet so truncation cannot make Inf
+        if f.isNaN { return UInt16(bits >> 16) | 0x0040 }  // force quiet so truncation cannot make Inf
         let rounding = UInt32(0x7FFF) + ((bits >> 16) & 1)
         return UInt16((bits &+ rounding) >> 16)
     }
 
     /// Widens `count` fp16 values to Float32 (parallel).
-    public static func convertHalfToFloat(_ source: UnsafePointer<UInt16>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
+    public static func convertHalfToFloat(
+        _ source: UnsafePointer<UInt16>, _ destination: UnsafeMutablePointer<Float>, count: Int
+    ) {
         map(source, destination, count: count) { float(fromHalfBits: $0) }
     }
 
     /// Widens `count` bfloat16 values to Float32 (parallel).
-    public static func convertBFloat16ToFloat(_ source: UnsafePointer<UInt16>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
+    public static func convertBFloat16ToFloat(
+        _ source: UnsafePointer<UInt16>, _ destination: UnsafeMutablePointer<Float>, count: Int
+    ) {
         map(source, destination, count: count) { float(fromBFloat16Bits: $0) }
     }
 
     /// Narrows `count` Float32 values to fp16 (parallel, RNE).
-    public static func convertFloatToHalf(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>, count: Int) {
+    public static func convertFloatToHalf(
+        _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>, count: Int
+    ) {
         map(source, destination, count: count) { halfBits(from: $0) }
     }
 
     /// Narrows `count` Float32 values to bfloat16 (parallel, RNE).
-    public static func convertFloatToBFloat16(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>, count: Int) {
+    public static func convertFloatToBFloat16(
+        _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>, count: Int
+    ) {
         map(source, destination, count: count) { bfloat16Bits(from: $0) }
     }
 
     /// destination[i] = convert(source[i]) for i < count, in parallel chunks.
     @inline(__always)
-    private static func map<Source, Destination>(_ source: UnsafePointer<Source>, _ destination: UnsafeMutablePointer<Destination>,
-                                                 count: Int, _ convert: @escaping @Sendable (Source) -> Destination) {
+    private static func map<Source, Destination>(
+        _ source: UnsafePointer<Source>, _ destination: UnsafeMutablePointer<Destination>,
+        count: Int, _ convert: @escaping @Sendable (Source) -> Destination
+    ) {
         let s = SendablePointer(UnsafeMutablePointer(mutating: source)), d = SendablePointer(destination)
         Parallel.forEach(count, grain: 65_536) { range in
             for i in range { d.pointer[i] = convert(s.pointer[i]) }
@@ -113,8 +123,9 @@ extension Tensor {
     /// Decodes little-endian elements of `format` from `bytes` into a new Float32 tensor.
     public init(decoding bytes: UnsafeRawBufferPointer, format: StorageFormat, shape: [Int]) {
         let count = Tensor.elementCount(shape)
-        precondition(bytes.count == count * format.byteCount,
-                     "\(bytes.count) bytes cannot hold \(count) \(format) elements of shape \(shape)")
+        precondition(
+            bytes.count == count * format.byteCount,
+            "\(bytes.count) bytes cannot hold \(count) \(format) elements of shape \(shape)")
         self.init(uninitializedShape: shape)
         guard count > 0, let base = bytes.baseAddress else { return }
         switch format {
@@ -151,7 +162,9 @@ extension Tensor {
     }
 
     /// A UInt16 view of possibly unaligned bytes (copying only when misaligned).
-    private static func alignedUInt16(_ base: UnsafeRawPointer, count: Int) -> (pointer: UnsafePointer<UInt16>, release: () -> Void) {
+    private static func alignedUInt16(_ base: UnsafeRawPointer, count: Int) -> (
+        pointer: UnsafePointer<UInt16>, release: () -> Void
+    ) {
         if Int(bitPattern: base) % 2 == 0 {
             return (base.assumingMemoryBound(to: UInt16.self), {})
         }

@@ -20,7 +20,9 @@ public struct CSVDataset: TrainingDataset {
 
     /// Reads the table. Throws ``DelimitedTextError`` (missing column, ragged row ...) or
     /// ``DataError/empty(path:)`` for a table with a header only.
-    public init(url: URL, imageKey: String = "filepath", captionKey: String = "title", separator: Character = "\t") throws {
+    public init(url: URL, imageKey: String = "filepath", captionKey: String = "title", separator: Character = "\t")
+        throws
+    {
         let table = try DelimitedText.table(contentsOf: url, separator: separator)
         let imageColumn = try table.columnIndex(named: imageKey)
         let captionColumn = try table.columnIndex(named: captionKey)

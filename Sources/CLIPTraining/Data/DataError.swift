@@ -45,10 +45,13 @@ public enum DataError: LocalizedError, Equatable, Sendable {
     public var recoverySuggestion: String? {
         switch self {
         case .notFound: "Check the path; shard lists may use braces like data/{000..009}.tar."
-        case .unrecognisedSource: "Pass a caption table (.csv/.tsv), tar shards (.tar, brace-expanded) or a folder of images with .txt sidecars."
+        case .unrecognisedSource:
+            "Pass a caption table (.csv/.tsv), tar shards (.tar, brace-expanded) or a folder of images with .txt sidecars."
         case .unreadable: "Check the file's permissions."
-        case .empty: "Check the caption column names (--csv-img-key, --csv-caption-key) and that images sit next to .txt captions."
-        case .invalidShardPattern: "Use {a,b} for alternatives and {000..099} for zero-padded ranges; separate lists with '::'."
+        case .empty:
+            "Check the caption column names (--csv-img-key, --csv-caption-key) and that images sit next to .txt captions."
+        case .invalidShardPattern:
+            "Use {a,b} for alternatives and {000..099} for zero-padded ranges; separate lists with '::'."
         case .compressedShard: "Decompress the shards first (e.g. gunzip), WebDataset shards are normally plain tar."
         case .corruptShard: "Re-create or re-download the shard."
         case .tarNameTooLong: "Use shorter sample keys."

@@ -65,14 +65,22 @@ public final class DataLoader: @unchecked Sendable {
     ///   - prefetchBatches: how many batches the workers may run ahead.
     ///   - shuffle: a seeded new order each epoch (training); off keeps dataset order.
     /// - Throws: ``DataError/invalidSetting(_:)`` for a non-positive batch or image size.
-    public init(source dataset: any TrainingDataset, batchSize: Int, imageSize: Int, tokenizer: Tokenizer,
-                contextLength: Int = 77, seed: UInt64 = 0, augment: Bool = false,
-                crop: RandomResizedCrop = RandomResizedCrop(), workers: Int = 2, prefetchBatches: Int = 4,
-                shuffle: Bool = true, dropLast: Bool = true, epochs: Int? = nil) throws {
+    public init(
+        source dataset: any TrainingDataset, batchSize: Int, imageSize: Int, tokenizer: Tokenizer,
+        contextLength: Int = 77, seed: UInt64 = 0, augment: Bool = false,
+        crop: RandomResizedCrop = RandomResizedCrop(), workers: Int = 2, prefetchBatches: Int = 4,
+        shuffle: Bool = true, dropLast: Bool = true, epochs: Int? = nil
+    ) throws {
         guard batchSize > 0 else { throw DataError.invalidSetting("batch size must be positive, got \(batchSize)") }
-        guard (1...4096).contains(imageSize) else { throw DataError.invalidSetting("image size must be 1...4096, got \(imageSize)") }
-        guard contextLength > 0 else { throw DataError.invalidSetting("context length must be positive, got \(contextLength)") }
-        guard workers >= 0, prefetchBatches > 0 else { throw DataError.invalidSetting("workers must be ≥ 0 and prefetch ≥ 1") }
+        guard (1...4096).contains(imageSize) else {
+            throw DataError.invalidSetting("image size must be 1...4096, got \(imageSize)")
+        }
+        guard contextLength > 0 else {
+            throw DataError.invalidSetting("context length must be positive, got \(contextLength)")
+        }
+        guard workers >= 0, prefetchBatches > 0 else {
+            throw DataError.invalidSetting("workers must be ≥ 0 and prefetch ≥ 1")
+        }
         if let epochs, epochs < 0 { throw DataError.invalidSetting("epochs must be ≥ 0, got \(epochs)") }
         guard dataset.count > 0 else { throw DataError.empty(path: dataset.summary) }
         self.dataset = dataset
@@ -82,11 +90,13 @@ public final class DataLoader: @unchecked Sendable {
         self.dropLast = dropLast
         self.epochs = epochs
         self.threads = workers
-        let processor = SampleProcessor(dataset: dataset, preprocessor: CLIPPreprocessor(size: imageSize), tokenizer: tokenizer,
-                                        contextLength: contextLength, augmentation: augment ? crop : nil, seed: seed)
-        state = PipelineState(processor: processor, count: dataset.count, seed: seed, shuffle: shuffle,
-                              window: max(1, prefetchBatches) * batchSize,
-                              end: epochs.map { $0 * dataset.count } ?? Int.max)
+        let processor = SampleProcessor(
+            dataset: dataset, preprocessor: CLIPPreprocessor(size: imageSize), tokenizer: tokenizer,
+            contextLength: contextLength, augmentation: augment ? crop : nil, seed: seed)
+        state = PipelineState(
+            processor: processor, count: dataset.count, seed: seed, shuffle: shuffle,
+            window: max(1, prefetchBatches) * batchSize,
+            end: epochs.map { $0 * dataset.count } ?? Int.max)
         for _ in 0..<workers {
             let state = self.state
             let thread = Thread { state.workerLoop() }
@@ -122,7 +132,10 @@ public final class DataLoader: @unchecked Sendable {
             // the whole next); a longer gap means no epoch can ever fill a batch.
             consumedSinceBatch += 1
             if consumedSinceBatch > 2 * count + batchSize {
-                throw DataError.empty(path: "\(dataset.summary): no batch of \(batchSize) in a whole epoch (\(state.skipped) samples skipped so far)")
+                throw DataError.empty(
+                    path:
+                        "\(dataset.summary): no batch of \(batchSize) in a whole epoch (\(state.skipped) samples skipped so far)"
+                )
             }
             if (sequence + 1) % count == 0 && samples.count < batchSize {
                 // Epoch boundary: batches never span epochs.
@@ -138,22 +151,25 @@ public final class DataLoader: @unchecked Sendable {
                 (pixels.storage.base + k * stride).update(from: src.baseAddress!, count: stride)
             }
         }
-        return Batch(pixels: pixels, tokens: samples.map(\.tokens), captions: samples.map(\.caption),
-                     indices: samples.map(\.index), epoch: epoch, position: position)
+        return Batch(
+            pixels: pixels, tokens: samples.map(\.tokens), captions: samples.map(\.caption),
+            indices: samples.map(\.index), epoch: epoch, position: position)
     }
 
     /// The position after the last batch returned.
     public var position: DataPosition {
         let (cursor, skipped) = state.cursorAndSkipped()
         let count = dataset.count
-        return DataPosition(epoch: cursor / count, index: cursor % count, skippedSamples: skipped, datasetCount: count, seed: seed)
+        return DataPosition(
+            epoch: cursor / count, index: cursor % count, skippedSamples: skipped, datasetCount: count, seed: seed)
     }
 
     /// Continues from `position`: the next batch is the one that followed it in the saved run.
     /// Throws ``DataError/positionMismatch(detail:)`` when the dataset size or seed differ.
     public func restore(_ position: DataPosition) throws {
         guard position.datasetCount == dataset.count else {
-            throw DataError.positionMismatch(detail: "saved for \(position.datasetCount) samples, the data has \(dataset.count)")
+            throw DataError.positionMismatch(
+                detail: "saved for \(position.datasetCount) samples, the data has \(dataset.count)")
         }
         guard position.seed == seed else {
             throw DataError.positionMismatch(detail: "saved with seed \(position.seed), the loader uses \(seed)")

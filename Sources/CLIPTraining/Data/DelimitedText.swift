@@ -101,7 +101,8 @@ public enum DelimitedText {
         lines.reserveCapacity(records.count - 1)
         for record in records.dropFirst() {
             guard record.fields.count == header.count else {
-                throw DelimitedTextError.raggedRow(line: record.line, expected: header.count, found: record.fields.count)
+                throw DelimitedTextError.raggedRow(
+                    line: record.line, expected: header.count, found: record.fields.count)
             }
             rows.append(record.fields)
             lines.append(record.line)
@@ -149,7 +150,7 @@ public enum DelimitedText {
         case "comma": return ","
         default:
             guard argument.count == 1, let character = argument.first, character != "\"", !character.isNewline,
-                  character.unicodeScalars.count == 1
+                character.unicodeScalars.count == 1
             else { throw DelimitedTextError.invalidSeparator(argument) }
             return character
         }
@@ -220,7 +221,9 @@ public enum DelimitedText {
                     continue
                 }
                 // Line breaks inside quotes are data, but still count for line numbers.
-                if byte == lineFeed || (byte == carriageReturn && (index + 1 == bytes.count || bytes[index + 1] != lineFeed)) {
+                if byte == lineFeed
+                    || (byte == carriageReturn && (index + 1 == bytes.count || bytes[index + 1] != lineFeed))
+                {
                     line += 1
                 }
                 field.append(byte)
@@ -285,28 +288,30 @@ public enum DelimitedTextError: LocalizedError, Equatable, Sendable {
     public var errorDescription: String? {
         switch self {
         case .empty: return "the table is empty (no header line)"
-        case let .invalidSeparator(separator):
-            return "unusable separator \"\(separator.debugDescription.dropFirst().dropLast())\" (needs one character other than a quote or a line break)"
-        case let .unterminatedQuote(line): return "the quoted field starting on line \(line) is never closed"
-        case let .raggedRow(line, expected, found):
+        case .invalidSeparator(let separator):
+            return
+                "unusable separator \"\(separator.debugDescription.dropFirst().dropLast())\" (needs one character other than a quote or a line break)"
+        case .unterminatedQuote(let line): return "the quoted field starting on line \(line) is never closed"
+        case .raggedRow(let line, let expected, let found):
             return "line \(line) has \(found) field\(found == 1 ? "" : "s"), the header has \(expected)"
-        case let .missingColumn(name, available):
+        case .missingColumn(let name, let available):
             return "no column named '\(name)' (columns: \(available.map { "'\($0)'" }.joined(separator: ", ")))"
-        case let .unreadable(path, reason): return "cannot read \(path): \(reason)"
-        case let .inFile(path, error): return "\(path): \(error.errorDescription ?? "\(error)")"
+        case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
+        case .inFile(let path, let error): return "\(path): \(error.errorDescription ?? "\(error)")"
         }
     }
 
     public var recoverySuggestion: String? {
         switch self {
         case .empty: return "The first line must name the columns, e.g. 'filepath<TAB>title'."
-        case .invalidSeparator: return "Pass a single character, e.g. --csv-separator ',' or --csv-separator '\\t' for tabs."
+        case .invalidSeparator:
+            return "Pass a single character, e.g. --csv-separator ',' or --csv-separator '\\t' for tabs."
         case .unterminatedQuote: return "Close the quote, or write a literal quote inside a quoted field as \"\"."
         case .raggedRow:
             return "Check the separator (--csv-separator; tab is the default) and quote fields that contain it."
         case .missingColumn: return "Name the columns with --csv-img-key and --csv-caption-key."
         case .unreadable: return "Check the path and the file's permissions."
-        case let .inFile(_, error): return error.recoverySuggestion
+        case .inFile(_, let error): return error.recoverySuggestion
         }
     }
 }

@@ -1,5 +1,5 @@
-import CLIPTensor
 import CLIPImage
+import CLIPTensor
 import Foundation
 
 /// open_clip's training augmentation (open_clip/transform.py `image_transform(is_train=True)`):
@@ -32,7 +32,10 @@ public struct RandomResizedCrop: Sendable, Equatable, Codable {
     public struct Box: Sendable, Equatable {
         public var top: Int, left: Int, height: Int, width: Int
         public init(top: Int, left: Int, height: Int, width: Int) {
-            self.top = top; self.left = left; self.height = height; self.width = width
+            self.top = top
+            self.left = left
+            self.height = height
+            self.width = width
         }
     }
 

@@ -1,5 +1,5 @@
-import CLIPTensor
 import CLIPImage
+import CLIPTensor
 import CLIPTokenizer
 import Foundation
 
@@ -17,8 +17,8 @@ struct SampleProcessor: Sendable {
 
     struct Prepared: Sendable {
         var index: Int
-        var pixels: [Float]   // (3, S, S)
-        var tokens: [Int32]   // (contextLength)
+        var pixels: [Float]  // (3, S, S)
+        var tokens: [Int32]  // (contextLength)
         var caption: String
     }
 

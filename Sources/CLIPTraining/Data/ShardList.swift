@@ -26,16 +26,24 @@ public enum ShardList {
         while i < s.count {
             let c = s[i]
             if c == "\\" && i + 1 < s.count {
-                current += [c, s[i + 1]]; i += 2; continue
+                current += [c, s[i + 1]]
+                i += 2
+                continue
             }
             if c == "{" { depth += 1 }
             if c == "}" { depth -= 1 }
             if depth < 0 { throw DataError.invalidShardPattern(pattern: pattern, detail: "'}' without '{'") }
             if depth == 0 && c == "," {
-                parts.append(current); current = []; i += 1; continue
+                parts.append(current)
+                current = []
+                i += 1
+                continue
             }
             if depth == 0 && c == ":" && i + 1 < s.count && s[i + 1] == ":" {
-                parts.append(current); current = []; i += 2; continue
+                parts.append(current)
+                current = []
+                i += 2
+                continue
             }
             current.append(c)
             i += 1
@@ -50,14 +58,20 @@ public enum ShardList {
         var open: Int? = nil, close: Int? = nil
         var depth = 0, i = 0
         while i < s.count {
-            if s[i] == "\\" { i += 2; continue }
+            if s[i] == "\\" {
+                i += 2
+                continue
+            }
             if s[i] == "{" {
                 if depth == 0 && open == nil { open = i }
                 depth += 1
             } else if s[i] == "}" {
                 depth -= 1
                 if depth < 0 { throw DataError.invalidShardPattern(pattern: pattern, detail: "'}' without '{'") }
-                if depth == 0 && open != nil { close = i; break }
+                if depth == 0 && open != nil {
+                    close = i
+                    break
+                }
             }
             i += 1
         }
@@ -86,9 +100,18 @@ public enum ShardList {
         var depth = 0, i = 0
         while i < s.count {
             let c = s[i]
-            if c == "\\" && i + 1 < s.count { current += [c, s[i + 1]]; i += 2; continue }
+            if c == "\\" && i + 1 < s.count {
+                current += [c, s[i + 1]]
+                i += 2
+                continue
+            }
             if c == "{" { depth += 1 } else if c == "}" { depth -= 1 }
-            if c == "," && depth == 0 { parts.append(current); current = [] } else { current.append(c) }
+            if c == "," && depth == 0 {
+                parts.append(current)
+                current = []
+            } else {
+                current.append(c)
+            }
             i += 1
         }
         parts.append(current)
@@ -111,13 +134,20 @@ public enum ShardList {
             }
             let padded = [left, right].contains { $0 != "0" && $0 != "-0" && ($0.hasPrefix("0") || $0.hasPrefix("-0")) }
             let width = padded ? max(left.count, right.count) : 0
-            let values = start <= end ? Array(stride(from: start, through: end, by: step)) : Array(stride(from: start, through: end, by: -step))
+            let values =
+                start <= end
+                ? Array(stride(from: start, through: end, by: step))
+                : Array(stride(from: start, through: end, by: -step))
             return values.map { pad($0, width: width) }
         }
         if left.count == 1, right.count == 1, let a = left.unicodeScalars.first, let b = right.unicodeScalars.first,
-           a.properties.isAlphabetic, b.properties.isAlphabetic, a.isASCII, b.isASCII {
+            a.properties.isAlphabetic, b.properties.isAlphabetic, a.isASCII, b.isASCII
+        {
             let start = Int(a.value), end = Int(b.value)
-            let values = start <= end ? Array(stride(from: start, through: end, by: step)) : Array(stride(from: start, through: end, by: -step))
+            let values =
+                start <= end
+                ? Array(stride(from: start, through: end, by: step))
+                : Array(stride(from: start, through: end, by: -step))
             return values.compactMap { Unicode.Scalar($0).map { String(Character($0)) } }
         }
         return nil
@@ -134,8 +164,13 @@ public enum ShardList {
     static func unescape(_ s: [Character]) -> String {
         var out = "", i = 0
         while i < s.count {
-            if s[i] == "\\" && i + 1 < s.count { out.append(s[i + 1]); i += 2; continue }
-            out.append(s[i]); i += 1
+            if s[i] == "\\" && i + 1 < s.count {
+                out.append(s[i + 1])
+                i += 2
+                continue
+            }
+            out.append(s[i])
+            i += 1
         }
         return out
     }

@@ -21,7 +21,8 @@ public struct SidecarFolderDataset: TrainingDataset {
     /// Lists the tree. Throws ``DataError/notFound(path:)`` or ``DataError/empty(path:)``.
     public init(folder: URL) throws {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue
+        else {
             throw DataError.notFound(path: folder.path)
         }
         guard let enumerator = FileManager.default.enumerator(atPath: folder.path) else {
@@ -45,7 +46,8 @@ public struct SidecarFolderDataset: TrainingDataset {
 
     public func sample(at index: Int) -> TrainingSample {
         let image = images[index]
-        return TrainingSample(image: .file(image), caption: .file(image.deletingPathExtension().appendingPathExtension("txt")))
+        return TrainingSample(
+            image: .file(image), caption: .file(image.deletingPathExtension().appendingPathExtension("txt")))
     }
 
     public var summary: String { "folder \(folder.path), \(count) images" }

@@ -30,7 +30,7 @@ public struct TarShardDataset: TrainingDataset {
         var shard: Int32
         var imageOffset: Int
         var imageLength: Int
-        var captionOffset: Int   // -1: no caption member
+        var captionOffset: Int  // -1: no caption member
         var captionLength: Int
         var name: String
     }
@@ -66,8 +66,10 @@ public struct TarShardDataset: TrainingDataset {
                     return
                 }
                 let caption = current["txt"]
-                entries.append(Entry(shard: Int32(index), imageOffset: image.offset, imageLength: image.length,
-                                     captionOffset: caption?.offset ?? -1, captionLength: caption?.length ?? 0, name: key))
+                entries.append(
+                    Entry(
+                        shard: Int32(index), imageOffset: image.offset, imageLength: image.length,
+                        captionOffset: caption?.offset ?? -1, captionLength: caption?.length ?? 0, name: key))
             }
             for member in members {
                 guard let (key, ext) = Self.split(member.name) else { continue }
@@ -103,10 +105,12 @@ public struct TarShardDataset: TrainingDataset {
     public func sample(at index: Int) -> TrainingSample {
         let entry = entries[index]
         let url = shards[Int(entry.shard)]
-        let caption: CaptionSource = entry.captionOffset < 0
+        let caption: CaptionSource =
+            entry.captionOffset < 0
             ? .missing : .fileRange(url, offset: entry.captionOffset, length: entry.captionLength)
-        return TrainingSample(image: .fileRange(url, offset: entry.imageOffset, length: entry.imageLength, name: entry.name),
-                              caption: caption)
+        return TrainingSample(
+            image: .fileRange(url, offset: entry.imageOffset, length: entry.imageLength, name: entry.name),
+            caption: caption)
     }
 
     public var summary: String { "\(shards.count) tar shard\(shards.count == 1 ? "" : "s"), \(count) samples" }
@@ -126,7 +130,9 @@ enum TarIndex {
         guard fd >= 0 else { throw DataError.unreadable(path: url.path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var status = stat()
-        guard fstat(fd, &status) == 0 else { throw DataError.unreadable(path: url.path, reason: String(cString: strerror(errno))) }
+        guard fstat(fd, &status) == 0 else {
+            throw DataError.unreadable(path: url.path, reason: String(cString: strerror(errno)))
+        }
         let fileSize = Int(status.st_size)
         var header = [UInt8](repeating: 0, count: 512)
         var members: [Member] = []
@@ -138,7 +144,9 @@ enum TarIndex {
             var buffer = [UInt8](repeating: 0, count: count)
             var done = 0
             while done < count {
-                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(position + done)) }
+                let n = buffer.withUnsafeMutableBytes {
+                    pread(fd, $0.baseAddress! + done, count - done, off_t(position + done))
+                }
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { return nil }
                 done += n
@@ -151,10 +159,14 @@ enum TarIndex {
             guard let block = readBlock(at: offset, count: 512) else { break }
             header = block
             if offset == 0, compression(header) != nil { throw DataError.compressedShard(path: url.path) }
-            if header.allSatisfy({ $0 == 0 }) { ended = true; break }
+            if header.allSatisfy({ $0 == 0 }) {
+                ended = true
+                break
+            }
             guard verifyChecksum(header), let size = number(header[124..<136]) else {
                 if offset == 0 && members.isEmpty {
-                    throw DataError.corruptShard(path: url.path, offset: offset, detail: "header checksum does not match (not a tar file?)")
+                    throw DataError.corruptShard(
+                        path: url.path, offset: offset, detail: "header checksum does not match (not a tar file?)")
                 }
                 warnings.append("\(url.path): bad tar header at byte \(offset); the rest of the shard is ignored")
                 break
@@ -172,7 +184,9 @@ enum TarIndex {
             if let longName { name = longName }
             let dataOffset = offset + 512
             guard length >= 0, dataOffset + length <= fileSize else {
-                warnings.append("\(url.path): truncated: member '\(name)' needs \(length) bytes at byte \(dataOffset), the file has \(fileSize)")
+                warnings.append(
+                    "\(url.path): truncated: member '\(name)' needs \(length) bytes at byte \(dataOffset), the file has \(fileSize)"
+                )
                 break
             }
             switch type {
@@ -253,8 +267,10 @@ enum TarIndex {
         var result: [String: String] = [:]
         var i = 0
         while i < data.count {
-            guard let space = data[i...].firstIndex(of: 32), let length = Int(String(decoding: data[i..<space], as: UTF8.self)),
-                  length > 0, i + length <= data.count else { break }
+            guard let space = data[i...].firstIndex(of: 32),
+                let length = Int(String(decoding: data[i..<space], as: UTF8.self)),
+                length > 0, i + length <= data.count
+            else { break }
             let record = data[(space + 1)..<(i + length)]
             if let equals = record.firstIndex(of: UInt8(ascii: "=")) {
                 let key = String(decoding: record[record.startIndex..<equals], as: UTF8.self)

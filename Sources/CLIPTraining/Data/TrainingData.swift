@@ -38,8 +38,9 @@ public enum TrainingData {
             return try SidecarFolderDataset(folder: URL(fileURLWithPath: path))
         }
         if lower.hasSuffix(".csv") || lower.hasSuffix(".tsv") || lower.hasSuffix(".txt") {
-            return try CSVDataset(url: URL(fileURLWithPath: path), imageKey: csv.imageKey, captionKey: csv.captionKey,
-                                  separator: csv.separator)
+            return try CSVDataset(
+                url: URL(fileURLWithPath: path), imageKey: csv.imageKey, captionKey: csv.captionKey,
+                separator: csv.separator)
         }
         throw DataError.unrecognisedSource(path: path)
     }

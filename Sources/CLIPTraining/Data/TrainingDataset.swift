@@ -124,7 +124,9 @@ enum FileRange {
             return nil
         }
         if let failure {
-            throw DataError.unreadable(path: url.path, reason: failure == 0 ? "file ends early (truncated shard)" : String(cString: strerror(failure)))
+            throw DataError.unreadable(
+                path: url.path,
+                reason: failure == 0 ? "file ends early (truncated shard)" : String(cString: strerror(failure)))
         }
         return data
     }

@@ -15,12 +15,12 @@ public enum EvaluationError: LocalizedError, Equatable, Sendable {
 
     public var errorDescription: String? {
         switch self {
-        case let .notAFolder(path): return "\(path) is not a folder"
-        case let .noClasses(path): return "\(path) has no class subfolders"
-        case let .noImages(path, skipped, reason):
+        case .notAFolder(let path): return "\(path) is not a folder"
+        case .noClasses(let path): return "\(path) has no class subfolders"
+        case .noImages(let path, let skipped, let reason):
             if skipped == 0 { return "no images found in \(path)" }
             return "none of the \(skipped) images in \(path) could be read" + (reason.map { " (first: \($0))" } ?? "")
-        case let .noCaptions(path): return "\(path) has no row with both an image path and a caption"
+        case .noCaptions(let path): return "\(path) has no row with both an image path and a caption"
         case .noTemplates: return "no prompt templates given"
         }
     }
@@ -30,7 +30,8 @@ public enum EvaluationError: LocalizedError, Equatable, Sendable {
         case .notAFolder, .noClasses:
             return "Pass a folder with one subfolder per class, e.g. DIR/cat/1.jpg, DIR/dog/2.png."
         case .noImages:
-            return "Images are files ending in .jpg, .jpeg, .png, .webp, .gif, .bmp, .ppm, .pgm, .tif or .tiff inside the class subfolders."
+            return
+                "Images are files ending in .jpg, .jpeg, .png, .webp, .gif, .bmp, .ppm, .pgm, .tif or .tiff inside the class subfolders."
         case .noCaptions:
             return "Check --csv-img-key, --csv-caption-key and --csv-separator (tab by default)."
         case .noTemplates: return "Give at least one template such as \"a photo of a {}.\"."

@@ -26,9 +26,11 @@ public enum ImageFeatureBatches {
     /// Calls `body` once per batch with the indices (into `urls`) of the readable images and
     /// their unnormalised features (B, E). Returns the files that were skipped.
     /// - Throws: model errors, and whatever `body` throws; unreadable images are not errors.
-    public static func encode(_ urls: [URL], model: CLIP, batchSize: Int = 32,
-                              progress: ((_ done: Int, _ total: Int) -> Void)? = nil,
-                              _ body: (_ indices: [Int], _ features: Tensor) throws -> Void) throws -> [SkippedImage] {
+    public static func encode(
+        _ urls: [URL], model: CLIP, batchSize: Int = 32,
+        progress: ((_ done: Int, _ total: Int) -> Void)? = nil,
+        _ body: (_ indices: [Int], _ features: Tensor) throws -> Void
+    ) throws -> [SkippedImage] {
         precondition(batchSize > 0, "batchSize must be positive")
         var skipped: [SkippedImage] = []
         for start in stride(from: 0, to: urls.count, by: batchSize) {
@@ -47,11 +49,16 @@ public enum ImageFeatureBatches {
                         _ = try preprocessor.preprocess(contentsOf: urls[index])
                         good.append(index)
                     } catch {
-                        skipped.append(SkippedImage(path: urls[index].path, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)"))
+                        skipped.append(
+                            SkippedImage(
+                                path: urls[index].path,
+                                reason: (error as? LocalizedError)?.errorDescription ?? "\(error)"))
                     }
                 }
                 indices = good
-                if !good.isEmpty { features = try model.encodeImages(contentsOf: good.map { urls[$0] }, maxBatch: batchSize) }
+                if !good.isEmpty {
+                    features = try model.encodeImages(contentsOf: good.map { urls[$0] }, maxBatch: batchSize)
+                }
             }
             if let features, !indices.isEmpty { try body(indices, features) }
             progress?(end, urls.count)

@@ -31,7 +31,9 @@ public struct LabelledImageFolder: Sendable {
     public let images: [Item]
 
     /// File extensions (lower-cased) counted as images.
-    public static let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "ppm", "pgm", "tif", "tiff"]
+    public static let imageExtensions: Set<String> = [
+        "jpg", "jpeg", "png", "webp", "gif", "bmp", "ppm", "pgm", "tif", "tiff",
+    ]
 
     /// Class names as they go into prompts: underscores become spaces.
     public var promptNames: [String] { classNames.map(Self.promptName) }
@@ -52,7 +54,8 @@ public struct LabelledImageFolder: Sendable {
         let entries = (try? fm.contentsOfDirectory(atPath: root.path)) ?? []
         let classes = entries.filter { name in
             var dir: ObjCBool = false
-            return !name.hasPrefix(".") && fm.fileExists(atPath: root.appendingPathComponent(name).path, isDirectory: &dir) && dir.boolValue
+            return !name.hasPrefix(".")
+                && fm.fileExists(atPath: root.appendingPathComponent(name).path, isDirectory: &dir) && dir.boolValue
         }.sorted(by: Self.codePointOrder)
         guard !classes.isEmpty else { throw EvaluationError.noClasses(root.path) }
         var items: [Item] = []

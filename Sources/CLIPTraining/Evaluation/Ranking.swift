@@ -18,7 +18,8 @@ public enum Ranking {
     /// The 0-based rank of candidate `target` among `scores`.
     public static func rank<Scores: RandomAccessCollection>(of target: Int, in scores: Scores) -> Int
     where Scores.Element == Float, Scores.Index == Int {
-        precondition(scores.indices.contains(scores.startIndex + target), "target \(target) outside \(scores.count) candidates")
+        precondition(
+            scores.indices.contains(scores.startIndex + target), "target \(target) outside \(scores.count) candidates")
         let base = scores.startIndex
         let score = scores[base + target]
         var rank = 0

@@ -33,7 +33,9 @@ public struct RetrievalDataset: Sendable {
     /// Reads `csv` with the given column names and separator.
     /// - Throws: ``DelimitedTextError`` for an unreadable or malformed table or a missing
     ///   column, ``EvaluationError/noCaptions(_:)`` when no row is usable.
-    public init(csv: URL, imageKey: String = "filepath", captionKey: String = "title", separator: Character = "\t") throws {
+    public init(csv: URL, imageKey: String = "filepath", captionKey: String = "title", separator: Character = "\t")
+        throws
+    {
         let table = try DelimitedText.table(contentsOf: csv, separator: separator)
         // Column errors name the file: the table knows its source.
         let imageColumn = try table.columnIndex(named: imageKey)
@@ -52,7 +54,8 @@ public struct RetrievalDataset: Sendable {
                 skippedRows += 1
                 continue
             }
-            let url = (path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)).standardizedFileURL
+            let url = (path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path))
+                .standardizedFileURL
             let image: Int
             if let known = indexOfPath[url.path] {
                 image = known

@@ -32,24 +32,29 @@ public enum RetrievalEvaluation {
     /// their captions) and captions, and computes ``RetrievalMetrics``.
     /// - Throws: ``EvaluationError/noImages(_:skipped:firstReason:)`` when no image is readable;
     ///   model errors.
-    public static func evaluate(model: CLIP, dataset: RetrievalDataset, batchSize: Int = 32,
-                                progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> RetrievalReport {
+    public static func evaluate(
+        model: CLIP, dataset: RetrievalDataset, batchSize: Int = 32,
+        progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> RetrievalReport {
         var rows: [Tensor] = []
-        var kept = [Int?](repeating: nil, count: dataset.imageURLs.count)     // old image index → new
+        var kept = [Int?](repeating: nil, count: dataset.imageURLs.count)  // old image index → new
         var next = 0
         let total = dataset.imageURLs.count + dataset.captions.count
-        let skipped = try ImageFeatureBatches.encode(dataset.imageURLs, model: model, batchSize: batchSize,
-                                                     progress: { done, _ in progress?(done, total) }) { indices, features in
-            rows.append(features)
-            for index in indices {
-                kept[index] = next
-                next += 1
-            }
-        }
+        let skipped = try ImageFeatureBatches.encode(
+            dataset.imageURLs, model: model, batchSize: batchSize,
+            progress: { done, _ in progress?(done, total) },
+            { indices, features in
+                rows.append(features)
+                for index in indices {
+                    kept[index] = next
+                    next += 1
+                }
+            })
         guard next > 0 else {
-            throw EvaluationError.noImages(dataset.source.path, skipped: skipped.count, firstReason: skipped.first?.reason)
+            throw EvaluationError.noImages(
+                dataset.source.path, skipped: skipped.count, firstReason: skipped.first?.reason)
         }
-        let imageFeatures = Tensor.concatenate(rows, dim: 0)                                  // (N, E)
+        let imageFeatures = Tensor.concatenate(rows, dim: 0)  // (N, E)
         var captions: [String] = [], imageOfText: [Int] = []
         for (caption, image) in zip(dataset.captions, dataset.imageOfCaption) {
             guard let newIndex = kept[image] else { continue }
@@ -63,9 +68,11 @@ public enum RetrievalEvaluation {
             textParts.append(try model.encodeTexts(Array(captions[start..<min(start + chunk, captions.count)])))
             progress?(dataset.imageURLs.count + min(start + chunk, captions.count), total)
         }
-        let textFeatures = Tensor.concatenate(textParts, dim: 0)                             // (M, E)
-        let metrics = RetrievalMetrics(imageFeatures: imageFeatures, textFeatures: textFeatures, imageOfText: imageOfText)
-        return RetrievalReport(metrics: metrics, images: next, texts: captions.count, skipped: skipped,
-                               skippedTexts: dataset.skippedRows + dataset.captions.count - captions.count)
+        let textFeatures = Tensor.concatenate(textParts, dim: 0)  // (M, E)
+        let metrics = RetrievalMetrics(
+            imageFeatures: imageFeatures, textFeatures: textFeatures, imageOfText: imageOfText)
+        return RetrievalReport(
+            metrics: metrics, images: next, texts: captions.count, skipped: skipped,
+            skippedTexts: dataset.skippedRows + dataset.captions.count - captions.count)
     }
 }

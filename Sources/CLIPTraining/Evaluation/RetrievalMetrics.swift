@@ -66,28 +66,33 @@ public struct RetrievalMetrics: Sendable, Equatable {
         let n = similarity.count, m = imageOfText.count
         precondition(similarity.allSatisfy { $0.count == m }, "similarity rows must have one entry per text (\(m))")
         let textsOfImage = Self.textsOfImage(imageOfText, imageCount: n)
-        imageToText = RetrievalDirectionMetrics(ranks: (0..<n).map { Ranking.bestRank(of: textsOfImage[$0], in: similarity[$0]) })
-        textToImage = RetrievalDirectionMetrics(ranks: (0..<m).map { t in
-            Ranking.rank(of: imageOfText[t], in: (0..<n).map { similarity[$0][t] })
-        })
+        imageToText = RetrievalDirectionMetrics(
+            ranks: (0..<n).map { Ranking.bestRank(of: textsOfImage[$0], in: similarity[$0]) })
+        textToImage = RetrievalDirectionMetrics(
+            ranks: (0..<m).map { t in
+                Ranking.rank(of: imageOfText[t], in: (0..<n).map { similarity[$0][t] })
+            })
     }
 
     /// Metrics from features (N, E) and (M, E), L2-normalised here. The similarity matrix is
     /// computed in row blocks of at most `blockElements` scores, so memory stays bounded for
     /// large evaluation sets; text→image scores come from texts × imagesᵀ.
     public init(imageFeatures: Tensor, textFeatures: Tensor, imageOfText: [Int], blockElements: Int = 1 << 22) {
-        precondition(imageFeatures.rank == 2 && textFeatures.rank == 2 && imageFeatures.shape[1] == textFeatures.shape[1],
-                     "features must be (N, E) and (M, E), got \(imageFeatures.shape) and \(textFeatures.shape)")
+        precondition(
+            imageFeatures.rank == 2 && textFeatures.rank == 2 && imageFeatures.shape[1] == textFeatures.shape[1],
+            "features must be (N, E) and (M, E), got \(imageFeatures.shape) and \(textFeatures.shape)")
         let n = imageFeatures.shape[0], m = textFeatures.shape[0]
         precondition(imageOfText.count == m, "one image index per text")
         let images = Tensor.l2Normalized(imageFeatures), texts = Tensor.l2Normalized(textFeatures)
         let textsOfImage = Self.textsOfImage(imageOfText, imageCount: n)
-        imageToText = RetrievalDirectionMetrics(ranks: Self.blockwiseRanks(queries: images, candidates: texts, blockElements: blockElements) {
-            Ranking.bestRank(of: textsOfImage[$0], in: $1)
-        })
-        textToImage = RetrievalDirectionMetrics(ranks: Self.blockwiseRanks(queries: texts, candidates: images, blockElements: blockElements) {
-            Ranking.rank(of: imageOfText[$0], in: $1)
-        })
+        imageToText = RetrievalDirectionMetrics(
+            ranks: Self.blockwiseRanks(queries: images, candidates: texts, blockElements: blockElements) {
+                Ranking.bestRank(of: textsOfImage[$0], in: $1)
+            })
+        textToImage = RetrievalDirectionMetrics(
+            ranks: Self.blockwiseRanks(queries: texts, candidates: images, blockElements: blockElements) {
+                Ranking.rank(of: imageOfText[$0], in: $1)
+            })
     }
 
     /// The metrics under open_clip's names: `image_to_text_R@1`, `image_to_text_R@5`,
@@ -114,17 +119,19 @@ public struct RetrievalMetrics: Sendable, Equatable {
     }
 
     /// Ranks per query row from (block, candidates) score blocks.
-    static func blockwiseRanks(queries: Tensor, candidates: Tensor, blockElements: Int,
-                               rank: (_ query: Int, _ scores: ArraySlice<Float>) -> Int) -> [Int] {
+    static func blockwiseRanks(
+        queries: Tensor, candidates: Tensor, blockElements: Int,
+        rank: (_ query: Int, _ scores: ArraySlice<Float>) -> Int
+    ) -> [Int] {
         let q = queries.shape[0], c = candidates.shape[0]
         guard q > 0 else { return [] }
         let rows = max(1, min(q, blockElements / max(c, 1)))
-        let candidatesT = candidates.transposed(0, 1)                       // (E, C)
+        let candidatesT = candidates.transposed(0, 1)  // (E, C)
         var ranks: [Int] = []
         ranks.reserveCapacity(q)
         for start in stride(from: 0, to: q, by: rows) {
             let end = min(start + rows, q)
-            let scores = Tensor.matmul(queries.sliced(dim: 0, range: start..<end), candidatesT).scalars   // (rows, C)
+            let scores = Tensor.matmul(queries.sliced(dim: 0, range: start..<end), candidatesT).scalars  // (rows, C)
             for r in 0..<(end - start) {
                 ranks.append(rank(start + r, scores[(r * c)..<((r + 1) * c)]))
             }

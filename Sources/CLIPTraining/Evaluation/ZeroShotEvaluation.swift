@@ -62,8 +62,11 @@ public struct ZeroShotTally: Sendable, Equatable {
     }
 
     /// Counts one image with scores `logits` (K values, higher is better) and true class `label`.
-    public mutating func add<Scores: RandomAccessCollection>(logits: Scores, label: Int) where Scores.Element == Float, Scores.Index == Int {
-        precondition(logits.count == classes && label >= 0 && label < classes, "logits need \(classes) entries and a label below that")
+    public mutating func add<Scores: RandomAccessCollection>(logits: Scores, label: Int)
+    where Scores.Element == Float, Scores.Index == Int {
+        precondition(
+            logits.count == classes && label >= 0 && label < classes,
+            "logits need \(classes) entries and a label below that")
         let rank = Ranking.rank(of: label, in: logits)
         imagesPerClass[label] += 1
         if rank == 0 { top1HitsPerClass[label] += 1 }
@@ -98,31 +101,43 @@ public enum ZeroShotEvaluation {
     /// spaces) and measures accuracy. Images are encoded `batchSize` at a time.
     /// - Throws: ``EvaluationError`` for a missing or empty folder, when no image is readable,
     ///   or for an empty template list; model errors.
-    public static func evaluate(model: CLIP, folder: URL, templates: [String] = defaultTemplates, batchSize: Int = 32,
-                                progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> ZeroShotReport {
-        try evaluate(model: model, dataset: LabelledImageFolder(folder), templates: templates, batchSize: batchSize, progress: progress)
+    public static func evaluate(
+        model: CLIP, folder: URL, templates: [String] = defaultTemplates, batchSize: Int = 32,
+        progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> ZeroShotReport {
+        try evaluate(
+            model: model, dataset: LabelledImageFolder(folder), templates: templates, batchSize: batchSize,
+            progress: progress)
     }
 
     /// Like ``evaluate(model:folder:templates:batchSize:progress:)`` on an already listed folder.
-    public static func evaluate(model: CLIP, dataset: LabelledImageFolder, templates: [String] = defaultTemplates, batchSize: Int = 32,
-                                progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> ZeroShotReport {
+    public static func evaluate(
+        model: CLIP, dataset: LabelledImageFolder, templates: [String] = defaultTemplates, batchSize: Int = 32,
+        progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> ZeroShotReport {
         guard !templates.isEmpty else { throw EvaluationError.noTemplates }
-        guard !dataset.images.isEmpty else { throw EvaluationError.noImages(dataset.root.path, skipped: 0, firstReason: nil) }
+        guard !dataset.images.isEmpty else {
+            throw EvaluationError.noImages(dataset.root.path, skipped: 0, firstReason: nil)
+        }
         let classifier = try ZeroShotClassifier(model: model, classNames: dataset.promptNames, templates: templates)
-        let weightsT = classifier.classWeights.transposed(0, 1)                          // (E, K)
+        let weightsT = classifier.classWeights.transposed(0, 1)  // (E, K)
         var tally = ZeroShotTally(classes: dataset.classNames.count)
         let k = dataset.classNames.count
-        let skipped = try ImageFeatureBatches.encode(dataset.images.map(\.url), model: model, batchSize: batchSize, progress: progress) { indices, features in
+        let skipped = try ImageFeatureBatches.encode(
+            dataset.images.map(\.url), model: model, batchSize: batchSize, progress: progress
+        ) { indices, features in
             // Cosine similarities: the logit scale does not change the order.
-            let logits = Tensor.matmul(Tensor.l2Normalized(features), weightsT).scalars    // (B, K)
+            let logits = Tensor.matmul(Tensor.l2Normalized(features), weightsT).scalars  // (B, K)
             for (row, index) in indices.enumerated() {
                 tally.add(logits: logits[(row * k)..<((row + 1) * k)], label: dataset.images[index].label)
             }
         }
         guard tally.images > 0 else {
-            throw EvaluationError.noImages(dataset.root.path, skipped: skipped.count, firstReason: skipped.first?.reason)
+            throw EvaluationError.noImages(
+                dataset.root.path, skipped: skipped.count, firstReason: skipped.first?.reason)
         }
-        return ZeroShotReport(classNames: dataset.classNames, top1: tally.top1, top5: tally.top5, topK: tally.topK, images: tally.images,
-                              imagesPerClass: tally.imagesPerClass, top1PerClass: tally.top1PerClass, skipped: skipped)
+        return ZeroShotReport(
+            classNames: dataset.classNames, top1: tally.top1, top5: tally.top5, topK: tally.topK, images: tally.images,
+            imagesPerClass: tally.imagesPerClass, top1PerClass: tally.top1PerClass, skipped: skipped)
     }
 }

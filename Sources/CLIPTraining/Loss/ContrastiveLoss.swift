@@ -20,7 +20,8 @@ public enum ContrastiveLoss {
     public static func loss(imageFeatures: Variable, textFeatures: Variable, logitScale: Variable) -> Variable {
         let n = imageFeatures.shape[0]
         precondition(textFeatures.shape[0] == n, "contrastive loss: \(n) images but \(textFeatures.shape[0]) texts")
-        let logitsPerImage = logits(imageFeatures: imageFeatures, textFeatures: textFeatures, logitScale: logitScale)   // (N, N)
+        // (N, N)
+        let logitsPerImage = logits(imageFeatures: imageFeatures, textFeatures: textFeatures, logitScale: logitScale)
         let targets = Array(0..<n)
         let imageLoss = Variable.crossEntropy(logitsPerImage, targets: targets)
         let textLoss = Variable.crossEntropy(Variable.transpose(logitsPerImage, 0, 1), targets: targets)

@@ -25,8 +25,9 @@ public final class AdamW {
 
         /// open_clip's `get_default_params`: ViT models use β2 0.98 and ε 1e-6, others 0.999 and 1e-8.
         public static func openCLIPDefaults(isViT: Bool, weightDecay: Float = 0.2) -> Hyperparameters {
-            isViT ? Hyperparameters(beta2: 0.98, epsilon: 1e-6, weightDecay: weightDecay)
-                  : Hyperparameters(beta2: 0.999, epsilon: 1e-8, weightDecay: weightDecay)
+            isViT
+                ? Hyperparameters(beta2: 0.98, epsilon: 1e-6, weightDecay: weightDecay)
+                : Hyperparameters(beta2: 0.999, epsilon: 1e-8, weightDecay: weightDecay)
         }
     }
 
@@ -45,7 +46,8 @@ public final class AdamW {
 
     /// open_clip's exclusion rule: `p.ndim < 2 or "bn" in n or "ln" in n or "bias" in n or "logit_scale" in n`.
     public static func decays(key: String, shape: [Int]) -> Bool {
-        !(shape.count < 2 || key.contains("bn") || key.contains("ln") || key.contains("bias") || key.contains("logit_scale"))
+        !(shape.count < 2 || key.contains("bn") || key.contains("ln") || key.contains("bias")
+            || key.contains("logit_scale"))
     }
 
     /// One update with learning rate `lr` from each parameter's accumulated `grad`
@@ -58,7 +60,7 @@ public final class AdamW {
         let stepSize = lr / correction1
         for (key, p) in parameters {
             guard let g = p.grad?.contiguous() else { continue }
-            let value = p.value.contiguous().copy()      // the optimiser owns its parameters' memory
+            let value = p.value.contiguous().copy()  // the optimiser owns its parameters' memory
             let m = firstMoments[key] ?? Tensor(zeros: value.shape)
             let v = secondMoments[key] ?? Tensor(zeros: value.shape)
             let decay = AdamW.decays(key: key, shape: value.shape) ? lr * h.weightDecay : 0

@@ -1,5 +1,5 @@
-import CLIPTensor
 import CLIPImage
+import CLIPTensor
 import Dispatch
 import Foundation
 
@@ -57,7 +57,10 @@ public struct SyntheticDatasetGenerator: Sendable {
             for size in SyntheticSize.allCases {
                 for position in SyntheticPosition.allCases {
                     for n in SyntheticCount.allCases {
-                        pool.append(SyntheticScene(shape: combination.shape, colour: combination.colour, size: size, position: position, count: n))
+                        pool.append(
+                            SyntheticScene(
+                                shape: combination.shape, colour: combination.colour, size: size, position: position,
+                                count: n))
                     }
                 }
             }
@@ -78,7 +81,9 @@ public struct SyntheticDatasetGenerator: Sendable {
     /// three training pairs (the model must see each attribute in enough contexts to compose).
     public var heldOutCombinations: [SyntheticCombination] {
         let all = SyntheticCombination.all
-        let target = configuration.holdoutFraction > 0 ? max(1, Int((configuration.holdoutFraction * Double(all.count)).rounded())) : 0
+        let target =
+            configuration.holdoutFraction > 0
+            ? max(1, Int((configuration.holdoutFraction * Double(all.count)).rounded())) : 0
         var order = all
         var random = SeededRandom(seed: configuration.seed, streams: 4)
         random.shuffle(&order)
@@ -86,7 +91,9 @@ public struct SyntheticDatasetGenerator: Sendable {
         var colourLeft = Dictionary(grouping: all, by: \.colour).mapValues(\.count)
         var shapeLeft = Dictionary(grouping: all, by: \.shape).mapValues(\.count)
         for combination in order where held.count < target {
-            guard colourLeft[combination.colour, default: 0] > 3, shapeLeft[combination.shape, default: 0] > 3 else { continue }
+            guard colourLeft[combination.colour, default: 0] > 3, shapeLeft[combination.shape, default: 0] > 3 else {
+                continue
+            }
             held.append(combination)
             colourLeft[combination.colour, default: 0] -= 1
             shapeLeft[combination.shape, default: 0] -= 1
@@ -96,7 +103,10 @@ public struct SyntheticDatasetGenerator: Sendable {
 
     /// The splits a dataset has.
     public enum Split: Int, CaseIterable, Sendable {
-        case train = 0, val = 1, zeroShotUnseen = 2, zeroShotAll = 3
+        case train = 0
+        case val = 1
+        case zeroShotUnseen = 2
+        case zeroShotAll = 3
     }
 
     /// The scene of image `index` of `split`; for the zero-shot splits `index` runs over
@@ -106,7 +116,9 @@ public struct SyntheticDatasetGenerator: Sendable {
         return scene(split: split, index: index, heldOut: heldOut, random: &random)
     }
 
-    private func scene(split: Split, index: Int, heldOut: Set<SyntheticCombination>, random: inout SeededRandom) -> SyntheticScene {
+    private func scene(split: Split, index: Int, heldOut: Set<SyntheticCombination>, random: inout SeededRandom)
+        -> SyntheticScene
+    {
         func pick<T: CaseIterable>(_: T.Type) -> T where T.AllCases: RandomAccessCollection, T.AllCases.Index == Int {
             let cases = T.allCases
             return cases[cases.startIndex + random.nextInt(below: cases.count)]
@@ -125,17 +137,21 @@ public struct SyntheticDatasetGenerator: Sendable {
         case .zeroShotAll:
             combination = SyntheticCombination.all[index / configuration.zeroShotPerClass]
         }
-        return SyntheticScene(shape: combination.shape, colour: combination.colour, size: pick(SyntheticSize.self),
-                              position: pick(SyntheticPosition.self), count: pick(SyntheticCount.self))
+        return SyntheticScene(
+            shape: combination.shape, colour: combination.colour, size: pick(SyntheticSize.self),
+            position: pick(SyntheticPosition.self), count: pick(SyntheticCount.self))
     }
 
     /// The scene and PNG bytes of one image.
-    public func image(split: Split, index: Int, heldOut: Set<SyntheticCombination>) throws -> (scene: SyntheticScene, png: Data) {
+    public func image(split: Split, index: Int, heldOut: Set<SyntheticCombination>) throws -> (
+        scene: SyntheticScene, png: Data
+    ) {
         var random = SeededRandom(seed: configuration.seed, streams: 2, split.rawValue, index)
         let scene = scene(split: split, index: index, heldOut: heldOut, random: &random)
         let rgb = SyntheticRenderer(size: configuration.imageSize).render(scene, random: &random)
-        let png = try PNGEncoder.encode(pixels: rgb, width: configuration.imageSize, height: configuration.imageSize,
-                                        channels: 3, compressionLevel: configuration.compressionLevel)
+        let png = try PNGEncoder.encode(
+            pixels: rgb, width: configuration.imageSize, height: configuration.imageSize,
+            channels: 3, compressionLevel: configuration.compressionLevel)
         return (scene, png)
     }
 
@@ -145,8 +161,13 @@ public struct SyntheticDatasetGenerator: Sendable {
         let held = heldOutCombinations
         let heldSet = Set(held)
         let valCount = self.valCount, trainCount = self.trainCount
-        let digits = max(6, String(max(configuration.count, held.count * configuration.zeroShotPerClass,
-                                       SyntheticCombination.all.count * configuration.zeroShotPerClass)).count)
+        let digits = max(
+            6,
+            String(
+                max(
+                    configuration.count, held.count * configuration.zeroShotPerClass,
+                    SyntheticCombination.all.count * configuration.zeroShotPerClass)
+            ).count)
         let number: @Sendable (Int) -> String = { i in
             let s = String(i)
             return String(repeating: "0", count: max(0, digits - s.count)) + s
@@ -154,7 +175,9 @@ public struct SyntheticDatasetGenerator: Sendable {
         try Self.makeFolder(output)
 
         // One job per image: render, encode, write. Returns the captions in index order.
-        func generate(_ split: Split, count: Int, relativePath: @escaping @Sendable (Int, SyntheticScene) -> String) throws -> [(path: String, scene: SyntheticScene, png: Data)] {
+        func generate(_ split: Split, count: Int, relativePath: @escaping @Sendable (Int, SyntheticScene) -> String)
+            throws -> [(path: String, scene: SyntheticScene, png: Data)]
+        {
             var results = [(path: String, scene: SyntheticScene, png: Data)?](repeating: nil, count: count)
             var failures = [String?](repeating: nil, count: count)
             var folders = Set<String>()
@@ -183,7 +206,9 @@ public struct SyntheticDatasetGenerator: Sendable {
                     }
                 }
             }
-            if let first = failures.compactMap({ $0 }).first { throw DataError.writeFailed(path: output.path, reason: first) }
+            if let first = failures.compactMap({ $0 }).first {
+                throw DataError.writeFailed(path: output.path, reason: first)
+            }
             return results.compactMap { $0 }
         }
 
@@ -197,9 +222,11 @@ public struct SyntheticDatasetGenerator: Sendable {
             unseen = try generate(.zeroShotUnseen, count: held.count * configuration.zeroShotPerClass) { i, scene in
                 "zeroshot_unseen/\(scene.className)/\(number(i)).png"
             }
-            try Self.writeTable(unseen.map { ($0.path, $0.scene.caption) }, to: output.appendingPathComponent("zeroshot_unseen.csv"))
+            try Self.writeTable(
+                unseen.map { ($0.path, $0.scene.caption) }, to: output.appendingPathComponent("zeroshot_unseen.csv"))
         }
-        let all = try generate(.zeroShotAll, count: SyntheticCombination.all.count * configuration.zeroShotPerClass) { i, scene in
+        let all = try generate(.zeroShotAll, count: SyntheticCombination.all.count * configuration.zeroShotPerClass) {
+            i, scene in
             "zeroshot_all/\(scene.className)/\(number(i)).png"
         }
 
@@ -210,13 +237,16 @@ public struct SyntheticDatasetGenerator: Sendable {
                 let shardCount = (items.count + configuration.shardSize - 1) / configuration.shardSize
                 for shard in 0..<shardCount {
                     var tar = TarWriter()
-                    for i in (shard * configuration.shardSize)..<min(items.count, (shard + 1) * configuration.shardSize) {
+                    for i in (shard * configuration.shardSize)..<min(items.count, (shard + 1) * configuration.shardSize)
+                    {
                         try tar.append(name: "\(number(i)).png", contents: items[i].png)
                         try tar.append(name: "\(number(i)).txt", contents: Data(items[i].scene.caption.utf8))
                     }
-                    try Self.write(tar.finish(), to: output.appendingPathComponent("shards/\(name)-\(Self.sixDigits(shard)).tar"))
+                    try Self.write(
+                        tar.finish(), to: output.appendingPathComponent("shards/\(name)-\(Self.sixDigits(shard)).tar"))
                 }
-                shardPatterns[name] = shardCount == 1
+                shardPatterns[name] =
+                    shardCount == 1
                     ? "shards/\(name)-000000.tar" : "shards/\(name)-{000000..\(Self.sixDigits(shardCount - 1))}.tar"
             }
         }
@@ -301,13 +331,25 @@ public struct SyntheticDatasetConfiguration: Codable, Sendable, Equatable {
     public init(count: Int) { self.count = count }
 
     func validate() throws {
-        guard count >= 1 && count <= 10_000_000 else { throw DataError.invalidSetting("--count must be 1...10000000, got \(count)") }
-        guard (16...1024).contains(imageSize) else { throw DataError.invalidSetting("--size must be 16...1024, got \(imageSize)") }
-        guard (0...0.9).contains(valFraction) else { throw DataError.invalidSetting("--val-fraction must be 0...0.9, got \(valFraction)") }
-        guard (0...0.5).contains(holdoutFraction) else { throw DataError.invalidSetting("--holdout-fraction must be 0...0.5, got \(holdoutFraction)") }
-        guard (1...100_000).contains(zeroShotPerClass) else { throw DataError.invalidSetting("--zeroshot-per-class must be 1...100000, got \(zeroShotPerClass)") }
+        guard count >= 1 && count <= 10_000_000 else {
+            throw DataError.invalidSetting("--count must be 1...10000000, got \(count)")
+        }
+        guard (16...1024).contains(imageSize) else {
+            throw DataError.invalidSetting("--size must be 16...1024, got \(imageSize)")
+        }
+        guard (0...0.9).contains(valFraction) else {
+            throw DataError.invalidSetting("--val-fraction must be 0...0.9, got \(valFraction)")
+        }
+        guard (0...0.5).contains(holdoutFraction) else {
+            throw DataError.invalidSetting("--holdout-fraction must be 0...0.5, got \(holdoutFraction)")
+        }
+        guard (1...100_000).contains(zeroShotPerClass) else {
+            throw DataError.invalidSetting("--zeroshot-per-class must be 1...100000, got \(zeroShotPerClass)")
+        }
         guard shardSize >= 1 else { throw DataError.invalidSetting("--shard-size must be positive, got \(shardSize)") }
-        guard (0...9).contains(compressionLevel) else { throw DataError.invalidSetting("PNG compression level must be 0...9") }
+        guard (0...9).contains(compressionLevel) else {
+            throw DataError.invalidSetting("PNG compression level must be 0...9")
+        }
     }
 }
 

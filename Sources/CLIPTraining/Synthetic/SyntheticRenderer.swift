@@ -27,10 +27,14 @@ public struct SyntheticRenderer: Sendable {
         let background = (0..<3).map { _ in Double(random.nextInt(in: 0...60)) }
         var pixels = [UInt8](repeating: 0, count: size * size * 3)
         for i in 0..<(size * size) {
-            pixels[3 * i] = UInt8(background[0]); pixels[3 * i + 1] = UInt8(background[1]); pixels[3 * i + 2] = UInt8(background[2])
+            pixels[3 * i] = UInt8(background[0])
+            pixels[3 * i + 1] = UInt8(background[1])
+            pixels[3 * i + 2] = UInt8(background[2])
         }
         let nominal = scene.colour.rgb
-        let colour = [nominal.r, nominal.g, nominal.b].map { Double(min(255, max(0, Int($0) + random.nextInt(in: -15...15)))) }
+        let colour = [nominal.r, nominal.g, nominal.b].map {
+            Double(min(255, max(0, Int($0) + random.nextInt(in: -15...15))))
+        }
         let radius = scene.size.radiusFraction * side * random.nextDouble(in: 0.92, 1.08)
         let centres = place(count: scene.count.rawValue, radius: radius, position: scene.position, random: &random)
         for centre in centres {
@@ -75,7 +79,10 @@ public struct SyntheticRenderer: Sendable {
             return rotated(regular(10, [r, 0.45 * r], start: -Double.pi / 2))
         case .cross:
             let a = 0.32 * r, b = 0.95 * r
-            return rotated([(-a, -b), (a, -b), (a, -a), (b, -a), (b, a), (a, a), (a, b), (-a, b), (-a, a), (-b, a), (-b, -a), (-a, -a)])
+            return rotated([
+                (-a, -b), (a, -b), (a, -a), (b, -a), (b, a), (a, a), (a, b), (-a, b), (-a, a), (-b, a), (-b, -a),
+                (-a, -a),
+            ])
         }
     }
 
@@ -83,8 +90,10 @@ public struct SyntheticRenderer: Sendable {
     /// position's region, with the group's centroid where the caption says (see
     /// ``centroidFits(_:_:)``): rejection sampling, then an even spread along the region's
     /// long axis.
-    func place(count: Int, radius: Double, position: SyntheticPosition,
-               random: inout SeededRandom) -> [(Double, Double)] {
+    func place(
+        count: Int, radius: Double, position: SyntheticPosition,
+        random: inout SeededRandom
+    ) -> [(Double, Double)] {
         let region = position.region
         let side = Double(size)
         let margin = radius + 0.5
@@ -104,7 +113,10 @@ public struct SyntheticRenderer: Sendable {
                         break
                     }
                 }
-                if !placed { failed = true; break }
+                if !placed {
+                    failed = true
+                    break
+                }
             }
             if !failed {
                 let cx = centres.map(\.0).reduce(0, +) / Double(count) / side
@@ -120,9 +132,17 @@ public struct SyntheticRenderer: Sendable {
         }
     }
 
-    private func draw(_ outline: Outline, centre: (Double, Double), radius: Double, colour: [Double], into pixels: inout [UInt8]) {
-        let xs = max(0, Int((centre.0 - radius - 2).rounded(.down)))...min(size - 1, Int((centre.0 + radius + 2).rounded(.up)))
-        let ys = max(0, Int((centre.1 - radius - 2).rounded(.down)))...min(size - 1, Int((centre.1 + radius + 2).rounded(.up)))
+    private func draw(
+        _ outline: Outline, centre: (Double, Double), radius: Double, colour: [Double], into pixels: inout [UInt8]
+    ) {
+        let xs =
+            max(
+                0, Int((centre.0 - radius - 2).rounded(.down)))...min(
+                size - 1, Int((centre.0 + radius + 2).rounded(.up)))
+        let ys =
+            max(
+                0, Int((centre.1 - radius - 2).rounded(.down)))...min(
+                size - 1, Int((centre.1 + radius + 2).rounded(.up)))
         for y in ys {
             for x in xs {
                 let px = Double(x) + 0.5 - centre.0, py = Double(y) + 0.5 - centre.1

@@ -13,7 +13,10 @@ public struct SyntheticScene: Hashable, Codable, Sendable {
     public var position: SyntheticPosition
     public var count: SyntheticCount
 
-    public init(shape: SyntheticShape, colour: SyntheticColour, size: SyntheticSize, position: SyntheticPosition, count: SyntheticCount) {
+    public init(
+        shape: SyntheticShape, colour: SyntheticColour, size: SyntheticSize, position: SyntheticPosition,
+        count: SyntheticCount
+    ) {
         self.shape = shape
         self.colour = colour
         self.size = size
@@ -48,7 +51,9 @@ public struct SyntheticCombination: Hashable, Codable, Sendable, Comparable {
 
     /// Every pair, colours outer, in declaration order.
     public static var all: [SyntheticCombination] {
-        SyntheticColour.allCases.flatMap { c in SyntheticShape.allCases.map { SyntheticCombination(colour: c, shape: $0) } }
+        SyntheticColour.allCases.flatMap { c in
+            SyntheticShape.allCases.map { SyntheticCombination(colour: c, shape: $0) }
+        }
     }
 
     public static func < (a: Self, b: Self) -> Bool { a.name < b.name }

@@ -78,7 +78,9 @@ public enum SyntheticPosition: String, CaseIterable, Codable, Sendable {
 
 /// How many objects a scene has.
 public enum SyntheticCount: Int, CaseIterable, Codable, Sendable {
-    case one = 1, two = 2, three = 3
+    case one = 1
+    case two = 2
+    case three = 3
 
     /// The caption word: "a" reads better than "one", but captions keep the number explicit.
     public var word: String {

@@ -37,20 +37,28 @@ public enum Checkpoint {
         let final = root.appendingPathComponent(name)
         try? fm.removeItem(at: partial)
         try fm.createDirectory(at: partial, withIntermediateDirectories: true)
-        try model.save(to: partial.appendingPathComponent("model.safetensors"), metadata: ["step": String(trainer.step)])
+        try model.save(
+            to: partial.appendingPathComponent("model.safetensors"), metadata: ["step": String(trainer.step)])
         var moments: [(String, WeightTensor)] = []
         for (key, _) in trainer.optimizer.parameters {
-            if let m = trainer.optimizer.firstMoments[key] { moments.append(("exp_avg.\(key)", WeightTensor(float32: m.scalars, shape: m.shape))) }
-            if let v = trainer.optimizer.secondMoments[key] { moments.append(("exp_avg_sq.\(key)", WeightTensor(float32: v.scalars, shape: v.shape))) }
+            if let m = trainer.optimizer.firstMoments[key] {
+                moments.append(("exp_avg.\(key)", WeightTensor(float32: m.scalars, shape: m.shape)))
+            }
+            if let v = trainer.optimizer.secondMoments[key] {
+                moments.append(("exp_avg_sq.\(key)", WeightTensor(float32: v.scalars, shape: v.shape)))
+            }
         }
-        try SafetensorsWriter.write(moments, metadata: ["step": String(trainer.optimizer.step)], to: partial.appendingPathComponent("optimizer.safetensors"))
+        try SafetensorsWriter.write(
+            moments, metadata: ["step": String(trainer.optimizer.step)],
+            to: partial.appendingPathComponent("optimizer.safetensors"))
         let state = TrainerState(step: trainer.step, options: trainer.options, dataPosition: dataPosition)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(state).write(to: partial.appendingPathComponent("trainer.json"), options: .atomic)
         try? fm.removeItem(at: final)
         try fm.moveItem(at: partial, to: final)
-        try model.save(to: directory.appendingPathComponent("latest.safetensors"), metadata: ["step": String(trainer.step)])
+        try model.save(
+            to: directory.appendingPathComponent("latest.safetensors"), metadata: ["step": String(trainer.step)])
         try prune(root, keep: trainer.options.keepCheckpoints)
     }
 
@@ -66,7 +74,9 @@ public enum Checkpoint {
 
     /// Loads a checkpoint folder: a trainable model, a trainer with the optimiser state and
     /// step restored, and the saved data position.
-    public static func resume(from folder: URL, frozenPrefixes: [String] = []) throws -> (trainer: Trainer, dataPosition: Data?) {
+    public static func resume(from folder: URL, frozenPrefixes: [String] = []) throws -> (
+        trainer: Trainer, dataPosition: Data?
+    ) {
         let stateURL = folder.appendingPathComponent("trainer.json")
         let state: TrainerState
         do {
@@ -80,8 +90,11 @@ public enum Checkpoint {
         let optimizerState = try WeightLoader.load(folder.appendingPathComponent("optimizer.safetensors"))
         var first: [String: Tensor] = [:], second: [String: Tensor] = [:]
         for (key, w) in optimizerState.tensors {
-            if key.hasPrefix("exp_avg_sq.") { second[String(key.dropFirst("exp_avg_sq.".count))] = try Tensor(converting: w).copy() }
-            else if key.hasPrefix("exp_avg.") { first[String(key.dropFirst("exp_avg.".count))] = try Tensor(converting: w).copy() }
+            if key.hasPrefix("exp_avg_sq.") {
+                second[String(key.dropFirst("exp_avg_sq.".count))] = try Tensor(converting: w).copy()
+            } else if key.hasPrefix("exp_avg.") {
+                first[String(key.dropFirst("exp_avg.".count))] = try Tensor(converting: w).copy()
+            }
         }
         let optimizerStep = Int(optimizerState.metadata["step"] ?? "") ?? state.step
         trainer.restore(step: state.step, firstMoments: first, secondMoments: second)
@@ -91,7 +104,10 @@ public enum Checkpoint {
 
     /// Deletes all but the newest `keep` checkpoint folders.
     static func prune(_ root: URL, keep: Int) throws {
-        let names = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasPrefix("step-") }.sorted()
-        for name in names.dropLast(max(keep, 1)) { try? FileManager.default.removeItem(at: root.appendingPathComponent(name)) }
+        let names = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasPrefix("step-") }
+            .sorted()
+        for name in names.dropLast(max(keep, 1)) {
+            try? FileManager.default.removeItem(at: root.appendingPathComponent(name))
+        }
     }
 }

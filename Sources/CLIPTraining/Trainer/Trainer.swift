@@ -32,7 +32,9 @@ public final class Trainer {
     /// - Parameter model: built with `trainable: true` (locked towers via `frozenPrefixes`).
     public init(model: CLIP, options: TrainingOptions) throws {
         guard model.isTrainable else { throw TrainingError.invalidOptions("the model was not loaded as trainable") }
-        guard options.batchSize >= 2 else { throw TrainingError.invalidOptions("--batch-size must be at least 2 for a contrastive loss") }
+        guard options.batchSize >= 2 else {
+            throw TrainingError.invalidOptions("--batch-size must be at least 2 for a contrastive loss")
+        }
         guard options.steps >= 1 else { throw TrainingError.invalidOptions("the run needs at least one step") }
         guard options.accumulationSteps >= 1 && options.batchSize % options.accumulationSteps == 0 else {
             throw TrainingError.invalidOptions("--accum-freq must divide the batch size")
@@ -41,9 +43,11 @@ public final class Trainer {
         self.options = options
         var isViT = false
         if case .vit = model.configuration.vision { isViT = true }
-        optimizer = AdamW(parameters: model.namedParameters,
-                          hyperparameters: .openCLIPDefaults(isViT: isViT, weightDecay: options.weightDecay))
-        schedule = LearningRateSchedule(baseRate: options.learningRate, warmup: options.warmup, totalSteps: options.steps)
+        optimizer = AdamW(
+            parameters: model.namedParameters,
+            hyperparameters: .openCLIPDefaults(isViT: isViT, weightDecay: options.weightDecay))
+        schedule = LearningRateSchedule(
+            baseRate: options.learningRate, warmup: options.warmup, totalSteps: options.steps)
     }
 
     /// Restores the step counter and optimiser state (resume).
@@ -59,8 +63,9 @@ public final class Trainer {
         if options.accumulationSteps > 1 {
             return try accumulatedBackward(pixels: pixels, tokens: tokens, trainingMode: trainingMode)
         }
-        let l = ContrastiveLoss.loss(imageFeatures: model.imageFeatures(Variable(pixels), training: trainingMode),
-                                     textFeatures: try model.textFeatures(tokens), logitScale: model.logitScaleParameter)
+        let l = ContrastiveLoss.loss(
+            imageFeatures: model.imageFeatures(Variable(pixels), training: trainingMode),
+            textFeatures: try model.textFeatures(tokens), logitScale: model.logitScaleParameter)
         let loss = l.value.item
         if loss.isFinite { l.backward() }
         return loss
@@ -77,7 +82,9 @@ public final class Trainer {
             let what = loss.isFinite ? "gradient norm" : "loss"
             guard options.skipNonFinite else { throw TrainingError.nonFinite(step: step + 1, what: what) }
             step += 1
-            return StepReport(step: step, loss: loss, learningRate: lr, logitScale: model.logitScale, gradientNorm: norm, skipped: true)
+            return StepReport(
+                step: step, loss: loss, learningRate: lr, logitScale: model.logitScale, gradientNorm: norm,
+                skipped: true)
         }
         if let maxNorm = options.gradientClipNorm { GradientClipping.clip(parameters, maxNorm: maxNorm) }
         optimizer.update(learningRate: lr)
@@ -86,7 +93,8 @@ public final class Trainer {
         let t = min(max(model.logitScale, 0), Float(Foundation.log(100.0)))
         if t != model.logitScale { model.logitScaleParameter.assign(Tensor(scalar: t)) }
         step += 1
-        return StepReport(step: step, loss: loss, learningRate: lr, logitScale: model.logitScale, gradientNorm: norm, skipped: false)
+        return StepReport(
+            step: step, loss: loss, learningRate: lr, logitScale: model.logitScale, gradientNorm: norm, skipped: false)
     }
 
     /// Feature caching: cached features for the whole batch, then one backward per micro-batch
@@ -102,7 +110,8 @@ public final class Trainer {
         }
         var loss: Float = 0
         for (i, r) in ranges.enumerated() {
-            let image = model.imageFeatures(Variable(pixels.sliced(dim: 0, range: r).contiguous()), training: trainingMode)
+            let image = model.imageFeatures(
+                Variable(pixels.sliced(dim: 0, range: r).contiguous()), training: trainingMode)
             let text = try model.textFeatures(Array(tokens[r]))
             let images = Variable.concatenate(ranges.indices.map { $0 == i ? image : Variable(frozen[$0].0) }, dim: 0)
             let texts = Variable.concatenate(ranges.indices.map { $0 == i ? text : Variable(frozen[$0].1) }, dim: 0)

@@ -41,10 +41,11 @@ public enum TrainingError: LocalizedError, Equatable, Sendable {
 
     public var errorDescription: String? {
         switch self {
-        case let .nonFinite(step, what): return "non-finite \(what) at step \(step); nothing was written for this step"
-        case let .invalidOptions(why): return "invalid training options: \(why)"
-        case let .noCheckpoint(dir): return "no complete checkpoint in \(dir)"
-        case let .corruptCheckpoint(path, reason): return "checkpoint \(path) is unusable: \(reason)"
+        case .nonFinite(let step, let what):
+            return "non-finite \(what) at step \(step); nothing was written for this step"
+        case .invalidOptions(let why): return "invalid training options: \(why)"
+        case .noCheckpoint(let dir): return "no complete checkpoint in \(dir)"
+        case .corruptCheckpoint(let path, let reason): return "checkpoint \(path) is unusable: \(reason)"
         }
     }
 

@@ -52,7 +52,8 @@ public enum WeightError: Error, LocalizedError, Sendable, Equatable {
         case .invalidTensor(let file, let key, let detail): "\(file): tensor \(key) is invalid: \(detail)."
         case .noStateDict(let file, let detail): "\(file) holds no state dict: \(detail)."
         case .duplicateKey(let file, let key): "\(file) contains the key \(key) twice."
-        case .invalidHuggingFaceFolder(let folder, let detail): "\(folder) is not a usable Hugging Face CLIP folder: \(detail)."
+        case .invalidHuggingFaceFolder(let folder, let detail):
+            "\(folder) is not a usable Hugging Face CLIP folder: \(detail)."
         case .writeFailed(let file, let reason): "Cannot write \(file): \(reason)."
         }
     }

@@ -43,7 +43,8 @@ public enum WeightLoader {
             format = .safetensors
         } else if bytes.count >= 2, bytes[0] == 0x80, bytes[1] <= 5 {
             throw WeightError.unrecognizedFormat(
-                file: path, detail: "a bare pickle (torch.save before torch 1.6, or _use_new_zipfile_serialization=False)")
+                file: path,
+                detail: "a bare pickle (torch.save before torch 1.6, or _use_new_zipfile_serialization=False)")
         } else if bytes.count < 8 {
             throw WeightError.truncated(file: path, detail: "only \(bytes.count) bytes")
         } else {
@@ -63,7 +64,9 @@ public enum WeightLoader {
     }
 
     /// Removes the `module.` prefix `torch.nn.DataParallel` / DDP add to every key.
-    static func stripDataParallelPrefix(_ tensors: [String: WeightTensor], path: String) throws -> [String: WeightTensor] {
+    static func stripDataParallelPrefix(_ tensors: [String: WeightTensor], path: String) throws -> [String:
+        WeightTensor]
+    {
         let prefix = "module."
         guard tensors.keys.contains(where: { $0.hasPrefix(prefix) }) else { return tensors }
         var result: [String: WeightTensor] = [:]

@@ -58,8 +58,9 @@ public struct WeightTensor: Sendable {
     /// - Precondition: `bytes.count` equals the element count times the element size.
     public init(dtype: WeightDType, shape: [Int], bytes: [UInt8]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
-        precondition(bytes.count == shape.reduce(1, *) * dtype.elementSize,
-                     "\(bytes.count) bytes do not hold a \(dtype) tensor of shape \(shape)")
+        precondition(
+            bytes.count == shape.reduce(1, *) * dtype.elementSize,
+            "\(bytes.count) bytes do not hold a \(dtype) tensor of shape \(shape)")
         self.init(dtype: dtype, shape: shape, storage: .owned(bytes))
     }
 

@@ -14,7 +14,8 @@ enum HuggingFaceFolder {
         func exists(_ name: String) -> Bool { manager.fileExists(atPath: folder.appendingPathComponent(name).path) }
 
         guard exists(configName),
-              let configData = manager.contents(atPath: folder.appendingPathComponent(configName).path) else {
+            let configData = manager.contents(atPath: folder.appendingPathComponent(configName).path)
+        else {
             throw fail("config.json is missing")
         }
         let configText = String(decoding: configData, as: UTF8.self)
@@ -23,7 +24,9 @@ enum HuggingFaceFolder {
         let format: WeightFormat
         func merge(_ tensors: [String: WeightTensor], from name: String) throws {
             for (key, tensor) in tensors {
-                guard raw[key] == nil else { throw WeightError.duplicateKey(file: folder.appendingPathComponent(name).path, key: key) }
+                guard raw[key] == nil else {
+                    throw WeightError.duplicateKey(file: folder.appendingPathComponent(name).path, key: key)
+                }
                 raw[key] = tensor
             }
         }
@@ -32,7 +35,9 @@ enum HuggingFaceFolder {
             let file = try MappedFile(url: url)
             if name.hasSuffix(".safetensors") { return try SafetensorsReader.read(file).tensors }
             let archive = try TorchArchive.read(file)
-            guard archive.format == .pytorchZip else { throw fail("\(name) is a TorchScript archive, not a state dict") }
+            guard archive.format == .pytorchZip else {
+                throw fail("\(name) is a TorchScript archive, not a state dict")
+            }
             return archive.tensors
         }
 
@@ -49,21 +54,29 @@ enum HuggingFaceFolder {
             try readSharded(folder, index: "pytorch_model.bin.index.json", loadFile: loadFile, merge: merge)
             format = .huggingFacePyTorch
         } else {
-            throw fail("no model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json")
+            throw fail(
+                "no model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json")
         }
         let tensors = try HuggingFaceKeyMap.toOpenAI(raw, source: path)
         return StateDict(tensors: tensors, format: format, metadata: [StateDict.configJSONKey: configText])
     }
 
     /// Loads every shard named by an index's "weight_map" and checks each key is in its shard.
-    private static func readSharded(_ folder: URL, index name: String,
-                                    loadFile: (String) throws -> [String: WeightTensor],
-                                    merge: ([String: WeightTensor], String) throws -> Void) throws {
+    private static func readSharded(
+        _ folder: URL, index name: String,
+        loadFile: (String) throws -> [String: WeightTensor],
+        merge: ([String: WeightTensor], String) throws -> Void
+    ) throws {
         let path = folder.appendingPathComponent(name).path
-        func fail(_ detail: String) -> WeightError { .invalidHuggingFaceFolder(folder: folder.path, detail: "\(name): \(detail)") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw WeightError.cannotOpen(file: path, reason: "unreadable") }
+        func fail(_ detail: String) -> WeightError {
+            .invalidHuggingFaceFolder(folder: folder.path, detail: "\(name): \(detail)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw WeightError.cannotOpen(file: path, reason: "unreadable")
+        }
         guard let object = try? JSONSerialization.jsonObject(with: data), let index = object as? [String: Any],
-              let weightMap = index["weight_map"] as? [String: Any] else {
+            let weightMap = index["weight_map"] as? [String: Any]
+        else {
             throw fail("not a JSON object with a \"weight_map\"")
         }
         var keysByShard: [String: [String]] = [:]

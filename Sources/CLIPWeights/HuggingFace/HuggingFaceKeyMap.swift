@@ -86,7 +86,9 @@ public enum HuggingFaceKeyMap {
             var rest = String(key.dropFirst(hfPrefix.count))
             if hfPrefix.hasSuffix("layers.") {
                 // "<index>.<part>": rename the part, or collect q/k/v for concatenation.
-                guard let dot = rest.firstIndex(of: "."), Int(rest[..<dot]) != nil else { throw fail("no OpenAI name for key \(key)") }
+                guard let dot = rest.firstIndex(of: "."), Int(rest[..<dot]) != nil else {
+                    throw fail("no OpenAI name for key \(key)")
+                }
                 let index = String(rest[..<dot])
                 let part = String(rest[rest.index(after: dot)...])
                 if let (projection, kind) = attentionPart(part) {
@@ -106,7 +108,8 @@ public enum HuggingFaceKeyMap {
             guard let q = parts["q"], let k = parts["k"], let v = parts["v"] else {
                 throw fail("\(target) needs q_proj, k_proj and v_proj; found only \(parts.keys.sorted())")
             }
-            guard q.dtype == k.dtype, q.dtype == v.dtype, q.shape == k.shape, q.shape == v.shape, !q.shape.isEmpty else {
+            guard q.dtype == k.dtype, q.dtype == v.dtype, q.shape == k.shape, q.shape == v.shape, !q.shape.isEmpty
+            else {
                 throw fail("q/k/v parts of \(target) differ in dtype or shape")
             }
             // One allocation, each part copied once.
@@ -120,7 +123,9 @@ public enum HuggingFaceKeyMap {
                     }
                 }
             }
-            try put(target, WeightTensor(dtype: q.dtype, shape: [q.shape[0] * 3] + q.shape.dropFirst(), storage: .owned(bytes)))
+            try put(
+                target,
+                WeightTensor(dtype: q.dtype, shape: [q.shape[0] * 3] + q.shape.dropFirst(), storage: .owned(bytes)))
         }
         return result
     }

@@ -43,8 +43,10 @@ struct PickleMachine {
             "torch.jit._pickle.build_boollist",
             "torch.jit._pickle.build_tensorlist",
         ]
-        for storage in ["FloatStorage", "HalfStorage", "BFloat16Storage", "DoubleStorage", "LongStorage",
-                        "IntStorage", "ShortStorage", "CharStorage", "ByteStorage", "BoolStorage"] {
+        for storage in [
+            "FloatStorage", "HalfStorage", "BFloat16Storage", "DoubleStorage", "LongStorage",
+            "IntStorage", "ShortStorage", "CharStorage", "ByteStorage", "BoolStorage",
+        ] {
             names.insert("torch.\(storage)")
         }
         return names
@@ -63,9 +65,18 @@ struct PickleMachine {
             case 0x7D: stack.append(.dict(track(PickleDict())))  // EMPTY_DICT
             case 0x5D: stack.append(.list(track(PickleList())))  // EMPTY_LIST
             case 0x74: stack.append(try tuple(try popMark()))  // TUPLE
-            case 0x85: let a = try pop(); stack.append(try tuple([a]))  // TUPLE1
-            case 0x86: let b = try pop(); let a = try pop(); stack.append(try tuple([a, b]))  // TUPLE2
-            case 0x87: let c = try pop(); let b = try pop(); let a = try pop(); stack.append(try tuple([a, b, c]))  // TUPLE3
+            case 0x85:
+                let a = try pop()
+                stack.append(try tuple([a]))  // TUPLE1
+            case 0x86:
+                let b = try pop()
+                let a = try pop()
+                stack.append(try tuple([a, b]))  // TUPLE2
+            case 0x87:
+                let c = try pop()
+                let b = try pop()
+                let a = try pop()
+                stack.append(try tuple([a, b, c]))  // TUPLE3
             case 0x6C: stack.append(.list(track(PickleList(try popMark()))))  // LIST
             case 0x64: stack.append(.dict(track(try makeDict(try popMark()))))  // DICT
             case 0x61:  // APPEND
@@ -75,7 +86,8 @@ struct PickleMachine {
                 let values = try popMark()
                 try list(at: stack.count - 1).items.append(contentsOf: values)
             case 0x73:  // SETITEM
-                let value = try pop(); let key = try pop()
+                let value = try pop()
+                let key = try pop()
                 try dict(at: stack.count - 1).set(key, value)
             case 0x75:  // SETITEMS
                 let items = try popMark()
@@ -132,7 +144,9 @@ struct PickleMachine {
             case 0x31: _ = try popMark()  // POP_MARK
             case 0x32: stack.append(try top())  // DUP
             case 0x2E:  // STOP
-                guard stack.count == 1, marks.isEmpty else { throw invalid("STOP with \(stack.count) values on the stack") }
+                guard stack.count == 1, marks.isEmpty else {
+                    throw invalid("STOP with \(stack.count) values on the stack")
+                }
                 return stack[0]
             default:
                 throw WeightError.unsupportedPickleOpcode(file: path, opcode: opcode, offset: offset)
@@ -247,18 +261,24 @@ struct PickleMachine {
         case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
             return .tensor(try rebuildTensor(args))
         case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
-            guard let data = args.first, case .tensor = data else { throw invalid("_rebuild_parameter without a tensor") }
+            guard let data = args.first, case .tensor = data else {
+                throw invalid("_rebuild_parameter without a tensor")
+            }
             return data
         case "torch._tensor._rebuild_from_type_v2":
             // (func, new_type, args, state): only plain tensors and parameters are allowed types.
-            guard args.count >= 3, case .tuple(let inner, _) = args[2] else { throw invalid("malformed _rebuild_from_type_v2") }
+            guard args.count >= 3, case .tuple(let inner, _) = args[2] else {
+                throw invalid("malformed _rebuild_from_type_v2")
+            }
             return try call(args[0], inner)
         case "collections.OrderedDict":
             let dict = PickleDict()
             if let first = args.first {
                 guard case .list(let pairs) = first else { throw invalid("OrderedDict argument is not a list") }
                 for pair in pairs.items {
-                    guard case .tuple(let kv, _) = pair, kv.count == 2 else { throw invalid("OrderedDict item is not a pair") }
+                    guard case .tuple(let kv, _) = pair, kv.count == 2 else {
+                        throw invalid("OrderedDict item is not a pair")
+                    }
                     dict.set(kv[0], kv[1])
                 }
             }
@@ -267,14 +287,16 @@ struct PickleMachine {
             guard args.count == 1, case .tuple = args[0] else { throw invalid("torch.Size argument is not a tuple") }
             return args[0]
         case "_codecs.encode":
-            guard let first = args.first, case .string(let text) = first else { throw invalid("_codecs.encode without a string") }
+            guard let first = args.first, case .string(let text) = first else {
+                throw invalid("_codecs.encode without a string")
+            }
             // Protocol-2 bytes are written as latin-1 text; map each scalar back to one byte.
             return .bytes(text.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) })
         case "torch.jit._pickle.restore_type_tag":
             guard let first = args.first else { throw invalid("restore_type_tag without a value") }
             return first
         case "torch.jit._pickle.build_intlist", "torch.jit._pickle.build_doublelist",
-             "torch.jit._pickle.build_boollist", "torch.jit._pickle.build_tensorlist":
+            "torch.jit._pickle.build_boollist", "torch.jit._pickle.build_tensorlist":
             guard let first = args.first, case .list = first else { throw invalid("\(name) without a list") }
             return first
         default:
@@ -294,7 +316,9 @@ struct PickleMachine {
     private func build(_ target: PickleValue, _ state: PickleValue) throws {
         switch target {
         case .object(let object):
-            guard case .dict(let dict) = state else { throw invalid("state of \(object.typeName) is a \(state.kindName), not a dict") }
+            guard case .dict(let dict) = state else {
+                throw invalid("state of \(object.typeName) is a \(state.kindName), not a dict")
+            }
             object.state = dict
         case .dict, .tensor:
             // OrderedDict's `_metadata` attribute and tensor python state carry no weights.
@@ -306,8 +330,9 @@ struct PickleMachine {
 
     private func persistentLoad(_ pid: PickleValue) throws -> PickleValue {
         guard case .tuple(let parts, _) = pid, parts.count == 5, case .string("storage") = parts[0],
-              case .global(_, let storageName) = parts[1], case .string(let key) = parts[2],
-              case .int(let count) = parts[4], count >= 0 else {
+            case .global(_, let storageName) = parts[1], case .string(let key) = parts[2],
+            case .int(let count) = parts[4], count >= 0
+        else {
             throw invalid("persistent id is not ('storage', type, key, location, numel)")
         }
         guard let dtype = WeightDType(torchStorageName: storageName) else {
@@ -321,7 +346,8 @@ struct PickleMachine {
     /// `_rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])`.
     private func rebuildTensor(_ args: [PickleValue]) throws -> WeightTensor {
         guard args.count >= 4, case .storage(let storage) = args[0], case .int(let offset) = args[1],
-              let shape = integers(args[2]), let strides = integers(args[3]), shape.count == strides.count else {
+            let shape = integers(args[2]), let strides = integers(args[3]), shape.count == strides.count
+        else {
             throw invalid("_rebuild_tensor_v2 arguments are not (storage, offset, size, stride, ...)")
         }
         let key = "storage \(storage.key)"
@@ -338,41 +364,49 @@ struct PickleMachine {
         // Highest element index the view touches must lie inside the storage.
         var last = offset
         for (dim, stride) in zip(shape, strides) {
-            guard let step = multiplyChecked(dim - 1, stride), case let (sum, overflow) = last.addingReportingOverflow(step), !overflow else {
+            guard let step = multiplyChecked(dim - 1, stride),
+                case (let sum, let overflow) = last.addingReportingOverflow(step), !overflow
+            else {
                 throw WeightError.invalidTensor(file: path, key: key, detail: "strides overflow")
             }
             last = sum
         }
         guard last < storage.elementCount else {
             throw WeightError.invalidTensor(
-                file: path, key: key, detail: "view (offset \(offset), size \(shape), stride \(strides)) exceeds \(storage.elementCount) elements")
+                file: path, key: key,
+                detail:
+                    "view (offset \(offset), size \(shape), stride \(strides)) exceeds \(storage.elementCount) elements"
+            )
         }
         var contiguous = [Int](repeating: 1, count: shape.count)
         for i in stride(from: shape.count - 2, through: 0, by: -1) { contiguous[i] = contiguous[i + 1] * shape[i + 1] }
-        let isContiguous = zip(zip(shape, strides), contiguous).allSatisfy { pair, expected in pair.0 == 1 || pair.1 == expected }
+        let isContiguous = zip(zip(shape, strides), contiguous).allSatisfy { pair, expected in
+            pair.0 == 1 || pair.1 == expected
+        }
         if isContiguous {
             let start = offset * size
-            return WeightTensor(dtype: storage.dtype, shape: shape, storage: storage.bytes.slice(start..<(start + count * size)))
+            return WeightTensor(
+                dtype: storage.dtype, shape: shape, storage: storage.bytes.slice(start..<(start + count * size)))
         }
         // Non-contiguous views (e.g. a saved transpose) are gathered into a private contiguous copy.
         var out = [UInt8](repeating: 0, count: count * size)
         storage.bytes.withUnsafeBytes { source in
-        out.withUnsafeMutableBytes { destination in
-            var index = [Int](repeating: 0, count: shape.count)
-            for element in 0..<count {
-                var sourceElement = offset
-                for d in 0..<shape.count { sourceElement += index[d] * strides[d] }
-                let from = source.baseAddress! + sourceElement * size
-                (destination.baseAddress! + element * size).copyMemory(from: from, byteCount: size)
-                var d = shape.count - 1
-                while d >= 0 {
-                    index[d] += 1
-                    if index[d] < shape[d] { break }
-                    index[d] = 0
-                    d -= 1
+            out.withUnsafeMutableBytes { destination in
+                var index = [Int](repeating: 0, count: shape.count)
+                for element in 0..<count {
+                    var sourceElement = offset
+                    for d in 0..<shape.count { sourceElement += index[d] * strides[d] }
+                    let from = source.baseAddress! + sourceElement * size
+                    (destination.baseAddress! + element * size).copyMemory(from: from, byteCount: size)
+                    var d = shape.count - 1
+                    while d >= 0 {
+                        index[d] += 1
+                        if index[d] < shape[d] { break }
+                        index[d] = 0
+                        d -= 1
+                    }
                 }
             }
-        }
         }
         return WeightTensor(dtype: storage.dtype, shape: shape, storage: .owned(out))
     }
@@ -395,7 +429,8 @@ private struct ByteReader {
     var position = 0
 
     private func truncated(_ need: Int) -> WeightError {
-        .truncated(file: path, detail: "pickle stream ends at byte \(bytes.count) but needs \(need) more at \(position)")
+        .truncated(
+            file: path, detail: "pickle stream ends at byte \(bytes.count) but needs \(need) more at \(position)")
     }
 
     mutating func take(_ n: Int) throws -> UnsafeRawBufferPointer {

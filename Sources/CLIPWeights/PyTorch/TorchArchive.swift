@@ -19,7 +19,8 @@ enum TorchArchive {
             return parts.count == 2 && parts[1] == "data.pkl"
         }
         guard let pickleEntry = pickles.first else {
-            throw WeightError.unrecognizedFormat(file: path, detail: "a zip archive without <name>/data.pkl, so not a PyTorch checkpoint")
+            throw WeightError.unrecognizedFormat(
+                file: path, detail: "a zip archive without <name>/data.pkl, so not a PyTorch checkpoint")
         }
         guard pickles.count == 1 else {
             throw WeightError.invalidZip(file: path, detail: "\(pickles.count) data.pkl records; expected one")
@@ -29,10 +30,12 @@ enum TorchArchive {
         if let order = zip.entry(named: root + "byteorder") {
             let text = try zip.contents(of: order, verify: true).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
             guard text == "little" else {
-                throw WeightError.unrecognizedFormat(file: path, detail: "tensors are stored \(text)-endian; only little-endian is supported")
+                throw WeightError.unrecognizedFormat(
+                    file: path, detail: "tensors are stored \(text)-endian; only little-endian is supported")
             }
         }
-        let isTorchScript = zip.entry(named: root + "constants.pkl") != nil
+        let isTorchScript =
+            zip.entry(named: root + "constants.pkl") != nil
             || zip.entries.contains { $0.name.hasPrefix(root + "code/") }
 
         var machine = PickleMachine(path: path, allowTorchScriptClasses: isTorchScript) { key, dtype, count in
@@ -43,7 +46,8 @@ enum TorchArchive {
             let bytes = try zip.contents(of: entry, verify: false)
             guard let needed = multiplyChecked(count, dtype.elementSize), needed <= bytes.count else {
                 throw WeightError.invalidTensor(
-                    file: path, key: "storage \(key)", detail: "\(count) \(dtype) elements need more than the record's \(bytes.count) bytes")
+                    file: path, key: "storage \(key)",
+                    detail: "\(count) \(dtype) elements need more than the record's \(bytes.count) bytes")
             }
             return PickledStorage(dtype: dtype, key: key, bytes: bytes, elementCount: count)
         }
@@ -52,12 +56,15 @@ enum TorchArchive {
 
         if isTorchScript {
             guard case .object(let module) = value else {
-                throw WeightError.noStateDict(file: path, detail: "the TorchScript archive's data.pkl is a \(value.kindName), not a module")
+                throw WeightError.noStateDict(
+                    file: path, detail: "the TorchScript archive's data.pkl is a \(value.kindName), not a module")
             }
             let declared = try declaredStateNames(zip, root: root, for: moduleTypeNames(module))
             var tensors: [String: WeightTensor] = [:]
             try collectModule(module, prefix: "", declared: declared, into: &tensors, depth: 0, path: path)
-            guard !tensors.isEmpty else { throw WeightError.noStateDict(file: path, detail: "the TorchScript module has no tensors") }
+            guard !tensors.isEmpty else {
+                throw WeightError.noStateDict(file: path, detail: "the TorchScript module has no tensors")
+            }
             return (tensors, .torchScript)
         }
         return (try stateDict(from: value, path: path), .pytorchZip)
@@ -68,16 +75,22 @@ enum TorchArchive {
     /// bias) and plain values (`training`, ints) are skipped. A tensor attribute that is neither
     /// (a scripted module's plain `self.mask = tensor`) is skipped when the class's code declares
     /// its parameters and buffers, and kept when the archive has no readable code for the class.
-    private static func collectModule(_ module: PickleObject, prefix: String, declared: [String: Set<String>],
-                                      into tensors: inout [String: WeightTensor], depth: Int, path: String) throws {
-        guard depth < 64 else { throw WeightError.invalidPickle(file: path, detail: "module tree deeper than 64 levels") }
+    private static func collectModule(
+        _ module: PickleObject, prefix: String, declared: [String: Set<String>],
+        into tensors: inout [String: WeightTensor], depth: Int, path: String
+    ) throws {
+        guard depth < 64 else {
+            throw WeightError.invalidPickle(file: path, detail: "module tree deeper than 64 levels")
+        }
         guard let state = module.state else { return }
         let stateNames = declared[module.typeName]
         for (key, value) in state.entries {
             guard case .string(let name) = key else { continue }
             switch value {
             case .object(let child):
-                try collectModule(child, prefix: prefix + name + ".", declared: declared, into: &tensors, depth: depth + 1, path: path)
+                try collectModule(
+                    child, prefix: prefix + name + ".", declared: declared, into: &tensors, depth: depth + 1, path: path
+                )
             case .tensor(let tensor):
                 if let stateNames, !stateNames.contains(name) { continue }
                 let dotted = prefix + name
@@ -108,7 +121,9 @@ enum TorchArchive {
     /// source: `code/<qualifier path>.py` holds `class Name(Module):` followed by
     /// `__parameters__ = ["weight", ...]` and `__buffers__ = [...]` (torch `python_print.cpp`).
     /// Only the files defining `typeNames` are read (and inflated).
-    static func declaredStateNames(_ zip: ZipArchive, root: String, for typeNames: Set<String>) throws -> [String: Set<String>] {
+    static func declaredStateNames(_ zip: ZipArchive, root: String, for typeNames: Set<String>) throws -> [String: Set<
+        String
+    >] {
         var result: [String: Set<String>] = [:]
         let codeRoot = root + "code/"
         let qualifiers = Set(typeNames.compactMap { name in name.lastIndex(of: ".").map { String(name[..<$0]) } })
@@ -121,8 +136,11 @@ enum TorchArchive {
             // Byte-level scan: most lines are method bodies and are skipped after a prefix check.
             for line in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
                 if line.starts(with: classPrefix) {
-                    let name = line.dropFirst(classPrefix.count).prefix { $0 != UInt8(ascii: "(") && $0 != UInt8(ascii: ":") }
-                    let className = "\(qualifier).\(String(decoding: name, as: UTF8.self).trimmingCharacters(in: .whitespaces))"
+                    let name = line.dropFirst(classPrefix.count).prefix {
+                        $0 != UInt8(ascii: "(") && $0 != UInt8(ascii: ":")
+                    }
+                    let className =
+                        "\(qualifier).\(String(decoding: name, as: UTF8.self).trimmingCharacters(in: .whitespaces))"
                     current = className
                     result[className] = result[className] ?? []
                     pending = []
@@ -130,7 +148,9 @@ enum TorchArchive {
                 }
                 guard let current else { continue }
                 let trimmed = line.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
-                if pending.isEmpty, !(trimmed.starts(with: parametersPrefix) || trimmed.starts(with: buffersPrefix)) { continue }
+                if pending.isEmpty, !(trimmed.starts(with: parametersPrefix) || trimmed.starts(with: buffersPrefix)) {
+                    continue
+                }
                 pending += trimmed
                 guard pending.contains(UInt8(ascii: "]")) else { continue }
                 // Names are the double-quoted strings inside the brackets.
@@ -170,7 +190,8 @@ enum TorchArchive {
             tensors[name] = tensor
         }
         guard !tensors.isEmpty else {
-            throw WeightError.noStateDict(file: path, detail: "no tensors at the top level or under \"state_dict\" / \"model\"")
+            throw WeightError.noStateDict(
+                file: path, detail: "no tensors at the top level or under \"state_dict\" / \"model\"")
         }
         return tensors
     }

@@ -29,15 +29,18 @@ public enum SafetensorsReader {
         let path = file.path
         let bytes = file.bytes
         guard bytes.count >= 8 else {
-            throw WeightError.truncated(file: path, detail: "\(bytes.count) bytes, shorter than the 8-byte header length")
+            throw WeightError.truncated(
+                file: path, detail: "\(bytes.count) bytes, shorter than the 8-byte header length")
         }
         let declared = readUInt64LE(bytes, at: 0)
         guard declared <= UInt64(maximumHeaderSize) else {
-            throw WeightError.invalidSafetensorsHeader(file: path, detail: "header length \(declared) exceeds \(maximumHeaderSize) bytes")
+            throw WeightError.invalidSafetensorsHeader(
+                file: path, detail: "header length \(declared) exceeds \(maximumHeaderSize) bytes")
         }
         let headerSize = Int(declared)
         guard 8 + headerSize <= bytes.count else {
-            throw WeightError.truncated(file: path, detail: "header declares \(headerSize) bytes but only \(bytes.count - 8) follow")
+            throw WeightError.truncated(
+                file: path, detail: "header declares \(headerSize) bytes but only \(bytes.count - 8) follow")
         }
         let headerBytes = Data(bytes[8..<(8 + headerSize)])
         guard headerBytes.first == UInt8(ascii: "{") else {
@@ -60,7 +63,8 @@ public enum SafetensorsReader {
             }
             for (key, value) in dict {
                 guard let text = value as? String else {
-                    throw WeightError.invalidSafetensorsHeader(file: path, detail: "__metadata__[\(key)] is not a string")
+                    throw WeightError.invalidSafetensorsHeader(
+                        file: path, detail: "__metadata__[\(key)] is not a string")
                 }
                 metadata[key] = text
             }
@@ -77,19 +81,24 @@ public enum SafetensorsReader {
                 throw WeightError.invalidSafetensorsHeader(file: path, detail: "entry \(name) has no dtype string")
             }
             guard let dtype = WeightDType(safetensorsName: dtypeName) else {
-                throw WeightError.invalidSafetensorsHeader(file: path, detail: "entry \(name) has unsupported dtype \(dtypeName)")
+                throw WeightError.invalidSafetensorsHeader(
+                    file: path, detail: "entry \(name) has unsupported dtype \(dtypeName)")
             }
             guard let shape = jsonIntegers(info["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
                 throw WeightError.invalidSafetensorsHeader(file: path, detail: "entry \(name) has no valid shape")
             }
             guard let offsets = jsonIntegers(info["data_offsets"]), offsets.count == 2,
-                  offsets[0] >= 0, offsets[0] <= offsets[1] else {
+                offsets[0] >= 0, offsets[0] <= offsets[1]
+            else {
                 throw WeightError.invalidSafetensorsHeader(file: path, detail: "entry \(name) has invalid data_offsets")
             }
             guard let count = checkedProduct(shape), let byteCount = multiplyChecked(count, dtype.elementSize),
-                  byteCount == offsets[1] - offsets[0] else {
+                byteCount == offsets[1] - offsets[0]
+            else {
                 throw WeightError.invalidSafetensorsHeader(
-                    file: path, detail: "entry \(name): shape \(shape) of \(dtypeName) does not match \(offsets[1] - offsets[0]) bytes")
+                    file: path,
+                    detail:
+                        "entry \(name): shape \(shape) of \(dtypeName) does not match \(offsets[1] - offsets[0]) bytes")
             }
             entries.append((name, dtype, shape, offsets[0], offsets[1]))
         }
@@ -100,15 +109,18 @@ public enum SafetensorsReader {
         for entry in entries {
             guard entry.begin == position else {
                 throw WeightError.invalidSafetensorsHeader(
-                    file: path, detail: "entry \(entry.name) starts at \(entry.begin), expected \(position) (gap or overlap)")
+                    file: path,
+                    detail: "entry \(entry.name) starts at \(entry.begin), expected \(position) (gap or overlap)")
             }
             position = entry.end
         }
         guard position == dataLength else {
             if position > dataLength {
-                throw WeightError.truncated(file: path, detail: "tensors need \(position) data bytes but the file holds \(dataLength)")
+                throw WeightError.truncated(
+                    file: path, detail: "tensors need \(position) data bytes but the file holds \(dataLength)")
             }
-            throw WeightError.invalidSafetensorsHeader(file: path, detail: "\(dataLength - position) trailing bytes after the last tensor")
+            throw WeightError.invalidSafetensorsHeader(
+                file: path, detail: "\(dataLength - position) trailing bytes after the last tensor")
         }
 
         var tensors: [String: WeightTensor] = [:]

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 // Follows huggingface/safetensors 0.4.5 `serialize` (`safetensors/src/tensor.rs`): tensors ordered by
 // decreasing element size, then name; header padded with spaces to a multiple of 8 bytes.
@@ -21,7 +22,8 @@ public enum SafetensorsWriter {
         var seen = Set<String>()
         for (name, _) in tensors {
             guard name != "__metadata__" else {
-                throw WeightError.writeFailed(file: path, reason: "\"__metadata__\" is reserved and cannot name a tensor")
+                throw WeightError.writeFailed(
+                    file: path, reason: "\"__metadata__\" is reserved and cannot name a tensor")
             }
             guard seen.insert(name).inserted else { throw WeightError.duplicateKey(file: path, key: name) }
         }
@@ -45,7 +47,9 @@ public enum SafetensorsWriter {
         for (_, tensor) in ordered {
             try tensor.withUnsafeBytes { try writeAll(fd, $0, path: path) }
         }
-        guard fsync(fd) == 0 else { throw WeightError.writeFailed(file: path, reason: String(cString: strerror(errno))) }
+        guard fsync(fd) == 0 else {
+            throw WeightError.writeFailed(file: path, reason: String(cString: strerror(errno)))
+        }
         guard rename(temporary, path) == 0 else {
             throw WeightError.writeFailed(file: path, reason: String(cString: strerror(errno)))
         }
@@ -90,7 +94,8 @@ public enum SafetensorsWriter {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                out +=
+                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
                     + String(scalar.value, radix: 16)
             default: out.unicodeScalars.append(scalar)
             }

@@ -4,7 +4,11 @@
 /// Decompresses a raw DEFLATE stream (zip method 8). Used for the small records some zip tools
 /// compress (TorchScript `code/` files, re-zipped checkpoints); PyTorch stores tensors uncompressed.
 enum Inflate {
-    enum Failure: Error { case truncated, invalid(String), tooLarge }
+    enum Failure: Error {
+        case truncated
+        case invalid(String)
+        case tooLarge
+    }
 
     /// Inflates `input`, refusing to produce more than `expectedSize` bytes.
     static func inflate(_ input: UnsafeRawBufferPointer, expectedSize: Int) throws(Failure) -> [UInt8] {
@@ -25,7 +29,7 @@ enum Inflate {
 
     struct Huffman {
         var counts = [Int](repeating: 0, count: 16)  // codes of each bit length
-        var symbols: [Int]                            // symbols ordered by code
+        var symbols: [Int]  // symbols ordered by code
 
         /// Builds the decoder for `lengths`; throws on over-subscribed sets, and on incomplete ones
         /// unless `allowIncomplete` (RFC 1951 permits a single distance code).
@@ -54,15 +58,25 @@ enum Inflate {
     }
 
     enum Tables {
-        static let lengthBase = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258]
-        static let lengthExtra = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0]
-        static let distanceBase = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
-                                   2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577]
-        static let distanceExtra = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13]
+        static let lengthBase = [
+            3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195,
+            227, 258,
+        ]
+        static let lengthExtra = [
+            0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
+        ]
+        static let distanceBase = [
+            1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+            2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
+        ]
+        static let distanceExtra = [
+            0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13,
+        ]
         static let codeLengthOrder = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
         // The fixed tables are complete by construction.
         static let fixedLengths: Huffman = {
-            let lengths = [Int](repeating: 8, count: 144) + [Int](repeating: 9, count: 112)
+            let lengths =
+                [Int](repeating: 8, count: 144) + [Int](repeating: 9, count: 112)
                 + [Int](repeating: 7, count: 24) + [Int](repeating: 8, count: 8)
             return Huffman(validLengths: lengths)
         }()
@@ -139,7 +153,8 @@ enum Inflate {
                     let length = Tables.lengthBase[lengthIndex] + (try bits(Tables.lengthExtra[lengthIndex]))
                     let distanceSymbol = try decode(distances)
                     guard distanceSymbol < 30 else { throw .invalid("invalid distance symbol") }
-                    let distance = Tables.distanceBase[distanceSymbol] + (try bits(Tables.distanceExtra[distanceSymbol]))
+                    let distance =
+                        Tables.distanceBase[distanceSymbol] + (try bits(Tables.distanceExtra[distanceSymbol]))
                     guard distance <= output.count else { throw .invalid("distance reaches before the start") }
                     guard output.count + length <= limit else { throw .tooLarge }
                     // Byte by byte: the source may overlap the bytes being written.

@@ -37,11 +37,15 @@ struct ZipArchive {
         var position = bytes.count - 22
         let lowest = max(0, bytes.count - 22 - 65_535)
         while position >= lowest {
-            if readUInt32LE(bytes, at: position) == 0x0605_4b50 { eocd = position; break }
+            if readUInt32LE(bytes, at: position) == 0x0605_4b50 {
+                eocd = position
+                break
+            }
             position -= 1
         }
         guard eocd >= 0 else {
-            throw WeightError.truncated(file: path, detail: "no end-of-central-directory record (the zip's tail is missing)")
+            throw WeightError.truncated(
+                file: path, detail: "no end-of-central-directory record (the zip's tail is missing)")
         }
         var entryCount = Int(readUInt16LE(bytes, at: eocd + 10))
         var directorySize = Int(readUInt32LE(bytes, at: eocd + 12))
@@ -51,7 +55,8 @@ struct ZipArchive {
         if eocd >= 20, readUInt32LE(bytes, at: eocd - 20) == 0x0706_4b50 {
             let recordOffset = readUInt64LE(bytes, at: eocd - 20 + 8)
             guard recordOffset <= UInt64(bytes.count - 56),
-                  readUInt32LE(bytes, at: Int(recordOffset)) == 0x0606_4b50 else {
+                readUInt32LE(bytes, at: Int(recordOffset)) == 0x0606_4b50
+            else {
                 throw fail("zip64 end-of-central-directory record missing")
             }
             let record = Int(recordOffset)
@@ -88,7 +93,9 @@ struct ZipArchive {
             let nameStart = cursor + 46
             let extraStart = nameStart + nameLength
             let next = extraStart + extraLength + commentLength
-            guard next <= directoryEnd else { throw fail("central directory entry \(entries.count) runs past the directory") }
+            guard next <= directoryEnd else {
+                throw fail("central directory entry \(entries.count) runs past the directory")
+            }
             let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[nameStart..<extraStart]), as: UTF8.self)
 
             // Zip64 extended information (header id 1) replaces the 0xFFFFFFFF fields, in order.
@@ -100,9 +107,18 @@ struct ZipArchive {
                 if id == 1 {
                     var field = extra + 4
                     let fieldEnd = field + size
-                    if uncompressed == 0xFFFF_FFFF, field + 8 <= fieldEnd { uncompressed = readUInt64LE(bytes, at: field); field += 8 }
-                    if compressed == 0xFFFF_FFFF, field + 8 <= fieldEnd { compressed = readUInt64LE(bytes, at: field); field += 8 }
-                    if localOffset == 0xFFFF_FFFF, field + 8 <= fieldEnd { localOffset = readUInt64LE(bytes, at: field); field += 8 }
+                    if uncompressed == 0xFFFF_FFFF, field + 8 <= fieldEnd {
+                        uncompressed = readUInt64LE(bytes, at: field)
+                        field += 8
+                    }
+                    if compressed == 0xFFFF_FFFF, field + 8 <= fieldEnd {
+                        compressed = readUInt64LE(bytes, at: field)
+                        field += 8
+                    }
+                    if localOffset == 0xFFFF_FFFF, field + 8 <= fieldEnd {
+                        localOffset = readUInt64LE(bytes, at: field)
+                        field += 8
+                    }
                 }
                 extra += 4 + size
             }
@@ -112,8 +128,10 @@ struct ZipArchive {
             }
             if index[name] != nil { throw fail("entry \(name) appears twice") }
             index[name] = entries.count
-            entries.append(Entry(name: name, method: method, crc32: crc, compressedSize: Int(compressed),
-                                 uncompressedSize: Int(uncompressed), localHeaderOffset: Int(localOffset)))
+            entries.append(
+                Entry(
+                    name: name, method: method, crc32: crc, compressedSize: Int(compressed),
+                    uncompressedSize: Int(uncompressed), localHeaderOffset: Int(localOffset)))
             cursor = next
         }
         self.entries = entries
@@ -130,7 +148,8 @@ struct ZipArchive {
             throw WeightError.unsupportedZipCompression(file: path, entry: entry.name, method: entry.method)
         }
         guard entry.compressedSize == entry.uncompressedSize else {
-            throw WeightError.invalidZip(file: path, detail: "stored entry \(entry.name) has different compressed and uncompressed sizes")
+            throw WeightError.invalidZip(
+                file: path, detail: "stored entry \(entry.name) has different compressed and uncompressed sizes")
         }
         let header = entry.localHeaderOffset
         guard header + 30 <= bytes.count else {
@@ -154,7 +173,8 @@ struct ZipArchive {
         guard entry.method == 8 else {
             let range = try dataRange(of: entry)
             if verify, crc32(file.slice(range)) != entry.crc32 {
-                throw WeightError.invalidZip(file: path, detail: "CRC-32 mismatch in \(entry.name) (the file is corrupt)")
+                throw WeightError.invalidZip(
+                    file: path, detail: "CRC-32 mismatch in \(entry.name) (the file is corrupt)")
             }
             return .mapped(file, range)
         }
@@ -162,18 +182,22 @@ struct ZipArchive {
         guard header + 30 <= file.count, readUInt32LE(file.bytes, at: header) == ZipArchive.localSignature else {
             throw WeightError.invalidZip(file: path, detail: "bad local header for \(entry.name)")
         }
-        let start = header + 30 + Int(readUInt16LE(file.bytes, at: header + 26)) + Int(readUInt16LE(file.bytes, at: header + 28))
+        let start =
+            header + 30 + Int(readUInt16LE(file.bytes, at: header + 26))
+            + Int(readUInt16LE(file.bytes, at: header + 28))
         guard start <= file.count, entry.compressedSize <= file.count - start else {
             throw WeightError.truncated(file: path, detail: "data of \(entry.name) runs past the end of the file")
         }
         let inflated: [UInt8]
         do {
-            inflated = try Inflate.inflate(file.slice(start..<(start + entry.compressedSize)), expectedSize: entry.uncompressedSize)
+            inflated = try Inflate.inflate(
+                file.slice(start..<(start + entry.compressedSize)), expectedSize: entry.uncompressedSize)
         } catch {
             throw WeightError.invalidZip(file: path, detail: "cannot inflate \(entry.name): \(error)")
         }
         guard inflated.count == entry.uncompressedSize else {
-            throw WeightError.invalidZip(file: path, detail: "\(entry.name) inflates to \(inflated.count) bytes, not \(entry.uncompressedSize)")
+            throw WeightError.invalidZip(
+                file: path, detail: "\(entry.name) inflates to \(inflated.count) bytes, not \(entry.uncompressedSize)")
         }
         guard inflated.withUnsafeBytes({ crc32($0) }) == entry.crc32 else {
             throw WeightError.invalidZip(file: path, detail: "CRC-32 mismatch in \(entry.name) (the file is corrupt)")

@@ -41,6 +41,8 @@ func writeOutput(_ data: Data, to path: String?) throws {
     do {
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     } catch {
-        throw fail("cannot write \(path): \((error as NSError).localizedDescription)", hint: "Check that the directory exists and is writable.", .io)
+        throw fail(
+            "cannot write \(path): \((error as NSError).localizedDescription)",
+            hint: "Check that the directory exists and is writable.", .io)
     }
 }

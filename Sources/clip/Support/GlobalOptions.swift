@@ -15,10 +15,10 @@ enum GlobalOptions {
     nonisolated(unsafe) private(set) static var verbosity: Verbosity = .normal
 
     static let help = """
-      --quiet               No progress bars or notes on stderr (errors are still printed).
-      --verbose             Notes on stderr: resolved model paths, timings.
-      --threads N           Worker threads for the tensor engine and BLAS (default: all cores).
-    """
+          --quiet               No progress bars or notes on stderr (errors are still printed).
+          --verbose             Notes on stderr: resolved model paths, timings.
+          --threads N           Worker threads for the tensor engine and BLAS (default: all cores).
+        """
 
     /// Removes the global options from `arguments` (stopping at `--`) and applies them; a bad
     /// value prints one `error:` line and returns the usage exit code.
@@ -41,10 +41,14 @@ enum GlobalOptions {
                 guard index < arguments.count else {
                     return .failure(fail("--threads needs a value", hint: "For example --threads 2.", .usage))
                 }
-                guard let applied = applyThreads(arguments[index]) else { return .failure(ExitCode(CLIExit.usage.rawValue)) }
+                guard let applied = applyThreads(arguments[index]) else {
+                    return .failure(ExitCode(CLIExit.usage.rawValue))
+                }
                 _ = applied
             case _ where argument.hasPrefix("--threads="):
-                guard applyThreads(String(argument.dropFirst("--threads=".count))) != nil else { return .failure(ExitCode(CLIExit.usage.rawValue)) }
+                guard applyThreads(String(argument.dropFirst("--threads=".count))) != nil else {
+                    return .failure(ExitCode(CLIExit.usage.rawValue))
+                }
             default:
                 rest.append(argument)
             }
@@ -55,7 +59,9 @@ enum GlobalOptions {
 
     private static func applyThreads(_ value: String) -> Int? {
         guard let n = Int(value), (1...1024).contains(n) else {
-            _ = fail("--threads must be a whole number from 1 to 1024, got '\(value)'", hint: "For example --threads 2.", .usage)
+            _ = fail(
+                "--threads must be a whole number from 1 to 1024, got '\(value)'", hint: "For example --threads 2.",
+                .usage)
             return nil
         }
         Parallel.threadCount = n

@@ -8,20 +8,26 @@ enum ImageInputs {
     static func paths(_ source: String) throws -> [String] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) else {
-            throw fail("cannot read \(source)", hint: "Give a folder of images or a file with one image path per line.", .input)
+            throw fail(
+                "cannot read \(source)", hint: "Give a folder of images or a file with one image path per line.", .input
+            )
         }
         return isDirectory.boolValue ? try walk(source) : try InputLists.lines(source)
     }
 
     static func walk(_ folder: String) throws -> [String] {
         let root = URL(fileURLWithPath: folder)
-        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey],
-                                                              options: [.skipsHiddenFiles]) else {
+        guard
+            let enumerator = FileManager.default.enumerator(
+                at: root, includingPropertiesForKeys: [.isRegularFileKey],
+                options: [.skipsHiddenFiles])
+        else {
             throw fail("cannot list \(folder)", hint: "Check the folder's permissions.", .input)
         }
         var found: [String] = []
         for case let url as URL in enumerator {
-            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true, isImage(url.path) else { continue }
+            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true, isImage(url.path)
+            else { continue }
             found.append(url.path)
         }
         return found.sorted()
@@ -52,9 +58,11 @@ final class StreamedOutput {
         }
         let destination = URL(fileURLWithPath: path)
         let temporary = destination.deletingLastPathComponent()
-            .appendingPathComponent(".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
+            .appendingPathComponent(
+                ".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
-              let opened = try? FileHandle(forWritingTo: temporary) else {
+            let opened = try? FileHandle(forWritingTo: temporary)
+        else {
             throw fail("cannot write \(path)", hint: "Check that the directory exists and is writable.", .io)
         }
         handle = opened

@@ -9,18 +9,29 @@ import Foundation
 /// lists them) resolves to the cache, downloading the file first unless `--offline` or
 /// `CLIP_OFFLINE=1`.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "A checkpoint path (OpenAI .pt, PyTorch state dict, safetensors, Hugging Face CLIPModel folder) or a model name (`clip models`; hf:owner/name).",
-        valueName: "path-or-name"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A checkpoint path (OpenAI .pt, PyTorch state dict, safetensors, Hugging Face CLIPModel folder) or a model name (`clip models`; hf:owner/name).",
+            valueName: "path-or-name"))
     var model: String
 
-    @Option(name: .long, help: "open_clip model-config JSON (embed_dim, vision_cfg, text_cfg) to use instead of inferring the architecture.")
+    @Option(
+        name: .long,
+        help:
+            "open_clip model-config JSON (embed_dim, vision_cfg, text_cfg) to use instead of inferring the architecture."
+    )
     var modelConfig: String?
 
-    @Option(name: .long, help: "MLP activation when the file does not say: quick_gelu (OpenAI) or gelu (open_clip's non-quickgelu models).")
+    @Option(
+        name: .long,
+        help:
+            "MLP activation when the file does not say: quick_gelu (OpenAI) or gelu (open_clip's non-quickgelu models)."
+    )
     var activation: String?
 
-    @Option(name: .long, help: "Text attention heads, for widths that are not multiples of 64 (OpenAI infers width/64).")
+    @Option(
+        name: .long, help: "Text attention heads, for widths that are not multiples of 64 (OpenAI infers width/64).")
     var textHeads: Int?
 
     @Option(name: .long, help: "Vision attention heads, for widths that are not multiples of 64.")
@@ -45,9 +56,13 @@ struct ModelOptions: ParsableArguments {
         let url = URL(fileURLWithPath: model)
         if FileManager.default.fileExists(atPath: url.path) { return url }
         guard let reference = ModelReference.named(model) else {
-            let looksLikePath = model.contains("/") && !model.hasPrefix("hf:") || model.hasSuffix(".pt") || model.hasSuffix(".safetensors")
-            throw fail(looksLikePath ? "model file not found: \(model)" : "model file not found and not a known model name: \(model)",
-                       hint: "Pass a checkpoint path, a name from `clip models` (e.g. ViT-B/32), or hf:owner/name.", .model)
+            let looksLikePath =
+                model.contains("/") && !model.hasPrefix("hf:") || model.hasSuffix(".pt")
+                || model.hasSuffix(".safetensors")
+            throw fail(
+                looksLikePath
+                    ? "model file not found: \(model)" : "model file not found and not a known model name: \(model)",
+                hint: "Pass a checkpoint path, a name from `clip models` (e.g. ViT-B/32), or hf:owner/name.", .model)
         }
         var store = ModelStore.fromEnvironment()
         if offline { store.offline = true }
@@ -89,8 +104,11 @@ struct ModelOptions: ParsableArguments {
             } else if textHeads != nil || visionHeads != nil {
                 config = try CLIPConfiguration.infer(from: state, textHeads: textHeads, visionHeads: visionHeads)
             }
-            let model = try CLIP(state: state, configuration: config, activation: activation.flatMap(Activation.init(rawValue:)))
-            note("loaded \(model.configuration.architectureName) from \(url.path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+            let model = try CLIP(
+                state: state, configuration: config, activation: activation.flatMap(Activation.init(rawValue:)))
+            note(
+                "loaded \(model.configuration.architectureName) from \(url.path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
+            )
             return (model, state, url)
         } catch {
             throw fail(error, .model)

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A one-line progress bar on stderr for work that takes more than about two seconds:
 /// `label [#####.....] 45% 150.0/338.0 MB 21.4 MB/s ETA 9s`. It stays silent when stderr is not
