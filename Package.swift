@@ -72,6 +72,9 @@ let package = Package(
             ]
         ),
 
+        // Examples: the README's library sample, run by CLIPTests.
+        .executableTarget(name: "getting-started", dependencies: ["CLIP"], path: "Examples/GettingStarted"),
+
         // Tests.
         .target(name: "CLIPTestSupport", dependencies: ["CLIPTensor"], path: "Sources/CLIPTestSupport"),
         .testTarget(name: "CLIPTensorTests", dependencies: ["CLIPTensor", "CLIPTestSupport"]),
@@ -93,6 +96,7 @@ let package = Package(
         .testTarget(
             name: "CLIPHubTests",
             dependencies: ["CLIPHub", "CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "getting-started"]),
         .testTarget(name: "CLITests", dependencies: ["clip", "CLIP", "CLIPTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
