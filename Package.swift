@@ -12,7 +12,9 @@ let package = Package(
         .executable(name: "clip-bench", targets: ["clip-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `swift package generate-documentation --target CLIP` (a command plugin: plain builds do not compile it).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // C interop shims: no public API.

@@ -14,7 +14,7 @@ extension CLIP {
     /// Hugging Face `CLIPModel` folder, one of ``availableModels()`` (`"ViT-B/32"`; open_clip
     /// spellings like `"ViT-B-32"` work too) or `"hf:owner/name"`. Names resolve through the
     /// cache of `store` and download on first use, exactly as `clip --model NAME` does
-    /// (``ModelStore/resolve(_:progress:)``); with `CLIP_OFFLINE=1`, pass a file instead.
+    /// (`ModelStore/resolve(_:progress:)`); with `CLIP_OFFLINE=1`, pass a file instead.
     ///
     /// ```swift
     /// import CLIP
@@ -29,15 +29,16 @@ extension CLIP {
     /// Reading and downloading run off the caller's task, on a dispatch queue.
     ///
     /// - Parameters:
+    ///   - pathOrName: a checkpoint file or folder, a model name or `hf:owner/name`.
     ///   - store: the cache and download settings; by default `CLIP_CACHE`, `CLIP_OFFLINE`,
     ///     `CLIP_MODEL_MIRROR` from the environment.
     ///   - configuration: the architecture, when neither the file nor its shapes tell it.
     ///   - activation: the MLP activation, when the file does not say.
     ///   - progress: called as download bytes arrive (from another thread).
-    /// - Returns: the model and a ``CLIPPreprocessor`` at its image size, callable on a `URL`
+    /// - Returns: the model and a `CLIPPreprocessor` at its image size, callable on a `URL`
     ///   (→ (1, 3, S, S)) or `[URL]` (→ (B, 3, S, S)).
-    /// - Throws: ``HubError`` when the name is unknown or the download fails, ``WeightError`` or
-    ///   ``CLIPModelError`` when the file cannot be read as a CLIP model.
+    /// - Throws: `HubError` when the name is unknown or the download fails, `WeightError` or
+    ///   `CLIPModelError` when the file cannot be read as a CLIP model.
     public static func load(
         _ pathOrName: String, store: ModelStore = .fromEnvironment(), configuration: CLIPConfiguration? = nil,
         activation: Activation? = nil, progress: (@Sendable (DownloadProgress) -> Void)? = nil
