@@ -10,11 +10,19 @@ let package = Package(
         .library(name: "CLIP", targets: ["CLIP"]),
         .executable(name: "clip", targets: ["clip"]),
         .executable(name: "clip-bench", targets: ["clip-bench"]),
+        // `clip serve`: the HTTP stack lives in its own product so `swift run clip` stays quick to build.
+        .executable(name: "clip-server", targets: ["clip-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // `swift package generate-documentation --target CLIP` (a command plugin: plain builds do not compile it).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // Embedding server (`clip-server`, CLIPServer): only these targets depend on them.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C interop shims: no public API.
@@ -74,6 +82,21 @@ let package = Package(
             ]
         ),
 
+        // Embedding server: the app (CLIPServer, built by `buildApplication`) and its binary.
+        .target(
+            name: "CLIPServer",
+            dependencies: [
+                "CLIP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .executableTarget(
+            name: "clip-server",
+            dependencies: ["CLIPServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
         // Examples: the README's library sample, run by CLIPTests.
         .executableTarget(name: "getting-started", dependencies: ["CLIP"], path: "Examples/GettingStarted"),
 
@@ -100,6 +123,12 @@ let package = Package(
             dependencies: ["CLIPHub", "CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "getting-started"]),
         .testTarget(name: "CLITests", dependencies: ["clip", "CLIP", "CLIPTestSupport"]),
+        .testTarget(
+            name: "CLIPServerTests",
+            dependencies: [
+                "CLIPServer", "clip-server", "clip", "CLIP", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,160 @@
+import Foundation
+
+// Request and response bodies, one type per shape: OpenAI's /v1/embeddings, text-embeddings-
+// inference's /embed, and swift-clip's /rank and /classify.
+
+/// One string or a list of strings (`"input": "a cat"` or `"input": ["a cat", "a dog"]`).
+struct OneOrMany: Decodable, Sendable {
+    var values: [String]
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let one = try? container.decode(String.self) {
+            values = [one]
+        } else {
+            values = try container.decode([String].self)
+        }
+    }
+}
+
+/// `POST /v1/embeddings` (OpenAI): `modality` is infinity's extension for images.
+struct EmbeddingsRequest: Decodable, Sendable {
+    var input: OneOrMany
+    var model: String?
+    var encodingFormat: String?
+    var dimensions: Int?
+    var modality: String?
+    var truncate: Bool?
+    var user: String?
+
+    enum CodingKeys: String, CodingKey {
+        case input, model, dimensions, modality, truncate, user
+        case encodingFormat = "encoding_format"
+    }
+}
+
+/// An embedding as OpenAI sends it: numbers, or base64 of little-endian float32.
+enum EmbeddingValue: Encodable, Sendable {
+    case float([Float])
+    case base64(String)
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .float(let values): try container.encode(values)
+        case .base64(let text): try container.encode(text)
+        }
+    }
+
+    /// Base64 of the row's float32 values, little-endian, as OpenAI's `encoding_format: "base64"`.
+    static func base64(_ row: [Float]) -> String {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(row.count * 4)
+        for value in row {
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 }
+        }
+        return Data(bytes).base64EncodedString()
+    }
+}
+
+struct EmbeddingsResponse: Encodable, Sendable {
+    struct Item: Encodable, Sendable {
+        var object = "embedding"
+        var index: Int
+        var embedding: EmbeddingValue
+    }
+    struct Usage: Encodable, Sendable {
+        var promptTokens: Int
+        var totalTokens: Int
+        enum CodingKeys: String, CodingKey {
+            case promptTokens = "prompt_tokens"
+            case totalTokens = "total_tokens"
+        }
+    }
+    var object = "list"
+    var data: [Item]
+    var model: String
+    var usage: Usage
+}
+
+/// `POST /embed` (text-embeddings-inference): the answer is `[[Float]]`.
+struct EmbedRequest: Decodable, Sendable {
+    var inputs: OneOrMany
+    var normalize: Bool?
+    var truncate: Bool?
+}
+
+/// `POST /rank`: a text (`query`) or an image (`image`, base64 or data URL) against `texts`.
+struct RankRequest: Decodable, Sendable {
+    var query: String?
+    var image: String?
+    var texts: [String]
+    var truncate: Bool?
+}
+
+struct RankResponse: Encodable, Sendable {
+    struct Result: Encodable, Sendable {
+        var index: Int
+        var text: String
+        /// Cosine similarity of the query and this text.
+        var score: Float
+        /// Softmax over the candidates of the scores times the model's logit scale.
+        var probability: Float
+    }
+    var model: String
+    /// Best first.
+    var results: [Result]
+}
+
+/// `POST /classify`: images (base64 or data URLs) among labels, prompt-ensembled.
+struct ClassifyRequest: Decodable, Sendable {
+    var images: OneOrMany
+    var labels: [String]
+    var templates: [String]?
+    var top: Int?
+}
+
+struct ClassifyResponse: Encodable, Sendable {
+    struct Prediction: Encodable, Sendable {
+        var label: String
+        var probability: Float
+        var logit: Float
+    }
+    struct Result: Encodable, Sendable {
+        var index: Int
+        var predictions: [Prediction]
+    }
+    var model: String
+    var results: [Result]
+}
+
+/// `GET /info`.
+struct InfoResponse: Encodable, Sendable {
+    struct Limits: Encodable, Sendable {
+        var maxBatch: Int
+        var maxWaitMs: Double
+        var maxClientBatch: Int
+        var maxPayloadBytes: Int
+        var maxConcurrent: Int
+        var contextLength: Int
+        enum CodingKeys: String, CodingKey {
+            case maxBatch = "max_batch"
+            case maxWaitMs = "max_wait_ms"
+            case maxClientBatch = "max_client_batch"
+            case maxPayloadBytes = "max_payload_bytes"
+            case maxConcurrent = "max_concurrent"
+            case contextLength = "context_length"
+        }
+    }
+    var model: String
+    var architecture: String
+    var dimensions: Int
+    var imageSize: Int
+    var parameters: Int
+    var limits: Limits
+    var endpoints: [String]
+    enum CodingKeys: String, CodingKey {
+        case model, architecture, dimensions, parameters, limits, endpoints
+        case imageSize = "image_size"
+    }
+}
