@@ -1,5 +1,5 @@
 import ArgumentParser
-import CLIPTraining
+import CLIPSynthetic
 import Foundation
 
 /// `clip synth --output DIR --count N [--size 64] [--seed S] [--holdout-fraction 0.1] ...`:
