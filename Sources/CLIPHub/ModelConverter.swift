@@ -55,8 +55,16 @@ public enum ModelConverter {
         var configJSON: String?
         if format == .huggingFace {
             // Check the architecture before any work.
-            configJSON = try HuggingFaceExport.configJSON(configuration, dtype: dtype)
-            tensors = try HuggingFaceExport.tensors(fromOpenAI: tensors)
+            guard case .vit = configuration.vision else {
+                throw HubError.unsupportedConversion(
+                    "Hugging Face CLIPModel folders hold ViT models only; \(configuration.architectureName) has a ResNet image tower"
+                )
+            }
+            configJSON = try configuration.huggingFaceConfigJSON(dtype: dtype)
+            do { tensors = try HuggingFaceKeyMap.fromOpenAI(tensors) } catch let error as HuggingFaceKeyMap.UnmappedKey
+            {
+                throw HubError.unsupportedConversion(error.detail)
+            }
         }
         var converted: [(String, WeightTensor)] = []
         let keys = tensors.keys.sorted()
