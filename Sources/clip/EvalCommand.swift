@@ -102,14 +102,14 @@ struct EvalCommand: ParsableCommand {
         do { dataset = try LabelledImageFolder(folder) } catch { throw fail(error, .input) }
         let model = try modelOptions.load()
         let report: ZeroShotReport
+        let bar = ProgressBar(label: "evaluating images", total: Int64(dataset.images.count), unit: .items)
         do {
+            defer { bar.finish() }
             report = try ZeroShotEvaluation.evaluate(
-                model: model, dataset: dataset, templates: prompts, batchSize: batchSize,
-                progress: Progress.reporter("images"))
+                model: model, dataset: dataset, templates: prompts, batchSize: batchSize, progress: bar.reporter)
         } catch {
             throw fail(error, .input)
         }
-        Progress.finish()
         warnSkipped(report.skipped)
         var object: [String: Any] = [
             "top1": report.top1, "top5": report.top5, "images": report.images,
@@ -137,14 +137,14 @@ struct EvalCommand: ParsableCommand {
         }
         let model = try modelOptions.load()
         let report: RetrievalReport
+        let bar = ProgressBar(label: "evaluating images and captions", total: nil, unit: .items)
         do {
+            defer { bar.finish() }
             report = try RetrievalEvaluation.evaluate(
-                model: model, dataset: dataset, batchSize: batchSize,
-                progress: Progress.reporter("images and captions"))
+                model: model, dataset: dataset, batchSize: batchSize, progress: bar.reporter)
         } catch {
             throw fail(error, .input)
         }
-        Progress.finish()
         warnSkipped(report.skipped)
         var object: [String: Any] = report.metrics.dictionary
         object["images"] = report.images
@@ -157,22 +157,5 @@ struct EvalCommand: ParsableCommand {
     private func warnSkipped(_ skipped: [SkippedImage]) {
         for image in skipped.prefix(10) { warn("skipped \(image.reason)") }
         if skipped.count > 10 { warn("skipped \(skipped.count - 10) more unreadable images") }
-    }
-}
-
-/// A one-line progress counter on stderr, shown only when stderr is a terminal (so logs and
-/// test captures stay clean).
-private enum Progress {
-    static let enabled = isatty(STDERR_FILENO) == 1
-
-    static func reporter(_ what: String) -> ((Int, Int) -> Void)? {
-        guard enabled else { return nil }
-        return { done, total in
-            FileHandle.standardError.write(Data("\revaluating: \(done)/\(total) \(what)".utf8))
-        }
-    }
-
-    static func finish() {
-        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
