@@ -16,35 +16,10 @@ struct ModelOptions: ParsableArguments {
             valueName: "path-or-name"))
     var model: String
 
-    @Option(
-        name: .long,
-        help:
-            "open_clip model-config JSON (embed_dim, vision_cfg, text_cfg) to use instead of inferring the architecture."
-    )
-    var modelConfig: String?
-
-    @Option(
-        name: .long,
-        help:
-            "MLP activation when the file does not say: quick_gelu (OpenAI) or gelu (open_clip's non-quickgelu models)."
-    )
-    var activation: String?
-
-    @Option(
-        name: .long, help: "Text attention heads, for widths that are not multiples of 64 (OpenAI infers width/64).")
-    var textHeads: Int?
-
-    @Option(name: .long, help: "Vision attention heads, for widths that are not multiples of 64.")
-    var visionHeads: Int?
+    @OptionGroup var architecture: ArchitectureOptions
 
     @Flag(name: .long, help: "Never download: a named model must already be in the cache (also CLIP_OFFLINE=1).")
     var offline = false
-
-    func validate() throws {
-        if let activation, Activation(rawValue: activation) == nil {
-            throw ValidationError("--activation must be quick_gelu or gelu, got '\(activation)'")
-        }
-    }
 
     /// The file or folder `--model` names, fetching a named model into the cache if needed.
     func resolve() throws -> URL {
@@ -97,15 +72,9 @@ struct ModelOptions: ParsableArguments {
         let started = Date()
         do {
             let state = try WeightLoader.load(url)
-            var config: CLIPConfiguration?
-            if let modelConfig {
-                let data = try Data(contentsOf: URL(fileURLWithPath: modelConfig))
-                config = try JSONDecoder().decode(CLIPConfiguration.self, from: data)
-            } else if textHeads != nil || visionHeads != nil {
-                config = try CLIPConfiguration.infer(from: state, textHeads: textHeads, visionHeads: visionHeads)
-            }
             let model = try CLIP(
-                state: state, configuration: config, activation: activation.flatMap(Activation.init(rawValue:)))
+                state: state, configuration: try architecture.configuration(for: state),
+                activation: architecture.activationOverride)
             note(
                 "loaded \(model.configuration.architectureName) from \(url.path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
             )
