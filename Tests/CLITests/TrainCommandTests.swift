@@ -251,4 +251,30 @@ import Testing
         #expect(try Self.tensors(before, prefix: "transformer.") == Self.tensors(after, prefix: "transformer."))
         #expect(try Self.tensors(before, prefix: "visual.") != Self.tensors(after, prefix: "visual."))
     }
+
+    @Test func interruptSavesACheckpointAtTheCurrentStep() throws {
+        let dir = try Self.makeRun()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("run")
+        let process = Process()
+        process.executableURL = CLIRunner.executable
+        process.arguments = [
+            "train", "--train-data", dir.appendingPathComponent("train.csv").path, "--model-config",
+            dir.appendingPathComponent("model.json").path, "--batch-size", "4", "--steps", "100000", "--lr", "1e-3",
+            "--checkpoint-every", "100000", "--workers", "0", "--output", out.path,
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        // Wait for two logged steps (at most a minute), then Ctrl-C.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, ((try? Self.logSteps(out)) ?? []).count < 2 { Thread.sleep(forTimeInterval: 0.05) }
+        process.interrupt()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        let state = try Checkpoint.state(in: try Checkpoint.latest(in: out))
+        #expect(state.step >= 2 && state.step < 100_000)
+        #expect(try Self.logSteps(out) == Array(1...state.step))
+    }
 }

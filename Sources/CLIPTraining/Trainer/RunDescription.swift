@@ -93,11 +93,19 @@ public struct RunDescription: Codable, Sendable, Equatable {
 /// with open_clip's defaults (``newRun(model:)``); a resumed run checks that what was given
 /// agrees with what the checkpoint recorded (``check(against:)``).
 public struct RunRequest: Sendable, Equatable {
+    /// `--train-data`: a path, relative to ``workingDirectory`` or absolute.
     public var trainData: String?
+    /// `--csv-img-key` (default `filepath`).
     public var csvImageKey: String?
+    /// `--csv-caption-key` (default `title`).
     public var csvCaptionKey: String?
+    /// `--csv-separator` (default tab).
     public var csvSeparator: Character?
+    /// `--val-data`: a caption table evaluated at every checkpoint.
     public var validationData: String?
+    /// The ``TrainingOptions`` fields, as `--batch-size`, `--steps`, `--epochs` (turned into
+    /// steps), `--lr`, `--warmup`, `--wd`, `--seed`, `--grad-clip-norm`, `--accum-freq`,
+    /// `--checkpoint-every` and `--keep-checkpoints` give them.
     public var batchSize: Int?
     public var steps: Int?
     public var epochs: Int?
@@ -109,7 +117,7 @@ public struct RunRequest: Sendable, Equatable {
     public var accumulationSteps: Int?
     public var checkpointEvery: Int?
     public var keepCheckpoints: Int?
-    /// Flags: nil or false when not given.
+    /// `--skip-nonfinite` and `--augment`: nil or false when not given.
     public var skipNonFinite: Bool?
     public var augment: Bool?
     /// Towers asked to be locked (nil or empty: none asked).
