@@ -270,34 +270,21 @@ struct TrainCommand: ParsableCommand {
 
     /// A fresh model from --architecture / --model-config, or pretrained weights from --model.
     private func buildModel(lockedTowers: Set<CLIP.Tower>) throws -> CLIP {
-        let configuration = try architecture.flatMap(CLIPConfiguration.preset) ?? loading.configurationFile()
         if let model {
             // --architecture with --model: the preset is the configuration of the weights.
-            if let architecture = architecture.flatMap(CLIPConfiguration.preset) {
-                return try Self.load(model, loading, architecture, lockedTowers)
-            }
-            return try loading.load(model, trainable: true, lockedTowers: lockedTowers).model
+            return try loading.load(
+                model, configuration: architecture.flatMap(CLIPConfiguration.preset), trainable: true,
+                lockedTowers: lockedTowers
+            ).model
         }
-        guard var configuration else { throw fail("no model", .usage) }
+        guard var configuration = try architecture.flatMap(CLIPConfiguration.preset) ?? loading.configurationFile()
+        else { throw fail("no model", .usage) }
         if let activation = loading.activation.flatMap(Activation.init(rawValue:)) {
             configuration.activation = activation
         }
         do { return try CLIP(configuration: configuration, seed: seed ?? 0, lockedTowers: lockedTowers) } catch {
             throw fail(error, .model)
         }
-    }
-
-    private static func load(
-        _ model: String, _ options: ModelLoadingOptions, _ configuration: CLIPConfiguration,
-        _ lockedTowers: Set<CLIP.Tower>
-    ) throws -> CLIP {
-        let url = try ModelOptions.resolve(model, offline: options.offline)
-        do {
-            return try CLIP(
-                state: WeightLoader.load(url), configuration: configuration,
-                activation: options.activation.flatMap(Activation.init(rawValue:)), trainable: true,
-                lockedTowers: lockedTowers)
-        } catch { throw fail(error, .model) }
     }
 
     /// Image↔text retrieval on the validation table (`clip eval --retrieval`'s metrics).

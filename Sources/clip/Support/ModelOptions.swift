@@ -114,14 +114,16 @@ struct ModelLoadingOptions: ParsableArguments {
     }
 
     /// Resolves `model` (a path or name, see ``ModelOptions``) and loads it, mapping failures
-    /// to one `error:` line and the model exit code. `trainable` models are private copies
-    /// whose parameters require gradients, except those of `lockedTowers`.
-    func load(_ model: String, trainable: Bool = false, lockedTowers: Set<CLIP.Tower> = []) throws -> (
-        model: CLIP, state: StateDict, url: URL
-    ) {
+    /// to one `error:` line and the model exit code. `configuration` (a preset) takes the
+    /// place of `--model-config`. `trainable` models are private copies whose parameters
+    /// require gradients, except those of `lockedTowers`.
+    func load(
+        _ model: String, configuration: CLIPConfiguration? = nil, trainable: Bool = false,
+        lockedTowers: Set<CLIP.Tower> = []
+    ) throws -> (model: CLIP, state: StateDict, url: URL) {
         let url = try ModelOptions.resolve(model, offline: offline)
         let started = Date()
-        var config = try configurationFile()
+        var config = try configuration ?? configurationFile()
         do {
             let state = try WeightLoader.load(url)
             if config == nil, textHeads != nil || visionHeads != nil {
