@@ -15,23 +15,23 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train or fine-tune a CLIP model with the contrastive loss (open_clip's recipe).",
         discussion: """
-            Data: a CSV/TSV with image paths and captions, WebDataset tar shards (brace lists like
-            data/{000..009}.tar), or a folder of images with .txt captions. Relative paths are
-            resolved against the working directory and recorded absolute.
+            Data: a CSV/TSV with image paths and captions, WebDataset tar shards (brace lists like \
+            data/{000..009}.tar), or a folder of images with .txt captions. Relative paths are resolved \
+            against the working directory and recorded absolute.
 
-            The model: --architecture NAME (a `clip models` name or an open_clip name such as
-            ViT-B-32) or --model-config JSON (open_clip model config) builds a fresh, randomly
-            initialised model; --model loads pretrained weights to fine-tune (a file, a folder, a
-            model name or hf:owner/name, as every other command's --model), optionally with
-            --architecture or --model-config as its configuration.
+            The model: --architecture NAME (a `clip models` name or an open_clip name such as ViT-B-32) \
+            or --model-config JSON (open_clip model config) builds a fresh, randomly initialised model; \
+            --model loads pretrained weights to fine-tune (a file, a folder, a model name or \
+            hf:owner/name, as every other command's --model), optionally with --architecture or \
+            --model-config as its configuration.
 
-            Writes DIR/log.jsonl (one JSON object per step, and the --val-data metrics at every
-            checkpoint), DIR/checkpoints/step-N/ (model, optimiser state, data position and every
-            setting of the run; the last --keep-checkpoints kept) and DIR/latest.safetensors,
-            which every --model option accepts. --resume DIR continues a stopped run exactly where
-            it stopped (the same weights as an uninterrupted run) with the settings its checkpoint
-            recorded; an option given again must agree with them. Ctrl-C saves a checkpoint and
-            stops (resume continues from there).
+            Writes DIR/log.jsonl (one JSON object per step, and the --val-data metrics at every \
+            checkpoint), DIR/checkpoints/step-N/ (model, optimiser state, data position and every \
+            setting of the run; the last --keep-checkpoints kept) and DIR/latest.safetensors, which \
+            every --model option accepts. --resume DIR continues a stopped run exactly where it stopped \
+            (the same weights as an uninterrupted run) with the settings its checkpoint recorded; an \
+            option given again must agree with them. Ctrl-C saves a checkpoint and stops (exit 130); \
+            --resume continues from there.
 
             Examples:
               clip synth --output synth --count 20000
