@@ -29,6 +29,8 @@ let package = Package(
         ),
         .target(name: "CBenchSupport"),
         .target(name: "CTensorKernels"),
+        // Open MPI through dlopen: nothing to link, and a no-op where libmpi is absent.
+        .target(name: "CMPI", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(
             name: "CImageCodecs",
             linkerSettings: [
@@ -52,11 +54,12 @@ let package = Package(
             name: "CLIPTraining",
             dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel"]),
         .target(name: "CLIPHub", dependencies: ["CLIPModel", "CLIPWeights"]),
+        .target(name: "CLIPDistributed", dependencies: ["CMPI", "CLIPTensor", "CLIPTraining"]),
         .target(
             name: "CLIP",
             dependencies: [
                 "CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel",
-                "CLIPTraining", "CLIPHub",
+                "CLIPTraining", "CLIPHub", "CLIPDistributed",
             ]),
 
         // Executables.
@@ -93,6 +96,9 @@ let package = Package(
         .testTarget(
             name: "CLIPHubTests",
             dependencies: ["CLIPHub", "CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"]),
+        .testTarget(
+            name: "CLIPDistributedTests",
+            dependencies: ["CLIPDistributed", "CLIPTraining", "CLIPModel", "CLIPTensor", "CLIPWeights"]),
         .testTarget(name: "CLITests", dependencies: ["clip", "CLIP", "CLIPTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
+@_exported import CLIPDistributed
 @_exported import CLIPHub
 @_exported import CLIPImage
 @_exported import CLIPModel
