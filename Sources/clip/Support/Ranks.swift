@@ -6,6 +6,9 @@ import Foundation
 /// checking that every rank has the same arguments, and stopping every rank when one fails.
 /// Without a launcher, ``join()`` returns nil and nothing of MPI is loaded.
 enum Ranks {
+    /// While set, `fail` appends its message here instead of printing it (see ``agree(_:during:_:)``).
+    nonisolated(unsafe) static var heldErrors: String?
+
     /// Joins the job, checks the arguments against rank 0's digest and quietens ranks > 0.
     /// A missing MPI runtime is reported by rank 0 (as the launcher numbered it); every rank
     /// exits with the usage status.
@@ -32,15 +35,22 @@ enum Ranks {
     /// largest exit status. Without a job, just `body`.
     static func agree<T>(_ world: MPICommunicator?, during: String, _ body: () throws -> T) throws -> T {
         guard let world else { return try body() }
+        // Errors are held back until the ranks agree: only the lowest failing rank prints its own.
+        heldErrors = ""
         let outcome: Result<T, any Error>
         do { outcome = .success(try body()) } catch { outcome = .failure(error) }
+        let held = heldErrors ?? ""
+        heldErrors = nil
         var status: Int32 = 0
         if case .failure(let error) = outcome { status = (error as? ExitCode)?.rawValue ?? 1 }
         let failing = try world.minimum(status == 0 ? Int(Int32.max) : world.rank)
         guard failing != Int(Int32.max) else { return try outcome.get() }
         let code = Int32(try world.maximum(Int(status)))
         world.finalize()
-        if case .failure(let error) = outcome, failing == world.rank { throw error }
+        if case .failure(let error) = outcome, failing == world.rank {
+            FileHandle.standardError.write(Data(held.utf8))
+            throw error
+        }
         if world.rank == 0 {
             _ = fail(MPIError.rankFailed(rank: failing, worldSize: world.worldSize, during: during), .input)
         }
