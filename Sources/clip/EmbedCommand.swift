@@ -182,7 +182,14 @@ struct EmbedCommand: ParsableCommand {
             warn("text \(i) is longer than \(context) tokens and was truncated")
         }
         do {
-            let rows = try model.encodeTexts(texts, truncate: true)
+            // Batches of 32, as images: memory stays bounded, and `mpirun` shares of whole batches
+            // give the same bits as one process.
+            var scalars: [Float] = []
+            for start in stride(from: 0, to: texts.count, by: Self.batch) {
+                let chunk = Array(texts[start..<min(start + Self.batch, texts.count)])
+                scalars += try model.encodeTexts(chunk, truncate: true).scalars
+            }
+            let rows = Tensor(shape: [texts.count, model.configuration.embedDim], scalars: scalars)
             return raw ? rows : Tensor.l2Normalized(rows)
         } catch {
             throw fail(error, .input)
