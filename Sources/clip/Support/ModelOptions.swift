@@ -46,14 +46,10 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    /// The file or folder `--model` names, fetching a named model into the cache if needed.
+    /// The file or folder `--model` names, fetching a named model into the cache if needed: the
+    /// library's ``ModelStore/resolve(_:progress:)`` with a progress bar; failures become one
+    /// `error:` line and exit 66.
     func resolve() throws -> URL {
-        try Self.resolve(model, offline: offline)
-    }
-
-    /// Resolves a path or model name through the library (``ModelStore/resolve(_:progress:)``),
-    /// with a progress bar for downloads; failures become one `error:` line and exit 66.
-    static func resolve(_ model: String, offline: Bool) throws -> URL {
         var store = ModelStore.fromEnvironment()
         if offline { store.offline = true }
         let bars = DownloadBars()
@@ -66,9 +62,8 @@ struct ModelOptions: ParsableArguments {
             throw fail(error, .model)
         }
         if let reference = resolved.reference {
-            note(
-                "\(reference.displayName) \(resolved.downloaded ? "was fetched into" : "is cached at") \(resolved.url.path)"
-            )
+            let verb = resolved.downloaded ? "was fetched into" : "is cached at"
+            note("\(reference.displayName) \(verb) \(resolved.url.path)")
         }
         return resolved.url
     }
