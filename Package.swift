@@ -12,7 +12,9 @@ let package = Package(
         .executable(name: "clip-bench", targets: ["clip-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `swift package generate-documentation --target CLIP`; builds compile its two plugin scripts, link nothing.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // C interop shims: no public API.
@@ -50,16 +52,18 @@ let package = Package(
         .target(name: "CLIPImage", dependencies: ["CImageCodecs"]),
         .target(name: "CLIPWeights"),
         .target(name: "CLIPModel", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights"]),
+        .target(name: "CLIPEvaluation", dependencies: ["CLIPTensor", "CLIPImage", "CLIPModel"]),
         .target(
             name: "CLIPTraining",
-            dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel"]),
-        .target(name: "CLIPHub", dependencies: ["CLIPModel", "CLIPWeights"]),
+            dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel", "CLIPEvaluation"]),
+        .target(name: "CLIPSynthetic", dependencies: ["CLIPTensor", "CLIPImage", "CLIPTraining"]),
+        .target(name: "CLIPHub", dependencies: ["CLIPTensor", "CLIPModel", "CLIPWeights"]),
         .target(name: "CLIPDistributed", dependencies: ["CMPI", "CLIPTensor", "CLIPTraining"]),
         .target(
             name: "CLIP",
             dependencies: [
                 "CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel",
-                "CLIPTraining", "CLIPHub", "CLIPDistributed",
+                "CLIPEvaluation", "CLIPTraining", "CLIPSynthetic", "CLIPHub", "CLIPDistributed",
             ]),
 
         // Executables.
@@ -74,6 +78,9 @@ let package = Package(
                 "CLIP", "CBLAS", "CBenchSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+
+        // Examples: the README's library sample, run by CLIPTests.
+        .executableTarget(name: "getting-started", dependencies: ["CLIP"], path: "Examples/GettingStarted"),
 
         // Tests.
         .target(name: "CLIPTestSupport", dependencies: ["CLIPTensor"], path: "Sources/CLIPTestSupport"),
@@ -90,8 +97,16 @@ let package = Package(
             name: "CLIPModelTests", dependencies: ["CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(
+            name: "CLIPEvaluationTests",
+            dependencies: ["CLIPEvaluation", "CLIPModel", "CLIPTensor", "CLIPImage", "CLIPTestSupport"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
             name: "CLIPTrainingTests",
-            dependencies: ["CLIPTraining", "CLIPModel", "CLIPTensor", "CLIPWeights", "CLIPImage", "CLIPTestSupport"],
+            dependencies: [
+                "CLIPTraining", "CLIPEvaluation", "CLIPSynthetic", "CLIPModel", "CLIPTensor", "CLIPWeights",
+                "CLIPImage",
+                "CLIPTestSupport",
+            ],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CLIPHubTests",
@@ -99,6 +114,7 @@ let package = Package(
         .testTarget(
             name: "CLIPDistributedTests",
             dependencies: ["CLIPDistributed", "CLIPTraining", "CLIPModel", "CLIPTensor", "CLIPWeights"]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "getting-started"]),
         .testTarget(name: "CLITests", dependencies: ["clip", "CLIP", "CLIPTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
