@@ -61,7 +61,10 @@ enum Ranks {
     /// broken image) cannot be agreed on without a hang: print it with the rank, abort the job.
     static func abortOnFailure<T>(_ world: MPICommunicator?, _ body: () throws -> T) throws -> T {
         guard let world else { return try body() }
-        do { return try body() } catch {
+        do { return try body() } catch let stop as ExitCode where stop.rawValue == 130 {
+            // A stop (Ctrl-C) is agreed on at every step: every rank saves and leaves together.
+            throw stop
+        } catch {
             let code = (error as? ExitCode)?.rawValue ?? 1
             if !(error is ExitCode) { _ = fail(error, .input) }
             FileHandle.standardError.write(
