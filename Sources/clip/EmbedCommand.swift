@@ -78,6 +78,8 @@ struct EmbedCommand: ParsableCommand {
         if format == "npy" && !imagePaths.isEmpty && !textInputs.isEmpty {
             throw fail("--format npy writes one array: embed images and texts in separate calls", .usage)
         }
+        // diffusers' single towers (text_encoder_2/, image_encoder/) have no CLIP to load.
+        if CLIPTowers.isSingleTower(try modelOptions.resolve()) { return try runOnTower(imagePaths, textInputs) }
         let model = try modelOptions.load()
         let width = model.configuration.embedDim
         let out = try StreamedOutput(path: output)
