@@ -90,7 +90,7 @@ def hf_text(name, with_projection, act, eos, seed):
     model = perturb(cls(config), seed)
     save_folder(model, name)
     out = {}
-    inner = model.text_model
+    inner = getattr(model, "text_model", model)  # transformers 5: CLIPTextModel is the transformer itself
     for pad in ("eot", "zero"):
         ids = tokens(pad)
         out[f"tokens.{pad}"] = ids
@@ -192,7 +192,7 @@ def text_cfg():
 
 
 def write_outputs(name, out):
-    tensors = {k: (v.to(torch.int64) if not v.is_floating_point() else v.float()).contiguous() for k, v in out.items()}
+    tensors = {k: (v.to(torch.int64) if not v.is_floating_point() else v.float()).contiguous().clone() for k, v in out.items()}
     save_file(tensors, os.path.join(OUT, f"{name}-states.safetensors"), metadata={"format": "pt"})
 
 
