@@ -168,8 +168,9 @@ def open_clip_outputs(model, images):
             ids = tokens(pad)
             out[f"tokens.{pad}"] = ids
             hs = open_clip_text_states(model, ids)
+            # Every layer option once (zero padding: SD 2.x's), the pipelines' recipes under both.
             for layer, norm in text_layers(LAYERS):
-                if pad == "zero" or layer in (-1, -2, 0):
+                if pad == "zero" or (layer, norm) in ((-1, "norm"), (-2, "norm"), (-2, "raw")):
                     x = hs[layer]
                     out[f"text.{pad}.{layer}.{norm}"] = model.ln_final(x) if norm == "norm" else x
             out[f"text.{pad}.embeds"] = model.encode_text(ids)
@@ -237,8 +238,30 @@ def main():
     with open(os.path.join(OUT, "openclip-bigg.json"), "w") as f:
         json.dump(g_cfg, f, indent=2)
     write_outputs("openclip-bigg", open_clip_outputs(model, images=False))
+    write_readme()
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print(f"wrote {OUT}: {total / 1024:.0f} KB")
+
+
+def write_readme():
+    lines = ["# Hidden-state fixtures", "",
+             "Written by `scripts/reference/make_hidden_state_fixtures.py` (torch " + torch.__version__.split("+")[0]
+             + ", transformers " + transformers.__version__ + ", open_clip " + open_clip.__version__
+             + "); rerun with `scripts/reference/.venv/bin/python scripts/reference/make_hidden_state_fixtures.py`"
+             " after `scripts/reference/venv --torch`. Seeded: a rerun rewrites the same bytes.", "",
+             ("Towers" + __doc__.split("Towers", 1)[1]).strip(), "", "## Files", "",
+             "| file | bytes | what |", "| --- | --- | --- |"]
+    for d, _, fs in sorted(os.walk(OUT)):
+        for f in sorted(fs):
+            if f == "README.md":
+                continue
+            rel = os.path.relpath(os.path.join(d, f), OUT)
+            what = ("reference states and inputs" if f.endswith("-states.safetensors") else
+                    "transformers config" if f == "config.json" else
+                    "open_clip config" if f.endswith(".json") else "weights")
+            lines.append(f"| `{rel}` | {os.path.getsize(os.path.join(d, f))} | {what} |")
+    with open(os.path.join(OUT, "README.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -91,7 +91,8 @@ public struct CLIPTowers: Sendable {
         }
         let state = try WeightLoader.load(weightsURL)
         let tokenizer = try Tokenizer.bundled()
-        if let json = state.metadata[StateDict.configJSONKey], configuration == nil,
+        // A single tower's config.json describes it completely; open_clip model configs are for whole models.
+        if let json = state.metadata[StateDict.configJSONKey],
             let tower = try TowerConfiguration.fromHuggingFace(configJSON: json)
         {
             return try single(state, tower, activation: activation, tokenizer: tokenizer, source: url)
