@@ -121,16 +121,12 @@ struct HiddenStatesCommand: ParsableCommand {
 
     private func loadTowers(modality: CLIPTowers.Modality) throws -> CLIPTowers {
         let url = try modelOptions.resolve()
+        let config = try modelOptions.loading.configurationFile()
         do {
-            var config: CLIPConfiguration?
-            if let path = modelOptions.modelConfig {
-                config = try JSONDecoder().decode(
-                    CLIPConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-            }
             let towers = try CLIPTowers.load(
                 url, component: component, modality: modality, configuration: config,
-                activation: modelOptions.activation.flatMap(Activation.init(rawValue:)),
-                textHeads: modelOptions.textHeads, visionHeads: modelOptions.visionHeads)
+                activation: modelOptions.loading.activation.flatMap(Activation.init(rawValue:)),
+                textHeads: modelOptions.loading.textHeads, visionHeads: modelOptions.loading.visionHeads)
             note("loaded \(towers.kind.rawValue) from \(towers.source.path)")
             return towers
         } catch {

@@ -11,7 +11,7 @@ extension EmbedCommand {
         let towers: CLIPTowers
         do {
             towers = try CLIPTowers.load(
-                try modelOptions.resolve(), activation: modelOptions.activation.flatMap(Activation.init(rawValue:)))
+                try modelOptions.resolve(), activation: modelOptions.loading.activation.flatMap(Activation.init(rawValue:)))
         } catch {
             throw fail(error, .model)
         }
