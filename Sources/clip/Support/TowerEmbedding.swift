@@ -10,8 +10,8 @@ extension EmbedCommand {
     func runOnTower(_ imagePaths: [String], _ textInputs: [String]) throws {
         let towers: CLIPTowers
         do {
-            towers = try CLIPTowers.load(
-                try modelOptions.resolve(), activation: modelOptions.loading.activation.flatMap(Activation.init(rawValue:)))
+            let activation = modelOptions.loading.activation.flatMap(Activation.init(rawValue:))
+            towers = try CLIPTowers.load(try modelOptions.resolve(), activation: activation)
         } catch {
             throw fail(error, .model)
         }
