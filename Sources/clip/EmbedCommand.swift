@@ -155,7 +155,7 @@ struct EmbedCommand: ParsableCommand {
             warn("text \(i) is longer than \(context) tokens and was truncated")
         }
         do {
-            let rows = try model.encodeTexts(texts, truncate: true)
+            let rows = try model.encodeText(texts, truncate: true)
             return raw ? rows : Tensor.l2Normalized(rows)
         } catch {
             throw fail(error, .input)
