@@ -15,7 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        // `swift package generate-documentation --target CLIP` (a command plugin: plain builds do not compile it).
+        // `swift package generate-documentation --target CLIP`; builds compile its two plugin scripts, link nothing.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         // Embedding server (`clip-server`, CLIPServer): only these targets depend on them.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -39,6 +39,8 @@ let package = Package(
         ),
         .target(name: "CBenchSupport"),
         .target(name: "CTensorKernels"),
+        // Open MPI through dlopen: nothing to link, and a no-op where libmpi is absent.
+        .target(name: "CMPI", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(
             name: "CImageCodecs",
             linkerSettings: [
@@ -64,11 +66,12 @@ let package = Package(
             dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel", "CLIPEvaluation"]),
         .target(name: "CLIPSynthetic", dependencies: ["CLIPTensor", "CLIPImage", "CLIPTraining"]),
         .target(name: "CLIPHub", dependencies: ["CLIPTensor", "CLIPModel", "CLIPWeights"]),
+        .target(name: "CLIPDistributed", dependencies: ["CMPI", "CLIPTensor", "CLIPTraining"]),
         .target(
             name: "CLIP",
             dependencies: [
                 "CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel",
-                "CLIPEvaluation", "CLIPTraining", "CLIPSynthetic", "CLIPHub",
+                "CLIPEvaluation", "CLIPTraining", "CLIPSynthetic", "CLIPHub", "CLIPDistributed",
             ]),
 
         // Executables.
@@ -131,6 +134,9 @@ let package = Package(
         .testTarget(
             name: "CLIPHubTests",
             dependencies: ["CLIPHub", "CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"]),
+        .testTarget(
+            name: "CLIPDistributedTests",
+            dependencies: ["CLIPDistributed", "CLIPTraining", "CLIPModel", "CLIPTensor", "CLIPWeights"]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "getting-started"]),
         .testTarget(name: "CLITests", dependencies: ["clip", "CLIP", "CLIPTestSupport"]),
         .testTarget(

@@ -5,6 +5,12 @@ import Foundation
 // and every `clip --model` option.
 
 /// What ``ModelStore/resolve(_:progress:)`` found for a path or a name.
+///
+/// ```swift
+/// let resolved = try ModelStore.fromEnvironment().resolve("RN50")
+/// if let name = resolved.reference?.displayName { print(name, resolved.downloaded ? "downloaded" : "cached") }
+/// let model = try CLIP.load(resolved.url)
+/// ```
 public struct ResolvedModel: Sendable, Hashable {
     /// The checkpoint file or Hugging Face folder to load.
     public var url: URL
@@ -38,6 +44,8 @@ extension ModelStore {
     public func resolve(_ pathOrName: String, progress: (@Sendable (DownloadProgress) -> Void)? = nil) throws
         -> ResolvedModel
     {
+        // An empty argument would name the working directory; it is a mistake, not a folder.
+        guard !pathOrName.isEmpty else { throw HubError.modelNotFound(pathOrName, looksLikePath: false) }
         let url = URL(fileURLWithPath: pathOrName)
         if FileManager.default.fileExists(atPath: url.path) {
             return ResolvedModel(url: url, reference: nil, downloaded: false)

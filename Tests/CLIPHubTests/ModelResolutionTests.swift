@@ -39,6 +39,7 @@ struct ModelResolutionTests {
         ("weights/missing.pt", .modelNotFound("weights/missing.pt", looksLikePath: true)),
         ("missing.safetensors", .modelNotFound("missing.safetensors", looksLikePath: true)),
         ("hf:a/b/c", .modelNotFound("hf:a/b/c", looksLikePath: false)),
+        ("", .modelNotFound("", looksLikePath: false)),
     ]
 
     @Test(arguments: failures)

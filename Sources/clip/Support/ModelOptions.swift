@@ -23,8 +23,9 @@ struct ModelOptions: ParsableArguments {
         try Self.resolve(model, offline: loading.offline)
     }
 
-    /// Resolves a path or model name through the library (``ModelStore/resolve(_:progress:)``),
-    /// with a progress bar for downloads; failures become one `error:` line and exit 66.
+    /// Resolves a path or model name with the library's ``ModelStore/resolve(_:progress:)``
+    /// (the rule `CLIP.load` follows) and a progress bar for downloads; failures become one
+    /// `error:` line and exit 66.
     static func resolve(_ model: String, offline: Bool) throws -> URL {
         var store = ModelStore.fromEnvironment()
         if offline { store.offline = true }
@@ -38,9 +39,8 @@ struct ModelOptions: ParsableArguments {
             throw fail(error, .model)
         }
         if let reference = resolved.reference {
-            note(
-                "\(reference.displayName) \(resolved.downloaded ? "was fetched into" : "is cached at") \(resolved.url.path)"
-            )
+            let verb = resolved.downloaded ? "was fetched into" : "is cached at"
+            note("\(reference.displayName) \(verb) \(resolved.url.path)")
         }
         return resolved.url
     }
