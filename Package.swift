@@ -46,7 +46,8 @@ let package = Package(
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
         ),
         .target(name: "CLIPImage", dependencies: ["CImageCodecs"]),
-        .target(name: "CLIPWeights"),
+        .target(name: "CLIPOutput"),
+        .target(name: "CLIPWeights", dependencies: ["CLIPOutput"]),
         .target(name: "CLIPModel", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights"]),
         .target(
             name: "CLIPTraining",
@@ -55,8 +56,8 @@ let package = Package(
         .target(
             name: "CLIP",
             dependencies: [
-                "CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel",
-                "CLIPTraining", "CLIPHub",
+                "CLIPOutput", "CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights",
+                "CLIPModel", "CLIPTraining", "CLIPHub",
             ]),
 
         // Executables.

@@ -1,6 +1,7 @@
 @_exported import CLIPHub
 @_exported import CLIPImage
 @_exported import CLIPModel
+@_exported import CLIPOutput
 // The umbrella module: `import CLIP` brings in every library target.
 @_exported import CLIPTensor
 @_exported import CLIPTextCleaning

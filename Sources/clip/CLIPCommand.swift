@@ -43,11 +43,24 @@ struct CLIPCommand: AsyncParsableCommand {
         ]
     )
 
-    /// Takes out the global options, then runs the subcommand as ArgumentParser would.
+    /// Takes out the global options, then runs the subcommand as ArgumentParser would
+    /// (`AsyncParsableCommand.main`), mapping unhandled output errors to exit 74.
     static func main() async {
         switch GlobalOptions.extract(Array(CommandLine.arguments.dropFirst())) {
         case .success(let arguments):
-            await main(arguments)
+            do {
+                var command = try parseAsRoot(arguments)
+                if var command = command as? AsyncParsableCommand {
+                    try await command.run()
+                } else {
+                    try command.run()
+                }
+            } catch let error as OutputError {
+                // A library writer's failure that no command mapped: still exit 74, one line.
+                exit(withError: fail(error, .io))
+            } catch {
+                exit(withError: error)
+            }
         case .failure(let code):
             exit(withError: code)
         }

@@ -79,16 +79,16 @@ struct ClassifyCommand: ParsableCommand {
                 ]
             }
             let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try Output.print(String(decoding: data, as: UTF8.self))
         } else {
             let width = min(40, classNames.map(\.count).max() ?? 0)
             for (path, scores) in zip(images, results) {
-                print(path)
+                try Output.print(path)
                 for (rank, s) in scores.enumerated() {
                     let label =
                         s.label.count >= width
                         ? s.label : s.label + String(repeating: " ", count: width - s.label.count)
-                    print("  \(rank + 1). \(label)  \(String(format: "%6.2f%%", 100 * s.probability))")
+                    try Output.print("  \(rank + 1). \(label)  \(String(format: "%6.2f%%", 100 * s.probability))")
                 }
             }
         }

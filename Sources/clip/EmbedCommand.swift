@@ -78,9 +78,10 @@ struct EmbedCommand: ParsableCommand {
         if format == "npy" && !imagePaths.isEmpty && !textInputs.isEmpty {
             throw fail("--format npy writes one array: embed images and texts in separate calls", .usage)
         }
+        // Open the output first: a folder or read-only target fails before the model loads.
+        let out = try Output.open(output)
         let model = try modelOptions.load()
         let width = model.configuration.embedDim
-        let out = try StreamedOutput(path: output)
         do {
             switch format {
             case "npy":
@@ -118,6 +119,8 @@ struct EmbedCommand: ParsableCommand {
             note(
                 "embedded \(imagePaths.count) images and \(textInputs.count) texts; peak RSS \(PeakMemory.megabytes()) MB"
             )
+        } catch let error as OutputError {
+            throw fail(error, .io)
         } catch {
             out.discard()
             throw error

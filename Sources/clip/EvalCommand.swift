@@ -87,7 +87,7 @@ struct EvalCommand: ParsableCommand {
         }
         let data = try JSONSerialization.data(
             withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        print(String(decoding: data, as: UTF8.self))
+        try Output.print(String(decoding: data, as: UTF8.self))
     }
 
     private func runZeroShot(_ folder: URL) throws -> [String: Any] {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CLIPImage
+import CLIP
 import Foundation
 
 /// `clip preprocess --size N [--exif] IMAGE... -o out.npy`: OpenAI CLIP's image preprocessing
@@ -47,49 +47,26 @@ struct PreprocessCommand: ParsableCommand {
         var preprocessor = CLIPPreprocessor(size: size, decodeOptions: options)
         preprocessor.fastJPEGDownscale = fastJpeg
         // Chunks keep memory bounded for long file lists; the file appears only when complete.
-        let destination = URL(fileURLWithPath: output)
-        let partial = destination.deletingLastPathComponent()
-            .appendingPathComponent(
-                ".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-        guard
-            FileManager.default.createFile(
-                atPath: partial.path, contents: NPY.header(shape: [images.count, 3, size, size])),
-            let handle = try? FileHandle(forWritingTo: partial)
-        else {
-            throw failure(
-                "cannot write \(output): cannot create a file in \(destination.deletingLastPathComponent().path)", .io)
-        }
+        let file: OutputFile
         do {
-            defer { try? handle.close() }
-            try handle.seekToEnd()
+            file = try OutputFile(path: output)
+            try file.write(NPY.header(shape: [images.count, 3, size, size]))
             let chunk = 64
             for start in stride(from: 0, to: images.count, by: chunk) {
                 let urls = images[start..<min(start + chunk, images.count)].map { URL(fileURLWithPath: $0) }
                 let values: [Float]
                 do {
                     values = try preprocessor.preprocessBatch(contentsOf: urls)
-                } catch let error as ImageError {
-                    throw failure(error.localizedDescription, .input)
-                }
-                do {
-                    try handle.write(contentsOf: NPY.littleEndianBytes(values))
                 } catch {
-                    throw failure("cannot write \(output): \((error as NSError).localizedDescription)", .io)
+                    file.discard()
+                    // One line naming the file (ImageError's description does).
+                    throw failure((error as? LocalizedError)?.errorDescription ?? "\(error)", .input)
                 }
+                try file.write(NPY.littleEndianBytes(values))
             }
-        } catch {
-            try? FileManager.default.removeItem(at: partial)
-            throw error
-        }
-        do {
-            if FileManager.default.fileExists(atPath: destination.path) {
-                _ = try FileManager.default.replaceItemAt(destination, withItemAt: partial)
-            } else {
-                try FileManager.default.moveItem(at: partial, to: destination)
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: partial)
-            throw failure("cannot write \(output): \((error as NSError).localizedDescription)", .io)
+            try file.commit()
+        } catch let error as OutputError {
+            throw fail(error, .io)
         }
     }
 

@@ -34,10 +34,12 @@ struct TokenizeCommand: ParsableCommand {
     func run() throws {
         do {
             try tokenizeAll()
+        } catch let error as OutputError {
+            throw fail(error, .io)
         } catch {
             var message = error.localizedDescription
             if let hint = (error as? LocalizedError)?.recoverySuggestion { message += "; hint: \(hint)" }
-            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+            standardError("error: \(message)\n")
             // Documented exit codes (CLIExit): a bad --context-length is a usage error, the rest bad input.
             if case TokenizerError.invalidContextLength = error { throw ExitCode(CLIExit.usage.rawValue) }
             throw ExitCode(CLIExit.input.rawValue)
@@ -64,7 +66,7 @@ struct TokenizeCommand: ParsableCommand {
             out += "]\n"
             // Flush in blocks so a large input does not hold all output twice.
             if i % 4096 == 4095 || i == rows.count - 1 {
-                FileHandle.standardOutput.write(Data(out.utf8))
+                try OutputFile.standardOutput.write(out)
                 out = ""
             }
         }

@@ -99,8 +99,7 @@ struct ModelOptions: ParsableArguments {
             let state = try WeightLoader.load(url)
             var config: CLIPConfiguration?
             if let modelConfig {
-                let data = try Data(contentsOf: URL(fileURLWithPath: modelConfig))
-                config = try JSONDecoder().decode(CLIPConfiguration.self, from: data)
+                config = try ModelConfigFile.read(modelConfig)
             } else if textHeads != nil || visionHeads != nil {
                 config = try CLIPConfiguration.infer(from: state, textHeads: textHeads, visionHeads: visionHeads)
             }
@@ -110,6 +109,8 @@ struct ModelOptions: ParsableArguments {
                 "loaded \(model.configuration.architectureName) from \(url.path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
             )
             return (model, state, url)
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             throw fail(error, .model)
         }
