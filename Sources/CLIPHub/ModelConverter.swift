@@ -1,4 +1,5 @@
 import CLIPModel
+import CLIPOutput
 import CLIPWeights
 import Foundation
 
@@ -87,13 +88,7 @@ public enum ModelConverter {
             }
             try SafetensorsWriter.write(
                 converted, metadata: metadata, to: output.appendingPathComponent("model.safetensors"))
-            do {
-                try Data((configJSON ?? "").utf8).write(
-                    to: output.appendingPathComponent("config.json"), options: .atomic)
-            } catch {
-                throw HubError.cacheIO(
-                    path: output.appendingPathComponent("config.json").path, reason: error.localizedDescription)
-            }
+            try OutputFile.write(Data((configJSON ?? "").utf8), to: output.appendingPathComponent("config.json"))
         }
     }
 

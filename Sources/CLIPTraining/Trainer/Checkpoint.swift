@@ -1,4 +1,5 @@
 import CLIPModel
+import CLIPOutput
 import CLIPTensor
 import CLIPWeights
 import Foundation
@@ -54,7 +55,7 @@ public enum Checkpoint {
         let state = TrainerState(step: trainer.step, options: trainer.options, dataPosition: dataPosition)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(state).write(to: partial.appendingPathComponent("trainer.json"), options: .atomic)
+        try OutputFile.write(encoder.encode(state), to: partial.appendingPathComponent("trainer.json"))
         try? fm.removeItem(at: final)
         try fm.moveItem(at: partial, to: final)
         try model.save(
