@@ -40,7 +40,7 @@ struct ClassifyCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if let top, top < 1 { throw ValidationError("--top must be at least 1") }
+        try OptionRange.check("--top", top, 1...1_000_000)
     }
 
     func run() throws {
@@ -60,6 +60,7 @@ struct ClassifyCommand: ParsableCommand {
                 ? ZeroShotClassifier.openAIImageNetTemplates : try InputLists.lines(templates)
         }
         let model = try modelOptions.load()
+        EndOfTextWarning.check(classNames, tokenizer: model.tokenizer, what: "label")
         let classifier: ZeroShotClassifier
         let features: Tensor
         do {

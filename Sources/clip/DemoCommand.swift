@@ -25,6 +25,10 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Best captions shown per image.")
     var top = 3
 
+    func validate() throws {
+        try OptionRange.check("--top", top, 1...1_000_000)
+    }
+
     func run() throws {
         guard let demo = Bundle.module.url(forResource: "demo", withExtension: nil) else {
             throw fail("the bundled demo files are missing from this build", .model)

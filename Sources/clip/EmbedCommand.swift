@@ -151,9 +151,10 @@ struct EmbedCommand: ParsableCommand {
 
     private func embedTexts(_ texts: [String], _ model: CLIP) throws -> Tensor {
         let context = model.configuration.text.contextLength
-        for (i, text) in texts.enumerated() where model.tokenizer.encode(text).count + 2 > context {
+        for (i, row) in model.tokenizer.encode(texts).enumerated() where row.count + 2 > context {
             warn("text \(i) is longer than \(context) tokens and was truncated")
         }
+        EndOfTextWarning.check(texts, tokenizer: model.tokenizer)
         do {
             let rows = try model.encodeTexts(texts, truncate: true)
             return raw ? rows : Tensor.l2Normalized(rows)
@@ -178,20 +179,13 @@ enum InputLists {
         { !$0.isEmpty }
     }
 
-    /// One JSON string per non-empty line.
+    /// One JSON string per line, by the same rule as `clip tokenize` (``JSONLines``): one row
+    /// per line, so an empty line is an error rather than a silently dropped row.
     static func jsonStrings(_ path: String) throws -> [String] {
-        try read(path).split(whereSeparator: \.isNewline).enumerated().compactMap { index, line in
-            if line.allSatisfy(\.isWhitespace) { return nil }
-            guard
-                let value = try? JSONSerialization.jsonObject(with: Data(line.utf8), options: [.fragmentsAllowed])
-                    as? String
-            else {
-                throw fail(
-                    "\(path) line \(index + 1) is not a JSON string",
-                    hint: "Write one JSON string per line, e.g. \"a photo of a cat\".", .input)
-            }
-            return value
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw fail("cannot read \(path)", hint: "Check the path.", .input)
         }
+        do { return try JSONLines.strings(data, source: path) } catch { throw fail(error, .input) }
     }
 }
 

@@ -25,7 +25,7 @@ struct PreprocessCommand: ParsableCommand {
     @Flag(name: .long, help: "Decode large JPEGs with libjpeg DCT scaling (faster; pixels differ from Pillow's).")
     var fastJpeg = false
 
-    @Option(name: .long, help: "Largest width*height accepted (Pillow's limit by default).")
+    @Option(name: .long, help: "Largest width*height accepted, at least 1 (Pillow's limit, 178956970, by default).")
     var maxPixels = DecodeOptions.pillowPixelLimit
 
     @Option(name: [.short, .long], help: "Output .npy file.")
@@ -33,6 +33,11 @@ struct PreprocessCommand: ParsableCommand {
 
     @Argument(help: "Image files (JPEG, PNG, WebP, GIF; recognised by content).")
     var images: [String] = []
+
+    func validate() throws {
+        // 0 used to switch the limit off silently; the limit is what stops decompression bombs.
+        try OptionRange.check("--max-pixels", maxPixels, 1...Int.max)
+    }
 
     func run() throws {
         guard let size else { throw failure("--size N is required") }
@@ -43,7 +48,7 @@ struct PreprocessCommand: ParsableCommand {
         guard !images.isEmpty else { throw failure("no images given") }
         var options = DecodeOptions()
         options.applyEXIFOrientation = exif
-        options.maxPixels = maxPixels > 0 ? maxPixels : nil
+        options.maxPixels = maxPixels
         var preprocessor = CLIPPreprocessor(size: size, decodeOptions: options)
         preprocessor.fastJPEGDownscale = fastJpeg
         // Chunks keep memory bounded for long file lists; the file appears only when complete.

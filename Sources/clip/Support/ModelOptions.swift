@@ -41,6 +41,9 @@ struct ModelOptions: ParsableArguments {
     var offline = false
 
     func validate() throws {
+        // Heads must divide the tower's width; widths beyond 16384 do not exist in CLIP.
+        try OptionRange.check("--text-heads", textHeads, 1...16384)
+        try OptionRange.check("--vision-heads", visionHeads, 1...16384)
         if let activation, Activation(rawValue: activation) == nil {
             throw ValidationError("--activation must be quick_gelu or gelu, got '\(activation)'")
         }

@@ -48,7 +48,10 @@ struct ReadableError {
             posix = Int32(underlying.code)
         }
         let reason: String
-        if let posix {
+        var isFolder: ObjCBool = false
+        if let path, FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            reason = "it is a folder"
+        } else if let posix {
             reason = String(cString: strerror(posix))
         } else {
             switch CocoaError.Code(rawValue: error.code) {
