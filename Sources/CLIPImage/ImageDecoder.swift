@@ -2,7 +2,7 @@ import CImageCodecs
 import Foundation
 
 /// Decodes JPEG, PNG, WebP and GIF (first frame) files into ``DecodedImage``s with the mode
-/// and samples Pillow 11.0.0 gives, recognising the format from the content.
+/// and samples Pillow 13.0.0 gives, recognising the format from the content.
 ///
 /// ```swift
 /// let image = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: "photo.jpg"))
