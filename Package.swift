@@ -76,6 +76,7 @@ let package = Package(
         // Tests.
         .target(name: "CLIPTestSupport", dependencies: ["CLIPTensor"], path: "Sources/CLIPTestSupport"),
         .testTarget(name: "CLIPTensorTests", dependencies: ["CLIPTensor", "CLIPTestSupport"]),
+        .testTarget(name: "CLIPOutputTests", dependencies: ["CLIPOutput"]),
         .testTarget(name: "CLIPTextCleaningTests", dependencies: ["CLIPTextCleaning"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CLIPTokenizerTests", dependencies: ["CLIPTokenizer", "CLIPTestSupport"],
