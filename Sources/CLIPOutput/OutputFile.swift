@@ -10,7 +10,7 @@ import Foundation
 /// what was there.
 ///
 /// - A regular file (or a new path) is written to a temporary file in the same folder
-///   (`.NAME.tmp-RANDOM`, permissions of the file it replaces), flushed with `fsync`, and
+///   (`.NAME.PID.RANDOM.tmp`, permissions of the file it replaces), flushed with `fsync`, and
 ///   renamed over the target with `rename(2)` only by ``commit()``. Until then the old file is
 ///   untouched; on an error, ``discard()``, deinit or SIGINT/SIGTERM/SIGHUP the temporary file
 ///   is removed and the old file stays as it was. A symbolic link is followed: the file it
@@ -100,8 +100,10 @@ public final class OutputFile {
         let folder = url.deletingLastPathComponent().path
         var opened: (fd: Int32, temporary: String, slot: Int?)?
         for _ in 0..<16 {
-            let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-            let temporary = folder + "/." + url.lastPathComponent + ".tmp-" + suffix
+            // `.NAME.PID.RANDOM.tmp`: the process id lets a later run tell a leftover of a killed
+            // process from a live one (the trainer's StaleFiles removes such leftovers).
+            let random = String(UInt32.random(in: 0...UInt32.max))
+            let temporary = folder + "/." + url.lastPathComponent + ".\(getpid()).\(random).tmp"
             let slot = durable ? TemporaryFiles.register(temporary) : nil
             let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
             if fd >= 0 {

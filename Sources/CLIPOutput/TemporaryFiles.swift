@@ -7,7 +7,7 @@ import Foundation
 #endif
 
 /// The temporary files of unfinished ``OutputFile``s, removed by a SIGINT/SIGTERM/SIGHUP handler
-/// so that Ctrl-C leaves no `.name.tmp-…` litter beside the target.
+/// so that Ctrl-C leaves no `.NAME.PID.RANDOM.tmp` litter beside the target.
 ///
 /// A signal handler may only call async-signal-safe functions, so the paths live in a fixed
 /// table of C strings that the handler reads without locks (`unlink` is async-signal-safe);

@@ -29,13 +29,15 @@ enum CLIRunner {
 
     static var executable: URL { productsDirectory.appendingPathComponent("clip") }
 
-    /// Runs `clip` with `arguments`, feeding `stdin` if given.
+    /// Runs `clip` with `arguments`, feeding `stdin` if given, in `currentDirectory` if given.
     /// `stdout`: a file to connect standard output to instead of a pipe (e.g. /dev/full).
     static func run(
-        _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil, stdout: FileHandle? = nil
+        _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil,
+        currentDirectory: URL? = nil, stdout: FileHandle? = nil
     ) throws -> Result {
         let process = Process()
         process.executableURL = executable
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         process.arguments = arguments
         if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe(), input = Pipe()
