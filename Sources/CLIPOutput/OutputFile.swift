@@ -15,8 +15,9 @@ import Foundation
 ///   untouched; on an error, ``discard()``, deinit or SIGINT/SIGTERM/SIGHUP the temporary file
 ///   is removed and the old file stays as it was. A symbolic link is followed: the file it
 ///   points to is replaced, the link kept.
-/// - A character device or FIFO (`/dev/null`, `/dev/stdout`, a named pipe) is written
-///   straight into: there is nothing to replace.
+/// - A character device or FIFO (`/dev/null`, a named pipe) is written straight into: there
+///   is nothing to replace. `/dev/stdout`, `/dev/stderr` and `/dev/fd/N` are the process's own
+///   descriptors and are written into as they are, whatever they lead to.
 /// - A folder, a block device or a read-only file is refused (``OutputError``) and left alone.
 ///
 /// ```swift
@@ -64,6 +65,16 @@ public final class OutputFile {
             var info = stat()
             if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { throw OutputError.isDirectory(path: path) }
             throw OutputError.cannotCreate(path: path, reason: "a file name cannot end with '/'")
+        }
+        // The process's own descriptors: write into them as they are (a shell's `>>` appends,
+        // a regular file behind stdout is not replaced by a new inode).
+        if let inherited = Self.inheritedDescriptor(path) {
+            let fd = dup(inherited)
+            guard fd >= 0 else { throw OutputError.cannotCreate(path: path, reason: OutputError.reason()) }
+            descriptor = fd
+            staged = nil
+            slot = nil
+            return
         }
         var target = path
         var link = stat()
@@ -207,6 +218,19 @@ public final class OutputFile {
         let file = try OutputFile(path: url.path, durable: durable)
         try file.write(data)
         try file.commit()
+    }
+
+    /// The descriptor `/dev/stdout`, `/dev/stderr`, `/dev/fd/N` or `/proc/self/fd/N` names.
+    static func inheritedDescriptor(_ path: String) -> Int32? {
+        switch path {
+        case "/dev/stdout": return STDOUT_FILENO
+        case "/dev/stderr": return STDERR_FILENO
+        default:
+            for prefix in ["/dev/fd/", "/proc/self/fd/"] where path.hasPrefix(prefix) {
+                return Int32(path.dropFirst(prefix.count))
+            }
+            return nil
+        }
     }
 
     /// Makes the rename itself durable (best effort: some file systems refuse to sync folders).

@@ -46,6 +46,7 @@ struct CLIPCommand: AsyncParsableCommand {
     /// Takes out the global options, then runs the subcommand as ArgumentParser would
     /// (`AsyncParsableCommand.main`), mapping unhandled output errors to exit 74.
     static func main() async {
+        unblockTerminationSignals()
         switch GlobalOptions.extract(Array(CommandLine.arguments.dropFirst())) {
         case .success(let arguments):
             do {
@@ -65,4 +66,16 @@ struct CLIPCommand: AsyncParsableCommand {
             exit(withError: code)
         }
     }
+}
+
+/// A blocked signal mask survives exec: a parent that starts `clip` from a libdispatch worker
+/// thread (which blocks every signal, as Foundation's `Process` does from Swift Testing) would
+/// leave SIGINT and SIGTERM pending forever. Ctrl-C and `kill` must reach `clip`: the removal of
+/// temporary outputs and `clip train`'s checkpoint-on-interrupt depend on them. (Ignored
+/// signals stay ignored: that is a choice, a blocked mask an accident.)
+private func unblockTerminationSignals() {
+    var signals = sigset_t()
+    sigemptyset(&signals)
+    for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&signals, signal) }
+    pthread_sigmask(SIG_UNBLOCK, &signals, nil)
 }

@@ -124,6 +124,25 @@ import Testing
         #expect(Self.fileType(fifo) == S_IFIFO)
     }
 
+    /// `-o /dev/stdout` writes into the descriptor the shell gave: `>>` appends, nothing is
+    /// replaced behind the shell's back.
+    @Test func devStdoutWritesIntoTheInheritedDescriptor() throws {
+        let dir = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = dir.appendingPathComponent("log.jsonl")
+        try Data("OLD\n".utf8).write(to: log)
+        let handle = try #require(FileHandle(forUpdatingAtPath: log.path))
+        try handle.seekToEnd()
+        let result = try CLIRunner.run(
+            ["embed", "--model", TinyModel.path, "--text", "hi", "--format", "jsonl", "-o", "/dev/stdout"],
+            stdout: handle)
+        try handle.close()
+        #expect(result.status == 0, "\(result.stderr)")
+        let text = String(decoding: try Data(contentsOf: log), as: UTF8.self)
+        #expect(text.hasPrefix("OLD\n{\"text\": \"hi\""), "\(text)")
+        #expect(Self.leftovers(dir, keep: ["log.jsonl"]).isEmpty)
+    }
+
     /// A symbolic link keeps pointing at the (replaced) file.
     @Test func symlinkTargetIsReplacedLinkKept() throws {
         let dir = try Self.folder()
