@@ -1,8 +1,11 @@
+// The umbrella module: `import CLIP` brings in every library target.
+
+@_exported import CLIPEvaluation
 @_exported import CLIPHub
 @_exported import CLIPImage
 @_exported import CLIPModel
 @_exported import CLIPOutput
-// The umbrella module: `import CLIP` brings in every library target.
+@_exported import CLIPSynthetic
 @_exported import CLIPTensor
 @_exported import CLIPTextCleaning
 @_exported import CLIPTokenizer

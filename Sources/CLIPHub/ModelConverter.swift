@@ -56,8 +56,16 @@ public enum ModelConverter {
         var configJSON: String?
         if format == .huggingFace {
             // Check the architecture before any work.
-            configJSON = try HuggingFaceExport.configJSON(configuration, dtype: dtype)
-            tensors = try HuggingFaceExport.tensors(fromOpenAI: tensors)
+            guard case .vit = configuration.vision else {
+                throw HubError.unsupportedConversion(
+                    "Hugging Face CLIPModel folders hold ViT models only; \(configuration.architectureName) has a ResNet image tower"
+                )
+            }
+            configJSON = try configuration.huggingFaceConfigJSON(dtype: dtype)
+            do { tensors = try HuggingFaceKeyMap.fromOpenAI(tensors) } catch let error as HuggingFaceKeyMap.UnmappedKey
+            {
+                throw HubError.unsupportedConversion(error.detail)
+            }
         }
         var converted: [(String, WeightTensor)] = []
         let keys = tensors.keys.sorted()
@@ -87,8 +95,9 @@ public enum ModelConverter {
                 throw HubError.cacheIO(path: output.path, reason: error.localizedDescription)
             }
             try SafetensorsWriter.write(
-                converted, metadata: metadata, to: output.appendingPathComponent("model.safetensors"))
-            try OutputFile.write(Data((configJSON ?? "").utf8), to: output.appendingPathComponent("config.json"))
+                converted, metadata: metadata, to: output.appendingPathComponent(HuggingFaceFolder.safetensorsName))
+            try OutputFile.write(
+                Data((configJSON ?? "").utf8), to: output.appendingPathComponent(HuggingFaceFolder.configName))
         }
     }
 
@@ -99,7 +108,7 @@ public enum ModelConverter {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return nil }
         if !isDirectory.boolValue { return try SHA256.hexDigest(ofFile: url.path, progress: progress) }
-        for name in ["model.safetensors", "pytorch_model.bin"] {
+        for name in [HuggingFaceFolder.safetensorsName, HuggingFaceFolder.pytorchName] {
             let file = url.appendingPathComponent(name)
             if FileManager.default.fileExists(atPath: file.path) {
                 return try SHA256.hexDigest(ofFile: file.path, progress: progress)

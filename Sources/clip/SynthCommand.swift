@@ -1,5 +1,5 @@
 import ArgumentParser
-import CLIPTraining
+import CLIPSynthetic
 import Foundation
 
 /// `clip synth --output DIR --count N [--size 64] [--seed S] [--holdout-fraction 0.1] ...`:
@@ -78,6 +78,7 @@ struct SynthCommand: ParsableCommand {
         text.append(0x0A)
         try Output.write(text, to: nil)
         let images = summary.trainCount + summary.valCount + summary.zeroShotUnseenCount + summary.zeroShotAllCount
+        guard GlobalOptions.verbosity > .quiet else { return }
         standardError(
             String(
                 format: "wrote %d images in %.2f s (%.0f images/s)\n", images, summary.seconds,

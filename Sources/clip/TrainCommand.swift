@@ -43,14 +43,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Training data: CSV/TSV file, tar shard list, or folder with .txt captions.")
     var trainData: String?
 
-    @Option(help: "CSV column holding image paths (default: filepath).")
-    var csvImgKey: String?
-
-    @Option(help: "CSV column holding captions (default: title).")
-    var csvCaptionKey: String?
-
-    @Option(help: "CSV separator: one character, tab or comma (default: tab, as open_clip).")
-    var csvSeparator: String?
+    @OptionGroup(title: "Caption table (training and --val-data CSV/TSV)")
+    var captionTable: CaptionTableOptions
 
     @Option(help: "Build a fresh model of this architecture (`clip models` names, or open_clip's like ViT-B-32).")
     var architecture: String?
@@ -122,11 +116,6 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         guard (0...64).contains(workers) else { throw ValidationError("--workers must be 0 to 64, got \(workers)") }
-        if let csvSeparator {
-            do { _ = try DelimitedText.separator(fromArgument: csvSeparator) } catch {
-                throw ValidationError("--csv-separator: \(error.localizedDescription)")
-            }
-        }
         if let resume {
             if let output,
                 URL(fileURLWithPath: output).standardizedFileURL
@@ -190,7 +179,7 @@ struct TrainCommand: ParsableCommand {
                     status(
                         "training \(start.architectureName), \(start.parameterCount) parameters, on \(start.samples) samples; \(start.totalSteps) steps of \(trainer.options.batchSize)"
                     )
-                    bar = ProgressBar(label: "train", total: Int64(start.totalSteps), unit: .items)
+                    bar = ProgressBar(label: "train", total: Int64(start.totalSteps), unit: .steps)
                     bar?.setBaseline(Int64(start.step))
                 case .step(let report, _):
                     if report.skipped {
@@ -199,7 +188,7 @@ struct TrainCommand: ParsableCommand {
                             "step \(report.step): non-finite \(report.loss.isFinite ? "gradient" : "loss"), step skipped"
                         )
                     }
-                    bar?.update(done: Int64(report.step))
+                    bar?.update(done: Int64(report.step), detail: String(format: "loss %.4f", report.loss))
                     if report.step % trainer.options.checkpointEvery == 0 || report.step == trainer.options.steps {
                         bar?.finish()
                         status(
@@ -237,9 +226,9 @@ struct TrainCommand: ParsableCommand {
     private var request: RunRequest {
         var r = RunRequest()
         r.trainData = trainData
-        r.csvImageKey = csvImgKey
-        r.csvCaptionKey = csvCaptionKey
-        r.csvSeparator = csvSeparator.flatMap { try? DelimitedText.separator(fromArgument: $0) }
+        r.csvImageKey = captionTable.csvImageKey
+        r.csvCaptionKey = captionTable.csvCaptionKey
+        r.csvSeparator = captionTable.csvSeparator.flatMap { try? DelimitedText.separator(fromArgument: $0) }
         r.validationData = valData
         r.batchSize = batchSize
         r.steps = steps

@@ -1,6 +1,7 @@
 import CLIPImage
 import CLIPOutput
 import CLIPTensor
+import CLIPTraining
 import Dispatch
 import Foundation
 
