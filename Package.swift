@@ -12,7 +12,9 @@ let package = Package(
         .executable(name: "clip-bench", targets: ["clip-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `swift package generate-documentation --target CLIP`; builds compile its two plugin scripts, link nothing.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // C interop shims: no public API.
@@ -75,6 +77,9 @@ let package = Package(
             ]
         ),
 
+        // Examples: the README's library sample, run by CLIPTests.
+        .executableTarget(name: "getting-started", dependencies: ["CLIP"], path: "Examples/GettingStarted"),
+
         // Tests.
         .target(name: "CLIPTestSupport", dependencies: ["CLIPTensor"], path: "Sources/CLIPTestSupport"),
         .testTarget(name: "CLIPTensorTests", dependencies: ["CLIPTensor", "CLIPTestSupport"]),
@@ -105,6 +110,7 @@ let package = Package(
         .testTarget(
             name: "CLIPHubTests",
             dependencies: ["CLIPHub", "CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "getting-started"]),
         .testTarget(name: "CLITests", dependencies: ["clip", "CLIP", "CLIPTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -157,7 +157,7 @@ struct EmbedCommand: ParsableCommand {
         }
         EndOfTextWarning.check(texts, tokenizer: model.tokenizer)
         do {
-            let rows = try model.encodeTexts(texts, truncate: true)
+            let rows = try model.encodeText(texts, truncate: true)
             return raw ? rows : Tensor.l2Normalized(rows)
         } catch {
             throw fail(error, .input)
