@@ -58,7 +58,8 @@ let package = Package(
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
         ),
         .target(name: "CLIPImage", dependencies: ["CImageCodecs"]),
-        .target(name: "CLIPWeights"),
+        .target(name: "CLIPOutput"),
+        .target(name: "CLIPWeights", dependencies: ["CLIPOutput"]),
         .target(name: "CLIPModel", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights"]),
         .target(name: "CLIPEvaluation", dependencies: ["CLIPTensor", "CLIPImage", "CLIPModel"]),
         .target(
@@ -70,8 +71,8 @@ let package = Package(
         .target(
             name: "CLIP",
             dependencies: [
-                "CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel",
-                "CLIPEvaluation", "CLIPTraining", "CLIPSynthetic", "CLIPHub", "CLIPDistributed",
+                "CLIPOutput", "CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights",
+                "CLIPModel", "CLIPEvaluation", "CLIPTraining", "CLIPSynthetic", "CLIPHub", "CLIPDistributed",
             ]),
 
         // Executables.
@@ -108,6 +109,7 @@ let package = Package(
         // Tests.
         .target(name: "CLIPTestSupport", dependencies: ["CLIPTensor"], path: "Sources/CLIPTestSupport"),
         .testTarget(name: "CLIPTensorTests", dependencies: ["CLIPTensor", "CLIPTestSupport"]),
+        .testTarget(name: "CLIPOutputTests", dependencies: ["CLIPOutput"]),
         .testTarget(name: "CLIPTextCleaningTests", dependencies: ["CLIPTextCleaning"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CLIPTokenizerTests", dependencies: ["CLIPTokenizer", "CLIPTestSupport"],

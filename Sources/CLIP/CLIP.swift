@@ -5,6 +5,7 @@
 @_exported import CLIPHub
 @_exported import CLIPImage
 @_exported import CLIPModel
+@_exported import CLIPOutput
 @_exported import CLIPSynthetic
 @_exported import CLIPTensor
 @_exported import CLIPTextCleaning

@@ -1,4 +1,5 @@
 import CLIPModel
+import CLIPOutput
 import CLIPWeights
 import Foundation
 
@@ -95,14 +96,8 @@ public enum ModelConverter {
             }
             try SafetensorsWriter.write(
                 converted, metadata: metadata, to: output.appendingPathComponent(HuggingFaceFolder.safetensorsName))
-            do {
-                try Data((configJSON ?? "").utf8).write(
-                    to: output.appendingPathComponent(HuggingFaceFolder.configName), options: .atomic)
-            } catch {
-                throw HubError.cacheIO(
-                    path: output.appendingPathComponent(HuggingFaceFolder.configName).path,
-                    reason: error.localizedDescription)
-            }
+            try OutputFile.write(
+                Data((configJSON ?? "").utf8), to: output.appendingPathComponent(HuggingFaceFolder.configName))
         }
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// OpenAI CLIP's image preprocessing (openai/CLIP clip/clip.py `_transform`, with torchvision
-/// 0.20 transforms and Pillow 11.0.0), reproduced exactly:
+/// 0.20 transforms and Pillow 13.0.0), reproduced exactly:
 /// `Resize(n, BICUBIC)` on the image as opened → `CenterCrop(n)` → `convert("RGB")` →
 /// `ToTensor()` → `Normalize(mean, std)`.
 ///

@@ -2,7 +2,7 @@ import CImageCodecs
 import Foundation
 
 /// Decodes JPEG, PNG, WebP and GIF (first frame) files into ``DecodedImage``s with the mode
-/// and samples Pillow 11.0.0 gives, recognising the format from the content.
+/// and samples Pillow 13.0.0 gives, recognising the format from the content.
 ///
 /// ```swift
 /// let image = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: "photo.jpg"))
@@ -15,7 +15,7 @@ public enum ImageDecoder {
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
-            throw ImageError.unreadable(file: url.path, reason: Self.describe(error))
+            throw ImageError.unreadable(file: url.path, reason: Self.describe(error, at: url.path))
         }
         return try decode(data: data, name: url.path, options: options)
     }
@@ -135,7 +135,12 @@ public enum ImageDecoder {
         }
     }
 
-    private static func describe(_ error: any Error) -> String {
+    private static func describe(_ error: any Error, at path: String) -> String {
+        // Foundation words a folder or a FIFO as a permission problem: say what it is.
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            return info.st_mode & S_IFMT == S_IFDIR ? "it is a folder" : "not a regular file (a FIFO, device or socket)"
+        }
         let nsError = error as NSError
         if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
             let code = POSIXErrorCode(rawValue: Int32(underlying.code))

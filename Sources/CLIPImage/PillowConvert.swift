@@ -1,4 +1,4 @@
-// Pillow's per-pixel mode conversions used by preprocessing, ported from Pillow 11.0.0
+// Pillow's per-pixel mode conversions used by preprocessing, ported from Pillow 13.0.0 (unchanged since 11.0.0)
 // src/libImaging/Convert.c: alpha premultiplication around resize (rgbA2rgba / lA2la and
 // back, rgba2rgbA / la2lA), and convert("RGB") from every mode we decode (bit2rgb, l2rgb,
 // la2rgb, p2rgb, rgba2rgb, cmyk2rgb, I16_RGB).

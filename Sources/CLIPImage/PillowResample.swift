@@ -1,10 +1,14 @@
-// Pillow's resampling, ported from Pillow 11.0.0 src/libImaging/Resample.c (bicubic,
-// a = -0.5) and src/libImaging/Geometry.c (ImagingScaleAffine, used for NEAREST).
+// Pillow's resampling, ported from Pillow 13.0.0 src/libImaging/Resample.c (bicubic,
+// a = -0.5), src/libImaging/Geometry.c (ImagingScaleAffine, used for NEAREST) and the pass
+// order of src/PIL/Image.py `Image.resize`.
 //
 // Bicubic: coefficients in double precision (support widened by the scale factor when
 // downscaling), 8-bit images use them as 22-bit fixed point integers with rounding and a
-// clamp to 0...255 after each pass; `I;16` uses them as doubles. Horizontal pass first, on
-// just the rows the vertical pass needs, then the vertical pass.
+// clamp to 0...255 after each pass; `I;16` uses them as doubles with a clamp to 0...65535
+// after each pass (CLIP16, Pillow >= 12.3; 11.x kept the low byte of an overshoot). Horizontal
+// pass first, on just the rows the vertical pass needs, then the vertical pass; except for
+// images more than 100 times taller than wide that shrink vertically, which Pillow >= 12.2
+// resizes vertically first (two `im.resize` calls).
 //
 // Every output pixel depends only on its own row and column coefficients, so computing only
 // a window of the output (the centre crop) gives the same values as Pillow's full resize.
@@ -133,6 +137,37 @@ enum PillowResample {
         _ src: UnsafeBufferPointer<UInt8>, width: Int, height: Int, channels: Int,
         outWidth: Int, outHeight: Int, window: ResampleWindow,
         kernel: HorizontalKernel = .automatic, rows parallelism: RowParallelism = .serial
+    ) -> [UInt8] {
+        guard resizesVerticallyFirst(width: width, height: height, outHeight: outHeight) else {
+            return bicubic8Passes(
+                src, width: width, height: height, channels: channels, outWidth: outWidth, outHeight: outHeight,
+                window: window, kernel: kernel, rows: parallelism)
+        }
+        // The window's rows at full width (the image is narrow), then its columns.
+        let rows = bicubic8Passes(
+            src, width: width, height: height, channels: channels, outWidth: width, outHeight: outHeight,
+            window: ResampleWindow(x: 0, y: window.y, width: width, height: window.height), kernel: kernel,
+            rows: parallelism)
+        return rows.withUnsafeBufferPointer {
+            bicubic8Passes(
+                $0, width: width, height: window.height, channels: channels, outWidth: outWidth,
+                outHeight: window.height,
+                window: ResampleWindow(x: window.x, y: 0, width: window.width, height: window.height),
+                kernel: kernel, rows: parallelism)
+        }
+    }
+
+    /// Pillow >= 12.2 `Image.resize`: an image more than 100 times taller than wide that
+    /// shrinks vertically is resized vertically first (at full width), then horizontally.
+    static func resizesVerticallyFirst(width: Int, height: Int, outHeight: Int) -> Bool {
+        height > width * 100 && outHeight < height
+    }
+
+    /// Pillow's `ImagingResampleInner` for 8-bit samples: horizontal pass, then vertical.
+    private static func bicubic8Passes(
+        _ src: UnsafeBufferPointer<UInt8>, width: Int, height: Int, channels: Int,
+        outWidth: Int, outHeight: Int, window: ResampleWindow,
+        kernel: HorizontalKernel, rows parallelism: RowParallelism
     ) -> [UInt8] {
         precondition((1...4).contains(channels) && src.count == width * height * channels)
         let needHorizontal = outWidth != width
@@ -322,19 +357,33 @@ enum PillowResample {
         }
     }
 
-    /// Pillow's 16bpc store: ROUND_UP, then low byte CLIP8(v % 256) and high byte CLIP8(v >> 8).
-    /// (For sums above 65535 this keeps `v % 256` as the low byte, as Pillow does.)
+    /// Pillow's 16bpc store (13.0): `CLIP16(ROUND_UP(ss))`, the sum rounded half away from
+    /// zero and clamped to 0...65535. Pillow 11 kept `CLIP8(v % 256)` as the low byte of a sum
+    /// above 65535 (65600 became 0xFF40); the vertical pass then carried that into the result.
     @inline(__always)
     static func store16(_ ss: Double) -> UInt16 {
         let v = Int(ss >= 0.0 ? ss + 0.5 : ss - 0.5)
-        let lo = v % 256, hi = v >> 8
-        let clippedLo = lo <= 0 ? 0 : lo < 256 ? lo : 255
-        let clippedHi = hi <= 0 ? 0 : hi < 256 ? hi : 255
-        return UInt16(clippedLo) | UInt16(clippedHi) << 8
+        return v <= 0 ? 0 : v < 65536 ? UInt16(v) : 65535
     }
 
     /// Bicubic resize of `I;16` samples (little-endian), returning only `window`.
     static func bicubic16(
+        _ src: [UInt16], width: Int, height: Int, outWidth: Int, outHeight: Int, window: ResampleWindow
+    ) -> [UInt16] {
+        guard resizesVerticallyFirst(width: width, height: height, outHeight: outHeight) else {
+            return bicubic16Passes(
+                src, width: width, height: height, outWidth: outWidth, outHeight: outHeight, window: window)
+        }
+        let rows = bicubic16Passes(
+            src, width: width, height: height, outWidth: width, outHeight: outHeight,
+            window: ResampleWindow(x: 0, y: window.y, width: width, height: window.height))
+        return bicubic16Passes(
+            rows, width: width, height: window.height, outWidth: outWidth, outHeight: window.height,
+            window: ResampleWindow(x: window.x, y: 0, width: window.width, height: window.height))
+    }
+
+    /// Pillow's `ImagingResampleInner` for `I;16`: horizontal pass, then vertical.
+    private static func bicubic16Passes(
         _ src: [UInt16], width: Int, height: Int, outWidth: Int, outHeight: Int, window: ResampleWindow
     ) -> [UInt16] {
         let needHorizontal = outWidth != width

@@ -128,6 +128,10 @@ public struct CLIP: Sendable {
         text = try TextEncoder(
             store, configuration: config.text, embedDim: config.embedDim, activation: config.activation)
         logitScaleParameter = try store.parameter("logit_scale", shape: [])
+        // Logits are multiplied by exp(logit_scale): a finite but huge value still gives Inf.
+        guard Foundation.exp(logitScaleParameter.value.item).isFinite else {
+            throw CLIPModelError.nonFiniteWeight(key: "logit_scale")
+        }
         self.configuration = config
         self.format = format
         namedParameters = store.parameters

@@ -16,6 +16,8 @@ public enum CLIPModelError: LocalizedError, Equatable, Sendable {
     case invalidConfiguration(String)
     /// Token ids outside the vocabulary, or a batch of the wrong length.
     case invalidInput(String)
+    /// A weight holds NaN or infinity (or `logit_scale` is so large that its exponential is).
+    case nonFiniteWeight(key: String)
 
     public var errorDescription: String? {
         switch self {
@@ -31,6 +33,10 @@ public enum CLIPModelError: LocalizedError, Equatable, Sendable {
         case .unsupportedArchitecture(let why): return "unsupported architecture: \(why)"
         case .invalidConfiguration(let why): return "invalid model configuration: \(why)"
         case .invalidInput(let why): return "invalid input: \(why)"
+        case .nonFiniteWeight(let key):
+            return key == "logit_scale"
+                ? "weight 'logit_scale' is not finite, or exp(logit_scale) overflows"
+                : "weight '\(key)' holds NaN or infinite values"
         }
     }
 
@@ -43,6 +49,8 @@ public enum CLIPModelError: LocalizedError, Equatable, Sendable {
         case .unsupportedArchitecture: return "swift-clip implements OpenAI's ViT and modified-ResNet CLIP towers."
         case .invalidConfiguration: return "Fix the configuration JSON or pass explicit head counts."
         case .invalidInput: return "Tokenize with the model's tokenizer and context length."
+        case .nonFiniteWeight:
+            return "The checkpoint is damaged or comes from a diverged training run; use an earlier checkpoint."
         }
     }
 }

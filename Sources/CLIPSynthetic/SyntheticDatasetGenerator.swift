@@ -1,4 +1,5 @@
 import CLIPImage
+import CLIPOutput
 import CLIPTensor
 import CLIPTraining
 import Dispatch
@@ -290,9 +291,10 @@ public struct SyntheticDatasetGenerator: Sendable {
         }
     }
 
+    /// Through ``OutputFile``: atomic, but without an fsync per file (a dataset is cheap to redo).
     static func write(_ data: Data, to url: URL) throws {
         do {
-            try data.write(to: url)
+            try OutputFile.write(data, to: url, durable: false)
         } catch {
             throw DataError.writeFailed(path: url.path, reason: (error as NSError).localizedDescription)
         }

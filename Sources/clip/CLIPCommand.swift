@@ -45,13 +45,39 @@ struct CLIPCommand: AsyncParsableCommand {
         ]
     )
 
-    /// Takes out the global options, then runs the subcommand as ArgumentParser would.
+    /// Takes out the global options, then runs the subcommand as ArgumentParser would
+    /// (`AsyncParsableCommand.main`), mapping unhandled output errors to exit 74.
     static func main() async {
+        unblockTerminationSignals()
         switch GlobalOptions.extract(Array(CommandLine.arguments.dropFirst())) {
         case .success(let arguments):
-            await main(arguments)
+            do {
+                var command = try parseAsRoot(arguments)
+                if var command = command as? AsyncParsableCommand {
+                    try await command.run()
+                } else {
+                    try command.run()
+                }
+            } catch let error as OutputError {
+                // A library writer's failure that no command mapped: still exit 74, one line.
+                exit(withError: fail(error, .io))
+            } catch {
+                exit(withError: error)
+            }
         case .failure(let code):
             exit(withError: code)
         }
     }
+}
+
+/// A blocked signal mask survives exec: a parent that starts `clip` from a libdispatch worker
+/// thread (which blocks every signal, as Foundation's `Process` does from Swift Testing) would
+/// leave SIGINT and SIGTERM pending forever. Ctrl-C and `kill` must reach `clip`: the removal of
+/// temporary outputs and `clip train`'s checkpoint-on-interrupt depend on them. (Ignored
+/// signals stay ignored: that is a choice, a blocked mask an accident.)
+private func unblockTerminationSignals() {
+    var signals = sigset_t()
+    sigemptyset(&signals)
+    for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&signals, signal) }
+    pthread_sigmask(SIG_UNBLOCK, &signals, nil)
 }

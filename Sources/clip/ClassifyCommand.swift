@@ -36,7 +36,7 @@ struct ClassifyCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if let top, top < 1 { throw ValidationError("--top must be at least 1") }
+        try OptionRange.check("--top", top, 1...1_000_000)
     }
 
     func run() throws {
@@ -51,6 +51,7 @@ struct ClassifyCommand: ParsableCommand {
         guard !images.isEmpty else { throw fail("no images", hint: "Pass image files as arguments.", .usage) }
         let prompts = try templateOptions.prompts()
         let model = try modelOptions.load()
+        EndOfTextWarning.check(classNames, tokenizer: model.tokenizer, what: "label")
         let classifier: ZeroShotClassifier
         let features: Tensor
         do {
@@ -70,16 +71,16 @@ struct ClassifyCommand: ParsableCommand {
                 ]
             }
             let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try Output.print(String(decoding: data, as: UTF8.self))
         } else {
             let width = min(40, classNames.map(\.count).max() ?? 0)
             for (path, scores) in zip(images, results) {
-                print(path)
+                try Output.print(path)
                 for (rank, s) in scores.enumerated() {
                     let label =
                         s.label.count >= width
                         ? s.label : s.label + String(repeating: " ", count: width - s.label.count)
-                    print("  \(rank + 1). \(label)  \(String(format: "%6.2f%%", 100 * s.probability))")
+                    try Output.print("  \(rank + 1). \(label)  \(String(format: "%6.2f%%", 100 * s.probability))")
                 }
             }
         }

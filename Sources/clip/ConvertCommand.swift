@@ -61,7 +61,10 @@ struct ConvertCommand: ParsableCommand {
             )
         }
         let outputURL = URL(fileURLWithPath: output)
-        if outputURL.standardizedFileURL.path == source.standardizedFileURL.path {
+        // Through symbolic links too: OutputFile replaces the file a link points to.
+        if outputURL.resolvingSymlinksInPath().standardizedFileURL.path
+            == source.resolvingSymlinksInPath().standardizedFileURL.path
+        {
             throw fail("the output would overwrite the input \(source.path)", hint: "Choose another -o path.", .usage)
         }
         let digest: String?

@@ -25,6 +25,10 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Best captions shown per image.")
     var top = 3
 
+    func validate() throws {
+        try OptionRange.check("--top", top, 1...1_000_000)
+    }
+
     func run() throws {
         guard let demo = Bundle.module.url(forResource: "demo", withExtension: nil) else {
             throw fail("the bundled demo files are missing from this build", .model)
@@ -43,10 +47,10 @@ struct DemoCommand: ParsableCommand {
             texts = list.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
         }
         guard !names.isEmpty, !texts.isEmpty else { throw fail("no bundled images or captions", .input) }
-        print(
+        try Output.print(
             "swift-clip demo: \(model.configuration.architectureName), \(model.parameterCount) parameters, trained from scratch on synthetic shapes"
         )
-        print("\(names.count) images × \(texts.count) captions, \(Parallel.threadCount) threads\n")
+        try Output.print("\(names.count) images × \(texts.count) captions, \(Parallel.threadCount) threads\n")
         let images: Tensor, textFeatures: Tensor
         do {
             images = try model.encodeImage(names.map { imageDirectory.appendingPathComponent($0) })
@@ -55,17 +59,19 @@ struct DemoCommand: ParsableCommand {
         let (perImage, perText) = model.logits(imageFeatures: images, textFeatures: textFeatures)
         let p = Tensor.softmax(perImage).scalars
         for (i, name) in names.enumerated() {
-            print("\(name)")
+            try Output.print("\(name)")
             let ranked = (0..<texts.count).sorted { p[i * texts.count + $0] > p[i * texts.count + $1] }.prefix(top)
             for (rank, j) in ranked.enumerated() {
-                print("  \(rank + 1). \(String(format: "%5.1f%%", 100 * p[i * texts.count + j]))  \(texts[j])")
+                try Output.print(
+                    "  \(rank + 1). \(String(format: "%5.1f%%", 100 * p[i * texts.count + j]))  \(texts[j])")
             }
         }
-        print("\nbest image for each caption:")
+        try Output.print("\nbest image for each caption:")
         let q = Tensor.softmax(perText).scalars
         for (j, text) in texts.enumerated() {
             let best = (0..<names.count).max { q[j * names.count + $0] < q[j * names.count + $1] } ?? 0
-            print("  \(String(format: "%5.1f%%", 100 * q[j * names.count + best]))  \(names[best])  ←  \(text)")
+            try Output.print(
+                "  \(String(format: "%5.1f%%", 100 * q[j * names.count + best]))  \(names[best])  ←  \(text)")
         }
     }
 }

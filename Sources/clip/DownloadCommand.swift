@@ -30,7 +30,7 @@ struct DownloadCommand: ParsableCommand {
         for name in names {
             guard let reference = ModelReference.named(name) else { throw fail(HubError.unknownModel(name), .usage) }
             let url = try ModelOptions.fetch(reference, from: store)
-            print(url.path)
+            try Output.print(url.path)
         }
     }
 }

@@ -63,22 +63,27 @@ struct EmbedCommand: ParsableCommand {
         // Under mpirun/srun: each rank embeds a contiguous share, rank 0 writes (README "MPI").
         let world = try Ranks.join()
         defer { world?.finalize() }
-        let (imagePaths, textInputs, loaded) = try Ranks.agree(world, during: "reading the inputs") { try inputs() }
+        let writes = (world?.rank ?? 0) == 0
+        let (imagePaths, textInputs, loaded, opened) = try Ranks.agree(world, during: "reading the inputs") {
+            try inputs(writes: writes)
+        }
         guard let model = loaded else {
             // A single tower runs in one process (rank 0 under mpirun).
-            if (world?.rank ?? 0) == 0 { try runOnTower(imagePaths, textInputs) }
+            if writes { try runOnTower(imagePaths, textInputs) }
             return
         }
         var gathered: (images: Tensor, texts: Tensor)?
         if let world {
             gathered = try Ranks.abortOnFailure(world) { try embedShares(world, imagePaths, textInputs, model) }
-            guard world.rank == 0 else { return }
+            guard writes else { return }
         }
-        try write(imagePaths, textInputs, model, gathered: gathered)
+        guard let out = opened else { return }
+        try write(imagePaths, textInputs, model, to: out, gathered: gathered)
     }
 
-    /// The image paths and texts in input order, and the model (nil for a single-tower folder).
-    private func inputs() throws -> ([String], [String], CLIP?) {
+    /// The image paths and texts in input order, the model (nil for a single-tower folder) and,
+    /// where this process `writes`, the opened output.
+    private func inputs(writes: Bool) throws -> ([String], [String], CLIP?, OutputFile?) {
         var imagePaths = images
         if let imagesFrom {
             let found = try ImageInputs.paths(imagesFrom)
@@ -99,13 +104,16 @@ struct EmbedCommand: ParsableCommand {
             throw fail("--format npy writes one array: embed images and texts in separate calls", .usage)
         }
         // diffusers' single towers (text_encoder_2/, image_encoder/) have no CLIP to load.
-        if CLIPTowers.isSingleTower(try modelOptions.resolve()) { return (imagePaths, textInputs, nil) }
-        return (imagePaths, textInputs, try modelOptions.load())
+        if CLIPTowers.isSingleTower(try modelOptions.resolve()) { return (imagePaths, textInputs, nil, nil) }
+        // The writing rank opens the output first: a folder or read-only target fails before the model loads.
+        let out = writes ? try Output.open(output) : nil
+        return (imagePaths, textInputs, try modelOptions.load(), out)
     }
 
     /// Embeds (or takes the `gathered` rows of) the inputs and writes them in the chosen format.
     private func write(
-        _ imagePaths: [String], _ textInputs: [String], _ model: CLIP, gathered: (images: Tensor, texts: Tensor)?
+        _ imagePaths: [String], _ textInputs: [String], _ model: CLIP, to out: OutputFile,
+        gathered: (images: Tensor, texts: Tensor)?
     ) throws {
         let embedImages = { (paths: [String], model: CLIP, emit: ([String], Tensor) throws -> Void) throws in
             if let gathered {
@@ -118,7 +126,6 @@ struct EmbedCommand: ParsableCommand {
             try gathered?.texts ?? self.embedTexts(texts, model)
         }
         let width = model.configuration.embedDim
-        let out = try StreamedOutput(path: output)
         do {
             switch format {
             case "npy":
@@ -156,6 +163,8 @@ struct EmbedCommand: ParsableCommand {
             note(
                 "embedded \(imagePaths.count) images and \(textInputs.count) texts; peak RSS \(PeakMemory.megabytes()) MB"
             )
+        } catch let error as OutputError {
+            throw fail(error, .io)
         } catch {
             out.discard()
             throw error
@@ -186,9 +195,10 @@ struct EmbedCommand: ParsableCommand {
 
     func embedTexts(_ texts: [String], _ model: CLIP) throws -> Tensor {
         let context = model.configuration.text.contextLength
-        for (i, text) in texts.enumerated() where model.tokenizer.encode(text).count + 2 > context {
+        for (i, row) in model.tokenizer.encode(texts).enumerated() where row.count + 2 > context {
             warn("text \(i) is longer than \(context) tokens and was truncated")
         }
+        EndOfTextWarning.check(texts, tokenizer: model.tokenizer)
         do {
             // Batches of 32, as images: memory stays bounded, and `mpirun` shares of whole batches
             // give the same bits as one process.
@@ -220,20 +230,13 @@ enum InputLists {
         { !$0.isEmpty }
     }
 
-    /// One JSON string per non-empty line.
+    /// One JSON string per line, by the same rule as `clip tokenize` (``JSONLines``): one row
+    /// per line, so an empty line is an error rather than a silently dropped row.
     static func jsonStrings(_ path: String) throws -> [String] {
-        try read(path).split(whereSeparator: \.isNewline).enumerated().compactMap { index, line in
-            if line.allSatisfy(\.isWhitespace) { return nil }
-            guard
-                let value = try? JSONSerialization.jsonObject(with: Data(line.utf8), options: [.fragmentsAllowed])
-                    as? String
-            else {
-                throw fail(
-                    "\(path) line \(index + 1) is not a JSON string",
-                    hint: "Write one JSON string per line, e.g. \"a photo of a cat\".", .input)
-            }
-            return value
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw fail("cannot read \(path)", hint: "Check the path.", .input)
         }
+        do { return try JSONLines.strings(data, source: path) } catch { throw fail(error, .input) }
     }
 }
 

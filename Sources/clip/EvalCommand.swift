@@ -57,7 +57,8 @@ struct EvalCommand: ParsableCommand {
         if retrieval != nil, templateOptions.templates != nil || perClass {
             throw ValidationError("--templates and --per-class apply to --zeroshot-folder")
         }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        // A batch of 224-pixel images is 0.6 MB of pixels per image: 4096 is already 2.4 GB.
+        try OptionRange.check("--batch-size", batchSize, 1...4096)
     }
 
     func run() throws {
@@ -71,7 +72,7 @@ struct EvalCommand: ParsableCommand {
         }
         let data = try JSONSerialization.data(
             withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        print(String(decoding: data, as: UTF8.self))
+        try Output.print(String(decoding: data, as: UTF8.self))
     }
 
     private func runZeroShot(_ folder: URL) throws -> [String: Any] {

@@ -205,6 +205,6 @@ struct HiddenStatesCommand: ParsableCommand {
             }
             return
         }
-        try writeOutput(NPY.float32(values, shape: states.shape), to: output)
+        try Output.write(NPY.float32(values, shape: states.shape), to: output)
     }
 }

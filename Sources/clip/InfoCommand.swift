@@ -35,6 +35,6 @@ struct InfoCommand: ParsableCommand {
             "text": ["width": c.text.width, "layers": c.text.layers, "heads": c.text.heads],
         ]
         let data = try JSONSerialization.data(withJSONObject: info, options: [.prettyPrinted, .sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
+        try Output.print(String(decoding: data, as: UTF8.self))
     }
 }

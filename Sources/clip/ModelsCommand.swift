@@ -37,7 +37,7 @@ struct ModelsCommand: ParsableCommand {
             }
             let object: [String: Any] = ["cache": store.cacheDirectory.path, "models": rows]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try Output.print(String(decoding: data, as: UTF8.self))
             return
         }
         let header = ["NAME", "ALSO", "IMAGE", "EMBED", "PARAMS", "DOWNLOAD", "CACHED"]
@@ -52,10 +52,10 @@ struct ModelsCommand: ParsableCommand {
         }
         let widths = header.indices.map { c in ([header] + rows).map { $0[c].count }.max() ?? 0 }
         for row in [header] + rows {
-            print(
+            try Output.print(
                 row.enumerated().map { c, cell in cell.padding(toLength: widths[c], withPad: " ", startingAt: 0) }
                     .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
         }
-        print("cache: \(store.cacheDirectory.path)")
+        try Output.print("cache: \(store.cacheDirectory.path)")
     }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CLIPImage
+import CLIP
 import Foundation
 
 /// `clip preprocess --size N [--exif] IMAGE... -o out.npy`: OpenAI CLIP's image preprocessing
@@ -25,7 +25,7 @@ struct PreprocessCommand: ParsableCommand {
     @Flag(name: .long, help: "Decode large JPEGs with libjpeg DCT scaling (faster; pixels differ from Pillow's).")
     var fastJpeg = false
 
-    @Option(name: .long, help: "Largest width*height accepted (Pillow's limit by default).")
+    @Option(name: .long, help: "Largest width*height accepted, at least 1 (Pillow's limit, 178956970, by default).")
     var maxPixels = DecodeOptions.pillowPixelLimit
 
     @Option(name: [.short, .long], help: "Output .npy file.")
@@ -33,6 +33,11 @@ struct PreprocessCommand: ParsableCommand {
 
     @Argument(help: "Image files (JPEG, PNG, WebP, GIF; recognised by content).")
     var images: [String] = []
+
+    func validate() throws {
+        // 0 used to switch the limit off silently; the limit is what stops decompression bombs.
+        try OptionRange.check("--max-pixels", maxPixels, 1...Int.max)
+    }
 
     func run() throws {
         guard let size else { throw failure("--size N is required") }
@@ -43,53 +48,30 @@ struct PreprocessCommand: ParsableCommand {
         guard !images.isEmpty else { throw failure("no images given") }
         var options = DecodeOptions()
         options.applyEXIFOrientation = exif
-        options.maxPixels = maxPixels > 0 ? maxPixels : nil
+        options.maxPixels = maxPixels
         var preprocessor = CLIPPreprocessor(size: size, decodeOptions: options)
         preprocessor.fastJPEGDownscale = fastJpeg
         // Chunks keep memory bounded for long file lists; the file appears only when complete.
-        let destination = URL(fileURLWithPath: output)
-        let partial = destination.deletingLastPathComponent()
-            .appendingPathComponent(
-                ".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-        guard
-            FileManager.default.createFile(
-                atPath: partial.path, contents: NPY.header(shape: [images.count, 3, size, size])),
-            let handle = try? FileHandle(forWritingTo: partial)
-        else {
-            throw failure(
-                "cannot write \(output): cannot create a file in \(destination.deletingLastPathComponent().path)", .io)
-        }
+        let file: OutputFile
         do {
-            defer { try? handle.close() }
-            try handle.seekToEnd()
+            file = try OutputFile(path: output)
+            try file.write(NPY.header(shape: [images.count, 3, size, size]))
             let chunk = 64
             for start in stride(from: 0, to: images.count, by: chunk) {
                 let urls = images[start..<min(start + chunk, images.count)].map { URL(fileURLWithPath: $0) }
                 let values: [Float]
                 do {
                     values = try preprocessor.preprocessBatch(contentsOf: urls)
-                } catch let error as ImageError {
-                    throw failure(error.localizedDescription, .input)
-                }
-                do {
-                    try handle.write(contentsOf: NPY.littleEndianBytes(values))
                 } catch {
-                    throw failure("cannot write \(output): \((error as NSError).localizedDescription)", .io)
+                    file.discard()
+                    // One line naming the file (ImageError's description does).
+                    throw failure((error as? LocalizedError)?.errorDescription ?? "\(error)", .input)
                 }
+                try file.write(NPY.littleEndianBytes(values))
             }
-        } catch {
-            try? FileManager.default.removeItem(at: partial)
-            throw error
-        }
-        do {
-            if FileManager.default.fileExists(atPath: destination.path) {
-                _ = try FileManager.default.replaceItemAt(destination, withItemAt: partial)
-            } else {
-                try FileManager.default.moveItem(at: partial, to: destination)
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: partial)
-            throw failure("cannot write \(output): \((error as NSError).localizedDescription)", .io)
+            try file.commit()
+        } catch let error as OutputError {
+            throw fail(error, .io)
         }
     }
 

@@ -9,12 +9,12 @@ struct SelfCheckCommand: ParsableCommand {
         discussion: "Exits with status 1 if any check fails. Example: clip selfcheck")
 
     func run() throws {
-        print("swift-clip engine self-check (\(Parallel.threadCount) threads)")
+        try Output.print("swift-clip engine self-check (\(Parallel.threadCount) threads)")
         let results = EngineSelfCheck.run()
         for r in results {
-            print("  \(r.passed ? "ok  " : "FAIL") \(r.name)  max |diff| \(r.maxAbsoluteDifference)")
+            try Output.print("  \(r.passed ? "ok  " : "FAIL") \(r.name)  max |diff| \(r.maxAbsoluteDifference)")
         }
         if results.contains(where: { !$0.passed }) { throw ExitCode(1) }
-        print("all \(results.count) checks passed")
+        try Output.print("all \(results.count) checks passed")
     }
 }

@@ -76,14 +76,12 @@ struct SynthCommand: ParsableCommand {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var text = (try? encoder.encode(summary)) ?? Data()
         text.append(0x0A)
-        FileHandle.standardOutput.write(text)
+        try Output.write(text, to: nil)
         let images = summary.trainCount + summary.valCount + summary.zeroShotUnseenCount + summary.zeroShotAllCount
         guard GlobalOptions.verbosity > .quiet else { return }
-        FileHandle.standardError.write(
-            Data(
-                String(
-                    format: "wrote %d images in %.2f s (%.0f images/s)\n", images, summary.seconds,
-                    Double(images) / max(summary.seconds, 1e-9)
-                ).utf8))
+        standardError(
+            String(
+                format: "wrote %d images in %.2f s (%.0f images/s)\n", images, summary.seconds,
+                Double(images) / max(summary.seconds, 1e-9)))
     }
 }

@@ -34,10 +34,12 @@ struct TokenizeCommand: ParsableCommand {
     func run() throws {
         do {
             try tokenizeAll()
+        } catch let error as OutputError {
+            throw fail(error, .io)
         } catch {
             var message = error.localizedDescription
             if let hint = (error as? LocalizedError)?.recoverySuggestion { message += "; hint: \(hint)" }
-            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+            standardError("error: \(message)\n")
             // Documented exit codes (CLIExit): a bad --context-length is a usage error, the rest bad input.
             if case TokenizerError.invalidContextLength = error { throw ExitCode(CLIExit.usage.rawValue) }
             throw ExitCode(CLIExit.input.rawValue)
@@ -48,11 +50,13 @@ struct TokenizeCommand: ParsableCommand {
         let tokenizer = try Tokenizer.bundled()
         let inputs =
             try texts.isEmpty
-            ? Self.readJSONLines(FileHandle.standardInput.readDataToEndOfFile()) : Self.checkedArguments(texts)
+            ? JSONLines.strings(FileHandle.standardInput.readDataToEndOfFile(), source: "stdin")
+            : Self.checkedArguments(texts)
         var rows: [[Int]]
         if raw {
             rows = tokenizer.encode(inputs)
         } else {
+            EndOfTextWarning.check(inputs, tokenizer: tokenizer)
             rows = try tokenizer.tokenize(inputs, contextLength: contextLength, truncate: truncate).map {
                 $0.map(Int.init)
             }
@@ -64,33 +68,11 @@ struct TokenizeCommand: ParsableCommand {
             out += "]\n"
             // Flush in blocks so a large input does not hold all output twice.
             if i % 4096 == 4095 || i == rows.count - 1 {
-                FileHandle.standardOutput.write(Data(out.utf8))
+                try OutputFile.standardOutput.write(out)
                 out = ""
             }
         }
         rows.removeAll()
-    }
-
-    /// One JSON string per line; the final newline is optional.
-    static func readJSONLines(_ data: Data) throws -> [String] {
-        let text: String
-        do {
-            text = try UTF8Input.decode(data)
-        } catch TokenizerError.invalidUTF8(let offset) {
-            throw CLIInputError.invalidUTF8(source: "stdin", offset: offset)
-        }
-        // Split on the byte: as a Character, "\r\n" is one grapheme that "\n" would not match.
-        var lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        if lines.last?.isEmpty == true { lines.removeLast() }
-        return try lines.enumerated().map { index, line in
-            // JSON allows the "\r" of a CRLF line end as trailing whitespace.
-            guard let value = try? JSONSerialization.jsonObject(with: Data(line), options: .fragmentsAllowed),
-                let string = value as? String
-            else {
-                throw CLIInputError.notAJSONString(line: index + 1)
-            }
-            return string
-        }
     }
 
     /// Swift repairs invalid UTF-8 in arguments silently; check the raw bytes instead.
@@ -106,25 +88,5 @@ struct TokenizeCommand: ParsableCommand {
             }
         }
         return texts
-    }
-}
-
-/// Bad input to `clip tokenize`.
-enum CLIInputError: LocalizedError {
-    case invalidUTF8(source: String, offset: Int)
-    case notAJSONString(line: Int)
-
-    var errorDescription: String? {
-        switch self {
-        case .invalidUTF8(let source, let offset): "\(source) is not valid UTF-8 at byte offset \(offset)"
-        case .notAJSONString(let line): "stdin line \(line) is not a JSON string"
-        }
-    }
-
-    var recoverySuggestion: String? {
-        switch self {
-        case .invalidUTF8: "convert the text to UTF-8 first, for example with iconv"
-        case .notAJSONString: "write one JSON string per line, e.g. \"a photo of a cat\""
-        }
     }
 }

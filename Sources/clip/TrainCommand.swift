@@ -227,7 +227,7 @@ struct TrainCommand: ParsableCommand {
                     bar?.finish()
                     let json = try JSONSerialization.data(
                         withJSONObject: ["step": step, "validation": metrics] as [String: Any], options: [.sortedKeys])
-                    FileHandle.standardOutput.write(json + Data("\n".utf8))
+                    try Output.write(json + Data("\n".utf8), to: nil)
                 case .finished(let summary):
                     bar?.finish()
                     if summary.skippedSamples > 0 { warn("\(summary.skippedSamples) bad samples were skipped") }

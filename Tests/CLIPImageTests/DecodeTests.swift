@@ -2,7 +2,7 @@ import CLIPImage
 import Foundation
 import Testing
 
-/// Decoding matches Pillow 11.0.0's `Image.open(...).load()`: mode, size and every sample
+/// Decoding matches Pillow 13.0.0's `Image.open(...).load()`: mode, size and every sample
 /// (FNV-1a 64 checksums from scripts/reference/make_image_fixtures.py).
 @Suite struct DecodeTests {
     @Test(arguments: ImageFixtures.entries)

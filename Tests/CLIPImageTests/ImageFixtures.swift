@@ -1,6 +1,6 @@
 import Foundation
 
-/// The fixtures written by scripts/reference/make_image_fixtures.py (Pillow 11.0.0).
+/// The fixtures written by scripts/reference/make_image_fixtures.py (Pillow 13.0.0).
 struct ImageManifest: Decodable {
     struct Entry: Decodable, CustomStringConvertible {
         struct Upright: Decodable {

@@ -2,7 +2,7 @@ import CLIPImage
 import Foundation
 import Testing
 
-/// OpenAI's `_transform` against Pillow 11.0.0 + torchvision's steps
+/// OpenAI's `_transform` against Pillow 13.0.0 + torchvision's steps
 /// (scripts/reference/make_image_fixtures.py): uint8 pixels after resize, crop and
 /// convert("RGB") identical; normalised values within 1e-6.
 @Suite struct PreprocessTests {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `clip preprocess` run as a user would, reading the NPY back. Expected values come from
-/// the CLIPImage fixtures (scripts/reference/make_image_fixtures.py, Pillow 11.0.0).
+/// the CLIPImage fixtures (scripts/reference/make_image_fixtures.py, Pillow 13.0.0).
 @Suite struct PreprocessCommandTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("CLIPImageTests/Fixtures")

@@ -16,6 +16,13 @@ enum TinyModel {
     static let path: String = {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent(
             "swift-clip-tiny-\(ProcessInfo.processInfo.processIdentifier).safetensors")
+        try! write(to: url)
+        return url.path
+    }()
+
+    /// Writes the tiny model to `url`, with the values of `replacing` (by key, flat index)
+    /// swapped in: damaged checkpoints for the loader's checks.
+    static func write(to url: URL, replacing: [String: (index: Int, value: Float)] = [:]) throws {
         var g = SeededGenerator(seed: 77)
         func random(_ shape: [Int], scale: Float = 0.5) -> WeightTensor {
             WeightTensor(
@@ -47,10 +54,15 @@ enum TinyModel {
             ("logit_scale", WeightTensor(float32: [4.6052], shape: [])),
         ]
         block("transformer.resblocks.0", 8)
-        let json = String(decoding: try! JSONEncoder().encode(configuration), as: UTF8.self)
-        try! SafetensorsWriter.write(tensors, metadata: [CLIP.configurationMetadataKey: json], to: url)
-        return url.path
-    }()
+        for (i, (key, tensor)) in tensors.enumerated() {
+            guard let change = replacing[key] else { continue }
+            var values = tensor.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            values[change.index] = change.value
+            tensors[i] = (key, WeightTensor(float32: values, shape: tensor.shape))
+        }
+        let json = String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self)
+        try SafetensorsWriter.write(tensors, metadata: [CLIP.configurationMetadataKey: json], to: url)
+    }
 
     /// Image fixtures from the image tests (real photographs, see CLIPImageTests).
     static func image(_ name: String) -> String {

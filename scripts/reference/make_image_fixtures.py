@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Image fixtures for Tests/CLIPImageTests: real photographs (the sample images shipped in the
 scikit-image 0.24.0 wheel) re-encoded in every format and mode swift-clip decodes, plus
-generated edge cases, each with Pillow 11.0.0's result of OpenAI CLIP's preprocessing.
+generated edge cases, each with Pillow 13.0.0's result of OpenAI CLIP's preprocessing.
 
 Rerun:  scripts/reference/venv && scripts/reference/.venv/bin/python scripts/reference/make_image_fixtures.py
 
@@ -275,7 +275,7 @@ def main():
     pal = small_chelsea.convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
     save("chelsea_palette_trns.png", pal, transparency=bytes([0, 128] + [255] * 62))
     save("camera_bilevel.png", camera.convert("1"), sizes=(64, 170))  # 170: nearest upscaling
-    i16 = Image.fromarray((np.asarray(camera, dtype=np.uint16) * 2).astype(np.uint16), mode="I;16")
+    i16 = Image.fromarray((np.asarray(camera, dtype=np.uint16) * 2).astype(np.uint16))
     save("camera_i16.png", i16)
 
     # PNG (written by hand: Pillow cannot save these variants)
@@ -340,7 +340,19 @@ def main():
     rgba_edges = np.dstack([rng.integers(0, 256, (40, 50, 3)), rng.choice([0, 1, 128, 254, 255], (40, 50))]).astype(np.uint8)
     save("rgba_alpha_edges.png", Image.fromarray(rgba_edges, mode="RGBA"), sizes=(32, 64))
     i16_edges = rng.integers(0, 65536, (30, 45), dtype=np.uint16)
-    save("i16_full_range.png", Image.fromarray(i16_edges, mode="I;16"), sizes=(16, 64))
+    save("i16_full_range.png", Image.fromarray(i16_edges), sizes=(16, 64))
+    # 16-bit grey, 512 x 512: ramps of 1500..3030 with blocks of 65535. The horizontal pass
+    # overshoots 65535 beside the blocks; Pillow >= 12.3 clamps that to 65535 (CLIP16) where
+    # 11.0 kept the low byte, and the vertical pass carries the difference into values below
+    # 256, which survive convert("RGB"): 5 values differ by up to 10 between the two.
+    rng16 = np.random.default_rng(14)
+    yy, xx = np.mgrid[0:512, 0:512]
+    i16_clamp = (1500 + 6 * ((xx + 2 * yy) % 256)).astype(np.uint16)
+    for _ in range(40):
+        x0, y0 = rng16.integers(0, 480, 2)
+        w, h = rng16.integers(4, 40, 2)
+        i16_clamp[y0:y0 + h, x0:x0 + w] = 65535
+    save("i16_clamp_512.png", Image.fromarray(i16_clamp), sizes=(224,))
 
     # Error cases (no expected pixels)
     errors = {}

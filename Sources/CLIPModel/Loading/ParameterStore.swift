@@ -56,6 +56,9 @@ public final class ParameterStore {
             }
             used.insert(key)
             let t = try ParameterStore.convert(w, key: key)
+            // Every weight passes here exactly once per load: the one place to refuse NaN/Inf,
+            // which would otherwise give null embeddings with a successful exit.
+            guard t.isAllFinite else { throw CLIPModelError.nonFiniteWeight(key: key) }
             let shaped = t.shape == shape ? t : t.reshaped(shape)
             // Trainable weights are updated by the optimiser: never alias the (read-only) file.
             return trainable ? shaped.copy() : shaped

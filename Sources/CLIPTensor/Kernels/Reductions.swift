@@ -110,3 +110,26 @@ extension Tensor {
         return dW
     }
 }
+
+extension Tensor {
+    /// Whether every element is finite (no NaN, +Inf or -Inf).
+    ///
+    /// A float is non-finite exactly when its exponent bits are all ones, so this ORs nothing
+    /// and compares nothing per element: it takes the maximum of the masked exponent bits, an
+    /// integer reduction the compiler vectorises. One pass, no allocation; loaders call it once
+    /// per tensor (the Checkpoint and weight loaders refuse NaN weights by name).
+    ///
+    /// ```swift
+    /// Tensor(shape: [2], scalars: [1, .nan]).isAllFinite   // false
+    /// ```
+    public var isAllFinite: Bool {
+        withUnsafeBufferPointer { values in
+            values.withMemoryRebound(to: UInt32.self) { bits in
+                let exponent: UInt32 = 0x7F80_0000
+                var largest: UInt32 = 0
+                for b in bits { largest = Swift.max(largest, b & exponent) }
+                return largest != exponent
+            }
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import CLIPModel
+import CLIPOutput
 import CLIPTensor
 import CLIPWeights
 import Foundation
@@ -62,7 +63,7 @@ public enum Checkpoint {
         let state = TrainerState(step: trainer.step, run: trainer.runDescription, dataPosition: trainer.dataPosition)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(state).write(to: partial.appendingPathComponent("trainer.json"), options: .atomic)
+        try OutputFile.write(encoder.encode(state), to: partial.appendingPathComponent("trainer.json"))
         try? fm.removeItem(at: final)
         try fm.moveItem(at: partial, to: final)
         try model.save(

@@ -1,15 +1,11 @@
+import CLIPOutput
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 // Follows huggingface/safetensors 0.4.5 `serialize` (`safetensors/src/tensor.rs`): tensors ordered by
 // decreasing element size, then name; header padded with spaces to a multiple of 8 bytes.
 
-/// Writes `.safetensors` files atomically (a temporary file in the same folder, then `rename`).
+/// Writes `.safetensors` files through ``OutputFile`` (a temporary file in the same folder,
+/// `fsync`, then `rename`; errors are ``OutputError``s and leave an existing file untouched).
 ///
 /// ```swift
 /// try SafetensorsWriter.write([("logit_scale", WeightTensor(float32: [4.6052], shape: []))],
@@ -32,28 +28,15 @@ public enum SafetensorsWriter {
         }
         let header = headerBytes(ordered, metadata: metadata)
 
-        let directory = url.deletingLastPathComponent().path
-        let temporary = directory + "/.\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard fd >= 0 else { throw WeightError.writeFailed(file: path, reason: String(cString: strerror(errno))) }
-        var succeeded = false
-        defer {
-            close(fd)
-            if !succeeded { unlink(temporary) }
-        }
+        // One writer for every output (temporary file, fsync, rename; see OutputFile).
+        let file = try OutputFile(path: path)
         var length = UInt64(header.count).littleEndian
-        try withUnsafeBytes(of: &length) { try writeAll(fd, $0, path: path) }
-        try header.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+        try withUnsafeBytes(of: &length) { try file.write($0) }
+        try header.withUnsafeBytes { try file.write($0) }
         for (_, tensor) in ordered {
-            try tensor.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+            try tensor.withUnsafeBytes { try file.write($0) }
         }
-        guard fsync(fd) == 0 else {
-            throw WeightError.writeFailed(file: path, reason: String(cString: strerror(errno)))
-        }
-        guard rename(temporary, path) == 0 else {
-            throw WeightError.writeFailed(file: path, reason: String(cString: strerror(errno)))
-        }
-        succeeded = true
+        try file.commit()
     }
 
     static func headerBytes(_ ordered: [(String, WeightTensor)], metadata: [String: String]) -> [UInt8] {
@@ -102,21 +85,4 @@ public enum SafetensorsWriter {
         }
         return out + "\""
     }
-
-    private static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, path: String) throws {
-        var done = 0
-        while done < buffer.count {
-            let n = posixWrite(fd, buffer.baseAddress! + done, buffer.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw WeightError.writeFailed(file: path, reason: String(cString: strerror(errno)))
-            }
-            done += n
-        }
-    }
-}
-
-/// `write(2)`, named apart from ``SafetensorsWriter/write(_:metadata:to:)``.
-private func posixWrite(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
-    write(fd, pointer, count)
 }

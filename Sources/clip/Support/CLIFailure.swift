@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLIP
 import Foundation
 
 /// Exit statuses of `clip` (documented in the README), following BSD sysexits where one fits.
@@ -17,32 +18,52 @@ enum CLIExit: Int32 {
 func fail(_ message: String, hint: String? = nil, _ kind: CLIExit) -> ExitCode {
     var text = "error: \(message)\n"
     if let hint, !hint.isEmpty { text += "hint: \(hint)\n" }
-    if Ranks.heldErrors != nil { Ranks.heldErrors? += text } else { FileHandle.standardError.write(Data(text.utf8)) }
+    if Ranks.heldErrors != nil { Ranks.heldErrors? += text } else { standardError(text) }
     return ExitCode(kind.rawValue)
 }
 
 /// Prints a warning line on stderr.
 func warn(_ message: String) {
-    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+    standardError("warning: \(message)\n")
 }
 
-/// Maps a library error to one `error:` line with its recovery hint.
+/// Writes to stderr, ignoring failures: `FileHandle.write(_:)` would crash on a full or
+/// closed stderr, and there is nowhere left to report that.
+func standardError(_ text: String) {
+    try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
+}
+
+/// Maps a library error to one `error:` line with its recovery hint. Errors that are not
+/// swift-clip's own (Foundation's file and JSON errors) are reworded by ``ReadableError``.
 func fail(_ error: any Error, _ kind: CLIExit) -> ExitCode {
-    let localized = error as? LocalizedError
-    return fail(localized?.errorDescription ?? String(describing: error), hint: localized?.recoverySuggestion, kind)
+    let readable = ReadableError(error)
+    return fail(readable.message, hint: readable.hint, kind)
 }
 
-/// Writes `data` to `path` atomically, or to stdout when `path` is nil or "-".
-func writeOutput(_ data: Data, to path: String?) throws {
-    guard let path, path != "-" else {
-        FileHandle.standardOutput.write(data)
-        return
+/// Where a command's output goes: standard output, or a file written through ``OutputFile``
+/// (temporary file, fsync, rename; a folder is refused, a FIFO or device written into).
+/// Errors print one `error:` line and exit 74.
+enum Output {
+    /// Opens `path` (nil or "-": standard output).
+    static func open(_ path: String?) throws -> OutputFile {
+        guard let path, path != "-" else { return OutputFile.standardOutput }
+        do { return try OutputFile(path: path) } catch { throw fail(error, .io) }
     }
-    do {
-        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-    } catch {
-        throw fail(
-            "cannot write \(path): \((error as NSError).localizedDescription)",
-            hint: "Check that the directory exists and is writable.", .io)
+
+    /// Writes `data` to `path` (nil or "-": standard output) in one step.
+    static func write(_ data: Data, to path: String?) throws {
+        let file = try open(path)
+        do {
+            try file.write(data)
+            try file.commit()
+        } catch {
+            throw fail(error, .io)
+        }
+    }
+
+    /// Prints `text` and a newline on standard output, checking the write: a full disk or
+    /// closed output is exit 74, never a silent success.
+    static func print(_ text: String = "") throws {
+        try write(Data((text + "\n").utf8), to: nil)
     }
 }

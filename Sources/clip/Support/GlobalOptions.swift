@@ -75,5 +75,5 @@ enum GlobalOptions {
 /// Prints `note: message` on stderr with `--verbose`.
 func note(_ message: @autoclosure () -> String) {
     guard GlobalOptions.verbosity >= .verbose else { return }
-    FileHandle.standardError.write(Data("note: \(message())\n".utf8))
+    standardError("note: \(message())\n")
 }

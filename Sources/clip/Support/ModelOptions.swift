@@ -96,6 +96,9 @@ struct ModelLoadingOptions: ParsableArguments {
     var offline = false
 
     func validate() throws {
+        // Heads must divide the tower's width; widths beyond 16384 do not exist in CLIP.
+        try OptionRange.check("--text-heads", textHeads, 1...16384)
+        try OptionRange.check("--vision-heads", visionHeads, 1...16384)
         if let activation, Activation(rawValue: activation) == nil {
             throw ValidationError("--activation must be quick_gelu or gelu, got '\(activation)'")
         }
@@ -104,12 +107,7 @@ struct ModelLoadingOptions: ParsableArguments {
     /// The configuration `--model-config` names, if any (exit 66 when unreadable).
     func configurationFile() throws -> CLIPConfiguration? {
         guard let modelConfig else { return nil }
-        do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: modelConfig))
-            return try JSONDecoder().decode(CLIPConfiguration.self, from: data)
-        } catch {
-            throw fail("cannot read --model-config \(modelConfig): \(error.localizedDescription)", .model)
-        }
+        return try ModelConfigFile.read(modelConfig)
     }
 
     /// Resolves `model` (a path or name, see ``ModelOptions``) and loads it, mapping failures

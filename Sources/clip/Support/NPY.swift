@@ -5,7 +5,7 @@ import Foundation
 ///
 /// ```swift
 /// let data = NPY.float32(values, shape: [2, 3, 224, 224])
-/// try data.write(to: URL(fileURLWithPath: "out.npy"))
+/// try OutputFile.write(data, to: URL(fileURLWithPath: "out.npy"))
 /// ```
 enum NPY {
     /// The file bytes: ``header(shape:)`` then the values in C order.

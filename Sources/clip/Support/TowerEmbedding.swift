@@ -61,7 +61,7 @@ extension EmbedCommand {
         switch format {
         case "npy":
             guard let rows = imageRows ?? textRows else { return }
-            try writeOutput(NPY.float32(rows.scalars, shape: rows.shape), to: output)
+            try Output.write(NPY.float32(rows.scalars, shape: rows.shape), to: output)
             return
         case "jsonl":
             if let imageRows {
@@ -78,6 +78,6 @@ extension EmbedCommand {
             text =
                 "{\"image_embeddings\": \(imageRows.map(JSONRows.encode) ?? "[]"), \"text_embeddings\": \(textRows.map(JSONRows.encode) ?? "[]")}\n"
         }
-        try writeOutput(Data(text.utf8), to: output)
+        try Output.write(Data(text.utf8), to: output)
     }
 }
