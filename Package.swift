@@ -10,9 +10,13 @@ let package = Package(
         .library(name: "CLIP", targets: ["CLIP"]),
         .executable(name: "clip", targets: ["clip"]),
         .executable(name: "clip-bench", targets: ["clip-bench"]),
+        // Photo search on SQLite: its own products, so `clip` (and `clip demo`) never waits for GRDB to build.
+        .library(name: "CLIPIndex", targets: ["CLIPIndex"]),
+        .executable(name: "clip-index", targets: ["clip-index"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C interop shims: no public API.
@@ -53,6 +57,11 @@ let package = Package(
             dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel"]),
         .target(name: "CLIPHub", dependencies: ["CLIPModel", "CLIPWeights"]),
         .target(
+            name: "CLIPIndex",
+            dependencies: [
+                "CLIPTensor", "CLIPImage", "CLIPModel", "CLIPHub", .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+        .target(
             name: "CLIP",
             dependencies: [
                 "CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel",
@@ -64,6 +73,10 @@ let package = Package(
             name: "clip",
             dependencies: ["CLIP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             resources: [.copy("Resources/demo")]
+        ),
+        .executableTarget(
+            name: "clip-index",
+            dependencies: ["CLIP", "CLIPIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "clip-bench",
@@ -93,7 +106,8 @@ let package = Package(
         .testTarget(
             name: "CLIPHubTests",
             dependencies: ["CLIPHub", "CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["clip", "CLIP", "CLIPTestSupport"]),
+        .testTarget(name: "CLIPIndexTests", dependencies: ["CLIPIndex", "CLIPModel", "CLIPTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["clip", "clip-index", "CLIP", "CLIPTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

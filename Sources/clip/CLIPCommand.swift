@@ -40,6 +40,8 @@ struct CLIPCommand: AsyncParsableCommand {
             ModelsCommand.self,
             DownloadCommand.self,
             ConvertCommand.self,
+            IndexStubCommand.self,
+            SearchStubCommand.self,
         ]
     )
 
@@ -47,6 +49,10 @@ struct CLIPCommand: AsyncParsableCommand {
     static func main() async {
         switch GlobalOptions.extract(Array(CommandLine.arguments.dropFirst())) {
         case .success(let arguments):
+            // Photo search lives in the clip-index program (see IndexForwarding).
+            if let first = arguments.first, IndexForwarding.commands.contains(first) {
+                exit(withError: IndexForwarding.forward(Array(CommandLine.arguments.dropFirst())))
+            }
             await main(arguments)
         case .failure(let code):
             exit(withError: code)
