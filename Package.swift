@@ -107,7 +107,12 @@ let package = Package(
             name: "CLIPHubTests",
             dependencies: ["CLIPHub", "CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"]),
         .testTarget(name: "CLIPIndexTests", dependencies: ["CLIPIndex", "CLIPModel", "CLIPTestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["clip", "clip-index", "CLIP", "CLIPTestSupport"]),
+        .testTarget(
+            name: "CLITests",
+            dependencies: [
+                "clip", "clip-index", "CLIP", "CLIPIndex", "CLIPTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )
