@@ -56,14 +56,23 @@ public final class ImageIndex: @unchecked Sendable {
         }
         do {
             database = try DatabasePool(path: path, configuration: configuration)
-            try database.write { db in
-                try db.execute(sql: "PRAGMA application_id = \(IndexSchema.applicationID)")
+            // Set up or migrate only when needed: opening a current index writes nothing, so a
+            // search never waits for a running `clip index` to let go of the write lock.
+            let current = try database.read { db in
+                try Int32.fetchOne(db, sql: "PRAGMA application_id") == IndexSchema.applicationID
+                    && IndexSchema.migrator.hasCompletedMigrations(db)
+                    && String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'index_id'") != nil
             }
-            try IndexSchema.migrator.migrate(database)
-            try database.write { db in
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO meta(key, value) VALUES ('index_id', ?), ('generation', '0')",
-                    arguments: [UUID().uuidString])
+            if !current {
+                try database.write { db in
+                    try db.execute(sql: "PRAGMA application_id = \(IndexSchema.applicationID)")
+                }
+                try IndexSchema.migrator.migrate(database)
+                try database.write { db in
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO meta(key, value) VALUES ('index_id', ?), ('generation', '0')",
+                        arguments: [UUID().uuidString])
+                }
             }
         } catch let error as DatabaseError {
             throw IndexError.notADatabase(path: path, detail: error.message ?? "\(error.resultCode)")

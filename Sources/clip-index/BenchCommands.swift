@@ -45,8 +45,16 @@ struct SynthIndexCommand: ParsableCommand {
     @Option var db: String
     @Option var rows = 100_000
     @Option(help: "Checkpoint the index is bound to (its embedding width is used).") var model: String
+    @Option(help: "First write a randomly initialised model of this preset (e.g. ViT-B/32) to --model.")
+    var randomModel: String?
 
     func run() throws {
+        if let randomModel, !FileManager.default.fileExists(atPath: model) {
+            guard let configuration = CLIPConfiguration.preset(randomModel) else {
+                throw ValidationError("unknown preset \(randomModel)")
+            }
+            try CLIP(configuration: configuration, seed: 0).save(to: URL(fileURLWithPath: model))
+        }
         let tower = try CLIPTextTower.load(URL(fileURLWithPath: model))
         let dim = tower.configuration.embedDim
         let index = try ImageIndex(at: URL(fileURLWithPath: db))

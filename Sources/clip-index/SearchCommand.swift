@@ -108,9 +108,11 @@ struct SearchCommand: ParsableCommand {
         }
         let vector = try catching { try parsed.vector(texts: textVectors, images: imageVectors) }
         let underPath = under.map { URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path }
+        let started = Date()
         let hits = try catching {
             try index.search(vector, top: top, threshold: threshold ?? -.infinity, under: underPath)
         }
+        note("searched \(index.url.path) in \(String(format: "%.1f", Date().timeIntervalSince(started) * 1000)) ms")
         var out = ""
         for hit in hits {
             out +=

@@ -187,6 +187,18 @@ import Testing
         #expect(try index.search(unit(1), top: 2).map(\.path) == ["/x/0.png"])
     }
 
+    @Test func halfPrecisionVectors() throws {
+        let scratch = try Scratch()
+        let index = try ImageIndex(at: scratch.url.appendingPathComponent("half.sqlite"))
+        try index.bind(IndexedModel(name: "test", dimension: 3, vectorType: .float16))
+        let v: [Float] = [0.6, 0.48, 0.64]
+        try index.add([ImageIndex.Entry(path: "/x/a.png", size: 1, mtime: 0, hash: "a", vector: v)])
+        let hit = try #require(try index.search(v, top: 1).first)
+        print("float16 storage: score \(hit.score) for an exact match (tolerance 1e-3)")
+        #expect(abs(hit.score - 1) < 1e-3)
+        #expect(try index.vectors().vectorType == .float16)
+    }
+
     @Test(arguments: [
         ([String: String](), "/home/u/.local/share/swift-clip/index.sqlite"),
         (["CLIP_INDEX": "/data/i.sqlite"], "/data/i.sqlite"),
