@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`clip search` vs rclip's search method (NumPy brute force over SQLite blobs), same vectors.
 
-    swift build -c release --product clip --product clip-index
+    swift build -c release --product clip && swift build -c release --product clip-index
     scripts/reference/venv                       # numpy
     scripts/reference/.venv/bin/python scripts/bench/index_search.py [--rows 100000] [--rounds 7]
 
@@ -32,7 +32,7 @@ import numpy as np
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CACHE = os.path.join(ROOT, "scripts", "bench", ".cache")
-BIN = os.path.join(ROOT, ".build", "release")
+BIN = os.environ.get("CLIP_BIN_DIR", os.path.join(ROOT, ".build", "release"))
 
 RCLIP_METHOD = r"""
 import sqlite3, sys, numpy as np
@@ -100,8 +100,9 @@ def main():
     db = os.path.join(CACHE, f"index-{args.rows}.sqlite")
     model = os.path.join(CACHE, "random-ViT-B-32.safetensors")
     if not os.path.exists(db):
+        make_model = [] if os.path.exists(model) else ["--random-model", "ViT-B/32"]
         subprocess.run([os.path.join(BIN, "clip-index"), "synth-index", "--db", db, "--rows", str(args.rows),
-                        "--model", model, "--random-model", "ViT-B/32"], check=True)
+                        "--model", model] + make_model, check=True)
     for suffix in ("-vectors",):
         if os.path.exists(db + suffix):
             os.remove(db + suffix)
