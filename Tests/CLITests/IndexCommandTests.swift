@@ -77,6 +77,10 @@ import Testing
         result = try CLIRunner.run(["search", "--image", paths[2], "--db", db, "--top", "1"])
         #expect(
             result.status == 0 && result.stdout.hasPrefix("1.0000\t\(paths[2])"), "\(result.stdout)\(result.stderr)")
+        result = try CLIRunner.run(
+            ["search", "./photos/" + URL(fileURLWithPath: paths[1]).lastPathComponent, "--db", db, "--top", "1"],
+            currentDirectory: root)
+        #expect(result.stdout.hasPrefix("1.0000\t\(paths[1])"), "\(result.stdout)\(result.stderr)")
         result = try CLIRunner.run(["search", "2:\(Self.query)", "+", paths[1], "-", "blue", "--db", db])
         #expect(result.status == 0 && result.stdout.split(separator: "\n").count == 4, "\(result.stderr)")
 
