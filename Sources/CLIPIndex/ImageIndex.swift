@@ -367,7 +367,6 @@ public final class ImageIndex: @unchecked Sendable {
         }
         return try database.read { db in
             var pathsOf: [Int64: [String]] = [:]
-            let wanted = Set(pairs.flatMap { [$0.0, $0.1] })
             var result: [(String, String, Float)] = []
             for row in try Row.fetchAll(db, sql: "SELECT vector_id, path FROM images ORDER BY path") {
                 let id: Int64 = row[0]
@@ -379,7 +378,7 @@ public final class ImageIndex: @unchecked Sendable {
                     for j in (i + 1)..<paths.count { result.append((paths[i], paths[j], 1)) }
                 }
             }
-            for (a, b, score) in pairs where wanted.contains(a) {
+            for (a, b, score) in pairs {
                 for p in pathsOf[a] ?? [] { for q in pathsOf[b] ?? [] { result.append((min(p, q), max(p, q), score)) } }
             }
             return result.sorted { $0.2 != $1.2 ? $0.2 > $1.2 : ($0.0, $0.1) < ($1.0, $1.1) }
@@ -405,44 +404,67 @@ public final class ImageIndex: @unchecked Sendable {
         return try rebuildMirror(model: model)
     }
 
-    /// Writes the vectors table into a new mirror file (read in one transaction, so ids, rows and
-    /// generation agree) and maps it. Holds the rows in memory once while writing (N·E·4 bytes).
+    /// Streams the vectors table into a new mirror file beside the database (in one read
+    /// transaction, so ids, rows and generation agree), renames it into place and maps it. Memory
+    /// stays at one chunk of rows; if the folder is not writable the matrix is kept in memory.
     func rebuildMirror(model: IndexedModel) throws -> VectorMatrix {
         let rowBytes = model.dimension * model.vectorType.size
         let temporary = URL(
             fileURLWithPath: url.path + "-vectors.partial-\(ProcessInfo.processInfo.processIdentifier)")
-        let (ids, rows, indexID, generation) = try database.read { db -> ([Int64], [UInt8], String, Int64) in
+        let handle: FileHandle? =
+            FileManager.default.createFile(atPath: temporary.path, contents: nil)
+            ? try? FileHandle(forWritingTo: temporary) : nil
+        var memoryIDs: [Int64] = []
+        var memoryRows: [UInt8] = []
+        let (indexID, generation) = try database.read { db -> (String, Int64) in
             let meta = try Self.meta(db)
-            var ids: [Int64] = []
-            var rows: [UInt8] = []
-            let cursor = try Row.fetchCursor(db, sql: "SELECT id, vector FROM vectors ORDER BY id")
-            while let row = try cursor.next() {
-                let bytes: Data = row[1]
+            let indexID = meta["index_id"] ?? "", generation = Int64(meta["generation"] ?? "0") ?? 0
+            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM vectors ORDER BY id")
+            var chunk = VectorMatrix.header(
+                type: model.vectorType, dimension: model.dimension, count: ids.count, generation: generation,
+                indexID: indexID)
+            ids.withUnsafeBytes { chunk += $0 }
+            chunk += [UInt8](repeating: 0, count: VectorMatrix.padded(ids.count * 8) - ids.count * 8)
+            let cursor = try Data.fetchCursor(db, sql: "SELECT vector FROM vectors ORDER BY id")
+            var seen = 0
+            while let bytes = try cursor.next() {
                 guard bytes.count == rowBytes else {
                     throw IndexError.dimensionMismatch(
                         expected: model.dimension, found: bytes.count / model.vectorType.size)
                 }
-                ids.append(row[0])
-                rows.append(contentsOf: bytes)
+                chunk += bytes
+                seen += 1
+                if chunk.count >= 1 << 20 {
+                    if let handle { try? handle.write(contentsOf: chunk) } else { memoryRows += chunk }
+                    chunk.removeAll(keepingCapacity: true)
+                }
             }
-            return (ids, rows, meta["index_id"] ?? "", Int64(meta["generation"] ?? "0") ?? 0)
+            if let handle { try? handle.write(contentsOf: chunk) } else { memoryRows += chunk }
+            guard seen == ids.count else { throw IndexError.notADatabase(path: url.path, detail: "vectors changed") }
+            if handle == nil { memoryIDs = ids }
+            return (indexID, generation)
         }
-        var file = VectorMatrix.header(
-            type: model.vectorType, dimension: model.dimension, count: ids.count, generation: generation,
-            indexID: indexID)
-        ids.withUnsafeBytes { file += $0 }
-        file += [UInt8](repeating: 0, count: VectorMatrix.padded(ids.count * 8) - ids.count * 8)
-        file += rows
-        do {
-            try Data(file).write(to: temporary)
+        if let handle {
+            try? handle.close()
             if rename(temporary.path, mirrorURL.path) == 0,
                 let mapped = VectorMatrix.map(mirrorURL, indexID: indexID, generation: generation)
             {
                 return mapped
             }
-        } catch {}
-        try? FileManager.default.removeItem(at: temporary)
+            try? FileManager.default.removeItem(at: temporary)
+            // Written but not mappable: read the rows again into memory.
+            let matrix = try database.read { db -> VectorMatrix in
+                let rows = try Row.fetchAll(db, sql: "SELECT id, vector FROM vectors ORDER BY id")
+                return VectorMatrix(
+                    ids: rows.map { $0[0] }, rows: rows.flatMap { [UInt8]($0[1] as Data) },
+                    dimension: model.dimension, vectorType: model.vectorType, generation: generation)
+            }
+            return matrix
+        }
+        // The in-memory copy holds the header too: drop it.
+        let skip = VectorMatrix.headerSize + VectorMatrix.padded(memoryIDs.count * 8)
         return VectorMatrix(
-            ids: ids, rows: rows, dimension: model.dimension, vectorType: model.vectorType, generation: generation)
+            ids: memoryIDs, rows: Array(memoryRows.dropFirst(skip)), dimension: model.dimension,
+            vectorType: model.vectorType, generation: generation)
     }
 }
