@@ -26,11 +26,17 @@ public enum VectorType: String, Sendable, Codable, CaseIterable {
     public func encode(_ values: [Float]) -> [UInt8] {
         switch self {
         case .float32:
-            return values.withUnsafeBufferPointer { buffer in
-                buffer.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian) { Array($0) } }
-            }
+            // Every platform Swift runs on here is little-endian: the array's bytes are the format.
+            return values.withUnsafeBytes { Array($0) }
         case .float16:
-            return values.flatMap { withUnsafeBytes(of: Float16($0).bitPattern.littleEndian) { Array($0) } }
+            var bytes = [UInt8]()
+            bytes.reserveCapacity(values.count * 2)
+            for value in values {
+                let bits = Float16(value).bitPattern
+                bytes.append(UInt8(truncatingIfNeeded: bits))
+                bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
+            }
+            return bytes
         }
     }
 
