@@ -17,6 +17,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // `swift package generate-documentation --target CLIP`; builds compile its two plugin scripts, link nothing.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // C interop shims: no public API.
@@ -33,6 +35,8 @@ let package = Package(
         ),
         .target(name: "CBenchSupport"),
         .target(name: "CTensorKernels"),
+        // Open MPI through dlopen: nothing to link, and a no-op where libmpi is absent.
+        .target(name: "CMPI", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(
             name: "CImageCodecs",
             linkerSettings: [
@@ -52,10 +56,13 @@ let package = Package(
         .target(name: "CLIPImage", dependencies: ["CImageCodecs"]),
         .target(name: "CLIPWeights"),
         .target(name: "CLIPModel", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights"]),
+        .target(name: "CLIPEvaluation", dependencies: ["CLIPTensor", "CLIPImage", "CLIPModel"]),
         .target(
             name: "CLIPTraining",
-            dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel"]),
-        .target(name: "CLIPHub", dependencies: ["CLIPModel", "CLIPWeights"]),
+            dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel", "CLIPEvaluation"]),
+        .target(name: "CLIPSynthetic", dependencies: ["CLIPTensor", "CLIPImage", "CLIPTraining"]),
+        .target(name: "CLIPHub", dependencies: ["CLIPTensor", "CLIPModel", "CLIPWeights"]),
+        .target(name: "CLIPDistributed", dependencies: ["CMPI", "CLIPTensor", "CLIPTraining"]),
         .target(
             name: "CLIPIndex",
             dependencies: [
@@ -65,7 +72,7 @@ let package = Package(
             name: "CLIP",
             dependencies: [
                 "CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel",
-                "CLIPTraining", "CLIPHub",
+                "CLIPEvaluation", "CLIPTraining", "CLIPSynthetic", "CLIPHub", "CLIPDistributed",
             ]),
 
         // Executables.
@@ -85,6 +92,9 @@ let package = Package(
             ]
         ),
 
+        // Examples: the README's library sample, run by CLIPTests.
+        .executableTarget(name: "getting-started", dependencies: ["CLIP"], path: "Examples/GettingStarted"),
+
         // Tests.
         .target(name: "CLIPTestSupport", dependencies: ["CLIPTensor"], path: "Sources/CLIPTestSupport"),
         .testTarget(name: "CLIPTensorTests", dependencies: ["CLIPTensor", "CLIPTestSupport"]),
@@ -100,13 +110,25 @@ let package = Package(
             name: "CLIPModelTests", dependencies: ["CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(
+            name: "CLIPEvaluationTests",
+            dependencies: ["CLIPEvaluation", "CLIPModel", "CLIPTensor", "CLIPImage", "CLIPTestSupport"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
             name: "CLIPTrainingTests",
-            dependencies: ["CLIPTraining", "CLIPModel", "CLIPTensor", "CLIPWeights", "CLIPImage", "CLIPTestSupport"],
+            dependencies: [
+                "CLIPTraining", "CLIPEvaluation", "CLIPSynthetic", "CLIPModel", "CLIPTensor", "CLIPWeights",
+                "CLIPImage",
+                "CLIPTestSupport",
+            ],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CLIPHubTests",
             dependencies: ["CLIPHub", "CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"]),
         .testTarget(name: "CLIPIndexTests", dependencies: ["CLIPIndex", "CLIPModel", "CLIPTestSupport"]),
+        .testTarget(
+            name: "CLIPDistributedTests",
+            dependencies: ["CLIPDistributed", "CLIPTraining", "CLIPModel", "CLIPTensor", "CLIPWeights"]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "getting-started"]),
         .testTarget(
             name: "CLITests",
             dependencies: [

@@ -94,7 +94,7 @@ struct SearchCommand: ParsableCommand {
         var imageVectors: [[Float]] = []
         if parsed.hasImages {
             let clip = try IndexModel.load(stored.name, offline: offline)
-            textVectors = try parsed.texts.map { try rows(clip.encodeTexts([$0], truncate: true))[0] }
+            textVectors = try parsed.texts.map { try rows(clip.encodeText([$0], truncate: true))[0] }
             for (url, result) in zip(parsed.images, ImageEmbedder(model: clip).embed(parsed.images)) {
                 switch result {
                 case .success(let v): imageVectors.append(v)

@@ -34,9 +34,9 @@ struct DemoCommand: ParsableCommand {
             throw fail(error, .model)
         }
         let imageDirectory = demo.appendingPathComponent("images")
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: imageDirectory.path)) ?? []).filter {
-            $0.hasSuffix(".png")
-        }.sorted()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: imageDirectory.path)) ?? []).filter(
+            ImageFormat.isImageFile
+        ).sorted()
         var texts = captions
         if texts.isEmpty {
             let list = (try? String(contentsOf: demo.appendingPathComponent("captions.txt"), encoding: .utf8)) ?? ""
@@ -49,8 +49,8 @@ struct DemoCommand: ParsableCommand {
         print("\(names.count) images × \(texts.count) captions, \(Parallel.threadCount) threads\n")
         let images: Tensor, textFeatures: Tensor
         do {
-            images = try model.encodeImages(contentsOf: names.map { imageDirectory.appendingPathComponent($0) })
-            textFeatures = try model.encodeTexts(texts)
+            images = try model.encodeImage(names.map { imageDirectory.appendingPathComponent($0) })
+            textFeatures = try model.encodeText(texts)
         } catch { throw fail(error, .input) }
         let (perImage, perText) = model.logits(imageFeatures: images, textFeatures: textFeatures)
         let p = Tensor.softmax(perImage).scalars

@@ -43,14 +43,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Training data: CSV/TSV file, tar shard list, or folder with .txt captions.")
     var trainData: String?
 
-    @Option(help: "CSV column holding image paths (default: filepath).")
-    var csvImgKey: String?
-
-    @Option(help: "CSV column holding captions (default: title).")
-    var csvCaptionKey: String?
-
-    @Option(help: "CSV separator: one character, tab or comma (default: tab, as open_clip).")
-    var csvSeparator: String?
+    @OptionGroup(title: "Caption table (training and --val-data CSV/TSV)")
+    var captionTable: CaptionTableOptions
 
     @Option(help: "Build a fresh model of this architecture (`clip models` names, or open_clip's like ViT-B-32).")
     var architecture: String?
@@ -122,11 +116,6 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         guard (0...64).contains(workers) else { throw ValidationError("--workers must be 0 to 64, got \(workers)") }
-        if let csvSeparator {
-            do { _ = try DelimitedText.separator(fromArgument: csvSeparator) } catch {
-                throw ValidationError("--csv-separator: \(error.localizedDescription)")
-            }
-        }
         if let resume {
             if let output,
                 URL(fileURLWithPath: output).standardizedFileURL
@@ -162,6 +151,26 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Under mpirun/srun: one rank of a data-parallel run (--batch-size per rank; README "MPI").
+        let world = try Ranks.join()
+        defer { world?.finalize() }
+        var request = self.request
+        request.batchSize = batchSize.map { $0 * (world?.worldSize ?? 1) }
+        let (trainer, outputURL) = try Ranks.agree(world, during: "preparing the run") {
+            let prepared = try prepare(request)
+            if let world {
+                prepared.0.collective = MPITrainingCollective(world)
+                do {
+                    try prepared.0.checkDataParallel(samples: try prepared.0.runDescription.data?.open().count ?? 0)
+                } catch { throw fail(error, Self.exitKind(error)) }
+            }
+            return prepared
+        }
+        try Ranks.abortOnFailure(world) { try train(trainer, outputURL) }
+    }
+
+    /// The trainer of a new or resumed run, and its output directory.
+    private func prepare(_ request: RunRequest) throws -> (Trainer, URL) {
         let trainer: Trainer
         let outputURL: URL
         if let resume {
@@ -179,6 +188,11 @@ struct TrainCommand: ParsableCommand {
             do { trainer = try Trainer(model: model, run: description) } catch { throw fail(error, .usage) }
         }
 
+        return (trainer, outputURL)
+    }
+
+    /// Runs the loop, printing its events.
+    private func train(_ trainer: Trainer, _ outputURL: URL) throws {
         trainer.validation = Self.retrieval
         let interrupt = InterruptFlag.install()
         var bar: ProgressBar?
@@ -190,7 +204,7 @@ struct TrainCommand: ParsableCommand {
                     status(
                         "training \(start.architectureName), \(start.parameterCount) parameters, on \(start.samples) samples; \(start.totalSteps) steps of \(trainer.options.batchSize)"
                     )
-                    bar = ProgressBar(label: "train", total: Int64(start.totalSteps), unit: .items)
+                    bar = ProgressBar(label: "train", total: Int64(start.totalSteps), unit: .steps)
                     bar?.setBaseline(Int64(start.step))
                 case .step(let report, _):
                     if report.skipped {
@@ -199,7 +213,7 @@ struct TrainCommand: ParsableCommand {
                             "step \(report.step): non-finite \(report.loss.isFinite ? "gradient" : "loss"), step skipped"
                         )
                     }
-                    bar?.update(done: Int64(report.step))
+                    bar?.update(done: Int64(report.step), detail: String(format: "loss %.4f", report.loss))
                     if report.step % trainer.options.checkpointEvery == 0 || report.step == trainer.options.steps {
                         bar?.finish()
                         status(
@@ -237,9 +251,9 @@ struct TrainCommand: ParsableCommand {
     private var request: RunRequest {
         var r = RunRequest()
         r.trainData = trainData
-        r.csvImageKey = csvImgKey
-        r.csvCaptionKey = csvCaptionKey
-        r.csvSeparator = csvSeparator.flatMap { try? DelimitedText.separator(fromArgument: $0) }
+        r.csvImageKey = captionTable.csvImageKey
+        r.csvCaptionKey = captionTable.csvCaptionKey
+        r.csvSeparator = captionTable.csvSeparator.flatMap { try? DelimitedText.separator(fromArgument: $0) }
         r.validationData = valData
         r.batchSize = batchSize
         r.steps = steps

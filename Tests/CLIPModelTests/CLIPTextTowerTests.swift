@@ -10,7 +10,7 @@ import Testing
     static let texts = ["three small orange crosses on the left", "one large blue triangle in the center", ""]
 
     @Test func matchesTheFullModel() throws {
-        let full = try CLIP.load(Self.demoModel).encodeTexts(Self.texts)
+        let full = try CLIP.load(Self.demoModel).encodeText(Self.texts)
         let tower = try CLIPTextTower.load(Self.demoModel).encodeText(Self.texts)
         #expect(tower.shape == full.shape)
         let maxDiff = zip(tower.scalars, full.scalars).map { abs($0 - $1) }.max() ?? .nan
