@@ -133,6 +133,16 @@ import Testing
         #expect(detail.contains("2147483647 float32 elements need more than the record's 4 bytes"), "\(detail)")
     }
 
+    /// A safetensors header is JSON, which takes ~40 times its text once parsed: a 4 MB header of
+    /// two million zeros is refused by counting before parsing (a 100 MB one would take GBs).
+    @Test func safetensorsHeaderWithMillionsOfValuesIsRefused() throws {
+        var header = Array(#"{"a":{"dtype":"F32","shape":["#.utf8)
+        header += [UInt8](repeating: 0, count: 2_000_000).flatMap { _ in Array("0,".utf8) }
+        header += Array(#"0],"data_offsets":[0,0]}}"#.utf8)
+        let bytes = HostileFiles.le64(UInt64(header.count)) + header
+        expectLimit(try loadError(bytes, name: "hostile.safetensors"), mentioning: ["JSON values", "1048576"])
+    }
+
     /// A zip whose end record claims more entries than its directory can hold.
     @Test func entryCountBeyondTheDirectoryIsRefused() throws {
         var bytes = HostileFiles.zip([.init(name: "archive/data.pkl", data: P.proto + P.emptyDict + P.stop)])
