@@ -48,15 +48,17 @@ let package = Package(
         .target(name: "CLIPImage", dependencies: ["CImageCodecs"]),
         .target(name: "CLIPWeights"),
         .target(name: "CLIPModel", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights"]),
+        .target(name: "CLIPEvaluation", dependencies: ["CLIPTensor", "CLIPImage", "CLIPModel"]),
         .target(
             name: "CLIPTraining",
-            dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel"]),
-        .target(name: "CLIPHub", dependencies: ["CLIPModel", "CLIPWeights"]),
+            dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel", "CLIPEvaluation"]),
+        .target(name: "CLIPSynthetic", dependencies: ["CLIPTensor", "CLIPImage", "CLIPTraining"]),
+        .target(name: "CLIPHub", dependencies: ["CLIPTensor", "CLIPModel", "CLIPWeights"]),
         .target(
             name: "CLIP",
             dependencies: [
                 "CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel",
-                "CLIPTraining", "CLIPHub",
+                "CLIPEvaluation", "CLIPTraining", "CLIPSynthetic", "CLIPHub",
             ]),
 
         // Executables.
@@ -87,8 +89,16 @@ let package = Package(
             name: "CLIPModelTests", dependencies: ["CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(
+            name: "CLIPEvaluationTests",
+            dependencies: ["CLIPEvaluation", "CLIPModel", "CLIPTensor", "CLIPImage", "CLIPTestSupport"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
             name: "CLIPTrainingTests",
-            dependencies: ["CLIPTraining", "CLIPModel", "CLIPTensor", "CLIPWeights", "CLIPImage", "CLIPTestSupport"],
+            dependencies: [
+                "CLIPTraining", "CLIPEvaluation", "CLIPSynthetic", "CLIPModel", "CLIPTensor", "CLIPWeights",
+                "CLIPImage",
+                "CLIPTestSupport",
+            ],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CLIPHubTests",

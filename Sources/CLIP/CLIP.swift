@@ -1,7 +1,10 @@
+// The umbrella module: `import CLIP` brings in every library target.
+
+@_exported import CLIPEvaluation
 @_exported import CLIPHub
 @_exported import CLIPImage
 @_exported import CLIPModel
-// The umbrella module: `import CLIP` brings in every library target.
+@_exported import CLIPSynthetic
 @_exported import CLIPTensor
 @_exported import CLIPTextCleaning
 @_exported import CLIPTokenizer

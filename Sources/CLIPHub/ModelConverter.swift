@@ -55,8 +55,16 @@ public enum ModelConverter {
         var configJSON: String?
         if format == .huggingFace {
             // Check the architecture before any work.
-            configJSON = try HuggingFaceExport.configJSON(configuration, dtype: dtype)
-            tensors = try HuggingFaceExport.tensors(fromOpenAI: tensors)
+            guard case .vit = configuration.vision else {
+                throw HubError.unsupportedConversion(
+                    "Hugging Face CLIPModel folders hold ViT models only; \(configuration.architectureName) has a ResNet image tower"
+                )
+            }
+            configJSON = try configuration.huggingFaceConfigJSON(dtype: dtype)
+            do { tensors = try HuggingFaceKeyMap.fromOpenAI(tensors) } catch let error as HuggingFaceKeyMap.UnmappedKey
+            {
+                throw HubError.unsupportedConversion(error.detail)
+            }
         }
         var converted: [(String, WeightTensor)] = []
         let keys = tensors.keys.sorted()
@@ -86,13 +94,14 @@ public enum ModelConverter {
                 throw HubError.cacheIO(path: output.path, reason: error.localizedDescription)
             }
             try SafetensorsWriter.write(
-                converted, metadata: metadata, to: output.appendingPathComponent("model.safetensors"))
+                converted, metadata: metadata, to: output.appendingPathComponent(HuggingFaceFolder.safetensorsName))
             do {
                 try Data((configJSON ?? "").utf8).write(
-                    to: output.appendingPathComponent("config.json"), options: .atomic)
+                    to: output.appendingPathComponent(HuggingFaceFolder.configName), options: .atomic)
             } catch {
                 throw HubError.cacheIO(
-                    path: output.appendingPathComponent("config.json").path, reason: error.localizedDescription)
+                    path: output.appendingPathComponent(HuggingFaceFolder.configName).path,
+                    reason: error.localizedDescription)
             }
         }
     }
@@ -104,7 +113,7 @@ public enum ModelConverter {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return nil }
         if !isDirectory.boolValue { return try SHA256.hexDigest(ofFile: url.path, progress: progress) }
-        for name in ["model.safetensors", "pytorch_model.bin"] {
+        for name in [HuggingFaceFolder.safetensorsName, HuggingFaceFolder.pytorchName] {
             let file = url.appendingPathComponent(name)
             if FileManager.default.fileExists(atPath: file.path) {
                 return try SHA256.hexDigest(ofFile: file.path, progress: progress)

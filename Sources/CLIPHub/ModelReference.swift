@@ -1,3 +1,4 @@
+import CLIPWeights
 import Foundation
 
 // The nine releases of openai/CLIP `clip/clip.py` `_MODELS` (commit dcba3cb, 2022). Each URL's
@@ -102,7 +103,7 @@ public enum ModelReference: Sendable, Hashable {
     case huggingFace(owner: String, name: String)
 
     /// The files of a Hugging Face `CLIPModel` repository that swift-clip fetches.
-    public static let huggingFaceFiles = ["config.json", "model.safetensors"]
+    public static let huggingFaceFiles = [HuggingFaceFolder.configName, HuggingFaceFolder.safetensorsName]
 
     /// Parses a model name; nil when `text` names no known model.
     public static func named(_ text: String) -> ModelReference? {

@@ -27,11 +27,7 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "A file with one label per line.")
     var labelsFile: String?
 
-    @Option(
-        help:
-            "Prompt templates: 'openai-imagenet' (OpenAI's 80), or a file with one template per line using {} for the label. Default: \"a photo of a {}.\""
-    )
-    var templates: String?
+    @OptionGroup var templateOptions: TemplateOptions
 
     @Option(help: "Show the K best labels per image.")
     var top: Int?
@@ -53,12 +49,7 @@ struct ClassifyCommand: ParsableCommand {
             throw fail("no labels", hint: "Give --labels a,b,c or --labels-file FILE.", .usage)
         }
         guard !images.isEmpty else { throw fail("no images", hint: "Pass image files as arguments.", .usage) }
-        var prompts = ["a photo of a {}."]
-        if let templates {
-            prompts =
-                templates == "openai-imagenet"
-                ? ZeroShotClassifier.openAIImageNetTemplates : try InputLists.lines(templates)
-        }
+        let prompts = try templateOptions.prompts()
         let model = try modelOptions.load()
         let classifier: ZeroShotClassifier
         let features: Tensor

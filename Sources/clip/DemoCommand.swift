@@ -34,9 +34,9 @@ struct DemoCommand: ParsableCommand {
             throw fail(error, .model)
         }
         let imageDirectory = demo.appendingPathComponent("images")
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: imageDirectory.path)) ?? []).filter {
-            $0.hasSuffix(".png")
-        }.sorted()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: imageDirectory.path)) ?? []).filter(
+            ImageFormat.isImageFile
+        ).sorted()
         var texts = captions
         if texts.isEmpty {
             let list = (try? String(contentsOf: demo.appendingPathComponent("captions.txt"), encoding: .utf8)) ?? ""

@@ -14,8 +14,9 @@ struct EmbedCommand: ParsableCommand {
             {"image": path, "embedding": [...]} for each image, then {"text": text, "embedding": [...]}. \
             NPY output holds one (N, E) float32 array, so it takes images or texts, not both.
 
-            --images-from takes a folder (walked recursively in sorted order; images are recognised by \
-            content, other files skipped) or a file with one path per line. Images are decoded and \
+            --images-from takes a folder (walked recursively in sorted order; images are the files named \
+            .jpg, .jpeg, .jpe, .jfif, .png, .webp or .gif in any case, other files are skipped) or a file \
+            with one path per line. Images are decoded and \
             embedded 32 at a time and each batch is written before the next is read, so memory stays \
             flat however many images there are; NPY's header needs the row count, which is the number \
             of paths found before any image is read. A file given with -o appears only when complete.

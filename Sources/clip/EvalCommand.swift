@@ -32,11 +32,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("zeroshot-folder"), help: "Folder with one subfolder of images per class.")
     var zeroshotFolder: String?
 
-    @Option(
-        help:
-            "Prompt templates for zero-shot: 'openai-imagenet' (OpenAI's 80), or a file with one template per line using {} for the class. Default: \"a photo of a {}.\""
-    )
-    var templates: String?
+    @OptionGroup var templateOptions: TemplateOptions
 
     @Flag(help: "Add per-class top-1 accuracy to the zero-shot JSON (\"per_class\", null for a class without images).")
     var perClass = false
@@ -44,14 +40,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Caption table (CSV/TSV) for image↔text retrieval.")
     var retrieval: String?
 
-    @Option(name: .customLong("csv-img-key"), help: "Image-path column of the retrieval table. Default: filepath")
-    var csvImageKey: String?
-
-    @Option(name: .customLong("csv-caption-key"), help: "Caption column of the retrieval table. Default: title")
-    var csvCaptionKey: String?
-
-    @Option(name: .customLong("csv-separator"), help: "Column separator: one character, or '\\t'/tab. Default: tab")
-    var csvSeparator: String?
+    @OptionGroup var captionTable: CaptionTableOptions
 
     @Option(help: "Images encoded per batch (bounds memory).")
     var batchSize = 32
@@ -62,18 +51,13 @@ struct EvalCommand: ParsableCommand {
         case (.some, .some): throw ValidationError("give either --zeroshot-folder or --retrieval, not both")
         default: break
         }
-        if zeroshotFolder != nil, csvImageKey != nil || csvCaptionKey != nil || csvSeparator != nil {
+        if zeroshotFolder != nil, captionTable.isSet {
             throw ValidationError("--csv-img-key, --csv-caption-key and --csv-separator apply to --retrieval")
         }
-        if retrieval != nil, templates != nil || perClass {
+        if retrieval != nil, templateOptions.templates != nil || perClass {
             throw ValidationError("--templates and --per-class apply to --zeroshot-folder")
         }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if let csvSeparator {
-            do { _ = try DelimitedText.separator(fromArgument: csvSeparator) } catch {
-                throw ValidationError("--csv-separator must be one character or '\\t', got '\(csvSeparator)'")
-            }
-        }
     }
 
     func run() throws {
@@ -91,25 +75,20 @@ struct EvalCommand: ParsableCommand {
     }
 
     private func runZeroShot(_ folder: URL) throws -> [String: Any] {
-        var prompts = ZeroShotEvaluation.defaultTemplates
-        if let templates {
-            prompts =
-                templates == "openai-imagenet"
-                ? ZeroShotClassifier.openAIImageNetTemplates : try InputLists.lines(templates)
-        }
+        let prompts = try templateOptions.prompts()
         // List the folder before loading the model, so a wrong path fails fast.
         let dataset: LabelledImageFolder
         do { dataset = try LabelledImageFolder(folder) } catch { throw fail(error, .input) }
         let model = try modelOptions.load()
         let report: ZeroShotReport
+        let bar = ProgressBar(label: "evaluating images", total: Int64(dataset.images.count), unit: .items)
         do {
+            defer { bar.finish() }
             report = try ZeroShotEvaluation.evaluate(
-                model: model, dataset: dataset, templates: prompts, batchSize: batchSize,
-                progress: Progress.reporter("images"))
+                model: model, dataset: dataset, templates: prompts, batchSize: batchSize, progress: bar.reporter)
         } catch {
             throw fail(error, .input)
         }
-        Progress.finish()
         warnSkipped(report.skipped)
         var object: [String: Any] = [
             "top1": report.top1, "top5": report.top5, "images": report.images,
@@ -128,23 +107,22 @@ struct EvalCommand: ParsableCommand {
     private func runRetrieval(_ table: URL) throws -> [String: Any] {
         let dataset: RetrievalDataset
         do {
-            let separator = try DelimitedText.separator(fromArgument: csvSeparator ?? "\t")
             dataset = try RetrievalDataset(
-                csv: table, imageKey: csvImageKey ?? "filepath", captionKey: csvCaptionKey ?? "title",
-                separator: separator)
+                csv: table, imageKey: captionTable.imageKey, captionKey: captionTable.captionKey,
+                separator: try captionTable.separator())
         } catch {
             throw fail(error, .input)
         }
         let model = try modelOptions.load()
         let report: RetrievalReport
+        let bar = ProgressBar(label: "evaluating images and captions", total: nil, unit: .items)
         do {
+            defer { bar.finish() }
             report = try RetrievalEvaluation.evaluate(
-                model: model, dataset: dataset, batchSize: batchSize,
-                progress: Progress.reporter("images and captions"))
+                model: model, dataset: dataset, batchSize: batchSize, progress: bar.reporter)
         } catch {
             throw fail(error, .input)
         }
-        Progress.finish()
         warnSkipped(report.skipped)
         var object: [String: Any] = report.metrics.dictionary
         object["images"] = report.images
@@ -157,22 +135,5 @@ struct EvalCommand: ParsableCommand {
     private func warnSkipped(_ skipped: [SkippedImage]) {
         for image in skipped.prefix(10) { warn("skipped \(image.reason)") }
         if skipped.count > 10 { warn("skipped \(skipped.count - 10) more unreadable images") }
-    }
-}
-
-/// A one-line progress counter on stderr, shown only when stderr is a terminal (so logs and
-/// test captures stay clean).
-private enum Progress {
-    static let enabled = isatty(STDERR_FILENO) == 1
-
-    static func reporter(_ what: String) -> ((Int, Int) -> Void)? {
-        guard enabled else { return nil }
-        return { done, total in
-            FileHandle.standardError.write(Data("\revaluating: \(done)/\(total) \(what)".utf8))
-        }
-    }
-
-    static func finish() {
-        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CLIPTraining
+import CLIPSynthetic
 import Foundation
 
 /// `clip synth --output DIR --count N [--size 64] [--seed S] [--holdout-fraction 0.1] ...`:
@@ -78,6 +78,7 @@ struct SynthCommand: ParsableCommand {
         text.append(0x0A)
         FileHandle.standardOutput.write(text)
         let images = summary.trainCount + summary.valCount + summary.zeroShotUnseenCount + summary.zeroShotAllCount
+        guard GlobalOptions.verbosity > .quiet else { return }
         FileHandle.standardError.write(
             Data(
                 String(

@@ -102,7 +102,7 @@ struct ConversionTests {
 
     @Test func huggingFaceKeysInvertTheImportTable() throws {
         let state = try WeightLoader.load(Self.fixtures.appendingPathComponent("vit.safetensors"))
-        let hf = try HuggingFaceExport.tensors(fromOpenAI: state.tensors)
+        let hf = try HuggingFaceKeyMap.fromOpenAI(state.tensors)
         #expect(hf["vision_model.encoder.layers.0.self_attn.q_proj.weight"]?.shape == [32, 32])
         #expect(hf["visual_projection.weight"]?.shape == [16, 32])
         let back = try HuggingFaceKeyMap.toOpenAI(hf, source: "test")
@@ -125,6 +125,52 @@ struct ConversionTests {
             #expect(
                 WeightCast.cast(tensor, to: .float32).bytes
                     == WeightTensor(float32: [Float(Float16(bitPattern: bits))], shape: [1]).bytes)
+        }
+    }
+
+    /// Float32 bit patterns whose fp16/bf16 images differ between a payload-keeping and a canonical
+    /// NaN conversion: quiet and signalling NaNs of both signs, with payloads in the top, middle
+    /// and lowest bits, plus the neighbours ±Inf and the largest finite value.
+    static let nanCases: [UInt32] = [
+        0x7FC0_0000, 0xFFC0_0000, 0x7F80_0001, 0xFF80_0001, 0x7FA0_0000, 0x7FBF_FFFF, 0x7FFF_FFFF, 0xFFE0_2000,
+        0x7F80_2000, 0x7FC0_1000, 0x7F80_0000, 0xFF80_0000, 0x7F7F_FFFF,
+    ]
+
+    /// `clip convert` (WeightCast) and the tensor engine (HalfPrecision, `Tensor.encoded(as:)`) write
+    /// the same bits for every NaN payload, in both directions.
+    @Test(arguments: nanCases)
+    func nanBitsAgreeWithHalfPrecision(_ pattern: UInt32) throws {
+        let value = Float(bitPattern: pattern)
+        let f32 = WeightTensor(float32: [value], shape: [1])
+        let tensor = Tensor(shape: [1], scalars: [value])
+        for (dtype, format, expected) in [
+            (WeightDType.float16, StorageFormat.float16, HalfPrecision.halfBits(from: value)),
+            (.bfloat16, .bfloat16, HalfPrecision.bfloat16Bits(from: value)),
+        ] {
+            let cast = WeightCast.cast(f32, to: dtype).bytes
+            let bits = UInt16(cast[0]) | UInt16(cast[1]) << 8
+            #expect(bits == expected, "\(dtype) of 0x\(String(pattern, radix: 16)): 0x\(String(bits, radix: 16))")
+            #expect(cast == tensor.encoded(as: format), "\(dtype) of 0x\(String(pattern, radix: 16))")
+        }
+    }
+
+    /// Widening every fp16 and bf16 bit pattern (NaN payloads included) gives HalfPrecision's float bits.
+    @Test func everyHalfPatternWidensLikeHalfPrecision() {
+        let patterns = (0...UInt16.max).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        for dtype in [WeightDType.float16, .bfloat16] {
+            let wide = WeightCast.cast(WeightTensor(dtype: dtype, shape: [65536], bytes: patterns), to: .float32).bytes
+            var mismatches = 0
+            for h in 0...UInt16.max {
+                let expected =
+                    dtype == .float16
+                    ? HalfPrecision.float(fromHalfBits: h).bitPattern
+                    : HalfPrecision.float(fromBFloat16Bits: h).bitPattern
+                let i = 4 * Int(h)
+                let got =
+                    UInt32(wide[i]) | UInt32(wide[i + 1]) << 8 | UInt32(wide[i + 2]) << 16 | UInt32(wide[i + 3]) << 24
+                if got != expected { mismatches += 1 }
+            }
+            #expect(mismatches == 0, "\(dtype): \(mismatches) of 65536 patterns differ")
         }
     }
 }

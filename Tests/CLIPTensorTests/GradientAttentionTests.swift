@@ -4,7 +4,7 @@ import Testing
 
 // Gradients of scaled dot-product attention (causal and not, Tq ≠ Tk, one and several heads,
 // batch 1 and > 1, strided q/k/v from a fused projection) against finite differences
-// (Autodiff/AttentionOps.swift, Kernels/Attention.swift).
+// (Autodiff/Variable+Attention.swift, Kernels/Attention.swift).
 
 @Suite struct GradientAttentionTests {
     static func attention(

@@ -4,8 +4,8 @@ import Testing
 
 // Gradients of conv2d (im2col/col2im; stride, padding, rectangular kernels, ViT patch
 // embedding, 1×1, constant input or bias) and avgPool2d (disjoint and overlapping windows,
-// floor mode) against finite differences (Autodiff/ConvolutionOps.swift,
-// Kernels/Convolution.swift, Kernels/Pooling.swift).
+// floor mode) against finite differences (Autodiff/Variable+Convolution.swift,
+// Autodiff/Variable+Pooling.swift, Kernels/Convolution.swift, Kernels/Pooling.swift).
 
 @Suite struct GradientConvolutionTests {
     static func conv(

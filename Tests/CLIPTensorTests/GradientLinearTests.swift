@@ -3,7 +3,7 @@ import CLIPTestSupport
 import Testing
 
 // Gradients of matmul (broadcast batch dimensions) and linear (with and without bias, bias or
-// weight held constant) against finite differences (Autodiff/LinearOps.swift,
+// weight held constant) against finite differences (Autodiff/Variable+Matmul.swift,
 // Kernels/Matmul.swift).
 
 @Suite struct GradientLinearTests {

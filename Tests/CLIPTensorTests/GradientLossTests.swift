@@ -5,7 +5,7 @@ import Testing
 
 // Gradients of cross-entropy and of CLIP's contrastive loss assembled from Variable ops
 // (logits = e^t · normalise(I) · normalise(T)ᵀ, symmetric cross-entropy, as open_clip's
-// ClipLoss) against finite differences (Autodiff/LossOps.swift, Kernels/Loss.swift).
+// ClipLoss) against finite differences (Autodiff/Variable+Loss.swift, Kernels/Loss.swift).
 
 @Suite struct GradientLossTests {
     /// The symmetric contrastive loss on Variables: image (N, E), text (N, E), t [] (log scale).

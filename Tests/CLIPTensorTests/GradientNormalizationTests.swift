@@ -4,7 +4,7 @@ import Testing
 
 // Gradients of batch norm (training mode with batch statistics, and inference mode with
 // running statistics), layer norm and L2 normalisation against finite differences
-// (Autodiff/NormalizationOps.swift, Autodiff/ConvolutionOps.swift, Kernels/Normalization.swift).
+// (Autodiff/Variable+Normalization.swift, Kernels/Normalization.swift).
 
 @Suite struct GradientNormalizationTests {
     static func batchNormTraining(_ name: String, _ x: Tensor, using g: inout SeededGenerator) -> GradientCase {

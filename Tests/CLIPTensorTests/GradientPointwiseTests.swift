@@ -4,7 +4,8 @@ import Foundation
 import Testing
 
 // Gradients of +, −, ∘ (with broadcasting), scale, exp, GELU, QuickGELU, ReLU, softmax and
-// sum against finite differences of GradientReference.swift (Autodiff/ElementwiseOps.swift).
+// sum against finite differences of GradientReference.swift (Autodiff/Variable+Elementwise.swift,
+// Autodiff/Variable+Activations.swift).
 
 @Suite struct GradientPointwiseTests {
     static let cases: [GradientCase] = {

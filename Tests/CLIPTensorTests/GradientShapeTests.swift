@@ -4,7 +4,7 @@ import Testing
 
 // Gradients of the layout ops and lookups: reshape, transpose, slice, select, concatenate,
 // broadcast, mean, embedding and gatherRows (EOT pooling) against finite differences
-// (Autodiff/ShapeOps.swift, Kernels/Reductions.swift).
+// (Autodiff/Variable+Views.swift, Autodiff/Variable+Reductions.swift, Kernels/Reductions.swift).
 
 @Suite struct GradientShapeTests {
     static let cases: [GradientCase] = {

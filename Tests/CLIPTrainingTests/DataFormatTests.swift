@@ -1,3 +1,4 @@
+import CLIPEvaluation
 import CLIPTraining
 import Foundation
 import Testing

@@ -1,4 +1,5 @@
 import CLIPImage
+import CLIPSynthetic
 import CLIPTensor
 import CLIPTraining
 import Foundation

@@ -3,6 +3,7 @@ import CLIPTensor
 import Foundation
 import Testing
 
+@testable import CLIPSynthetic
 @testable import CLIPTraining
 
 /// The synthetic generator: same seed → same bytes, captions that say what the pixels show,

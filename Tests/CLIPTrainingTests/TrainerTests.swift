@@ -59,9 +59,9 @@ import Testing
             let (p, t) = Self.batch(i, size: size)
             _ = try first.train(pixels: p, tokens: t)
         }
-        try Checkpoint.save(first, dataPosition: Data("3".utf8), to: dir)
-        let (resumed, position) = try Checkpoint.resume(from: try Checkpoint.latest(in: dir))
-        #expect(position == Data("3".utf8) && resumed.step == 3)
+        try Checkpoint.save(first, to: dir)
+        let resumed = try Checkpoint.resume(from: try Checkpoint.latest(in: dir))
+        #expect(resumed.step == 3 && resumed.runDescription == first.runDescription)
         for i in 3..<6 {
             let (p, t) = Self.batch(i, size: size)
             _ = try resumed.train(pixels: p, tokens: t)
@@ -103,13 +103,14 @@ import Testing
     }
 
     @Test func lockedImageTowerStaysFixedAndAccumulationKeepsTheBatchWhole() throws {
-        let model = try CLIP(configuration: Self.vit, seed: 4, frozenPrefixes: ["visual."])
+        let model = try CLIP(configuration: Self.vit, seed: 4, lockedTowers: [.image])
+        #expect(model.lockedTowers == [.image])
         let visualBefore = model.namedParameters.filter { $0.key.hasPrefix("visual.") }.flatMap {
             $0.variable.value.scalars
         }
-        var options = TrainingOptions(batchSize: 4, steps: 2, learningRate: 1e-2)
-        options.lockImage = true
+        let options = TrainingOptions(batchSize: 4, steps: 2, learningRate: 1e-2)
         let trainer = try Trainer(model: model, options: options)
+        #expect(trainer.runDescription.lockedTowers == [.image])
         let (p, t) = Self.batch(0, size: 16)
         _ = try trainer.train(pixels: p, tokens: t)
         let visualAfter = model.namedParameters.filter { $0.key.hasPrefix("visual.") }.flatMap {

@@ -23,10 +23,14 @@ enum CLIRunner {
 
     static var executable: URL { productsDirectory.appendingPathComponent("clip") }
 
-    /// Runs `clip` with `arguments`, feeding `stdin` if given.
-    static func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil) throws -> Result {
+    /// Runs `clip` with `arguments`, feeding `stdin` if given, in `currentDirectory` if given.
+    static func run(
+        _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil,
+        currentDirectory: URL? = nil
+    ) throws -> Result {
         let process = Process()
         process.executableURL = executable
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         process.arguments = arguments
         if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe(), input = Pipe()

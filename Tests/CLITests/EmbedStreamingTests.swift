@@ -3,13 +3,14 @@ import CLIPTestSupport
 import Foundation
 import Testing
 
-/// `clip embed --images-from DIR` streams: a folder is walked (images recognised by content),
+/// `clip embed --images-from DIR` streams: a folder is walked (images recognised by extension),
 /// rows are written batch by batch, and peak memory does not grow with the number of images.
 @Suite struct EmbedStreamingTests {
     static let sources = ["chelsea_lossy.webp", "camera_gray2.png", "tiny_5x3.png"].map(TinyModel.image)
 
-    /// A folder of `count` small images (copies of three fixtures, under two subfolders, with
-    /// misleading extensions on some) plus files that must be skipped.
+    /// A folder of `count` small images (copies of three fixtures, under two subfolders, some with
+    /// an upper-case extension) plus files that must be skipped: text, a hidden image and an image
+    /// whose name has no image extension (`ImageFormat.isImageFile` decides by name).
     static func makeFolder(_ count: Int) throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-stream-\(UUID().uuidString)")
         for sub in ["a", "b/c"] {
@@ -17,11 +18,12 @@ import Testing
                 at: dir.appendingPathComponent(sub), withIntermediateDirectories: true)
         }
         for i in 0..<count {
-            let name = String(format: "%@/img%04d.%@", i % 2 == 0 ? "a" : "b/c", i, i % 5 == 0 ? "dat" : "png")
+            let name = String(format: "%@/img%04d.%@", i % 2 == 0 ? "a" : "b/c", i, i % 5 == 0 ? "PNG" : "png")
             try FileManager.default.copyItem(atPath: sources[i % 3], toPath: dir.appendingPathComponent(name).path)
         }
         try "not an image".write(to: dir.appendingPathComponent("a/notes.txt"), atomically: true, encoding: .utf8)
         try FileManager.default.copyItem(atPath: sources[0], toPath: dir.appendingPathComponent(".hidden.png").path)
+        try FileManager.default.copyItem(atPath: sources[1], toPath: dir.appendingPathComponent("b/misnamed.dat").path)
         return dir
     }
 
@@ -52,10 +54,13 @@ import Testing
         let a = try run(small, format: "jsonl", output: out)
         let b = try run(large, format: "jsonl", output: out2)
         #expect(a.lines.count == 40 && b.lines.count == 400)
-        // Sorted walk order; non-images and hidden files skipped.
+        // Sorted walk order; non-images, hidden files and names without an image extension skipped.
         #expect(
             b.lines.map(\.image) == b.lines.map(\.image).sorted()
-                && !b.lines.contains { $0.image.contains("notes") || $0.image.contains("hidden") })
+                && !b.lines.contains {
+                    $0.image.contains("notes") || $0.image.contains("hidden") || $0.image.contains("misnamed")
+                })
+        #expect(b.lines.contains { $0.image.hasSuffix(".PNG") })
         // Rows equal the library's on the same files.
         let model = try CLIP.load(URL(fileURLWithPath: TinyModel.path))
         let firstFive = b.lines.prefix(5)

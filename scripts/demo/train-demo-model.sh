@@ -18,6 +18,7 @@ swift build -c release --product clip
 clip="$root/.build/release/clip"
 
 "$clip" synth -o "$work/shapes" --count 20000 --val-fraction 0.05 --seed 0
+rm -rf "$work/run"  # a fresh run every time: clip train refuses to mix two runs in one directory
 start=$(date +%s)
 "$clip" train --train-data "$work/shapes/train.csv" --model-config scripts/demo/model.json \
   --batch-size 128 --steps 2200 --lr 2e-3 --warmup 50 --wd 0.1 --seed 0 \

@@ -4,7 +4,7 @@
 Rerun (needs `scripts/reference/venv --torch`):
     scripts/reference/.venv/bin/python scripts/reference/make_eval_fixtures.py
 
-Output: Tests/CLIPTrainingTests/Fixtures/eval/metrics.json, read by EvaluationReferenceTests.
+Output: Tests/CLIPEvaluationTests/Fixtures/eval/metrics.json, read by EvaluationReferenceTests.
 
 Cases (all seeded; features are float32, stored as the decimal repr of each float32 value):
   retrieval_one_caption  image/text features, text i describes image i; expected values from
@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from open_clip_train.train import get_clip_metrics
 from open_clip_train.zero_shot import accuracy
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "CLIPTrainingTests", "Fixtures", "eval")
+OUT = os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "CLIPEvaluationTests", "Fixtures", "eval")
 
 
 def f32_list(t):

@@ -2,8 +2,8 @@ import CLIPTensor
 import CLIPWeights
 import Foundation
 
-// Configuration from weights, as OpenAI's `build_model(state_dict)` infers it (clip/model.py),
-// and from a Hugging Face `config.json`.
+// Configuration from weights, as OpenAI's `build_model(state_dict)` infers it (clip/model.py).
+// A Hugging Face `config.json` is read and written in HuggingFaceConfig.swift.
 
 extension CLIPConfiguration {
     /// Infers the architecture from tensor shapes exactly as OpenAI's `build_model` does:
@@ -89,42 +89,6 @@ extension CLIPConfiguration {
         return zip(t.scalars, reference).allSatisfy { abs($0 - $1) <= 4e-3 }
     }
 
-    /// Reads a Hugging Face `CLIPModel` `config.json` (`text_config`, `vision_config`,
-    /// `projection_dim`; `hidden_act` "quick_gelu" or "gelu").
-    public static func fromHuggingFace(configJSON: String) throws -> CLIPConfiguration {
-        guard let data = configJSON.data(using: .utf8),
-            let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else {
-            throw CLIPModelError.invalidConfiguration("config.json is not a JSON object")
-        }
-        let textCfg = root["text_config"] as? [String: Any] ?? [:]
-        let visionCfg = root["vision_config"] as? [String: Any] ?? [:]
-        // transformers' defaults (CLIPTextConfig / CLIPVisionConfig) for absent fields.
-        func int(_ d: [String: Any], _ key: String, _ fallback: Int) -> Int {
-            (d[key] as? NSNumber)?.intValue ?? fallback
-        }
-        let textAct = textCfg["hidden_act"] as? String ?? "quick_gelu"
-        let visionAct = visionCfg["hidden_act"] as? String ?? "quick_gelu"
-        guard textAct == visionAct, let activation = Activation(huggingFaceName: textAct) else {
-            throw CLIPModelError.invalidConfiguration("unsupported hidden_act \(textAct) / \(visionAct)")
-        }
-        let text = TextConfiguration(
-            contextLength: int(textCfg, "max_position_embeddings", 77),
-            vocabularySize: int(textCfg, "vocab_size", 49408),
-            width: int(textCfg, "hidden_size", 512),
-            heads: int(textCfg, "num_attention_heads", 8),
-            layers: int(textCfg, "num_hidden_layers", 12))
-        let vision = VisionConfiguration.vit(
-            imageSize: int(visionCfg, "image_size", 224), patchSize: int(visionCfg, "patch_size", 32),
-            width: int(visionCfg, "hidden_size", 768), layers: int(visionCfg, "num_hidden_layers", 12),
-            heads: int(visionCfg, "num_attention_heads", 12))
-        let config = CLIPConfiguration(
-            embedDim: (root["projection_dim"] as? NSNumber)?.intValue ?? 512,
-            vision: vision, text: text, activation: activation)
-        try config.validate()
-        return config
-    }
-
     /// Checks the numbers are usable (positive, widths divisible by heads).
     public func validate() throws {
         func check(_ ok: Bool, _ message: String) throws {
@@ -156,16 +120,6 @@ extension CLIPConfiguration {
             try check(
                 visionPositionalEmbedding == .learnable,
                 "pos_embed_type \(visionPositionalEmbedding.rawValue) needs a ViT image tower")
-        }
-    }
-}
-
-extension Activation {
-    init?(huggingFaceName: String) {
-        switch huggingFaceName {
-        case "quick_gelu": self = .quickGELU
-        case "gelu": self = .gelu
-        default: return nil
         }
     }
 }

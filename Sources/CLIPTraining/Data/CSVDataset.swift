@@ -1,3 +1,4 @@
+import CLIPEvaluation
 import Foundation
 
 /// A caption table as open_clip's `CsvDataset` reads it (open_clip_train/data.py): one row

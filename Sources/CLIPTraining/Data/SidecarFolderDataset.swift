@@ -1,9 +1,10 @@
+import CLIPImage
 import Foundation
 
 /// A folder tree of images, each captioned by a text file beside it with the same name and
 /// the extension `.txt` (`cats/001.jpg` + `cats/001.txt`). Subfolders are searched; images
-/// are `.jpg`, `.jpeg`, `.png`, `.webp` and `.gif` (any case; hidden entries are ignored), in sorted path order so indices
-/// are stable. An image without its `.txt` stays in the dataset and is skipped (and counted)
+/// are the files ``ImageFormat/isImageFile(_:)`` accepts (hidden entries are ignored), in sorted path order so
+/// indices are stable. An image without its `.txt` stays in the dataset and is skipped (and counted)
 /// by the loader, so a missing caption is visible instead of silently shrinking the data.
 ///
 /// ```swift
@@ -14,9 +15,6 @@ public struct SidecarFolderDataset: TrainingDataset {
     public let folder: URL
     /// Image files, sorted by path relative to the folder.
     public let images: [URL]
-
-    /// File extensions (lower case) read as images.
-    public static let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "webp", "gif"]
 
     /// Lists the tree. Throws ``DataError/notFound(path:)`` or ``DataError/empty(path:)``.
     public init(folder: URL) throws {
@@ -32,8 +30,7 @@ public struct SidecarFolderDataset: TrainingDataset {
         while let path = enumerator.nextObject() as? String {
             // Hidden entries (".git", macOS "._x.jpg" resource forks) are not samples.
             if path.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
-            let ext = (path as NSString).pathExtension.lowercased()
-            if Self.imageExtensions.contains(ext) { relative.append(path) }
+            if ImageFormat.isImageFile(path) { relative.append(path) }
         }
         // Byte order, not locale order, so every machine agrees.
         relative.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }

@@ -1,3 +1,4 @@
+import CLIPImage
 import Foundation
 
 /// WebDataset tar shards (open_clip's `--train-data 'shards/{000..099}.tar'`), read as plain
@@ -9,7 +10,7 @@ import Foundation
 /// as `webdataset.tariterators` does: the key is the member path up to the first '.' of its
 /// file name, the rest (lower-cased) is the extension, and a new sample starts when the key
 /// changes or an extension repeats. The image is the first of `jpg`, `png`, `jpeg`, `webp`
-/// present (open_clip's `jpg;png;jpeg;webp`), the caption `txt`. Samples without an image
+/// present (open_clip's `jpg;png;jpeg;webp`; then the other image extensions), the caption `txt`. Samples without an image
 /// are dropped when indexing (``droppedSamples``); a sample without `txt` is kept and the
 /// loader skips and counts it. A shard cut short keeps the members before the cut and
 /// reports it in ``warnings``.
@@ -36,8 +37,12 @@ public struct TarShardDataset: TrainingDataset {
     }
     let entries: [Entry]
 
-    /// Image extensions in open_clip's order of preference.
-    public static let imageExtensions = ["jpg", "png", "jpeg", "webp"]
+    /// Image extensions in order of preference: open_clip's `jpg;png;jpeg;webp`, then the other
+    /// extensions ``ImageFormat/isImageFile(_:)`` accepts, so a shard and a folder agree on what an image is.
+    public static let imageExtensions: [String] = {
+        let openCLIP = ["jpg", "png", "jpeg", "webp"]
+        return openCLIP + ImageFormat.imageFileExtensions.subtracting(openCLIP).sorted()
+    }()
 
     /// Expands `pattern` (see ``ShardList``) and indexes every shard. Throws
     /// ``DataError/notFound(path:)`` for a missing shard, ``DataError/compressedShard(path:)``,

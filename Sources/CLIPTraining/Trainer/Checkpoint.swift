@@ -6,25 +6,33 @@ import Foundation
 // Checkpoint layout under a run's output directory:
 //   DIR/checkpoints/step-00000100/model.safetensors      the model (OpenAI keys + config metadata)
 //   DIR/checkpoints/step-00000100/optimizer.safetensors  AdamW moments: exp_avg.<key>, exp_avg_sq.<key>
-//   DIR/checkpoints/step-00000100/trainer.json           step, options, data position
+//   DIR/checkpoints/step-00000100/trainer.json           step, the run description, data position
 //   DIR/latest.safetensors                               the newest model, loadable by `clip embed`
-// A checkpoint folder is written under a temporary name and renamed when complete, so a
-// crash never leaves a half-written checkpoint where resume would find it.
+// A checkpoint folder is written under a temporary name (.step-N.partial) and renamed when
+// complete, so a crash never leaves a half-written checkpoint where resume would find it; the
+// run description travels inside it, so weights and settings can never disagree.
 
-/// What a checkpoint records besides tensors.
+/// What a checkpoint records besides tensors (`trainer.json`).
 public struct TrainerState: Codable, Sendable, Equatable {
+    /// Steps completed.
     public var step: Int
-    public var options: TrainingOptions
-    /// The data loader's position after the last batch of `step`, encoded by the caller.
-    public var dataPosition: Data?
-    public var format = 1
+    /// The run's settings: the single source of truth on resume.
+    public var run: RunDescription
+    /// The data loader's position after the last batch of `step`.
+    public var dataPosition: DataPosition?
+    /// 2 since the run description moved into the checkpoint.
+    public var format = Self.currentFormat
+
+    public static let currentFormat = 2
 }
 
 /// Saving and restoring training runs.
 public enum Checkpoint {
-    /// Writes a checkpoint for the trainer's current step and updates DIR/latest.safetensors.
-    /// Refuses (throws) when any parameter is not finite, so NaN never reaches a checkpoint.
-    public static func save(_ trainer: Trainer, dataPosition: Data?, to directory: URL) throws {
+    /// Writes a checkpoint for the trainer's current step and updates DIR/latest.safetensors;
+    /// returns the checkpoint folder. Refuses (throws) when any parameter is not finite, so
+    /// NaN never reaches a checkpoint.
+    @discardableResult
+    public static func save(_ trainer: Trainer, to directory: URL) throws -> URL {
         let model = trainer.model
         for (key, p) in model.namedParameters where !p.value.scalars.allSatisfy(\.isFinite) {
             throw TrainingError.nonFinite(step: trainer.step, what: "parameter \(key)")
@@ -51,15 +59,16 @@ public enum Checkpoint {
         try SafetensorsWriter.write(
             moments, metadata: ["step": String(trainer.optimizer.step)],
             to: partial.appendingPathComponent("optimizer.safetensors"))
-        let state = TrainerState(step: trainer.step, options: trainer.options, dataPosition: dataPosition)
+        let state = TrainerState(step: trainer.step, run: trainer.runDescription, dataPosition: trainer.dataPosition)
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(state).write(to: partial.appendingPathComponent("trainer.json"), options: .atomic)
         try? fm.removeItem(at: final)
         try fm.moveItem(at: partial, to: final)
         try model.save(
             to: directory.appendingPathComponent("latest.safetensors"), metadata: ["step": String(trainer.step)])
         try prune(root, keep: trainer.options.keepCheckpoints)
+        return final
     }
 
     /// The newest complete checkpoint folder under DIR/checkpoints.
@@ -72,21 +81,34 @@ public enum Checkpoint {
         return root.appendingPathComponent(newest)
     }
 
-    /// Loads a checkpoint folder: a trainable model, a trainer with the optimiser state and
-    /// step restored, and the saved data position.
-    public static func resume(from folder: URL, frozenPrefixes: [String] = []) throws -> (
-        trainer: Trainer, dataPosition: Data?
-    ) {
-        let stateURL = folder.appendingPathComponent("trainer.json")
-        let state: TrainerState
-        do {
-            state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: stateURL))
-        } catch {
-            throw TrainingError.corruptCheckpoint(path: stateURL.path, reason: error.localizedDescription)
+    /// Reads a checkpoint folder's `trainer.json` (cheap: no tensors).
+    public static func state(in folder: URL) throws -> TrainerState {
+        let url = folder.appendingPathComponent("trainer.json")
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw TrainingError.corruptCheckpoint(path: url.path, reason: "it cannot be read")
         }
+        if let format = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["format"] as? Int,
+            format != TrainerState.currentFormat
+        {
+            throw TrainingError.corruptCheckpoint(
+                path: url.path,
+                reason:
+                    "it has format \(format); this swift-clip reads format \(TrainerState.currentFormat) (start a new run, or fine-tune from its model.safetensors)"
+            )
+        }
+        do { return try JSONDecoder().decode(TrainerState.self, from: data) } catch {
+            throw TrainingError.corruptCheckpoint(path: url.path, reason: "it is not a valid trainer state")
+        }
+    }
+
+    /// Loads a checkpoint folder: the model with the recorded towers locked, a trainer with
+    /// the optimiser state, step, data position and run description restored.
+    public static func resume(from folder: URL) throws -> Trainer {
+        let state = try state(in: folder)
         let weights = try WeightLoader.load(folder.appendingPathComponent("model.safetensors"))
-        let model = try CLIP(state: weights, trainable: true, frozenPrefixes: frozenPrefixes)
-        let trainer = try Trainer(model: model, options: state.options)
+        let model = try CLIP(state: weights, trainable: true, lockedTowers: Set(state.run.lockedTowers))
+        let trainer = try Trainer(model: model, run: state.run)
         let optimizerState = try WeightLoader.load(folder.appendingPathComponent("optimizer.safetensors"))
         var first: [String: Tensor] = [:], second: [String: Tensor] = [:]
         for (key, w) in optimizerState.tensors {
@@ -99,7 +121,8 @@ public enum Checkpoint {
         let optimizerStep = Int(optimizerState.metadata["step"] ?? "") ?? state.step
         trainer.restore(step: state.step, firstMoments: first, secondMoments: second)
         trainer.optimizer.restore(step: optimizerStep, firstMoments: first, secondMoments: second)
-        return (trainer, state.dataPosition)
+        trainer.dataPosition = state.dataPosition
+        return trainer
     }
 
     /// Deletes all but the newest `keep` checkpoint folders.
@@ -109,5 +132,18 @@ public enum Checkpoint {
         for name in names.dropLast(max(keep, 1)) {
             try? FileManager.default.removeItem(at: root.appendingPathComponent(name))
         }
+    }
+}
+
+extension Trainer {
+    /// Resumes the run in `directory` from its newest checkpoint. The checkpoint's run
+    /// description is the single source of truth; `request` holds the settings given again
+    /// (nil where not given), which must agree with it.
+    /// - Throws: ``TrainingError/resumeConflict(name:recorded:given:)`` naming both values,
+    ///   ``TrainingError/noCheckpoint(_:)``, ``TrainingError/corruptCheckpoint(path:reason:)``.
+    public static func resume(from directory: URL, request: RunRequest = RunRequest()) throws -> Trainer {
+        let folder = try Checkpoint.latest(in: directory)
+        try request.check(against: Checkpoint.state(in: folder).run)
+        return try Checkpoint.resume(from: folder)
     }
 }

@@ -4,10 +4,11 @@ import CLIPWeights
 import Foundation
 
 // One optimisation step of contrastive training (open_clip_train/train.py train_one_epoch):
-// features → ClipLoss → backward → (clip) → AdamW with the cosine schedule → clamp
-// logit_scale to [0, ln 100]. With accumulation, open_clip's feature caching: features of all
-// micro-batches are computed without gradients first, then each micro-batch is re-run with
-// gradients against the cached features of the others, so the contrastive batch stays whole.
+// features → (gather) → ClipLoss → backward → (allreduce) → (clip) → AdamW with the cosine
+// schedule → clamp logit_scale to [0, ln 100]. With accumulation, open_clip's feature
+// caching: features of all micro-batches are computed without gradients first, then each
+// micro-batch is re-run with gradients against the cached features of the others, so the
+// contrastive batch stays whole. The loop around the step is in TrainingLoop.swift.
 
 /// What one step reports.
 public struct StepReport: Sendable, Codable, Equatable {
@@ -20,34 +21,60 @@ public struct StepReport: Sendable, Codable, Equatable {
     public var skipped: Bool
 }
 
-/// Trains a ``CLIP`` model in place.
+/// Trains a ``CLIP`` model in place: step by step with ``train(pixels:tokens:)``, or a whole
+/// run with checkpoints, validation and resume with ``run(output:workers:progress:)``.
+///
+/// ```swift
+/// let model = try CLIP(configuration: config, seed: 0, lockedTowers: [])
+/// var options = TrainingOptions(batchSize: 128, steps: 2000, learningRate: 1e-3)
+/// let run = RunDescription(data: TrainingDataSource(path: "synth/train.csv"), options: options)
+/// let trainer = try Trainer(model: model, run: run)
+/// try trainer.run(output: URL(fileURLWithPath: "run")) { event in print(event); return .more }
+/// // later, after an interruption:
+/// try Trainer.resume(from: URL(fileURLWithPath: "run")).run(output: URL(fileURLWithPath: "run"))
+/// ```
 public final class Trainer {
     public let model: CLIP
-    public let options: TrainingOptions
+    /// The run's settings, as every checkpoint records them.
+    public let runDescription: RunDescription
+    public var options: TrainingOptions { runDescription.options }
     public let optimizer: AdamW
     public let schedule: LearningRateSchedule
+    /// How this process sees the others (``SingleProcess`` unless set).
+    public var collective: any TrainingCollective = SingleProcess()
+    /// Evaluates a model on held-out data: metric name → value (for example image↔text
+    /// retrieval with `RetrievalEvaluation`). The loop calls it at every checkpoint with the
+    /// run's ``RunDescription/validation`` source.
+    public typealias Validation = (_ model: CLIP, _ data: TrainingDataSource) throws -> [String: Double]
+    /// The validation function (needed when the run has validation data).
+    public var validation: Validation?
     /// Steps completed.
     public private(set) var step = 0
+    /// The data loader's position after the batch of the last step (nil before the first).
+    public internal(set) var dataPosition: DataPosition?
 
-    /// - Parameter model: built with `trainable: true` (locked towers via `frozenPrefixes`).
-    public init(model: CLIP, options: TrainingOptions) throws {
+    /// A trainer for `model` (built with `trainable: true`; its locked towers are recorded in
+    /// ``runDescription`` from the model itself).
+    /// - Throws: ``TrainingError/invalidOption(name:value:valid:)`` for settings out of range.
+    public init(model: CLIP, run: RunDescription) throws {
         guard model.isTrainable else { throw TrainingError.invalidOptions("the model was not loaded as trainable") }
-        guard options.batchSize >= 2 else {
-            throw TrainingError.invalidOptions("--batch-size must be at least 2 for a contrastive loss")
-        }
-        guard options.steps >= 1 else { throw TrainingError.invalidOptions("the run needs at least one step") }
-        guard options.accumulationSteps >= 1 && options.batchSize % options.accumulationSteps == 0 else {
-            throw TrainingError.invalidOptions("--accum-freq must divide the batch size")
-        }
+        try run.options.validate()
         self.model = model
-        self.options = options
+        var run = run
+        run.lockedTowers = model.lockedTowers.sorted()
+        runDescription = run
         var isViT = false
         if case .vit = model.configuration.vision { isViT = true }
         optimizer = AdamW(
             parameters: model.namedParameters,
-            hyperparameters: .openCLIPDefaults(isViT: isViT, weightDecay: options.weightDecay))
+            hyperparameters: .openCLIPDefaults(isViT: isViT, weightDecay: run.options.weightDecay))
         schedule = LearningRateSchedule(
-            baseRate: options.learningRate, warmup: options.warmup, totalSteps: options.steps)
+            baseRate: run.options.learningRate, warmup: run.options.warmup, totalSteps: run.options.steps)
+    }
+
+    /// A trainer driven step by step (no data source: ``run(output:workers:progress:)`` refuses).
+    public convenience init(model: CLIP, options: TrainingOptions) throws {
+        try self.init(model: model, run: RunDescription(data: nil, options: options))
     }
 
     /// Restores the step counter and optimiser state (resume).
@@ -56,16 +83,20 @@ public final class Trainer {
         optimizer.restore(step: step, firstMoments: firstMoments, secondMoments: secondMoments)
     }
 
+    /// ResNet BatchNorm uses batch statistics unless the image tower is locked.
+    private var imageTowerTrains: Bool { !runDescription.lockedTowers.contains(.image) }
+
     /// Forward and backward on a batch without updating anything: the contrastive loss, with
     /// its gradients accumulated into the parameters' `grad` (nothing when the loss is not finite).
     public func computeGradients(pixels: Tensor, tokens: [[Int32]]) throws -> Float {
-        let trainingMode = !options.lockImage
         if options.accumulationSteps > 1 {
-            return try accumulatedBackward(pixels: pixels, tokens: tokens, trainingMode: trainingMode)
+            return try accumulatedBackward(pixels: pixels, tokens: tokens, trainingMode: imageTowerTrains)
         }
         let l = ContrastiveLoss.loss(
-            imageFeatures: model.imageFeatures(Variable(pixels), training: trainingMode),
-            textFeatures: try model.textFeatures(tokens), logitScale: model.logitScaleParameter)
+            imageFeatures: try collective.gatherFeatures(
+                model.imageFeatures(Variable(pixels), training: imageTowerTrains)),
+            textFeatures: try collective.gatherFeatures(model.textFeatures(tokens)),
+            logitScale: model.logitScaleParameter)
         let loss = l.value.item
         if loss.isFinite { l.backward() }
         return loss
@@ -76,6 +107,7 @@ public final class Trainer {
         let lr = schedule.rate(at: step)
         let loss = try computeGradients(pixels: pixels, tokens: tokens)
         let parameters = optimizer.parameters
+        if loss.isFinite { try collective.allReduceGradients(parameters) }
         let norm = GradientClipping.globalNorm(parameters)
         if !loss.isFinite || !norm.isFinite {
             for (_, p) in model.namedParameters { p.zeroGrad() }
@@ -118,7 +150,10 @@ public final class Trainer {
             // Every micro-batch loss contains the logit scale; only the first passes it a
             // gradient, so ∂L/∂t is counted once (open_clip would count it once per micro-batch).
             let scale = i == 0 ? model.logitScaleParameter : Variable(model.logitScaleParameter.value)
-            let l = ContrastiveLoss.loss(imageFeatures: images, textFeatures: texts, logitScale: scale)
+            let l = ContrastiveLoss.loss(
+                imageFeatures: try collective.gatherFeatures(images),
+                textFeatures: try collective.gatherFeatures(texts),
+                logitScale: scale)
             loss = l.value.item
             if !loss.isFinite { return loss }
             l.backward()

@@ -1,21 +1,30 @@
 import Foundation
 
-/// Settings of a training run (`clip train` options), saved in every checkpoint.
+/// The numeric settings of a training run (`clip train`'s options), recorded in every
+/// checkpoint as part of ``RunDescription``.
+///
+/// ```swift
+/// var options = TrainingOptions(batchSize: 128, steps: 2000, learningRate: 1e-3)
+/// options.warmup = 100
+/// try options.validate()   // TrainingError.invalidOption naming the valid range
+/// ```
 public struct TrainingOptions: Codable, Sendable, Equatable {
+    /// Pairs per optimiser step (the contrastive batch).
     public var batchSize: Int
     /// Optimiser steps to run in total.
     public var steps: Int
+    /// Peak learning rate.
     public var learningRate: Float
+    /// Linear warmup steps before the cosine decay.
     public var warmup: Int = 0
+    /// AdamW weight decay (not applied to gains, biases and the logit scale).
     public var weightDecay: Float = 0.2
+    /// Seed for initialisation, shuffling and augmentation.
     public var seed: UInt64 = 0
     /// Global gradient-norm clipping (nil: off).
     public var gradientClipNorm: Float? = nil
     /// Micro-batches per step; the contrastive batch stays whole (feature caching).
     public var accumulationSteps: Int = 1
-    /// LiT-style locked towers: their parameters stay fixed (and ResNet BatchNorm uses running statistics).
-    public var lockImage = false
-    public var lockText = false
     /// Save a checkpoint every this many steps (and at the end).
     public var checkpointEvery: Int = 100
     /// Checkpoints to keep (older ones are deleted).
@@ -30,31 +39,68 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         self.steps = steps
         self.learningRate = learningRate
     }
-}
 
-/// Errors that stop a training run.
-public enum TrainingError: LocalizedError, Equatable, Sendable {
-    case nonFinite(step: Int, what: String)
-    case invalidOptions(String)
-    case noCheckpoint(String)
-    case corruptCheckpoint(path: String, reason: String)
+    /// The largest step count a run may have: far beyond any real run, and small enough that
+    /// no step arithmetic (epochs × batches, step × batch size) can overflow.
+    public static let maximumSteps = 1_000_000_000
+    /// The largest contrastive batch.
+    public static let maximumBatchSize = 1 << 20
 
-    public var errorDescription: String? {
-        switch self {
-        case .nonFinite(let step, let what):
-            return "non-finite \(what) at step \(step); nothing was written for this step"
-        case .invalidOptions(let why): return "invalid training options: \(why)"
-        case .noCheckpoint(let dir): return "no complete checkpoint in \(dir)"
-        case .corruptCheckpoint(let path, let reason): return "checkpoint \(path) is unusable: \(reason)"
+    /// Checks every setting against its valid range.
+    /// - Throws: ``TrainingError/invalidOption(name:value:valid:)`` naming the option as
+    ///   `clip train` spells it, the value and the range.
+    public func validate() throws {
+        try Self.check("--batch-size", batchSize, in: 2...Self.maximumBatchSize, why: " (a contrastive batch)")
+        try Self.check("--steps", steps, in: 1...Self.maximumSteps)
+        try Self.check(
+            "--lr", learningRate, valid: "a finite number in (0, 10]",
+            learningRate.isFinite && learningRate > 0
+                && learningRate <= 10)
+        try Self.check("--warmup", warmup, in: 0...Self.maximumSteps)
+        try Self.check(
+            "--wd", weightDecay, valid: "a finite number in [0, 10]",
+            weightDecay.isFinite && weightDecay >= 0 && weightDecay <= 10)
+        if let gradientClipNorm {
+            try Self.check(
+                "--grad-clip-norm", gradientClipNorm, valid: "a finite positive number",
+                gradientClipNorm.isFinite && gradientClipNorm > 0)
+        }
+        try Self.check("--accum-freq", accumulationSteps, in: 1...batchSize)
+        guard batchSize % accumulationSteps == 0 else {
+            throw TrainingError.invalidOption(
+                name: "--accum-freq", value: "\(accumulationSteps)",
+                valid: "a divisor of --batch-size \(batchSize)")
+        }
+        try Self.check("--checkpoint-every", checkpointEvery, in: 1...Self.maximumSteps)
+        try Self.check("--keep-checkpoints", keepCheckpoints, in: 1...10_000)
+    }
+
+    /// Optimiser steps for `epochs` passes over `samples` pairs in batches of `batchSize`
+    /// (an epoch's last partial batch is dropped, as in open_clip).
+    /// - Throws: ``TrainingError/invalidOption(name:value:valid:)`` when the epochs are out of
+    ///   range or give no step or more than ``maximumSteps``.
+    public static func steps(epochs: Int, samples: Int, batchSize: Int) throws -> Int {
+        try check("--epochs", epochs, in: 1...maximumSteps)
+        let perEpoch = samples / max(batchSize, 1)
+        let (total, overflow) = epochs.multipliedReportingOverflow(by: perEpoch)
+        guard !overflow, (1...maximumSteps).contains(total) else {
+            throw TrainingError.invalidOption(
+                name: "--epochs", value: "\(epochs)",
+                valid:
+                    "1 to \(maximumSteps / max(perEpoch, 1)) for \(samples) samples in batches of \(batchSize) (\(perEpoch) steps per epoch, at most \(maximumSteps) steps)"
+            )
+        }
+        return total
+    }
+
+    static func check(_ name: String, _ value: Int, in range: ClosedRange<Int>, why: String = "") throws {
+        guard range.contains(value) else {
+            throw TrainingError.invalidOption(
+                name: name, value: "\(value)", valid: "\(range.lowerBound) to \(range.upperBound)\(why)")
         }
     }
 
-    public var recoverySuggestion: String? {
-        switch self {
-        case .nonFinite: return "Lower --lr, add --grad-clip-norm, or pass --skip-nonfinite to skip such steps."
-        case .invalidOptions: return "See `clip train --help`."
-        case .noCheckpoint: return "Resume from the --output directory of an earlier run (it holds checkpoints/step-N)."
-        case .corruptCheckpoint: return "Delete that checkpoint folder; the previous one is used then."
-        }
+    static func check(_ name: String, _ value: Float, valid: String, _ ok: Bool) throws {
+        guard ok else { throw TrainingError.invalidOption(name: name, value: "\(value)", valid: valid) }
     }
 }

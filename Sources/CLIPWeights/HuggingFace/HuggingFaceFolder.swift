@@ -3,9 +3,15 @@ import Foundation
 // Follows transformers 4.46.3 `modeling_utils.py` (`SAFE_WEIGHTS_NAME`, `SAFE_WEIGHTS_INDEX_NAME`,
 // `WEIGHTS_NAME`, `WEIGHTS_INDEX_NAME` and the index's "weight_map").
 
-/// Reads a Hugging Face `CLIPModel` folder written by `save_pretrained`.
-enum HuggingFaceFolder {
-    static let configName = "config.json"
+/// Reads a Hugging Face `CLIPModel` folder written by `save_pretrained`; its file names are the
+/// ones `clip convert --format hf` writes and `hf:owner/name` downloads.
+public enum HuggingFaceFolder {
+    /// transformers' `CONFIG_NAME`.
+    public static let configName = "config.json"
+    /// transformers' `SAFE_WEIGHTS_NAME`.
+    public static let safetensorsName = "model.safetensors"
+    /// transformers' `WEIGHTS_NAME`.
+    public static let pytorchName = "pytorch_model.bin"
 
     static func read(_ folder: URL) throws -> StateDict {
         let path = folder.path
@@ -38,17 +44,17 @@ enum HuggingFaceFolder {
             return archive.tensors
         }
 
-        if exists("model.safetensors") {
-            try merge(try loadFile("model.safetensors"), from: "model.safetensors")
+        if exists(safetensorsName) {
+            try merge(try loadFile(safetensorsName), from: safetensorsName)
             format = .huggingFaceSafetensors
-        } else if exists("model.safetensors.index.json") {
-            try readSharded(folder, index: "model.safetensors.index.json", loadFile: loadFile, merge: merge)
+        } else if exists(safetensorsName + ".index.json") {
+            try readSharded(folder, index: safetensorsName + ".index.json", loadFile: loadFile, merge: merge)
             format = .huggingFaceSafetensors
-        } else if exists("pytorch_model.bin") {
-            try merge(try loadFile("pytorch_model.bin"), from: "pytorch_model.bin")
+        } else if exists(pytorchName) {
+            try merge(try loadFile(pytorchName), from: pytorchName)
             format = .huggingFacePyTorch
-        } else if exists("pytorch_model.bin.index.json") {
-            try readSharded(folder, index: "pytorch_model.bin.index.json", loadFile: loadFile, merge: merge)
+        } else if exists(pytorchName + ".index.json") {
+            try readSharded(folder, index: pytorchName + ".index.json", loadFile: loadFile, merge: merge)
             format = .huggingFacePyTorch
         } else {
             throw fail(

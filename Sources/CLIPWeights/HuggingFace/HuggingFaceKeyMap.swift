@@ -1,7 +1,10 @@
+import Foundation
+
 // Follows transformers 4.46.3 `models/clip/modeling_clip.py` (CLIPModel parameter names) and
 // `models/clip/convert_clip_original_pytorch_to_hf.py` (the inverse of this table).
 
-/// The one table that maps Hugging Face `CLIPModel` keys to OpenAI `clip/model.py` keys.
+/// The one table that maps Hugging Face `CLIPModel` keys to OpenAI `clip/model.py` keys and back:
+/// loading (``toOpenAI(_:source:)``) and `clip convert --format hf` (``fromOpenAI(_:)``) both read it.
 ///
 /// Most keys are renamed; `q_proj`/`k_proj`/`v_proj` are concatenated (in that order, along the
 /// output dimension) into `in_proj_weight`/`in_proj_bias`; the two projections are transposed
@@ -10,6 +13,7 @@
 /// ```swift
 /// let openAI = try HuggingFaceKeyMap.toOpenAI(hfTensors, source: "model.safetensors")
 /// openAI["visual.proj"]  // (width, embed_dim)
+/// let hf = try HuggingFaceKeyMap.fromOpenAI(openAI)  // the same keys and bytes as hfTensors, minus position_ids
 /// ```
 public enum HuggingFaceKeyMap {
     /// Whole-key renames.
@@ -92,7 +96,7 @@ public enum HuggingFaceKeyMap {
                 let index = String(rest[..<dot])
                 let part = String(rest[rest.index(after: dot)...])
                 if let (projection, kind) = attentionPart(part) {
-                    let target = "\(openAIPrefix)\(index).attn.in_proj_\(kind)"
+                    let target = "\(openAIPrefix)\(index).\(fusedAttentionPart)\(kind)"
                     attentionParts[target, default: [:]][projection] = tensor
                     continue
                 }
@@ -130,10 +134,95 @@ public enum HuggingFaceKeyMap {
         return result
     }
 
+    /// Maps OpenAI-named tensors to Hugging Face `CLIPModel` names, inverting the same tables:
+    /// `attn.in_proj_{weight,bias}` (3W, ...) is split into q, k, v (W, ...) in that order and the
+    /// projections are transposed. Throws ``UnmappedKey`` for a key the layout has no name for
+    /// (a ResNet image tower, for one) and for two keys that would share a name.
+    public static func fromOpenAI(_ tensors: [String: WeightTensor]) throws -> [String: WeightTensor] {
+        let renamed = Dictionary(uniqueKeysWithValues: renamedKeys.map { ($1, $0) })
+        let transposed = Dictionary(uniqueKeysWithValues: transposedKeys.map { ($1, $0) })
+        // Longest OpenAI prefix first so "visual.transformer.resblocks." wins over shorter ones.
+        let prefixes = renamedPrefixes.sorted { $0.openAI.count > $1.openAI.count }
+        var result: [String: WeightTensor] = [:]
+        func put(_ key: String, _ tensor: WeightTensor, from source: String) throws {
+            guard result.updateValue(tensor, forKey: key) == nil else {
+                throw UnmappedKey(key: source, detail: "two weights map to the Hugging Face key \(key)")
+            }
+        }
+        for (key, tensor) in tensors {
+            if let target = renamed[key] {
+                try put(target, tensor, from: key)
+                continue
+            }
+            if let target = transposed[key] {
+                guard tensor.shape.count == 2 else {
+                    throw UnmappedKey(key: key, detail: "\(key) has shape \(tensor.shape), expected a matrix")
+                }
+                try put(target, transpose(tensor), from: key)
+                continue
+            }
+            guard let (hfPrefix, openAIPrefix) = prefixes.first(where: { key.hasPrefix($0.openAI) }) else {
+                throw UnmappedKey(
+                    key: key, detail: "no Hugging Face name for \(key) (Hugging Face CLIPModel holds ViT models only)")
+            }
+            let rest = String(key.dropFirst(openAIPrefix.count))
+            guard hfPrefix.hasSuffix("layers."), let dot = rest.firstIndex(of: ".") else {
+                try put(hfPrefix + rest, tensor, from: key)
+                continue
+            }
+            let index = rest[..<dot], part = String(rest[rest.index(after: dot)...])
+            let kind = part.hasPrefix(fusedAttentionPart) ? String(part.dropFirst(fusedAttentionPart.count)) : ""
+            if kind == "weight" || kind == "bias" {
+                guard let rows = tensor.shape.first, rows % 3 == 0 else {
+                    throw UnmappedKey(key: key, detail: "\(key) has shape \(tensor.shape), expected (3·width, ...)")
+                }
+                // (3W, ...) → three (W, ...) slices in q, k, v order.
+                let sliceBytes = tensor.byteCount / 3
+                let bytes = tensor.bytes
+                for (n, projection) in attentionProjections.enumerated() {
+                    try put(
+                        "\(hfPrefix)\(index).\(attentionPartName(projection, kind))",
+                        WeightTensor(
+                            dtype: tensor.dtype, shape: [rows / 3] + tensor.shape.dropFirst(),
+                            bytes: Array(bytes[(n * sliceBytes)..<((n + 1) * sliceBytes)])), from: key)
+                }
+                continue
+            }
+            guard let (hfPart, openAIPart) = renamedBlockParts.first(where: { part.hasPrefix($0.openAI) }) else {
+                throw UnmappedKey(key: key, detail: "no Hugging Face name for \(key)")
+            }
+            try put("\(hfPrefix)\(index).\(hfPart)\(part.dropFirst(openAIPart.count))", tensor, from: key)
+        }
+        return result
+    }
+
+    /// An OpenAI key with no Hugging Face `CLIPModel` name (see ``fromOpenAI(_:)``).
+    public struct UnmappedKey: LocalizedError, Sendable, Equatable {
+        /// The OpenAI key.
+        public var key: String
+        /// What is wrong, naming the key.
+        public var detail: String
+
+        public var errorDescription: String? { detail }
+        public var recoverySuggestion: String? {
+            "Hugging Face CLIPModel folders hold ViT models with OpenAI's key names; keep other checkpoints as safetensors."
+        }
+    }
+
+    /// OpenAI's fused attention projection inside a residual block, before `weight`/`bias`.
+    static let fusedAttentionPart = "attn.in_proj_"
+    /// Hugging Face's separate projections, in the order they are stacked in `in_proj_*`.
+    static let attentionProjections = ["q", "k", "v"]
+
+    /// `self_attn.q_proj.weight` for ("q", "weight").
+    static func attentionPartName(_ projection: String, _ kind: String) -> String {
+        "self_attn.\(projection)_proj.\(kind)"
+    }
+
     /// `self_attn.{q,k,v}_proj.{weight,bias}` as ("q", "weight"), ...; `nil` for anything else.
     static func attentionPart(_ part: String) -> (projection: String, kind: String)? {
-        for projection in ["q", "k", "v"] {
-            for kind in ["weight", "bias"] where part == "self_attn.\(projection)_proj.\(kind)" {
+        for projection in attentionProjections {
+            for kind in ["weight", "bias"] where part == attentionPartName(projection, kind) {
                 return (projection, kind)
             }
         }

@@ -1,9 +1,9 @@
 import CLIP
 import Foundation
 
-/// The images `--images-from` names: a folder (walked recursively in sorted order, keeping files
-/// whose first bytes are a JPEG, PNG, WebP or GIF signature, whatever their extension) or a text
-/// file with one path per line. Only paths are held in memory, never pixels.
+/// The images `--images-from` names: a folder (walked recursively in sorted order, keeping the
+/// files `ImageFormat.isImageFile` accepts: a JPEG, PNG, WebP or GIF extension, any case) or a
+/// text file with one path per line. Only paths are held in memory, never pixels.
 enum ImageInputs {
     static func paths(_ source: String) throws -> [String] {
         var isDirectory: ObjCBool = false
@@ -26,19 +26,12 @@ enum ImageInputs {
         }
         var found: [String] = []
         for case let url as URL in enumerator {
-            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true, isImage(url.path)
+            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true,
+                ImageFormat.isImageFile(url.path)
             else { continue }
             found.append(url.path)
         }
         return found.sorted()
-    }
-
-    /// Whether the file starts with an image signature (reads 16 bytes).
-    static func isImage(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        let head = (try? handle.read(upToCount: 16)) ?? Data()
-        return ImageFormat.sniff(head) != nil
     }
 }
 

@@ -16,39 +16,11 @@ struct ModelOptions: ParsableArguments {
             valueName: "path-or-name"))
     var model: String
 
-    @Option(
-        name: .long,
-        help:
-            "open_clip model-config JSON (embed_dim, vision_cfg, text_cfg) to use instead of inferring the architecture."
-    )
-    var modelConfig: String?
-
-    @Option(
-        name: .long,
-        help:
-            "MLP activation when the file does not say: quick_gelu (OpenAI) or gelu (open_clip's non-quickgelu models)."
-    )
-    var activation: String?
-
-    @Option(
-        name: .long, help: "Text attention heads, for widths that are not multiples of 64 (OpenAI infers width/64).")
-    var textHeads: Int?
-
-    @Option(name: .long, help: "Vision attention heads, for widths that are not multiples of 64.")
-    var visionHeads: Int?
-
-    @Flag(name: .long, help: "Never download: a named model must already be in the cache (also CLIP_OFFLINE=1).")
-    var offline = false
-
-    func validate() throws {
-        if let activation, Activation(rawValue: activation) == nil {
-            throw ValidationError("--activation must be quick_gelu or gelu, got '\(activation)'")
-        }
-    }
+    @OptionGroup var loading: ModelLoadingOptions
 
     /// The file or folder `--model` names, fetching a named model into the cache if needed.
     func resolve() throws -> URL {
-        try Self.resolve(model, offline: offline)
+        try Self.resolve(model, offline: loading.offline)
     }
 
     /// Resolves a path or model name (shared with `clip download` and `clip convert`).
@@ -93,19 +65,73 @@ struct ModelOptions: ParsableArguments {
 
     /// The model together with its state dict and the file it came from (for `clip convert`).
     func loadWithState() throws -> (model: CLIP, state: StateDict, url: URL) {
-        let url = try resolve()
+        try loading.load(model)
+    }
+}
+
+/// How `--model` is loaded: the options every command that loads a model shares, also where
+/// `--model` itself is optional (`clip train`, which builds a fresh model without it).
+struct ModelLoadingOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help:
+            "open_clip model-config JSON (embed_dim, vision_cfg, text_cfg) to use instead of inferring the architecture."
+    )
+    var modelConfig: String?
+
+    @Option(
+        name: .long,
+        help:
+            "MLP activation when the file does not say: quick_gelu (OpenAI) or gelu (open_clip's non-quickgelu models)."
+    )
+    var activation: String?
+
+    @Option(
+        name: .long, help: "Text attention heads, for widths that are not multiples of 64 (OpenAI infers width/64).")
+    var textHeads: Int?
+
+    @Option(name: .long, help: "Vision attention heads, for widths that are not multiples of 64.")
+    var visionHeads: Int?
+
+    @Flag(name: .long, help: "Never download: a named model must already be in the cache (also CLIP_OFFLINE=1).")
+    var offline = false
+
+    func validate() throws {
+        if let activation, Activation(rawValue: activation) == nil {
+            throw ValidationError("--activation must be quick_gelu or gelu, got '\(activation)'")
+        }
+    }
+
+    /// The configuration `--model-config` names, if any (exit 66 when unreadable).
+    func configurationFile() throws -> CLIPConfiguration? {
+        guard let modelConfig else { return nil }
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: modelConfig))
+            return try JSONDecoder().decode(CLIPConfiguration.self, from: data)
+        } catch {
+            throw fail("cannot read --model-config \(modelConfig): \(error.localizedDescription)", .model)
+        }
+    }
+
+    /// Resolves `model` (a path or name, see ``ModelOptions``) and loads it, mapping failures
+    /// to one `error:` line and the model exit code. `configuration` (a preset) takes the
+    /// place of `--model-config`. `trainable` models are private copies whose parameters
+    /// require gradients, except those of `lockedTowers`.
+    func load(
+        _ model: String, configuration: CLIPConfiguration? = nil, trainable: Bool = false,
+        lockedTowers: Set<CLIP.Tower> = []
+    ) throws -> (model: CLIP, state: StateDict, url: URL) {
+        let url = try ModelOptions.resolve(model, offline: offline)
         let started = Date()
+        var config = try configuration ?? configurationFile()
         do {
             let state = try WeightLoader.load(url)
-            var config: CLIPConfiguration?
-            if let modelConfig {
-                let data = try Data(contentsOf: URL(fileURLWithPath: modelConfig))
-                config = try JSONDecoder().decode(CLIPConfiguration.self, from: data)
-            } else if textHeads != nil || visionHeads != nil {
+            if config == nil, textHeads != nil || visionHeads != nil {
                 config = try CLIPConfiguration.infer(from: state, textHeads: textHeads, visionHeads: visionHeads)
             }
             let model = try CLIP(
-                state: state, configuration: config, activation: activation.flatMap(Activation.init(rawValue:)))
+                state: state, configuration: config, activation: activation.flatMap(Activation.init(rawValue:)),
+                trainable: trainable, lockedTowers: lockedTowers)
             note(
                 "loaded \(model.configuration.architectureName) from \(url.path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
             )

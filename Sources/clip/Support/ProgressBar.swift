@@ -6,65 +6,112 @@ import Foundation
     import Darwin
 #endif
 
-/// A one-line progress bar on stderr for work that takes more than about two seconds:
-/// `label [#####.....] 45% 150.0/338.0 MB 21.4 MB/s ETA 9s`. It stays silent when stderr is not
-/// a terminal, with `--quiet`, and for work that finishes within the first two seconds.
+/// The one progress reporter of `clip`: a line on stderr for downloads, hashing, conversion,
+/// embedding, evaluation and training steps,
+/// `label [#####...................]  21% 150/700 2.50 steps/s ETA 3m40s loss 1.2345`.
+///
+/// On a terminal the line is redrawn in place (at most ten times a second) once the work has
+/// lasted `delay` seconds. When stderr is not a terminal it is silent, or, with
+/// `offTerminal: .linePerTenth`, prints one full line at every tenth of the work and at the end
+/// (for training logs). `--quiet` silences it everywhere.
 ///
 /// ```swift
 /// let bar = ProgressBar(label: "ViT-B-32.pt", total: 354_000_000, unit: .bytes)
 /// bar.update(done: 1_000_000)
 /// bar.finish()
+///
+/// // A step counter with loss text (resumed at step 200, so the rate counts new steps only):
+/// let steps = ProgressBar(label: "step", total: 1000, unit: .steps, delay: 0, offTerminal: .linePerTenth)
+/// steps.setBaseline(200)
+/// steps.update(done: 201, detail: String(format: "loss %.4f lr %.2e", loss, lr))
+/// steps.finish()
 /// ```
 final class ProgressBar: @unchecked Sendable {
-    enum Unit { case bytes, items }
+    /// What is counted: bytes print as MB, items and steps as counts.
+    enum Unit { case bytes, items, steps }
+
+    /// What the bar does when stderr is not a terminal.
+    enum OffTerminal { case silent, linePerTenth }
+
+    /// Where the bar draws; tests pass a recorder.
+    struct Sink: Sendable {
+        var isTerminal: Bool
+        var write: @Sendable (String) -> Void
+
+        static var standardError: Sink {
+            Sink(isTerminal: isatty(STDERR_FILENO) == 1) { FileHandle.standardError.write(Data($0.utf8)) }
+        }
+    }
 
     private let label: String
     private let unit: Unit
-    private let lock = NSLock()
-    private let start = Date()
+    private let delay: TimeInterval
+    private let offTerminal: OffTerminal
+    private let sink: Sink
     private let enabled: Bool
+    private let lock = NSLock()
+    private let start: Date
     private var total: Int64?
     private var baseline: Int64 = 0
     private var lastDraw = Date.distantPast
+    private var lastTenth: Int64 = -1
     private var drawn = false
 
-    /// `total` may be nil (unknown) and set later with `update(done:total:)`.
-    init(label: String, total: Int64?, unit: Unit, delay: TimeInterval = 2) {
+    /// `total` may be nil (unknown) and set later with `update(done:total:detail:)`.
+    init(
+        label: String, total: Int64?, unit: Unit, delay: TimeInterval = 2, offTerminal: OffTerminal = .silent,
+        quiet: Bool = GlobalOptions.verbosity == .quiet, sink: Sink = .standardError, start: Date = Date()
+    ) {
         self.label = label
         self.total = total
         self.unit = unit
         self.delay = delay
-        enabled = isatty(STDERR_FILENO) == 1 && GlobalOptions.verbosity > .quiet
+        self.offTerminal = offTerminal
+        self.sink = sink
+        self.start = start
+        enabled = !quiet && (sink.isTerminal || offTerminal == .linePerTenth)
     }
 
-    private let delay: TimeInterval
+    /// Progress reported as (done, total) pairs, as the library's `progress:` callbacks do.
+    var reporter: (Int, Int) -> Void {
+        { [self] done, total in update(done: Int64(done), total: Int64(total)) }
+    }
 
-    /// Bytes or items that were done before this run started (a resumed download): not counted in the rate.
+    /// Work that was done before this run started (a resumed download or training run): not
+    /// counted in the rate.
     func setBaseline(_ value: Int64) { lock.withLock { baseline = value } }
 
-    func update(done: Int64, total newTotal: Int64? = nil) {
+    /// Reports `done` units (of `newTotal`, if it changed), with `detail` (e.g. the loss) after the counter.
+    func update(done: Int64, total newTotal: Int64? = nil, detail: String? = nil, now: Date = Date()) {
         guard enabled else { return }
         lock.lock()
         defer { lock.unlock() }
         if let newTotal { total = newTotal }
-        let now = Date()
         let elapsed = now.timeIntervalSince(start)
-        // Redraw at most ten times a second, and only once the work has lasted `delay` seconds.
-        guard elapsed >= delay, now.timeIntervalSince(lastDraw) >= 0.1 || done == total else { return }
-        lastDraw = now
-        drawn = true
-        FileHandle.standardError.write(Data(("\r" + line(done: done, elapsed: elapsed) + "\u{1B}[K").utf8))
+        if sink.isTerminal {
+            // Redraw at most ten times a second, and only once the work has lasted `delay` seconds.
+            guard elapsed >= delay, now.timeIntervalSince(lastDraw) >= 0.1 || done == total else { return }
+            lastDraw = now
+            drawn = true
+            sink.write("\r" + line(done: done, elapsed: elapsed, detail: detail) + "\u{1B}[K")
+        } else {
+            guard let total, total > 0 else { return }
+            let tenth = min(10, done * 10 / total)
+            guard tenth != lastTenth || done == total else { return }
+            lastTenth = tenth
+            sink.write(line(done: done, elapsed: elapsed, detail: detail) + "\n")
+        }
     }
 
-    /// Ends the line if a bar was drawn.
+    /// Ends the line if a bar was drawn in place.
     func finish() {
         lock.lock()
         defer { lock.unlock() }
-        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+        if drawn { sink.write("\n") }
         drawn = false
     }
 
-    func line(done: Int64, elapsed: TimeInterval) -> String {
+    func line(done: Int64, elapsed: TimeInterval, detail: String? = nil) -> String {
         var text = label
         let rate = elapsed > 0 ? Double(max(0, done - baseline)) / elapsed : 0
         if let total, total > 0 {
@@ -72,18 +119,29 @@ final class ProgressBar: @unchecked Sendable {
             let width = 24, filled = Int(fraction * Double(width))
             text += " [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
             text += String(format: " %3d%% ", Int(fraction * 100)) + amount(done) + "/" + amount(total)
-            text += " " + amount(Int64(rate)) + "/s"
+            text += " " + rateText(rate)
             if rate > 0 && done < total { text += " ETA " + Self.duration(Double(total - done) / rate) }
         } else {
-            text += " " + amount(done) + " " + amount(Int64(rate)) + "/s"
+            text += " " + amount(done) + " " + rateText(rate)
         }
+        if let detail, !detail.isEmpty { text += " " + detail }
         return text
     }
 
     private func amount(_ value: Int64) -> String {
         switch unit {
-        case .items: "\(value)"
+        case .items, .steps: "\(value)"
         case .bytes: String(format: "%.1f MB", Double(value) / 1_000_000)
+        }
+    }
+
+    private func rateText(_ rate: Double) -> String {
+        // Slow work (training steps, big images) keeps two decimals instead of showing "0/s".
+        let count = rate < 10 ? String(format: "%.2f", rate) : String(format: "%.0f", rate)
+        switch unit {
+        case .bytes: return String(format: "%.1f MB/s", rate / 1_000_000)
+        case .items: return count + "/s"
+        case .steps: return count + " steps/s"
         }
     }
 

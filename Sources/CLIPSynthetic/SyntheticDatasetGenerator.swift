@@ -1,5 +1,6 @@
 import CLIPImage
 import CLIPTensor
+import CLIPTraining
 import Dispatch
 import Foundation
 

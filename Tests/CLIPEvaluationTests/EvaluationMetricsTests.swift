@@ -5,7 +5,7 @@ import CLIPTestSupport
 import Foundation
 import Testing
 
-@testable import CLIPTraining
+@testable import CLIPEvaluation
 
 struct RetrievalCase: CustomTestStringConvertible, Sendable {
     let name: String

@@ -9,7 +9,7 @@ import CLIPTensor
 import Foundation
 import Testing
 
-@testable import CLIPTraining
+@testable import CLIPEvaluation
 
 enum EvaluationFixtures {
     /// A ViT CLIP of width 8 with the full vocabulary, freshly initialised (no file needed).

@@ -1,30 +1,22 @@
-// Differentiable convolution, pooling and batch norm (kernels: Kernels/Convolution.swift,
-// Kernels/Pooling.swift, Kernels/Normalization.swift).
+// Differentiable layer norm, batch norm and L2 normalisation (kernels, forward and backward:
+// Kernels/Normalization.swift).
 
 extension Variable {
-    /// 2-D convolution of x (B, Ci, H, W) with weight (Co, Ci, kh, kw) and optional bias.
-    public static func conv2d(
-        _ x: Variable, weight: Variable, bias: Variable? = nil,
-        stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)
-    ) -> Variable {
+    /// Layer norm over the last dimension.
+    public static func layerNorm(_ x: Variable, weight: Variable, bias: Variable, eps: Float = 1e-5) -> Variable {
         let (xv, wv) = (x.value, weight.value)
-        let y = Tensor.conv2d(xv, weight: wv, bias: bias?.value, stride: stride, padding: padding)
-        let parents = bias.map { [x, weight, $0] } ?? [x, weight]
-        let needsInput = x.requiresGrad, needsBias = bias?.requiresGrad ?? false
-        return record(y, parents) { g in
-            let r = Tensor.conv2dBackward(
-                x: xv, weight: wv, g: g, stride: stride, padding: padding,
-                needsInput: needsInput, needsBias: needsBias)
-            return bias == nil ? [r.dx, r.dWeight] : [r.dx, r.dWeight, r.dBias]
+        let (y, mean, inverseStd) = Tensor.layerNormWithStatistics(xv, weight: wv, bias: bias.value, eps: eps)
+        return record(y, [x, weight, bias]) { g in
+            let r = Tensor.layerNormBackward(xv, weight: wv, g: g, mean: mean, inverseStd: inverseStd)
+            return [r.dx, r.dWeight, r.dBias]
         }
     }
 
-    /// Average pooling over non-overlapping (or strided) windows.
-    public static func avgPool2d(_ x: Variable, kernel: (Int, Int), stride: (Int, Int)? = nil) -> Variable {
-        let shape = x.shape
-        return record(Tensor.avgPool2d(x.value, kernel: kernel, stride: stride), [x]) { g in
-            [Tensor.avgPool2dBackward(inputShape: shape, g: g, kernel: kernel, stride: stride)]
-        }
+    /// Each row (last dimension) divided by its Euclidean norm.
+    public static func l2Normalized(_ x: Variable) -> Variable {
+        let xv = x.value
+        let y = Tensor.l2Normalized(xv)
+        return record(y, [x]) { g in [Tensor.l2NormalizedBackward(xv, y, g)] }
     }
 
     /// Batch norm with batch statistics; `update` receives the batch mean and biased variance so

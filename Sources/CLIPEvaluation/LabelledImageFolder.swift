@@ -1,9 +1,10 @@
+import CLIPImage
 import Foundation
 
 // A labelled image folder in the layout torchvision's ImageFolder reads (open_clip's
 // --imagenet-val): DIR/<class>/.../<image>. Classes are the immediate subfolders, sorted by
 // Unicode code point as Python's sorted() does; images are found recursively below each class
-// folder by extension (torchvision's IMG_EXTENSIONS plus .gif), in sorted order.
+// folder by `ImageFormat.isImageFile` (the extensions of the formats CLIPImage decodes), in sorted order.
 
 /// The images of a folder with one subfolder per class.
 ///
@@ -29,11 +30,6 @@ public struct LabelledImageFolder: Sendable {
     public let classNames: [String]
     /// Images in class order, then by path within a class.
     public let images: [Item]
-
-    /// File extensions (lower-cased) counted as images.
-    public static let imageExtensions: Set<String> = [
-        "jpg", "jpeg", "png", "webp", "gif", "bmp", "ppm", "pgm", "tif", "tiff",
-    ]
 
     /// Class names as they go into prompts: underscores become spaces.
     public var promptNames: [String] { classNames.map(Self.promptName) }
@@ -88,7 +84,7 @@ public struct LabelledImageFolder: Sendable {
                 guard fm.fileExists(atPath: url.path, isDirectory: &isDirectory) else { continue }
                 if isDirectory.boolValue {
                     walk(url, prefix + name + "/", depth: depth + 1)
-                } else if imageExtensions.contains(url.pathExtension.lowercased()) {
+                } else if ImageFormat.isImageFile(name) {
                     found.append((prefix + name, url))
                 }
             }

@@ -3,7 +3,7 @@
 import Foundation
 import Testing
 
-@testable import CLIPTraining
+@testable import CLIPEvaluation
 
 struct DelimitedTextCase: CustomTestStringConvertible, Sendable {
     let name: String

@@ -7,7 +7,7 @@ import CLIPTensor
 import Foundation
 import Testing
 
-@testable import CLIPTraining
+@testable import CLIPEvaluation
 
 struct EvaluationReference: Decodable {
     struct Case: Decodable {

@@ -1,0 +1,119 @@
+import CLIPModel
+import CLIPTensor
+import CLIPTokenizer
+import Foundation
+
+// The whole run in one readable loop (llm.c's main()): batches from the DataLoader, one
+// optimiser step each (Trainer.train, where a distributed version gathers features and
+// averages gradients), the log line, and at the checkpoint cadence a checkpoint and the
+// validation metrics. Resume is the same loop started from a restored Trainer.
+
+extension Trainer {
+    /// Runs the training loop until ``TrainingOptions/steps`` are done or `progress` returns
+    /// ``TrainingDisposition/stop`` (a checkpoint is saved at the current step first), writing
+    /// into `output`: `checkpoints/step-N/`, `latest.safetensors` and `log.jsonl`.
+    ///
+    /// With ``RunDescription/validation`` data, ``validation`` evaluates the model at every
+    /// checkpoint (`.validation` events and log lines); a run with validation data and no
+    /// validation function is refused rather than silently not evaluated.
+    ///
+    /// A new run refuses an `output` that already holds checkpoints; a resumed run
+    /// (``resume(from:request:)``) truncates `log.jsonl` to its checkpoint's step. Both first
+    /// remove what a killed run left behind (``StaleFiles``).
+    ///
+    /// ```swift
+    /// let summary = try trainer.run(output: URL(fileURLWithPath: "run"), workers: 2) { event in
+    ///     switch event {
+    ///     case .step(let report, _): print("step", report.step, "loss", report.loss)
+    ///     case .validation(_, let metrics): print(metrics)
+    ///     default: break
+    ///     }
+    ///     return .more
+    /// }
+    /// ```
+    /// - Parameters:
+    ///   - workers: background threads decoding images (0 to 256; 0 decodes in the caller).
+    /// - Throws: ``TrainingError``, ``DataError``, and file errors while writing `output`.
+    @discardableResult
+    public func run(
+        output: URL, workers: Int = 2,
+        progress: (TrainingEvent) throws -> TrainingDisposition = { _ in .more }
+    ) throws -> TrainingSummary {
+        guard let source = runDescription.data else {
+            throw TrainingError.invalidOptions("the run description names no training data")
+        }
+        try TrainingOptions.check("--workers", workers, in: 0...256)
+        if runDescription.validation != nil && validation == nil {
+            throw TrainingError.invalidOptions("the run has validation data but the trainer no validation function")
+        }
+        let writes = collective.rank == 0
+        let fm = FileManager.default
+        if writes {
+            try fm.createDirectory(at: output, withIntermediateDirectories: true)
+            if step == 0, (try? Checkpoint.latest(in: output)) != nil {
+                throw TrainingError.outputInUse(output.path)
+            }
+            StaleFiles.remove(in: output)
+        }
+        let dataset = try source.open()
+        let loader = try DataLoader(
+            source: dataset, batchSize: options.batchSize, imageSize: model.imageSize, tokenizer: model.tokenizer,
+            contextLength: model.configuration.text.contextLength, seed: options.seed, augment: options.augment,
+            workers: workers)
+        defer { loader.close() }
+        if let dataPosition { try loader.restore(dataPosition) }
+        let log = writes ? try TrainingLog(url: output.appendingPathComponent("log.jsonl"), keepingThrough: step) : nil
+        defer { log?.close() }
+
+        var summary = TrainingSummary(
+            step: step, totalSteps: options.steps, stopped: false, skippedSamples: loader.skippedSamples,
+            skippedSteps: 0, latest: output.appendingPathComponent("latest.safetensors"))
+        var disposition = try progress(
+            .started(
+                TrainingStart(
+                    step: step, totalSteps: options.steps, samples: dataset.count,
+                    parameterCount: model.parameterCount, architectureName: model.configuration.architectureName)))
+        while step < options.steps && disposition == .more {
+            guard let batch = try loader.nextBatch() else { break }
+            let started = Date()
+            let report = try train(pixels: batch.pixels, tokens: batch.tokens)
+            dataPosition = batch.position
+            let rate = Double(options.batchSize) / max(Date().timeIntervalSince(started), 1e-9)
+            if report.skipped { summary.skippedSteps += 1 }
+            try log?.append(
+                TrainingLog.StepEntry(
+                    step: report.step, loss: report.loss, lr: report.learningRate, logitScale: report.logitScale,
+                    gradNorm: report.gradientNorm, samplesPerSecond: rate, skippedSamples: loader.skippedSamples,
+                    stepSkipped: report.skipped))
+            disposition = try progress(.step(report, samplesPerSecond: rate))
+            let due = step % options.checkpointEvery == 0 || step == options.steps
+            if due || disposition == .stop {
+                if try checkpoint(output: output, log: log, progress: progress) == .stop {
+                    disposition = .stop
+                }
+            }
+        }
+        summary.step = step
+        summary.stopped = step < options.steps
+        summary.skippedSamples = loader.skippedSamples
+        _ = try progress(.finished(summary))
+        return summary
+    }
+
+    /// Saves a checkpoint (rank 0), then evaluates the validation data if the run has some.
+    private func checkpoint(
+        output: URL, log: TrainingLog?, progress: (TrainingEvent) throws -> TrainingDisposition
+    ) throws -> TrainingDisposition {
+        var disposition = TrainingDisposition.more
+        if collective.rank == 0 {
+            let folder = try Checkpoint.save(self, to: output)
+            if try progress(.checkpoint(step: step, folder: folder)) == .stop { disposition = .stop }
+        }
+        if let validation, let data = runDescription.validation {
+            let metrics = try validation(model, data)
+            try log?.appendValidation(step: step, metrics: metrics)
+            if try progress(.validation(step: step, metrics: metrics)) == .stop { disposition = .stop }
+        }
+        return disposition
+    }
+}
