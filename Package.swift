@@ -12,7 +12,9 @@ let package = Package(
         .executable(name: "clip-bench", targets: ["clip-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `swift package generate-documentation --target CLIP`; builds compile its two plugin scripts, link nothing.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // C interop shims: no public API.
@@ -29,6 +31,8 @@ let package = Package(
         ),
         .target(name: "CBenchSupport"),
         .target(name: "CTensorKernels"),
+        // Open MPI through dlopen: nothing to link, and a no-op where libmpi is absent.
+        .target(name: "CMPI", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(
             name: "CImageCodecs",
             linkerSettings: [
@@ -54,11 +58,12 @@ let package = Package(
             dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel", "CLIPEvaluation"]),
         .target(name: "CLIPSynthetic", dependencies: ["CLIPTensor", "CLIPImage", "CLIPTraining"]),
         .target(name: "CLIPHub", dependencies: ["CLIPTensor", "CLIPModel", "CLIPWeights"]),
+        .target(name: "CLIPDistributed", dependencies: ["CMPI", "CLIPTensor", "CLIPTraining"]),
         .target(
             name: "CLIP",
             dependencies: [
                 "CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel",
-                "CLIPEvaluation", "CLIPTraining", "CLIPSynthetic", "CLIPHub",
+                "CLIPEvaluation", "CLIPTraining", "CLIPSynthetic", "CLIPHub", "CLIPDistributed",
             ]),
 
         // Executables.
@@ -73,6 +78,9 @@ let package = Package(
                 "CLIP", "CBLAS", "CBenchSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+
+        // Examples: the README's library sample, run by CLIPTests.
+        .executableTarget(name: "getting-started", dependencies: ["CLIP"], path: "Examples/GettingStarted"),
 
         // Tests.
         .target(name: "CLIPTestSupport", dependencies: ["CLIPTensor"], path: "Sources/CLIPTestSupport"),
@@ -103,6 +111,10 @@ let package = Package(
         .testTarget(
             name: "CLIPHubTests",
             dependencies: ["CLIPHub", "CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"]),
+        .testTarget(
+            name: "CLIPDistributedTests",
+            dependencies: ["CLIPDistributed", "CLIPTraining", "CLIPModel", "CLIPTensor", "CLIPWeights"]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "getting-started"]),
         .testTarget(name: "CLITests", dependencies: ["clip", "CLIP", "CLIPTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

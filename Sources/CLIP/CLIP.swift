@@ -1,5 +1,6 @@
 // The umbrella module: `import CLIP` brings in every library target.
 
+@_exported import CLIPDistributed
 @_exported import CLIPEvaluation
 @_exported import CLIPHub
 @_exported import CLIPImage

@@ -38,7 +38,7 @@ public enum ImageFeatureBatches {
             let end = start + indices.count
             var features: Tensor?
             do {
-                features = try model.encodeImages(contentsOf: indices.map { urls[$0] }, maxBatch: batchSize)
+                features = try model.encodeImage(indices.map { urls[$0] }, maxBatch: batchSize)
             } catch is ImageError {
                 // Rare path: find the unreadable files one by one (same decoder options as the
                 // batch), then encode the rest of the batch.
@@ -57,7 +57,7 @@ public enum ImageFeatureBatches {
                 }
                 indices = good
                 if !good.isEmpty {
-                    features = try model.encodeImages(contentsOf: good.map { urls[$0] }, maxBatch: batchSize)
+                    features = try model.encodeImage(good.map { urls[$0] }, maxBatch: batchSize)
                 }
             }
             if let features, !indices.isEmpty { try body(indices, features) }

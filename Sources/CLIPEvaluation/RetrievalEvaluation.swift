@@ -61,11 +61,11 @@ public enum RetrievalEvaluation {
             captions.append(caption)
             imageOfText.append(newIndex)
         }
-        // Captions in chunks only to report progress; encodeTexts batches internally.
+        // Captions in chunks only to report progress; encodeText batches internally.
         var textParts: [Tensor] = []
         let chunk = 256
         for start in stride(from: 0, to: captions.count, by: chunk) {
-            textParts.append(try model.encodeTexts(Array(captions[start..<min(start + chunk, captions.count)])))
+            textParts.append(try model.encodeText(Array(captions[start..<min(start + chunk, captions.count)])))
             progress?(dataset.imageURLs.count + min(start + chunk, captions.count), total)
         }
         let textFeatures = Tensor.concatenate(textParts, dim: 0)  // (M, E)

@@ -10,6 +10,9 @@ import Foundation
 public enum HubError: LocalizedError, Equatable {
     /// The name is neither a known model nor an `hf:owner/name` reference.
     case unknownModel(String)
+    /// `pathOrName` is neither an existing file or folder nor a known model name
+    /// (`looksLikePath`: it has a `/` or a checkpoint extension, so a path was probably meant).
+    case modelNotFound(String, looksLikePath: Bool)
     /// The model is not in the cache and downloading is switched off.
     case offline(url: String, destination: String)
     /// The server could not be reached (DNS, refused connection, TLS, ...).
@@ -29,6 +32,9 @@ public enum HubError: LocalizedError, Equatable {
         switch self {
         case .unknownModel(let name):
             "unknown model name '\(name)'"
+        case .modelNotFound(let text, let looksLikePath):
+            looksLikePath
+                ? "model file not found: \(text)" : "model file not found and not a known model name: \(text)"
         case .offline(let url, let destination):
             "\(destination) is not in the cache and downloads are off (--offline or CLIP_OFFLINE=1); it comes from \(url)"
         case .unreachable(let url, _, let reason):
@@ -50,6 +56,8 @@ public enum HubError: LocalizedError, Equatable {
         switch self {
         case .unknownModel:
             "`clip models` lists the names; pass a checkpoint path, or hf:owner/name for a Hugging Face repo."
+        case .modelNotFound:
+            "Pass a checkpoint path, a name from `clip models` (e.g. ViT-B/32), or hf:owner/name."
         case .offline(let url, let destination), .unreachable(let url, let destination, _),
             .httpStatus(let url, _, let destination),
             .stalled(let url, _, let destination):

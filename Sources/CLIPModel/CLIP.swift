@@ -24,10 +24,13 @@ public enum ImageEncoder: Sendable {
 
 /// A CLIP model: image and text towers embedding into one space, and the learned temperature.
 ///
+/// The API follows openai/clip: `encodeImage` and `encodeText` give unnormalised features,
+/// calling the model gives the scaled cosine similarities both ways.
+///
 /// ```swift
-/// let model = try CLIP.load(URL(fileURLWithPath: "ViT-B-32.pt"))
-/// let images = try model.encodeImages(contentsOf: [URL(fileURLWithPath: "cat.jpg")])   // (1, 512)
-/// let texts = try model.encodeTexts(["a photo of a cat", "a photo of a dog"])          // (2, 512)
+/// let model = try CLIP.load(URL(fileURLWithPath: "ViT-B-32.pt"))              // or: try await CLIP.load("ViT-B/32")
+/// let images = try model.encodeImage([URL(fileURLWithPath: "cat.jpg")])       // (1, 512)
+/// let texts = try model.encodeText(["a photo of a cat", "a photo of a dog"])  // (2, 512)
 /// let (perImage, _) = model.logits(imageFeatures: images, textFeatures: texts)
 /// ```
 public struct CLIP: Sendable {
@@ -44,14 +47,15 @@ public struct CLIP: Sendable {
     public let runningStatistics: [(prefix: String, statistics: RunningStatistics)]
     /// Whether parameters require gradients (made by `trainable: true`).
     public let isTrainable: Bool
-    /// Where the weights came from.
+    /// Where the weights came from; ``WeightFormat/initialized`` for a freshly initialised model.
     public let format: WeightFormat
     /// The tokenizer: the bundled OpenAI BPE (Hugging Face folders carry the same vocabulary).
     public let tokenizer: Tokenizer
     /// Number of learnable parameters (BatchNorm running statistics excluded, as in PyTorch).
     public let parameterCount: Int
-    /// The element type most of the file's weights are stored in ("float16" for OpenAI's releases).
-    public private(set) var weightDType: String
+    /// The element type most of the file's weights are stored in (`.float16` for OpenAI's
+    /// releases, `.float32` for a freshly initialised model). Computation is always float32.
+    public private(set) var weightDType: WeightDType
 
     /// Loads a checkpoint: OpenAI TorchScript `.pt`, a PyTorch state dict, safetensors with
     /// OpenAI/open_clip keys, or a Hugging Face `CLIPModel` folder. The configuration is read
@@ -87,10 +91,13 @@ public struct CLIP: Sendable {
                 && !key.hasSuffix(".running_var")
                 && !key.hasSuffix(".num_batches_tracked")
         }
-        var elementsByType: [String: Int] = [:]
-        for w in parameters.values { elementsByType[w.dtype.rawValue, default: 0] += w.elementCount }
+        var elementsByType: [WeightDType: Int] = [:]
+        for w in parameters.values { elementsByType[w.dtype, default: 0] += w.elementCount }
+        // Ties go to the alphabetically first name, so the answer does not depend on hashing.
         weightDType =
-            elementsByType.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? "float32"
+            elementsByType.max {
+                $0.value < $1.value || ($0.value == $1.value && $0.key.rawValue > $1.key.rawValue)
+            }?.key ?? .float32
     }
 
     /// A freshly initialised model for training from scratch (OpenAI's `initialize_parameters`
@@ -100,8 +107,7 @@ public struct CLIP: Sendable {
         let store = ParameterStore(
             trainable: true, initializer: CLIPInitializer(configuration: configuration, seed: seed).make)
         store.frozenPrefixes = frozenPrefixes
-        try self.init(store: store, configuration: configuration, format: .safetensors)
-        weightDType = "float32"
+        try self.init(store: store, configuration: configuration, format: .initialized)
     }
 
     private init(store: ParameterStore, configuration config: CLIPConfiguration, format: WeightFormat) throws {
@@ -128,7 +134,7 @@ public struct CLIP: Sendable {
         runningStatistics = store.statistics
         isTrainable = store.trainable
         parameterCount = store.parameters.reduce(0) { $0 + $1.variable.value.count }
-        weightDType = "float32"
+        weightDType = .float32
         tokenizer = try Tokenizer.bundled()
     }
 
@@ -185,8 +191,41 @@ public struct CLIP: Sendable {
     /// OpenAI's preprocessing at this model's image size.
     public var preprocessor: CLIPPreprocessor { CLIPPreprocessor(size: imageSize) }
 
-    /// Image features: pixels (B, 3, S, S), already preprocessed → (B, E), not normalised.
+    // MARK: - Tokenizing
+
+    /// Tokenizes texts as openai/clip's `clip.tokenize` does: `<|startoftext|>`, the BPE ids,
+    /// `<|endoftext|>`, then zeros up to `contextLength` (N × 77 for every released model).
+    ///
+    /// ```swift
+    /// let text = try CLIP.tokenize(["a diagram", "a dog", "a cat"])   // 3 rows of 77 ids
+    /// let strict = try CLIP.tokenize(["a long caption"], truncate: false)
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - contextLength: the row length; 77 for OpenAI's and open_clip's models.
+    ///   - truncate: keep the first `contextLength` ids of a longer text with `<|endoftext|>`
+    ///     last (as `clip.tokenize(..., truncate=True)`); when false a text that does not fit
+    ///     throws ``TokenizerError/inputTooLong(index:tokenCount:contextLength:)``.
+    public static func tokenize(_ texts: [String], contextLength: Int = 77, truncate: Bool = true) throws
+        -> [[Int32]]
+    {
+        try Tokenizer.bundled().tokenize(texts, contextLength: contextLength, truncate: truncate)
+    }
+
+    /// One text as a single row: `CLIP.tokenize("a dog")` is `CLIP.tokenize(["a dog"])`.
+    public static func tokenize(_ text: String, contextLength: Int = 77, truncate: Bool = true) throws -> [[Int32]] {
+        try tokenize([text], contextLength: contextLength, truncate: truncate)
+    }
+
+    // MARK: - Encoding (openai/clip encode_image, encode_text, forward)
+
+    /// Image features: preprocessed pixels (B, 3, S, S) → (B, E), not normalised.
     /// Large batches run in chunks of `maxBatch` to bound activation memory.
+    ///
+    /// ```swift
+    /// let image = try preprocess(URL(fileURLWithPath: "cat.jpg"))   // (1, 3, 224, 224)
+    /// let features = try model.encodeImage(image)                   // (1, 512)
+    /// ```
     public func encodeImage(_ pixels: Tensor, maxBatch: Int = 32) throws -> Tensor {
         guard pixels.rank == 4, pixels.shape[1] == 3, pixels.shape[2] == imageSize, pixels.shape[3] == imageSize else {
             throw CLIPModelError.invalidInput(
@@ -200,31 +239,79 @@ public struct CLIP: Sendable {
         return Tensor.concatenate(parts, dim: 0)
     }
 
-    /// Text features: token ids (N, T) → (N, E), not normalised.
-    public func encodeText(_ tokens: [[Int32]], maxBatch: Int = 64) throws -> Tensor {
-        if tokens.isEmpty { return Tensor(zeros: [0, configuration.embedDim]) }
-        if tokens.count <= maxBatch { return try text(tokens).value }
-        let parts = try stride(from: 0, to: tokens.count, by: maxBatch).map {
-            try text(Array(tokens[$0..<min($0 + maxBatch, tokens.count)])).value
-        }
-        return Tensor.concatenate(parts, dim: 0)
-    }
-
-    /// Decodes, preprocesses (both cores) and encodes image files → (B, E), not normalised.
-    public func encodeImages(contentsOf urls: [URL], maxBatch: Int = 32) throws -> Tensor {
+    /// Image files → (B, E), not normalised: each chunk of `maxBatch` files is decoded and
+    /// preprocessed on all cores (as ``preprocessor``), then encoded.
+    ///
+    /// ```swift
+    /// let features = try model.encodeImage([URL(fileURLWithPath: "a.jpg"), URL(fileURLWithPath: "b.png")])  // (2, E)
+    /// ```
+    public func encodeImage(_ urls: [URL], maxBatch: Int = 32) throws -> Tensor {
         var parts: [Tensor] = []
         for start in stride(from: 0, to: urls.count, by: maxBatch) {
             let chunk = Array(urls[start..<min(start + maxBatch, urls.count)])
-            let pixels = try preprocessor.preprocessBatch(contentsOf: chunk)
-            parts.append(
-                visual(Variable(Tensor(shape: [chunk.count, 3, imageSize, imageSize], scalars: pixels))).value)
+            parts.append(visual(Variable(try preprocessor(chunk))).value)
         }
         return parts.isEmpty ? Tensor(zeros: [0, configuration.embedDim]) : Tensor.concatenate(parts, dim: 0)
     }
 
-    /// Tokenizes (at the model's context length) and encodes texts → (N, E), not normalised.
-    public func encodeTexts(_ texts: [String], truncate: Bool = true) throws -> Tensor {
+    /// Text features: token ids (N, T) → (N, E), not normalised.
+    ///
+    /// Rows are usually `CLIP.tokenize` output (77 ids). For a model
+    /// with a shorter context the rows are cut to it when only padding is cut; a text whose
+    /// `<|endoftext|>` lies beyond the model's context throws (tokenize with
+    /// `contextLength: model.configuration.text.contextLength` to truncate it instead).
+    ///
+    /// ```swift
+    /// let features = try model.encodeText(CLIP.tokenize(["a dog", "a cat"]))   // (2, 512)
+    /// ```
+    public func encodeText(_ tokens: [[Int32]], maxBatch: Int = 64) throws -> Tensor {
+        if tokens.isEmpty { return Tensor(zeros: [0, configuration.embedDim]) }
+        let rows = try fittedToContext(tokens)
+        if rows.count <= maxBatch { return try text(rows).value }
+        let parts = try stride(from: 0, to: rows.count, by: maxBatch).map {
+            try text(Array(rows[$0..<min($0 + maxBatch, rows.count)])).value
+        }
+        return Tensor.concatenate(parts, dim: 0)
+    }
+
+    /// Texts → (N, E), not normalised, tokenized at the model's context length (a longer text
+    /// is truncated as `clip.tokenize(..., truncate=True)` does unless `truncate` is false).
+    ///
+    /// ```swift
+    /// let features = try model.encodeText(["a photo of a cat", "a photo of a dog"])   // (2, E)
+    /// ```
+    public func encodeText(_ texts: [String], truncate: Bool = true) throws -> Tensor {
         try encodeText(tokenizer.tokenize(texts, contextLength: configuration.text.contextLength, truncate: truncate))
+    }
+
+    /// openai/clip's `model(image, text)`: the cosine similarities of the image and text
+    /// features, scaled by exp(logit_scale), per image (B, N) and per text (N, B).
+    ///
+    /// ```swift
+    /// let (logitsPerImage, logitsPerText) = try model(image, CLIP.tokenize(["a dog", "a cat"]))
+    /// let probs = logitsPerImage.softmax(axis: -1)   // (B, 2), rows sum to 1
+    /// ```
+    public func callAsFunction(_ image: Tensor, _ text: [[Int32]]) throws -> (
+        logitsPerImage: Tensor, logitsPerText: Tensor
+    ) {
+        let (perImage, perText) = logits(imageFeatures: try encodeImage(image), textFeatures: try encodeText(text))
+        return (perImage, perText)
+    }
+
+    /// Rows cut to the model's context length T when everything past T is padding (0), so
+    /// 77-id rows from `CLIP.tokenize` fit a model trained with a shorter context.
+    func fittedToContext(_ tokens: [[Int32]]) throws -> [[Int32]] {
+        let t = configuration.text.contextLength
+        guard tokens.contains(where: { $0.count > t }) else { return tokens }
+        return try tokens.enumerated().map { index, row in
+            guard row.count > t else { return row }
+            guard row[t...].allSatisfy({ $0 == 0 }) else {
+                throw CLIPModelError.invalidInput(
+                    "text \(index) has more than the model's \(t) tokens of context; tokenize it with contextLength: \(t)"
+                )
+            }
+            return Array(row[..<t])
+        }
     }
 
     /// Image features with gradients (training): pixels (B, 3, S, S) → (B, E).

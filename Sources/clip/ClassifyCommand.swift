@@ -55,7 +55,7 @@ struct ClassifyCommand: ParsableCommand {
         let features: Tensor
         do {
             classifier = try ZeroShotClassifier(model: model, classNames: classNames, templates: prompts)
-            features = try model.encodeImages(contentsOf: images.map { URL(fileURLWithPath: $0) })
+            features = try model.encodeImage(images.map { URL(fileURLWithPath: $0) })
         } catch {
             throw fail(error, .input)
         }

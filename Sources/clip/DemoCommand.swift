@@ -49,8 +49,8 @@ struct DemoCommand: ParsableCommand {
         print("\(names.count) images × \(texts.count) captions, \(Parallel.threadCount) threads\n")
         let images: Tensor, textFeatures: Tensor
         do {
-            images = try model.encodeImages(contentsOf: names.map { imageDirectory.appendingPathComponent($0) })
-            textFeatures = try model.encodeTexts(texts)
+            images = try model.encodeImage(names.map { imageDirectory.appendingPathComponent($0) })
+            textFeatures = try model.encodeText(texts)
         } catch { throw fail(error, .input) }
         let (perImage, perText) = model.logits(imageFeatures: images, textFeatures: textFeatures)
         let p = Tensor.softmax(perImage).scalars

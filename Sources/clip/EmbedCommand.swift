@@ -60,6 +60,20 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Under mpirun/srun: each rank embeds a contiguous share, rank 0 writes (README "MPI").
+        let world = try Ranks.join()
+        defer { world?.finalize() }
+        let (imagePaths, textInputs, model) = try Ranks.agree(world, during: "reading the inputs") { try inputs() }
+        var gathered: (images: Tensor, texts: Tensor)?
+        if let world {
+            gathered = try Ranks.abortOnFailure(world) { try embedShares(world, imagePaths, textInputs, model) }
+            guard world.rank == 0 else { return }
+        }
+        try write(imagePaths, textInputs, model, gathered: gathered)
+    }
+
+    /// The image paths and texts in input order, and the model.
+    private func inputs() throws -> ([String], [String], CLIP) {
         var imagePaths = images
         if let imagesFrom {
             let found = try ImageInputs.paths(imagesFrom)
@@ -79,7 +93,23 @@ struct EmbedCommand: ParsableCommand {
         if format == "npy" && !imagePaths.isEmpty && !textInputs.isEmpty {
             throw fail("--format npy writes one array: embed images and texts in separate calls", .usage)
         }
-        let model = try modelOptions.load()
+        return (imagePaths, textInputs, try modelOptions.load())
+    }
+
+    /// Embeds (or takes the `gathered` rows of) the inputs and writes them in the chosen format.
+    private func write(
+        _ imagePaths: [String], _ textInputs: [String], _ model: CLIP, gathered: (images: Tensor, texts: Tensor)?
+    ) throws {
+        let embedImages = { (paths: [String], model: CLIP, emit: ([String], Tensor) throws -> Void) throws in
+            if let gathered {
+                try Self.emitRows(gathered.images, paths, emit)
+            } else {
+                try self.embedImages(paths, model, emit: emit)
+            }
+        }
+        let embedTexts = { (texts: [String], model: CLIP) throws -> Tensor in
+            try gathered?.texts ?? self.embedTexts(texts, model)
+        }
         let width = model.configuration.embedDim
         let out = try StreamedOutput(path: output)
         do {
@@ -126,7 +156,7 @@ struct EmbedCommand: ParsableCommand {
     }
 
     /// Embeds images a batch at a time, handing each batch's paths and (B, E) rows to `emit`.
-    private func embedImages(_ paths: [String], _ model: CLIP, emit: ([String], Tensor) throws -> Void) throws {
+    func embedImages(_ paths: [String], _ model: CLIP, emit: ([String], Tensor) throws -> Void) throws {
         guard !paths.isEmpty else { return }
         let preprocessor = model.preprocessor
         let side = model.imageSize
@@ -147,13 +177,20 @@ struct EmbedCommand: ParsableCommand {
         }
     }
 
-    private func embedTexts(_ texts: [String], _ model: CLIP) throws -> Tensor {
+    func embedTexts(_ texts: [String], _ model: CLIP) throws -> Tensor {
         let context = model.configuration.text.contextLength
         for (i, text) in texts.enumerated() where model.tokenizer.encode(text).count + 2 > context {
             warn("text \(i) is longer than \(context) tokens and was truncated")
         }
         do {
-            let rows = try model.encodeTexts(texts, truncate: true)
+            // Batches of 32, as images: memory stays bounded, and `mpirun` shares of whole batches
+            // give the same bits as one process.
+            var scalars: [Float] = []
+            for start in stride(from: 0, to: texts.count, by: Self.batch) {
+                let chunk = Array(texts[start..<min(start + Self.batch, texts.count)])
+                scalars += try model.encodeText(chunk, truncate: true).scalars
+            }
+            let rows = Tensor(shape: [texts.count, model.configuration.embedDim], scalars: scalars)
             return raw ? rows : Tensor.l2Normalized(rows)
         } catch {
             throw fail(error, .input)

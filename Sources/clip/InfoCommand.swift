@@ -28,7 +28,7 @@ struct InfoCommand: ParsableCommand {
             "context_length": c.text.contextLength,
             "vocab_size": c.text.vocabularySize,
             "parameters": model.parameterCount,
-            "weight_dtype": model.weightDType,
+            "weight_dtype": model.weightDType.rawValue,
             "format": model.format.rawValue,
             "activation": c.activation.rawValue,
             "vision": vision,

@@ -151,6 +151,26 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Under mpirun/srun: one rank of a data-parallel run (--batch-size per rank; README "MPI").
+        let world = try Ranks.join()
+        defer { world?.finalize() }
+        var request = self.request
+        request.batchSize = batchSize.map { $0 * (world?.worldSize ?? 1) }
+        let (trainer, outputURL) = try Ranks.agree(world, during: "preparing the run") {
+            let prepared = try prepare(request)
+            if let world {
+                prepared.0.collective = MPITrainingCollective(world)
+                do {
+                    try prepared.0.checkDataParallel(samples: try prepared.0.runDescription.data?.open().count ?? 0)
+                } catch { throw fail(error, Self.exitKind(error)) }
+            }
+            return prepared
+        }
+        try Ranks.abortOnFailure(world) { try train(trainer, outputURL) }
+    }
+
+    /// The trainer of a new or resumed run, and its output directory.
+    private func prepare(_ request: RunRequest) throws -> (Trainer, URL) {
         let trainer: Trainer
         let outputURL: URL
         if let resume {
@@ -168,6 +188,11 @@ struct TrainCommand: ParsableCommand {
             do { trainer = try Trainer(model: model, run: description) } catch { throw fail(error, .usage) }
         }
 
+        return (trainer, outputURL)
+    }
+
+    /// Runs the loop, printing its events.
+    private func train(_ trainer: Trainer, _ outputURL: URL) throws {
         trainer.validation = Self.retrieval
         let interrupt = InterruptFlag.install()
         var bar: ProgressBar?

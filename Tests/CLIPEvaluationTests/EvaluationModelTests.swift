@@ -1,6 +1,6 @@
 // Zero-shot and retrieval evaluation end to end on a tiny random model and generated images.
 // The expected numbers are recomputed here image by image through the public inference API
-// (encodeImages, ZeroShotClassifier, encodeTexts), so the test checks the batching, skipping,
+// (encodeImage, ZeroShotClassifier, encodeText), so the test checks the batching, skipping,
 // folder listing and bookkeeping of the evaluators; the metric arithmetic itself is checked
 // on hand-computed matrices in EvaluationMetricsTests.
 import CLIPImage
@@ -98,7 +98,7 @@ enum EvaluationFixtures {
         let classifier = try ZeroShotClassifier(model: model, classNames: folder.promptNames, templates: templates)
         var hits = 0, perClass = [Int](repeating: 0, count: 5)
         for item in folder.images where item.url.lastPathComponent != "broken.png" {
-            let scores = classifier.classify(imageFeatures: try model.encodeImages(contentsOf: [item.url]))[0]
+            let scores = classifier.classify(imageFeatures: try model.encodeImage([item.url]))[0]
             if scores[0].label == folder.promptNames[item.label] {
                 hits += 1
                 perClass[item.label] += 1
@@ -171,12 +171,12 @@ enum EvaluationFixtures {
 
         // Expected: embed the readable images and the kept captions directly, cosine matrix by hand.
         let images = Tensor.l2Normalized(
-            try model.encodeImages(
-                contentsOf: ["0", "1", "2", "3"].map {
+            try model.encodeImage(
+                ["0", "1", "2", "3"].map {
                     root.appendingPathComponent("images/\($0).png")
                 }))
         let texts = Tensor.l2Normalized(
-            try model.encodeTexts(["a red square", "a green square, small", "red again", "blue", "yellow"]))
+            try model.encodeText(["a red square", "a green square, small", "red again", "blue", "yellow"]))
         let e = images.shape[1], iv = images.scalars, tv = texts.scalars
         let similarity = (0..<4).map { i in
             (0..<5).map { t in (0..<e).map { iv[i * e + $0] * tv[t * e + $0] }.reduce(0, +) }

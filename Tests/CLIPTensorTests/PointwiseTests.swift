@@ -31,6 +31,27 @@ import Testing
         #expect(diff.within(absolute: 1e-6), "\(diff)")
     }
 
+    /// `softmax(axis:)` against a Float64 softmax of each line along the axis (any axis, negative
+    /// counts from the end, as torch's `dim`).
+    @Test(arguments: [-1, 0, 1, 2, -3])
+    func softmaxAlongAnAxis(axis: Int) {
+        var g = SeededGenerator(seed: 24)
+        let shape = [2, 3, 4]
+        let x = Tensor.random(shape, in: -5...5, using: &g)
+        let y = x.softmax(axis: axis)
+        let d = axis < 0 ? axis + shape.count : axis
+        let expected = indices(shape).map { index -> Double in
+            let line = (0..<shape[d]).map { k -> Double in
+                var i = index
+                i[d] = k
+                return x.at(i)
+            }
+            return Naive.softmax(line)[index[d]]
+        }
+        let diff = Closeness(y.scalars, expected)
+        #expect(y.shape == shape && diff.within(absolute: 1e-6), "axis \(axis): \(diff)")
+    }
+
     @Test(arguments: [([4, 5], [5]), ([2, 3, 4], [3, 1]), ([2, 1, 4], [3, 1]), ([6], [6]), ([2, 3], [1])])
     func broadcastingAddAndMultiply(aShape: [Int], bShape: [Int]) {
         var g = SeededGenerator(seed: 23)

@@ -65,7 +65,7 @@ import Testing
         let model = try CLIP.load(URL(fileURLWithPath: TinyModel.path))
         let firstFive = b.lines.prefix(5)
         let expected = Tensor.l2Normalized(
-            try model.encodeImages(contentsOf: firstFive.map { URL(fileURLWithPath: $0.image) })
+            try model.encodeImage(firstFive.map { URL(fileURLWithPath: $0.image) })
         ).scalars
         let d = Closeness(firstFive.flatMap(\.embedding), expected)
         #expect(d.within(absolute: 1e-6), "\(d)")

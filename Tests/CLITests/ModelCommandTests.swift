@@ -23,8 +23,8 @@ import Testing
         #expect(out.image_embeddings.count == 2 && out.text_embeddings.count == 2)
         let model = try CLIP.load(URL(fileURLWithPath: TinyModel.path))
         let images = Tensor.l2Normalized(
-            try model.encodeImages(contentsOf: Self.images.map { URL(fileURLWithPath: $0) }))
-        let textRows = Tensor.l2Normalized(try model.encodeTexts(texts))
+            try model.encodeImage(Self.images.map { URL(fileURLWithPath: $0) }))
+        let textRows = Tensor.l2Normalized(try model.encodeText(texts))
         let d1 = Closeness(out.image_embeddings.flatMap { $0 }, images.scalars),
             d2 = Closeness(out.text_embeddings.flatMap { $0 }, textRows.scalars)
         #expect(d1.within(absolute: 1e-6) && d2.within(absolute: 1e-6), "images \(d1), texts \(d2)")
@@ -53,7 +53,7 @@ import Testing
             (0..<16).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
         }
         let model = try CLIP.load(URL(fileURLWithPath: TinyModel.path))
-        let expected = try model.encodeImages(contentsOf: Self.images.map { URL(fileURLWithPath: $0) }).scalars
+        let expected = try model.encodeImage(Self.images.map { URL(fileURLWithPath: $0) }).scalars
         #expect(Closeness(values, expected).within(absolute: 1e-6))
 
         let t = try CLIRunner.run(["embed", "--model", TinyModel.path, "--texts-from", texts.path])
@@ -90,7 +90,7 @@ import Testing
         let model = try CLIP.load(URL(fileURLWithPath: TinyModel.path))
         let classifier = try ZeroShotClassifier(model: model, classNames: ["cat", "dog", "rocket"])
         let expected = classifier.classify(
-            imageFeatures: try model.encodeImages(contentsOf: [URL(fileURLWithPath: Self.images[0])]))[0]
+            imageFeatures: try model.encodeImage([URL(fileURLWithPath: Self.images[0])]))[0]
         #expect(predictions.map { $0["label"] as? String } == expected.prefix(2).map(\.label))
         let p0 = try #require(predictions[0]["probability"] as? Double)
         #expect(abs(p0 - Double(expected[0].probability)) < 1e-6)

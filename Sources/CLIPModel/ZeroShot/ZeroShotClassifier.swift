@@ -11,7 +11,7 @@ import Foundation
 /// ```swift
 /// let classifier = try ZeroShotClassifier(model: model, classNames: ["cat", "dog"],
 ///                                          templates: ZeroShotClassifier.openAIImageNetTemplates)
-/// let ranked = try classifier.classify(imageFeatures: model.encodeImages(contentsOf: [url]))
+/// let ranked = try classifier.classify(imageFeatures: model.encodeImage([url]))
 /// print(ranked[0].first!)   // (label: "cat", probability: 0.97, logit: 24.1)
 /// ```
 public struct ZeroShotClassifier: Sendable {
@@ -35,7 +35,7 @@ public struct ZeroShotClassifier: Sendable {
         let prompts = classNames.flatMap { name in
             templates.map { $0.contains("{}") ? $0.replacingOccurrences(of: "{}", with: name) : "\($0) \(name)" }
         }
-        let embedded = Tensor.l2Normalized(try model.encodeTexts(prompts))  // (K·P, E)
+        let embedded = Tensor.l2Normalized(try model.encodeText(prompts))  // (K·P, E)
         let e = embedded.size(-1)
         let perClass = Tensor.mean(embedded.reshaped([classNames.count, templates.count, e]), dim: 1)  // (K, E)
         self.classNames = classNames

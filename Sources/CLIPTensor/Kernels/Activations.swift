@@ -49,6 +49,19 @@ extension Tensor {
         return out
     }
 
+    /// Softmax along `axis` (negative counts from the end), as `torch.softmax(x, dim=axis)`.
+    ///
+    /// ```swift
+    /// let probs = logitsPerImage.softmax(axis: -1)   // (B, N), each row sums to 1
+    /// ```
+    public func softmax(axis: Int = -1) -> Tensor {
+        let d = axis < 0 ? axis + rank : axis
+        precondition((0..<rank).contains(d), "softmax axis \(axis) out of range for rank \(rank)")
+        if d == rank - 1 { return Tensor.softmax(self) }
+        // The kernel works on contiguous last-axis rows: move `axis` last and back.
+        return Tensor.softmax(transposed(d, rank - 1)).transposed(d, rank - 1).contiguous()
+    }
+
     /// Softmax of one row of `n` values (in place allowed: `input == output`).
     @inline(__always)
     static func softmaxRow(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ n: Int) {

@@ -92,17 +92,21 @@ public final class Trainer {
         if options.accumulationSteps > 1 {
             return try accumulatedBackward(pixels: pixels, tokens: tokens, trainingMode: imageTowerTrains)
         }
+        let imageFeatures = model.imageFeatures(Variable(pixels), training: imageTowerTrains)
+        let textFeatures = try model.textFeatures(tokens)
+        if collective.worldSize > 1 {
+            return try dataParallelBackward(
+                imageFeatures: imageFeatures, textFeatures: textFeatures, logitScale: model.logitScaleParameter)
+        }
         let l = ContrastiveLoss.loss(
-            imageFeatures: try collective.gatherFeatures(
-                model.imageFeatures(Variable(pixels), training: imageTowerTrains)),
-            textFeatures: try collective.gatherFeatures(model.textFeatures(tokens)),
-            logitScale: model.logitScaleParameter)
+            imageFeatures: imageFeatures, textFeatures: textFeatures, logitScale: model.logitScaleParameter)
         let loss = l.value.item
         if loss.isFinite { l.backward() }
         return loss
     }
 
-    /// Runs one optimiser step on a batch: pixels (B, 3, S, S) and B token rows.
+    /// Runs one optimiser step on a batch: pixels (B, 3, S, S) and B token rows (with several
+    /// ranks, this rank's share of the global batch; every rank calls it at every step).
     public func train(pixels: Tensor, tokens: [[Int32]]) throws -> StepReport {
         let lr = schedule.rate(at: step)
         let loss = try computeGradients(pixels: pixels, tokens: tokens)
@@ -150,10 +154,12 @@ public final class Trainer {
             // Every micro-batch loss contains the logit scale; only the first passes it a
             // gradient, so ∂L/∂t is counted once (open_clip would count it once per micro-batch).
             let scale = i == 0 ? model.logitScaleParameter : Variable(model.logitScaleParameter.value)
-            let l = ContrastiveLoss.loss(
-                imageFeatures: try collective.gatherFeatures(images),
-                textFeatures: try collective.gatherFeatures(texts),
-                logitScale: scale)
+            if collective.worldSize > 1 {
+                loss = try dataParallelBackward(imageFeatures: images, textFeatures: texts, logitScale: scale)
+                if !loss.isFinite { return loss }
+                continue
+            }
+            let l = ContrastiveLoss.loss(imageFeatures: images, textFeatures: texts, logitScale: scale)
             loss = l.value.item
             if !loss.isFinite { return loss }
             l.backward()

@@ -56,6 +56,8 @@ extension Trainer {
             StaleFiles.remove(in: output)
         }
         let dataset = try source.open()
+        let ranks = collective.worldSize
+        if ranks > 1 { try checkDataParallel(samples: dataset.count) }
         let loader = try DataLoader(
             source: dataset, batchSize: options.batchSize, imageSize: model.imageSize, tokenizer: model.tokenizer,
             contextLength: model.configuration.text.contextLength, seed: options.seed, augment: options.augment,
@@ -76,7 +78,10 @@ extension Trainer {
         while step < options.steps && disposition == .more {
             guard let batch = try loader.nextBatch() else { break }
             let started = Date()
-            let report = try train(pixels: batch.pixels, tokens: batch.tokens)
+            // Every rank loads the same global batch and trains on its contiguous share, so the
+            // global batch at step s is the same whatever the number of ranks.
+            let share = ranks > 1 ? batch.share(rank: collective.rank, of: ranks) : (batch.pixels, batch.tokens)
+            let report = try train(pixels: share.0, tokens: share.1)
             dataPosition = batch.position
             let rate = Double(options.batchSize) / max(Date().timeIntervalSince(started), 1e-9)
             if report.skipped { summary.skippedSteps += 1 }
@@ -86,6 +91,8 @@ extension Trainer {
                     gradNorm: report.gradientNorm, samplesPerSecond: rate, skippedSamples: loader.skippedSamples,
                     stepSkipped: report.skipped))
             disposition = try progress(.step(report, samplesPerSecond: rate))
+            // A stop (Ctrl-C reaches every rank at a different moment) holds when any rank asks.
+            if ranks > 1, try collective.allReduceSum([disposition == .stop ? 1 : 0])[0] > 0 { disposition = .stop }
             let due = step % options.checkpointEvery == 0 || step == options.steps
             if due || disposition == .stop {
                 if try checkpoint(output: output, log: log, progress: progress) == .stop {
@@ -100,7 +107,29 @@ extension Trainer {
         return summary
     }
 
-    /// Saves a checkpoint (rank 0), then evaluates the validation data if the run has some.
+    /// Refuses settings a data-parallel run cannot work with (``run(output:workers:progress:)``
+    /// checks them before its first collective call; every rank finds the same): a global batch
+    /// the ranks cannot split evenly, micro-batches that do not divide a rank's share, and data
+    /// with fewer than `samples` than one global batch. Nothing to check with one process.
+    public func checkDataParallel(samples: Int) throws {
+        guard collective.worldSize > 1 else { return }
+        let ranks = collective.worldSize, batch = options.batchSize
+        guard ranks <= batch, batch % ranks == 0 else {
+            throw TrainingError.invalidOptions(
+                "the global batch of \(batch) pairs cannot be split evenly over \(ranks) ranks")
+        }
+        guard (batch / ranks) % options.accumulationSteps == 0 else {
+            throw TrainingError.invalidOptions(
+                "\(options.accumulationSteps) micro-batches do not divide the \(batch / ranks) pairs per rank")
+        }
+        guard samples >= batch else {
+            throw TrainingError.invalidOptions(
+                "the data has \(samples) samples, fewer than one global batch of \(batch) (\(ranks) ranks × \(batch / ranks))"
+            )
+        }
+    }
+
+    /// Saves a checkpoint (rank 0), then evaluates the validation data if the run has some (rank 0).
     private func checkpoint(
         output: URL, log: TrainingLog?, progress: (TrainingEvent) throws -> TrainingDisposition
     ) throws -> TrainingDisposition {
@@ -109,11 +138,19 @@ extension Trainer {
             let folder = try Checkpoint.save(self, to: output)
             if try progress(.checkpoint(step: step, folder: folder)) == .stop { disposition = .stop }
         }
-        if let validation, let data = runDescription.validation {
+        if collective.rank == 0, let validation, let data = runDescription.validation {
             let metrics = try validation(model, data)
             try log?.appendValidation(step: step, metrics: metrics)
             if try progress(.validation(step: step, metrics: metrics)) == .stop { disposition = .stop }
         }
         return disposition
+    }
+}
+
+extension DataLoader.Batch {
+    /// Rank `rank`'s contiguous share of the batch (its size divisible by `ranks`).
+    func share(rank: Int, of ranks: Int) -> (Tensor, [[Int32]]) {
+        let b = tokens.count / ranks, rows = (rank * b)..<((rank + 1) * b)
+        return (pixels.sliced(dim: 0, range: rows).contiguous(), Array(tokens[rows]))
     }
 }

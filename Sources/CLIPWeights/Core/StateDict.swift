@@ -10,6 +10,8 @@ public enum WeightFormat: String, Sendable, Hashable {
     case huggingFaceSafetensors
     /// A Hugging Face `CLIPModel` folder with `pytorch_model.bin` (possibly sharded).
     case huggingFacePyTorch
+    /// No file: the weights were freshly initialised (`CLIP(configuration:seed:)`).
+    case initialized
 }
 
 /// Named tensors of one model, always with OpenAI's `clip/model.py` key names

@@ -17,7 +17,7 @@ enum CLIExit: Int32 {
 func fail(_ message: String, hint: String? = nil, _ kind: CLIExit) -> ExitCode {
     var text = "error: \(message)\n"
     if let hint, !hint.isEmpty { text += "hint: \(hint)\n" }
-    FileHandle.standardError.write(Data(text.utf8))
+    if Ranks.heldErrors != nil { Ranks.heldErrors? += text } else { FileHandle.standardError.write(Data(text.utf8)) }
     return ExitCode(kind.rawValue)
 }
 

@@ -57,6 +57,9 @@ enum GlobalOptions {
         return .success(rest)
     }
 
+    /// Ranks other than 0 of an MPI job print errors only (rank 0 reports progress).
+    static func quietenRank() { verbosity = .quiet }
+
     private static func applyThreads(_ value: String) -> Int? {
         guard let n = Int(value), (1...1024).contains(n) else {
             _ = fail(

@@ -23,27 +23,26 @@ struct ModelOptions: ParsableArguments {
         try Self.resolve(model, offline: loading.offline)
     }
 
-    /// Resolves a path or model name (shared with `clip download` and `clip convert`).
+    /// Resolves a path or model name with the library's ``ModelStore/resolve(_:progress:)``
+    /// (the rule `CLIP.load` follows) and a progress bar for downloads; failures become one
+    /// `error:` line and exit 66.
     static func resolve(_ model: String, offline: Bool) throws -> URL {
-        let url = URL(fileURLWithPath: model)
-        if FileManager.default.fileExists(atPath: url.path) { return url }
-        guard let reference = ModelReference.named(model) else {
-            let looksLikePath =
-                model.contains("/") && !model.hasPrefix("hf:") || model.hasSuffix(".pt")
-                || model.hasSuffix(".safetensors")
-            throw fail(
-                looksLikePath
-                    ? "model file not found: \(model)" : "model file not found and not a known model name: \(model)",
-                hint: "Pass a checkpoint path, a name from `clip models` (e.g. ViT-B/32), or hf:owner/name.", .model)
-        }
         var store = ModelStore.fromEnvironment()
         if offline { store.offline = true }
-        if store.isCached(reference) {
-            note("\(reference.displayName) is cached at \(store.localURL(for: reference).path)")
-            return store.localURL(for: reference)
+        let bars = DownloadBars()
+        defer { bars.finish() }
+        let resolved: ResolvedModel
+        do {
+            resolved = try store.resolve(model) { bars.update($0) }
+        } catch {
+            bars.finish()
+            throw fail(error, .model)
         }
-        note("fetching \(reference.displayName) into \(store.cacheDirectory.path)")
-        return try fetch(reference, from: store)
+        if let reference = resolved.reference {
+            let verb = resolved.downloaded ? "was fetched into" : "is cached at"
+            note("\(reference.displayName) \(verb) \(resolved.url.path)")
+        }
+        return resolved.url
     }
 
     /// Downloads with a progress bar; failures become one `error:` line and exit 66.
