@@ -1,4 +1,4 @@
-import CLIPTraining
+import CLIPEvaluation
 import FuzzSupport
 
 // The CSV/TSV reader (quoted fields, embedded separators and newlines, CRLF, BOM). The first byte
