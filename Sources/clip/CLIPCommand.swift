@@ -40,6 +40,7 @@ struct CLIPCommand: AsyncParsableCommand {
             ModelsCommand.self,
             DownloadCommand.self,
             ConvertCommand.self,
+            HiddenStatesCommand.self,
         ]
     )
 

@@ -63,7 +63,12 @@ struct EmbedCommand: ParsableCommand {
         // Under mpirun/srun: each rank embeds a contiguous share, rank 0 writes (README "MPI").
         let world = try Ranks.join()
         defer { world?.finalize() }
-        let (imagePaths, textInputs, model) = try Ranks.agree(world, during: "reading the inputs") { try inputs() }
+        let (imagePaths, textInputs, loaded) = try Ranks.agree(world, during: "reading the inputs") { try inputs() }
+        guard let model = loaded else {
+            // A single tower runs in one process (rank 0 under mpirun).
+            if (world?.rank ?? 0) == 0 { try runOnTower(imagePaths, textInputs) }
+            return
+        }
         var gathered: (images: Tensor, texts: Tensor)?
         if let world {
             gathered = try Ranks.abortOnFailure(world) { try embedShares(world, imagePaths, textInputs, model) }
@@ -72,8 +77,8 @@ struct EmbedCommand: ParsableCommand {
         try write(imagePaths, textInputs, model, gathered: gathered)
     }
 
-    /// The image paths and texts in input order, and the model.
-    private func inputs() throws -> ([String], [String], CLIP) {
+    /// The image paths and texts in input order, and the model (nil for a single-tower folder).
+    private func inputs() throws -> ([String], [String], CLIP?) {
         var imagePaths = images
         if let imagesFrom {
             let found = try ImageInputs.paths(imagesFrom)
@@ -93,6 +98,8 @@ struct EmbedCommand: ParsableCommand {
         if format == "npy" && !imagePaths.isEmpty && !textInputs.isEmpty {
             throw fail("--format npy writes one array: embed images and texts in separate calls", .usage)
         }
+        // diffusers' single towers (text_encoder_2/, image_encoder/) have no CLIP to load.
+        if CLIPTowers.isSingleTower(try modelOptions.resolve()) { return (imagePaths, textInputs, nil) }
         return (imagePaths, textInputs, try modelOptions.load())
     }
 

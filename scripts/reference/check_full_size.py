@@ -14,6 +14,12 @@ under scripts/bench/.cache, and swift-clip must
   * infer the same configuration as the preset of that name (`clip info`),
   * produce image and text embeddings within 1e-4 of PyTorch's relative to their norm, with
     cosine similarity >= 0.99999 (`clip-bench model` on two images and three texts).
+
+`ViT-L/14-text` (in the default list) is SD 1.x's text encoder: transformers' CLIPTextModel with
+ViT-L/14's text configuration (width 768, 12 blocks, quick_gelu), random and perturbed, saved as a
+diffusers text_encoder/ folder; `clip hidden-states` must give transformers' last_hidden_state
+(the default), the clip-skip state (`--layer -2 --final-norm`) and pooler_output (`--pooled`) for
+three prompts (ids from clip-anytorch's tokenizer, EOT padding) within 1e-4 of each row's norm.
 """
 import argparse
 import json
@@ -40,15 +46,62 @@ def perturb(model, g):
                 p.copy_(torch.rand(p.shape, generator=g) + 0.5)
 
 
+def check_text_tower():
+    """SD 1.x's text encoder through `clip hidden-states`, against transformers."""
+    import clip as openai_clip  # clip-anytorch: OpenAI's tokenizer, for the reference ids
+    import numpy as np
+    import transformers
+    folder = os.path.join(CACHE, "ViT-L-14-text_encoder")
+    config = transformers.CLIPTextConfig(
+        vocab_size=49408, hidden_size=768, intermediate_size=3072, projection_dim=768, num_hidden_layers=12,
+        num_attention_heads=12, max_position_embeddings=77, hidden_act="quick_gelu", bos_token_id=49406,
+        eos_token_id=2, pad_token_id=1)
+    torch.manual_seed(0)
+    model = transformers.CLIPTextModel(config).eval()
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in model.state_dict().values():
+            if p.is_floating_point():
+                p.add_(torch.randn(p.shape, generator=g) * (0.05 if p.ndim <= 1 else 0.005))
+    model.save_pretrained(folder)
+    prompts = ["a photograph of an astronaut riding a horse", "a cat", "masterpiece, best quality, " * 8]
+    texts = os.path.join(CACHE, "check-prompts.jsonl")
+    with open(texts, "w") as f:
+        f.writelines(json.dumps(p) + "\n" for p in prompts)
+    ids = openai_clip.tokenize(prompts, truncate=True)
+    for row in ids:
+        end = int(row.argmax())
+        row[end + 1:] = 49407  # EOT padding, as diffusers' SD 1.x tokenizer
+    with torch.no_grad():
+        r = model(input_ids=ids, output_hidden_states=True)
+        recipes = [([], r.last_hidden_state), (["--layer", "-2", "--final-norm"], model.final_layer_norm(r.hidden_states[-2])),
+                   (["--pooled"], r.pooler_output)]
+    ok, line = True, []
+    for flags, ref in recipes:
+        out = os.path.join(CACHE, "check-states.npy")
+        subprocess.run([os.path.join(ROOT, ".build", "release", "clip"), "hidden-states", "--model", folder,
+                        "--texts-from", texts, "-o", out, "--quiet"] + flags, check=True)
+        ours = torch.from_numpy(np.load(out)).double()
+        ref = ref.double()
+        rel = ((ours - ref).abs().amax(dim=-1) / ref.norm(dim=-1)).max().item() if ours.shape == ref.shape else float("inf")
+        ok = ok and rel <= 1e-4
+        line.append(f"{' '.join(flags) or 'defaults'}: {tuple(ours.shape)} max diff/norm {rel:.1e}")
+    print(("ok   " if ok else "FAIL ") + "ViT-L/14-text   (SD 1.x text_encoder) " + "; ".join(line), flush=True)
+    return ok
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--models", default=",".join(NAMES))
+    ap.add_argument("--models", default=",".join(list(NAMES) + ["ViT-L/14-text"]))
     ap.add_argument("--fp16", action="store_true", help="store weights as OpenAI's mixed fp16 release does")
     args = ap.parse_args()
     torch.set_num_threads(2)
     os.makedirs(CACHE, exist_ok=True)
     failures = 0
     for preset in args.models.split(","):
+        if preset == "ViT-L/14-text":
+            failures += 0 if check_text_tower() else 1
+            continue
         name = NAMES.get(preset, preset)
         preset = {v: k for k, v in NAMES.items()}.get(name, preset)
         torch.manual_seed(0)

@@ -261,8 +261,10 @@ def hf_formats(manifest):
     model, size = make_hf()
     pixels, tokens = make_inputs(size, 9)
     with torch.no_grad():
+        # transformers 5 returns a model output whose pooler_output is the projected feature.
         image = model.get_image_features(pixel_values=pixels)
         text = model.get_text_features(input_ids=tokens)
+        image, text = [f if torch.is_tensor(f) else f.pooler_output for f in (image, text)]
         logits = model(input_ids=tokens, pixel_values=pixels).logits_per_image
     outputs = {"pixels": pixels, "tokens": tokens, "image_features": image, "text_features": text,
                "logits_per_image": logits}
@@ -294,6 +296,11 @@ def hf_formats(manifest):
         path = os.path.join(OUT, folder)
         shutil.rmtree(path, ignore_errors=True)
         copy.deepcopy(model).to(dtype).save_pretrained(path, **kwargs)
+        bin_path = os.path.join(path, "pytorch_model.bin")
+        if not kwargs["safe_serialization"] and not os.path.exists(bin_path):
+            # transformers 5 writes model.safetensors even with safe_serialization=False.
+            torch.save(OrderedDict((k, v.to(dtype)) for k, v in hf_state.items()), bin_path)
+            os.remove(os.path.join(path, "model.safetensors"))
         manifest["files"][folder] = {
             "format": "huggingFacePyTorch" if folder == "hf-bin" else "huggingFaceSafetensors", "model": "hf",
             "state": "hf-fp32" if dtype == torch.float32 else "hf-fp16"}

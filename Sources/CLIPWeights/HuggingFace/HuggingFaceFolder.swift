@@ -60,6 +60,12 @@ public enum HuggingFaceFolder {
             throw fail(
                 "no model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json")
         }
+        // Single towers (diffusers' text_encoder/, image_encoder/) may store their keys without prefix.
+        if let object = try? JSONSerialization.jsonObject(with: configData) as? [String: Any],
+            let modelType = object["model_type"] as? String
+        {
+            raw = HuggingFaceKeyMap.addingTowerPrefix(raw, modelType: modelType)
+        }
         let tensors = try HuggingFaceKeyMap.toOpenAI(raw, source: path)
         return StateDict(tensors: tensors, format: format, metadata: [StateDict.configJSONKey: configText])
     }

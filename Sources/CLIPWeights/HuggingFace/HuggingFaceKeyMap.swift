@@ -56,6 +56,27 @@ public enum HuggingFaceKeyMap {
         "vision_model.embeddings.position_ids",
     ]
 
+    /// Single-tower models by `config.json` `model_type`: the prefix their keys carry inside a
+    /// `CLIPModel`. transformers 4.x wrote `CLIPTextModel` keys with it, transformers 5 without.
+    public static let towerPrefixes: [String: String] = [
+        "clip_text_model": "text_model.",
+        "clip_vision_model": "vision_model.",
+    ]
+
+    /// Keys of a single-tower model (`config.json` `model_type`) with the tower's prefix put in
+    /// front where it is missing, so that the tables above apply; the projections keep their names.
+    public static func addingTowerPrefix(_ tensors: [String: WeightTensor], modelType: String) -> [String:
+        WeightTensor]
+    {
+        guard let prefix = towerPrefixes[modelType] else { return tensors }
+        var result: [String: WeightTensor] = [:]
+        for (key, tensor) in tensors {
+            let bare = !key.hasPrefix(prefix) && transposedKeys[key] == nil && renamedKeys[key] == nil
+            result[bare ? prefix + key : key] = tensor
+        }
+        return result
+    }
+
     /// Whether `keys` look like a Hugging Face `CLIPModel` state dict.
     public static func isHuggingFace<S: Sequence>(_ keys: S) -> Bool where S.Element == String {
         keys.contains { $0.hasPrefix("text_model.") || $0.hasPrefix("vision_model.") }
