@@ -10,11 +10,15 @@ let package = Package(
         .library(name: "CLIP", targets: ["CLIP"]),
         .executable(name: "clip", targets: ["clip"]),
         .executable(name: "clip-bench", targets: ["clip-bench"]),
+        // Photo search on SQLite: its own products, so `clip` (and `clip demo`) never waits for GRDB to build.
+        .library(name: "CLIPIndex", targets: ["CLIPIndex"]),
+        .executable(name: "clip-index", targets: ["clip-index"]),
         // `clip serve`: the HTTP stack lives in its own product so `swift run clip` stays quick to build.
         .executable(name: "clip-server", targets: ["clip-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // `swift package generate-documentation --target CLIP`; builds compile its two plugin scripts, link nothing.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         // Embedding server (`clip-server`, CLIPServer): only these targets depend on them.
@@ -69,6 +73,11 @@ let package = Package(
         .target(name: "CLIPHub", dependencies: ["CLIPTensor", "CLIPModel", "CLIPWeights"]),
         .target(name: "CLIPDistributed", dependencies: ["CMPI", "CLIPTensor", "CLIPTraining"]),
         .target(
+            name: "CLIPIndex",
+            dependencies: [
+                "CLIPTensor", "CLIPImage", "CLIPModel", "CLIPHub", .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+        .target(
             name: "CLIP",
             dependencies: [
                 "CLIPOutput", "CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights",
@@ -80,6 +89,10 @@ let package = Package(
             name: "clip",
             dependencies: ["CLIP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             resources: [.copy("Resources/demo")]
+        ),
+        .executableTarget(
+            name: "clip-index",
+            dependencies: ["CLIP", "CLIPIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "clip-bench",
@@ -136,11 +149,17 @@ let package = Package(
         .testTarget(
             name: "CLIPHubTests",
             dependencies: ["CLIPHub", "CLIPModel", "CLIPWeights", "CLIPTensor", "CLIPTestSupport"]),
+        .testTarget(name: "CLIPIndexTests", dependencies: ["CLIPIndex", "CLIPModel", "CLIPTestSupport"]),
         .testTarget(
             name: "CLIPDistributedTests",
             dependencies: ["CLIPDistributed", "CLIPTraining", "CLIPModel", "CLIPTensor", "CLIPWeights"]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "getting-started"]),
-        .testTarget(name: "CLITests", dependencies: ["clip", "CLIP", "CLIPTestSupport"]),
+        .testTarget(
+            name: "CLITests",
+            dependencies: [
+                "clip", "clip-index", "CLIP", "CLIPIndex", "CLIPTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(
             name: "CLIPServerTests",
             dependencies: [

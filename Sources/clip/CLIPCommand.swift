@@ -41,6 +41,8 @@ struct CLIPCommand: AsyncParsableCommand {
             DownloadCommand.self,
             ConvertCommand.self,
             HiddenStatesCommand.self,
+            IndexStubCommand.self,
+            SearchStubCommand.self,
             ServeCommand.self,
         ]
     )
@@ -51,6 +53,10 @@ struct CLIPCommand: AsyncParsableCommand {
         unblockTerminationSignals()
         switch GlobalOptions.extract(Array(CommandLine.arguments.dropFirst())) {
         case .success(let arguments):
+            // Photo search lives in the clip-index program (see IndexForwarding).
+            if let first = arguments.first, IndexForwarding.commands.contains(first) {
+                exit(withError: IndexForwarding.forward(Array(CommandLine.arguments.dropFirst())))
+            }
             do {
                 var command = try parseAsRoot(arguments)
                 if var command = command as? AsyncParsableCommand {

@@ -49,4 +49,75 @@ import Testing
             _ = try run(bytes)
         }
     }
+
+    /// Issue 14 case 4: every record a pickle builds is capped (stack, marks, memo, list and
+    /// dict sizes, containers, string lengths, total work), with a typed error naming the cap.
+    static let caps: [(name: String, bytes: @Sendable () -> [UInt8], detail: String)] = [
+        (
+            "stack",
+            { [0x80, 2] + [UInt8](repeating: 0x4E, count: PickleMachine.Limits.maximumStackDepth + 1) + [0x2E] },
+            "more than 1048576 values on the stack"
+        ),
+        ("marks", { [0x80, 2] + [UInt8](repeating: 0x28, count: 70_000) + [0x2E] }, "more than 65536 open MARKs"),
+        (
+            "memo",
+            {
+                [0x80, 2, 0x5D]
+                    + (0...UInt32(PickleMachine.Limits.maximumMemoEntries)).flatMap { [0x72] + HostileFiles.le32($0) }
+                    + [0x2E]
+            },
+            "more than 1048576 memo entries"
+        ),
+        (
+            "list",
+            {
+                [0x80, 2, 0x5D]
+                    + [UInt8](repeating: 0, count: 2 * PickleMachine.Limits.maximumContainerItems + 2).enumerated().map
+                {
+                    $0.offset % 2 == 0 ? 0x4E : 0x61
+                } + [0x2E]
+            },
+            "a list or dict of more than 1048576 items"
+        ),
+        (
+            "containers",
+            {
+                [0x80, 2]
+                    + [UInt8](repeating: 0, count: 2 * PickleMachine.Limits.maximumContainers + 2).enumerated().map {
+                        $0.offset % 2 == 0 ? 0x7D : 0x30
+                    } + [0x2E]
+            },
+            "more than 1048576 lists, dicts and objects"
+        ),
+        (
+            "string",
+            {
+                let length = PickleMachine.Limits.maximumStringLength + 1
+                return [0x80, 2, 0x58] + HostileFiles.le32(UInt32(length)) + [UInt8](repeating: 0x61, count: length)
+                    + [0x2E]
+            },
+            "a string of 1048577 bytes (at most 1048576)"
+        ),
+        (
+            "work",
+            {
+                // One OrderedDict of 4,096 pairs, rebuilt from the memo 1,100 times (6 bytes each).
+                typealias P = HostileFiles.Pickle
+                var out = P.proto + P.global("collections", "OrderedDict") + [0x71, 0] + P.emptyList
+                for _ in 0..<4096 { out += [0x4E, 0x4E, 0x86, 0x61] }
+                out += [0x85, 0x71, 1, 0x30]
+                for _ in 0..<1100 { out += [0x68, 0, 0x68, 1, 0x52, 0x30] }
+                return out + [0x30, 0x2E]
+            },
+            "more than 4194304 opcodes and copied items"
+        ),
+    ]
+
+    @Test(arguments: caps.indices)
+    func picklesAreCapped(_ index: Int) {
+        let (name, bytes, detail) = Self.caps[index]
+        #expect(throws: WeightError.limitExceeded(file: "test.pkl", detail: "the pickle has \(detail)"), "\(name)") {
+            _ = try run(bytes())
+        }
+    }
 }

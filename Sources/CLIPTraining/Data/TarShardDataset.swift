@@ -188,7 +188,8 @@ enum TarIndex {
             if let paxSize = pax["size"].flatMap({ Int($0) }) { length = paxSize }
             if let longName { name = longName }
             let dataOffset = offset + 512
-            guard length >= 0, dataOffset + length <= fileSize else {
+            // Subtraction, not addition: a PAX or base-256 size may be near Int.max.
+            guard length >= 0, length <= fileSize - dataOffset else {
                 warnings.append(
                     "\(url.path): truncated: member '\(name)' needs \(length) bytes at byte \(dataOffset), the file has \(fileSize)"
                 )
@@ -272,9 +273,11 @@ enum TarIndex {
         var result: [String: String] = [:]
         var i = 0
         while i < data.count {
+            // The length counts the whole record, its own digits and the space included, so it
+            // must reach past the space; a shorter (or huge) length ends the parse.
             guard let space = data[i...].firstIndex(of: 32),
                 let length = Int(String(decoding: data[i..<space], as: UTF8.self)),
-                length > 0, i + length <= data.count
+                length > space - i, length <= data.count - i
             else { break }
             let record = data[(space + 1)..<(i + length)]
             if let equals = record.firstIndex(of: UInt8(ascii: "=")) {

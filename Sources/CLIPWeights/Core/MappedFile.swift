@@ -13,10 +13,17 @@ final class MappedFile: @unchecked Sendable {
     let base: UnsafeRawPointer?
     let count: Int
     let path: String
+    /// Whether `base` is a heap copy (``init(bytes:path:)``) rather than a map.
+    private let isHeapCopy: Bool
 
     init(url: URL) throws {
         path = url.path
-        let fd = open(url.path, O_RDONLY)
+        isHeapCopy = false
+        // The type is checked before opening: open(2) of a FIFO blocks until a writer appears,
+        // and opening a device can have side effects (a tape rewinds).
+        try RegularFile.require(url.path)
+        // O_NONBLOCK: should the path be swapped for a FIFO between the check and the open.
+        let fd = open(url.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             throw WeightError.cannotOpen(file: url.path, reason: String(cString: strerror(errno)))
         }
@@ -26,7 +33,7 @@ final class MappedFile: @unchecked Sendable {
             throw WeightError.cannotOpen(file: url.path, reason: String(cString: strerror(errno)))
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw WeightError.cannotOpen(file: url.path, reason: "not a regular file")
+            throw WeightError.cannotOpen(file: url.path, reason: RegularFile.describe(mode: info.st_mode))
         }
         count = Int(info.st_size)
         if count == 0 {
@@ -41,8 +48,34 @@ final class MappedFile: @unchecked Sendable {
         base = UnsafeRawPointer(pointer)
     }
 
+    /// A private copy of `bytes` that reads like a mapped file named `path` (fuzzing and tests
+    /// build archives in memory).
+    convenience init(bytes: UnsafeRawBufferPointer, path: String) {
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 16)
+        if let source = bytes.baseAddress, !bytes.isEmpty {
+            copy.baseAddress!.copyMemory(from: source, byteCount: bytes.count)
+        }
+        self.init(adopting: copy, count: bytes.count, path: path)
+    }
+
+    /// Takes ownership of `buffer` (allocated with `allocate(byteCount:alignment:)`), of which
+    /// the first `count` bytes are the content: inflated zip records are read through it, so
+    /// that tensors slice them without copying.
+    init(adopting buffer: UnsafeMutableRawBufferPointer, count: Int, path: String) {
+        precondition(count >= 0 && count <= buffer.count, "adopted count outside the buffer")
+        self.path = path
+        self.count = count
+        isHeapCopy = true
+        base = buffer.baseAddress.map { UnsafeRawPointer($0) }
+    }
+
     deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+        guard let base else { return }
+        if isHeapCopy {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        } else {
+            munmap(UnsafeMutableRawPointer(mutating: base), count)
+        }
     }
 
     /// The whole file as bytes.

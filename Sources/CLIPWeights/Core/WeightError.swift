@@ -33,6 +33,10 @@ public enum WeightError: Error, LocalizedError, Sendable, Equatable {
     case invalidHuggingFaceFolder(folder: String, detail: String)
     /// Writing a file failed.
     case writeFailed(file: String, reason: String)
+    /// Reading would allocate more than the file can hold or a CLIP model can need (a zip entry
+    /// that inflates past its bound, a huge pickle, a strided view that repeats one element
+    /// billions of times); refused before the memory is taken.
+    case limitExceeded(file: String, detail: String)
 
     public var errorDescription: String? {
         switch self {
@@ -55,6 +59,7 @@ public enum WeightError: Error, LocalizedError, Sendable, Equatable {
         case .invalidHuggingFaceFolder(let folder, let detail):
             "\(folder) is not a usable Hugging Face CLIP folder: \(detail)."
         case .writeFailed(let file, let reason): "Cannot write \(file): \(reason)."
+        case .limitExceeded(let file, let detail): "\(file) asks for more memory than a checkpoint can need: \(detail)."
         }
     }
 
@@ -78,6 +83,8 @@ public enum WeightError: Error, LocalizedError, Sendable, Equatable {
         case .invalidHuggingFaceFolder:
             "The folder needs config.json and model.safetensors (or pytorch_model.bin, or a sharded index) of a transformers CLIPModel."
         case .writeFailed: "Check that the directory exists, is writable and has free space."
+        case .limitExceeded:
+            "The file is damaged or was not written by torch.save or safetensors; export the state dict again (torch.save(model.state_dict(), path) or safetensors)."
         }
     }
 }

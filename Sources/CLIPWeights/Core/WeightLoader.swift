@@ -30,6 +30,7 @@ public enum WeightLoader {
         if isDirectory.boolValue {
             return try HuggingFaceFolder.read(url)
         }
+        // A FIFO, socket or device is refused by its type, before any open(2) could block.
         let file = try MappedFile(url: url)
         let path = file.path
         let bytes = file.bytes
@@ -56,7 +57,7 @@ public enum WeightLoader {
             tensors = try HuggingFaceKeyMap.toOpenAI(tensors, source: path)
             // A weights file taken out of its HF folder: keep the config beside it if there is one.
             let config = url.deletingLastPathComponent().appendingPathComponent(HuggingFaceFolder.configName)
-            if let data = FileManager.default.contents(atPath: config.path) {
+            if RegularFile.exists(config.path), let data = try? RegularFile.contents(config.path) {
                 metadata[StateDict.configJSONKey] = String(decoding: data, as: UTF8.self)
             }
         }

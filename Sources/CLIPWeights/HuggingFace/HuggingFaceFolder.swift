@@ -19,11 +19,8 @@ public enum HuggingFaceFolder {
         let manager = FileManager.default
         func exists(_ name: String) -> Bool { manager.fileExists(atPath: folder.appendingPathComponent(name).path) }
 
-        guard exists(configName),
-            let configData = manager.contents(atPath: folder.appendingPathComponent(configName).path)
-        else {
-            throw fail("config.json is missing")
-        }
+        guard exists(configName) else { throw fail("config.json is missing") }
+        let configData = try RegularFile.contents(folder.appendingPathComponent(configName).path)
         let configText = String(decoding: configData, as: UTF8.self)
 
         var raw: [String: WeightTensor] = [:]
@@ -83,9 +80,7 @@ public enum HuggingFaceFolder {
         func fail(_ detail: String) -> WeightError {
             .invalidHuggingFaceFolder(folder: folder.path, detail: "\(name): \(detail)")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw WeightError.cannotOpen(file: path, reason: "unreadable")
-        }
+        let data = try RegularFile.contents(path)
         guard let object = try? JSONSerialization.jsonObject(with: data), let index = object as? [String: Any],
             let weightMap = index["weight_map"] as? [String: Any]
         else {

@@ -12,14 +12,46 @@ struct PickleMachine {
     /// Whether `__torch__.*` classes (TorchScript modules) may be instantiated as attribute bags.
     let allowTorchScriptClasses: Bool
     let resolveStorage: StorageResolver
+    /// Bounds the private copies this run makes (strided views, `_codecs.encode` bytes).
+    let budget: ReadBudget
 
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
+    /// Opcodes run plus items copied, against ``Limits/maximumWork``.
+    private var work = 0
+    /// Lists, dicts and objects built, against ``Limits/maximumContainers``.
+    private var containerCount = 0
 
-    init(path: String, allowTorchScriptClasses: Bool, resolveStorage: @escaping StorageResolver) {
+    /// Caps on what one pickle may build. A CLIP state dict takes ~25 opcodes and ~6 memo
+    /// entries per tensor and OpenAI's TorchScript archives ~40 opcodes per module, so the
+    /// largest model (~1,000 tensors), even with optimizer state, needs well under 1 % of each.
+    /// Together they bound the memory a run can take to a few hundred MB whatever the input.
+    enum Limits {
+        /// Values on the stack (`SETITEMS` batches hold 2,000).
+        static let maximumStackDepth = 1 << 20
+        /// Open `MARK`s.
+        static let maximumMarks = 1 << 16
+        /// Memo entries (`BINPUT`, `LONG_BINPUT`, `MEMOIZE`).
+        static let maximumMemoEntries = 1 << 20
+        /// Items in one list or dict.
+        static let maximumContainerItems = 1 << 20
+        /// Lists, dicts and objects built by one pickle.
+        static let maximumContainers = 1 << 20
+        /// Bytes in one string or bytes value (key names are tens of bytes).
+        static let maximumStringLength = 1 << 20
+        /// Opcodes plus items copied between containers (`TUPLE`, `LIST`, `SETITEMS`, `OrderedDict`...):
+        /// bounds the time and memory of pickles that rebuild one large container many times.
+        static let maximumWork = 1 << 22
+    }
+
+    init(
+        path: String, allowTorchScriptClasses: Bool, budget: ReadBudget? = nil,
+        resolveStorage: @escaping StorageResolver
+    ) {
         self.path = path
         self.allowTorchScriptClasses = allowTorchScriptClasses
+        self.budget = budget ?? ReadBudget(path: path, limit: ReadBudget.fixedAllowance)
         self.resolveStorage = resolveStorage
     }
 
@@ -57,13 +89,21 @@ struct PickleMachine {
         while true {
             let offset = reader.position
             let opcode = try reader.byte()
+            try charge(1)
+            guard stack.count < Limits.maximumStackDepth else {
+                throw limit("more than \(Limits.maximumStackDepth) values on the stack")
+            }
             switch opcode {
             case 0x80: _ = try reader.byte()  // PROTO
             case 0x95: _ = try reader.uint64()  // FRAME: a hint only
-            case 0x28: marks.append(stack.count)  // MARK
+            case 0x28:  // MARK
+                guard marks.count < Limits.maximumMarks else {
+                    throw limit("more than \(Limits.maximumMarks) open MARKs")
+                }
+                marks.append(stack.count)
             case 0x29: stack.append(.tuple([], depth: 1))  // EMPTY_TUPLE
-            case 0x7D: stack.append(.dict(track(PickleDict())))  // EMPTY_DICT
-            case 0x5D: stack.append(.list(track(PickleList())))  // EMPTY_LIST
+            case 0x7D: stack.append(.dict(try track(PickleDict())))  // EMPTY_DICT
+            case 0x5D: stack.append(.list(try track(PickleList())))  // EMPTY_LIST
             case 0x74: stack.append(try tuple(try popMark()))  // TUPLE
             case 0x85:
                 let a = try pop()
@@ -77,26 +117,36 @@ struct PickleMachine {
                 let b = try pop()
                 let a = try pop()
                 stack.append(try tuple([a, b, c]))  // TUPLE3
-            case 0x6C: stack.append(.list(track(PickleList(try popMark()))))  // LIST
-            case 0x64: stack.append(.dict(track(try makeDict(try popMark()))))  // DICT
+            case 0x6C:  // LIST
+                let items = try popMark()
+                try checkItems(items.count)
+                stack.append(.list(try track(PickleList(items))))
+            case 0x64: stack.append(.dict(try track(try makeDict(try popMark()))))  // DICT
             case 0x61:  // APPEND
                 let value = try pop()
-                try list(at: stack.count - 1).items.append(value)
+                let target = try list(at: stack.count - 1)
+                try checkItems(target.items.count + 1)
+                target.items.append(value)
             case 0x65:  // APPENDS
                 let values = try popMark()
-                try list(at: stack.count - 1).items.append(contentsOf: values)
+                let target = try list(at: stack.count - 1)
+                try checkItems(target.items.count + values.count)
+                target.items.append(contentsOf: values)
             case 0x73:  // SETITEM
                 let value = try pop()
                 let key = try pop()
-                try dict(at: stack.count - 1).set(key, value)
+                let target = try dict(at: stack.count - 1)
+                try checkItems(target.entries.count + 1)
+                target.set(key, value)
             case 0x75:  // SETITEMS
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw invalid("SETITEMS with an odd number of items") }
                 let target = try dict(at: stack.count - 1)
+                try checkItems(target.entries.count + items.count / 2)
                 for i in stride(from: 0, to: items.count, by: 2) { target.set(items[i], items[i + 1]) }
-            case 0x71: memo[Int(try reader.byte())] = try top()  // BINPUT
-            case 0x72: memo[Int(try reader.uint32())] = try top()  // LONG_BINPUT
-            case 0x94: memo[memo.count] = try top()  // MEMOIZE
+            case 0x71: try memoize(Int(try reader.byte()))  // BINPUT
+            case 0x72: try memoize(Int(try reader.uint32()))  // LONG_BINPUT
+            case 0x94: try memoize(memo.count)  // MEMOIZE
             case 0x68: stack.append(try memoValue(Int(try reader.byte())))  // BINGET
             case 0x6A: stack.append(try memoValue(Int(try reader.uint32())))  // LONG_BINGET
             case 0x63:  // GLOBAL "module\nname\n"
@@ -132,14 +182,14 @@ struct PickleMachine {
             case 0x4E: stack.append(.none)  // NONE
             case 0x88: stack.append(.bool(true))  // NEWTRUE
             case 0x89: stack.append(.bool(false))  // NEWFALSE
-            case 0x58: stack.append(.string(try reader.utf8(length: Int(try reader.uint32()))))  // BINUNICODE
+            case 0x58: stack.append(.string(try reader.utf8(length: try text(try reader.length32()))))  // BINUNICODE
             case 0x8C: stack.append(.string(try reader.utf8(length: Int(try reader.byte()))))  // SHORT_BINUNICODE
-            case 0x8D: stack.append(.string(try reader.utf8(length: try reader.length64())))  // BINUNICODE8
-            case 0x54: stack.append(.string(try reader.latin1(length: Int(try reader.uint32()))))  // BINSTRING
+            case 0x8D: stack.append(.string(try reader.utf8(length: try text(try reader.length64()))))  // BINUNICODE8
+            case 0x54: stack.append(.string(try reader.latin1(length: try text(try reader.length32()))))  // BINSTRING
             case 0x55: stack.append(.string(try reader.latin1(length: Int(try reader.byte()))))  // SHORT_BINSTRING
-            case 0x42: stack.append(.bytes(try reader.bytes(length: Int(try reader.uint32()))))  // BINBYTES
+            case 0x42: stack.append(.bytes(try reader.bytes(length: try text(try reader.length32()))))  // BINBYTES
             case 0x43: stack.append(.bytes(try reader.bytes(length: Int(try reader.byte()))))  // SHORT_BINBYTES
-            case 0x8E: stack.append(.bytes(try reader.bytes(length: try reader.length64())))  // BINBYTES8
+            case 0x8E: stack.append(.bytes(try reader.bytes(length: try text(try reader.length64()))))  // BINBYTES8
             case 0x30: _ = try pop()  // POP
             case 0x31: _ = try popMark()  // POP_MARK
             case 0x32: stack.append(try top())  // DUP
@@ -158,6 +208,40 @@ struct PickleMachine {
 
     private func invalid(_ detail: String) -> WeightError { .invalidPickle(file: path, detail: detail) }
 
+    private func limit(_ detail: String) -> WeightError {
+        .limitExceeded(file: path, detail: "the pickle has \(detail)")
+    }
+
+    /// Counts `amount` units of work against ``Limits/maximumWork``.
+    private mutating func charge(_ amount: Int) throws {
+        work += amount
+        guard work <= Limits.maximumWork else {
+            throw limit("more than \(Limits.maximumWork) opcodes and copied items")
+        }
+    }
+
+    private func checkItems(_ count: Int) throws {
+        guard count <= Limits.maximumContainerItems else {
+            throw limit("a list or dict of more than \(Limits.maximumContainerItems) items")
+        }
+    }
+
+    /// A string or bytes length, checked against ``Limits/maximumStringLength``.
+    private func text(_ length: Int) throws -> Int {
+        guard length <= Limits.maximumStringLength else {
+            throw limit("a string of \(length) bytes (at most \(Limits.maximumStringLength))")
+        }
+        return length
+    }
+
+    private mutating func memoize(_ index: Int) throws {
+        let value = try top()
+        guard memo.count < Limits.maximumMemoEntries || memo[index] != nil else {
+            throw limit("more than \(Limits.maximumMemoEntries) memo entries")
+        }
+        memo[index] = value
+    }
+
     private mutating func pop() throws -> PickleValue {
         guard let value = stack.popLast() else { throw invalid("stack underflow") }
         if let mark = marks.last, stack.count < mark { throw invalid("pop past a MARK") }
@@ -171,6 +255,7 @@ struct PickleMachine {
 
     private mutating func popMark() throws -> [PickleValue] {
         guard let mark = marks.popLast(), mark <= stack.count else { throw invalid("no MARK on the stack") }
+        try charge(stack.count - mark)
         let values = Array(stack[mark...])
         stack.removeSubrange(mark...)
         return values
@@ -180,12 +265,16 @@ struct PickleMachine {
     /// absurdly deep tuple chain could otherwise exhaust the stack.
     static let maximumTupleDepth = 256
 
-    private mutating func track<T: AnyObject>(_ container: T) -> T {
+    private mutating func track<T: AnyObject>(_ container: T) throws -> T {
+        guard containers.count < Limits.maximumContainers else {
+            throw limit("more than \(Limits.maximumContainers) lists, dicts and objects")
+        }
         containers.append(container)
         return container
     }
 
-    private func tuple(_ items: [PickleValue]) throws -> PickleValue {
+    private mutating func tuple(_ items: [PickleValue]) throws -> PickleValue {
+        try charge(items.count)
         var depth = 1
         for case .tuple(_, let inner) in items { depth = max(depth, inner + 1) }
         guard depth <= PickleMachine.maximumTupleDepth else {
@@ -236,6 +325,7 @@ struct PickleMachine {
 
     private func makeDict(_ items: [PickleValue]) throws -> PickleDict {
         guard items.count % 2 == 0 else { throw invalid("DICT with an odd number of items") }
+        try checkItems(items.count / 2)
         let dict = PickleDict()
         for i in stride(from: 0, to: items.count, by: 2) { dict.set(items[i], items[i + 1]) }
         return dict
@@ -275,6 +365,7 @@ struct PickleMachine {
             let dict = PickleDict()
             if let first = args.first {
                 guard case .list(let pairs) = first else { throw invalid("OrderedDict argument is not a list") }
+                try charge(pairs.items.count)
                 for pair in pairs.items {
                     guard case .tuple(let kv, _) = pair, kv.count == 2 else {
                         throw invalid("OrderedDict item is not a pair")
@@ -282,7 +373,7 @@ struct PickleMachine {
                     dict.set(kv[0], kv[1])
                 }
             }
-            return .dict(track(dict))
+            return .dict(try track(dict))
         case "torch.Size":
             guard args.count == 1, case .tuple = args[0] else { throw invalid("torch.Size argument is not a tuple") }
             return args[0]
@@ -291,6 +382,8 @@ struct PickleMachine {
                 throw invalid("_codecs.encode without a string")
             }
             // Protocol-2 bytes are written as latin-1 text; map each scalar back to one byte.
+            // A memoised string can be encoded again and again: each copy is paid for.
+            try budget.reserve(text.utf8.count, for: "_codecs.encode")
             return .bytes(text.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) })
         case "torch.jit._pickle.restore_type_tag":
             guard let first = args.first else { throw invalid("restore_type_tag without a value") }
@@ -310,7 +403,7 @@ struct PickleMachine {
         guard allowTorchScriptClasses, module == "__torch__" || module.hasPrefix("__torch__.") else {
             throw WeightError.disallowedGlobal(file: path, module: module, name: name)
         }
-        return .object(track(PickleObject(typeName: "\(module).\(name)")))
+        return .object(try track(PickleObject(typeName: "\(module).\(name)")))
     }
 
     private func build(_ target: PickleValue, _ state: PickleValue) throws {
@@ -388,7 +481,12 @@ struct PickleMachine {
             return WeightTensor(
                 dtype: storage.dtype, shape: shape, storage: storage.bytes.slice(start..<(start + count * size)))
         }
-        // Non-contiguous views (e.g. a saved transpose) are gathered into a private contiguous copy.
+        // Non-contiguous views (e.g. a saved transpose) are gathered into a private contiguous copy,
+        // paid for first: zero strides can view one element as billions.
+        try budget.reserve(
+            count * size,
+            for: "the strided view (offset \(offset), size \(shape), stride \(strides)) of \(key) "
+                + "(\(storage.elementCount) elements)")
         var out = [UInt8](repeating: 0, count: count * size)
         storage.bytes.withUnsafeBytes { source in
             out.withUnsafeMutableBytes { destination in
@@ -444,6 +542,8 @@ private struct ByteReader {
     mutating func uint32() throws -> UInt32 { UInt32(littleEndian: try take(4).loadUnaligned(as: UInt32.self)) }
     mutating func uint64() throws -> UInt64 { UInt64(littleEndian: try take(8).loadUnaligned(as: UInt64.self)) }
     mutating func uint64Raw() throws -> UInt64 { try take(8).loadUnaligned(as: UInt64.self) }
+
+    mutating func length32() throws -> Int { Int(try uint32()) }
 
     mutating func length64() throws -> Int {
         let n = try uint64()

@@ -28,7 +28,9 @@ enum TorchArchive {
         let root = String(pickleEntry.name.dropLast("data.pkl".count))  // includes the trailing "/"
 
         if let order = zip.entry(named: root + "byteorder") {
-            let text = try zip.contents(of: order, verify: true).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+            let text = try zip.contents(of: order, verify: true, limit: 16).withUnsafeBytes {
+                String(decoding: $0, as: UTF8.self)
+            }
             guard text == "little" else {
                 throw WeightError.unrecognizedFormat(
                     file: path, detail: "tensors are stored \(text)-endian; only little-endian is supported")
@@ -38,20 +40,26 @@ enum TorchArchive {
             zip.entry(named: root + "constants.pkl") != nil
             || zip.entries.contains { $0.name.hasPrefix(root + "code/") }
 
-        var machine = PickleMachine(path: path, allowTorchScriptClasses: isTorchScript) { key, dtype, count in
+        // A record named twice (a hostile pickle may repeat a persistent id) is inflated once.
+        var records: [String: WeightStorage] = [:]
+        var machine = PickleMachine(path: path, allowTorchScriptClasses: isTorchScript, budget: zip.budget) {
+            key, dtype, count in
             let record = root + "data/" + key
             guard let entry = zip.entry(named: record) else {
                 throw WeightError.missingRecord(file: path, record: record)
             }
-            let bytes = try zip.contents(of: entry, verify: false)
-            guard let needed = multiplyChecked(count, dtype.elementSize), needed <= bytes.count else {
+            // The element count is checked against the declared size before anything is inflated.
+            guard let needed = multiplyChecked(count, dtype.elementSize), needed <= entry.uncompressedSize else {
                 throw WeightError.invalidTensor(
                     file: path, key: "storage \(key)",
-                    detail: "\(count) \(dtype) elements need more than the record's \(bytes.count) bytes")
+                    detail: "\(count) \(dtype) elements need more than the record's \(entry.uncompressedSize) bytes")
             }
+            let bytes = try records[record] ?? zip.contents(of: entry, verify: false)
+            records[record] = bytes
             return PickledStorage(dtype: dtype, key: key, bytes: bytes, elementCount: count)
         }
-        let value = try zip.contents(of: pickleEntry, verify: true).withUnsafeBytes { try machine.run($0) }
+        let pickle = try zip.contents(of: pickleEntry, verify: true, limit: ZipArchive.maximumRecordSize)
+        let value = try pickle.withUnsafeBytes { try machine.run($0) }
         defer { machine.tearDown() }
 
         if isTorchScript {
@@ -130,7 +138,9 @@ enum TorchArchive {
         for entry in zip.entries where entry.name.hasPrefix(codeRoot) && entry.name.hasSuffix(".py") {
             let qualifier = entry.name.dropFirst(codeRoot.count).dropLast(3).replacingOccurrences(of: "/", with: ".")
             guard qualifiers.contains(qualifier) else { continue }
-            let text = try zip.contents(of: entry, verify: true).withUnsafeBytes { [UInt8]($0) }
+            let text = try zip.contents(of: entry, verify: true, limit: ZipArchive.maximumRecordSize).withUnsafeBytes {
+                [UInt8]($0)
+            }
             var current: String?
             var pending: [UInt8] = []  // a declaration whose list continues on the next lines
             // Byte-level scan: most lines are method bodies and are skipped after a prefix check.

@@ -13,6 +13,11 @@ public enum SafetensorsReader {
     /// Headers larger than this are rejected, as the reference implementation does.
     public static let maximumHeaderSize = 100_000_000
 
+    /// JSON values (numbers, strings, arrays, objects) a header may hold. Parsed JSON takes ~40
+    /// times its text in memory, so a 100 MB header of `0,0,0,...` would take gigabytes; a CLIP
+    /// header holds ~10 values per tensor (~10,000 for the largest model).
+    static let maximumHeaderValues = 1 << 20
+
     /// Reads all tensors and the `__metadata__` section, keeping the file's key names.
     public static func read(_ url: URL) throws -> (tensors: [String: WeightTensor], metadata: [String: String]) {
         try read(MappedFile(url: url))
@@ -45,6 +50,13 @@ public enum SafetensorsReader {
         let headerBytes = Data(bytes[8..<(8 + headerSize)])
         guard headerBytes.first == UInt8(ascii: "{") else {
             throw WeightError.invalidSafetensorsHeader(file: path, detail: "header does not start with '{'")
+        }
+        let values = jsonValueBound(headerBytes)
+        guard values <= maximumHeaderValues else {
+            throw WeightError.limitExceeded(
+                file: path,
+                detail:
+                    "the safetensors header holds about \(values) JSON values; at most \(maximumHeaderValues) are read")
         }
         let object: Any
         do {
@@ -131,6 +143,31 @@ public enum SafetensorsReader {
                 storage: .mapped(file, (dataStart + entry.begin)..<(dataStart + entry.end)))
         }
         return (tensors, metadata)
+    }
+
+    /// An upper bound on the number of values in a JSON text, from one pass over its bytes: every
+    /// value after the first follows a `,`, `:`, `[` or `{` outside a string.
+    static func jsonValueBound(_ bytes: Data) -> Int {
+        var count = 1
+        var inString = false, escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: "["), UInt8(ascii: "{"): count += 1
+            default: break
+            }
+        }
+        return count
     }
 
     /// JSON arrays of non-fractional numbers as `[Int]`; `nil` for anything else (including booleans).

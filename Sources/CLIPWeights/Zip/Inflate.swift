@@ -8,12 +8,44 @@ enum Inflate {
         case truncated
         case invalid(String)
         case tooLarge
+
+        /// For error messages.
+        var summary: String {
+            switch self {
+            case .truncated: "the stream ends early"
+            case .invalid(let detail): detail
+            case .tooLarge: "the stream holds more than the declared size"
+            }
+        }
     }
 
+    /// The most output a DEFLATE stream can produce per input byte: every 258-byte match costs
+    /// at least 2 bits (a 1-bit length code and a 1-bit distance code), so 8 / 2 × 258 = 1032.
+    static let maximumRatio = 1032
+
     /// Inflates `input`, refusing to produce more than `expectedSize` bytes.
+    ///
+    /// `expectedSize` is checked against ``maximumRatio`` before anything is allocated: a stream
+    /// cannot hold more, so a larger declared size is a lie and would only reserve memory.
     static func inflate(_ input: UnsafeRawBufferPointer, expectedSize: Int) throws(Failure) -> [UInt8] {
-        var state = State(input: input, limit: expectedSize)
-        state.output.reserveCapacity(expectedSize)
+        try checkRatio(input.count, expectedSize)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: expectedSize, alignment: 16)
+        defer { buffer.deallocate() }
+        let count = try inflate(input, into: buffer)
+        return Array(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+    }
+
+    /// Throws ``Failure/tooLarge`` when `expectedSize` bytes cannot come from `inputCount` bytes.
+    static func checkRatio(_ inputCount: Int, _ expectedSize: Int) throws(Failure) {
+        guard expectedSize >= 0, expectedSize / maximumRatio <= inputCount else { throw .tooLarge }
+    }
+
+    /// Inflates `input` into `output`, returning the number of bytes written; throws
+    /// ``Failure/tooLarge`` when the stream holds more than `output.count` bytes.
+    static func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(Failure)
+        -> Int
+    {
+        var state = State(input: input, output: output)
         var last = false
         while !last {
             last = try state.bits(1) == 1
@@ -24,7 +56,7 @@ enum Inflate {
             default: throw .invalid("reserved block type")
             }
         }
-        return state.output
+        return state.count
     }
 
     struct Huffman {
@@ -87,15 +119,17 @@ enum Inflate {
 
     struct State {
         let input: UnsafeRawBufferPointer
-        let limit: Int
+        /// The caller's buffer; its size is the limit on the output.
+        let output: UnsafeMutableRawBufferPointer
         var position = 0
         var bitBuffer = 0
         var bitCount = 0
-        var output: [UInt8] = []
+        /// Bytes written to `output` so far.
+        var count = 0
 
-        init(input: UnsafeRawBufferPointer, limit: Int) {
+        init(input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) {
             self.input = input
-            self.limit = limit
+            self.output = output
         }
 
         mutating func bits(_ need: Int) throws(Failure) -> Int {
@@ -120,8 +154,11 @@ enum Inflate {
             guard length == ~complement & 0xFFFF else { throw .invalid("stored block length check failed") }
             position += 4
             guard position + length <= input.count else { throw .truncated }
-            guard output.count + length <= limit else { throw .tooLarge }
-            output.append(contentsOf: input[position..<(position + length)])
+            guard length <= output.count - count else { throw .tooLarge }
+            if length > 0 {
+                (output.baseAddress! + count).copyMemory(from: input.baseAddress! + position, byteCount: length)
+            }
+            count += length
             position += length
         }
 
@@ -143,8 +180,9 @@ enum Inflate {
             while true {
                 let symbol = try decode(lengths)
                 if symbol < 256 {
-                    guard output.count < limit else { throw .tooLarge }
-                    output.append(UInt8(symbol))
+                    guard count < output.count else { throw .tooLarge }
+                    output[count] = UInt8(symbol)
+                    count += 1
                 } else if symbol == 256 {
                     return
                 } else {
@@ -155,11 +193,12 @@ enum Inflate {
                     guard distanceSymbol < 30 else { throw .invalid("invalid distance symbol") }
                     let distance =
                         Tables.distanceBase[distanceSymbol] + (try bits(Tables.distanceExtra[distanceSymbol]))
-                    guard distance <= output.count else { throw .invalid("distance reaches before the start") }
-                    guard output.count + length <= limit else { throw .tooLarge }
+                    guard distance <= count else { throw .invalid("distance reaches before the start") }
+                    guard length <= output.count - count else { throw .tooLarge }
                     // Byte by byte: the source may overlap the bytes being written.
-                    let start = output.count - distance
-                    for i in 0..<length { output.append(output[start + i]) }
+                    let start = count - distance
+                    for i in 0..<length { output[count + i] = output[start + i] }
+                    count += length
                 }
             }
         }

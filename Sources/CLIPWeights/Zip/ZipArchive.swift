@@ -18,6 +18,13 @@ struct ZipArchive {
     /// Entries by name, in central-directory order.
     let entries: [Entry]
     private let index: [String: Int]
+    /// What inflating records (and copying tensor views, see ``PickleMachine``) may allocate.
+    let budget: ReadBudget
+
+    /// The largest record other than tensor data (a pickle, TorchScript code, `byteorder`): the
+    /// data.pkl of a state dict takes ~200 bytes per tensor, so even a training checkpoint with
+    /// optimizer state for the largest CLIP stays far below this.
+    static let maximumRecordSize = 64 << 20
 
     static let localSignature: UInt32 = 0x0403_4b50
 
@@ -27,6 +34,7 @@ struct ZipArchive {
 
     init(_ file: MappedFile) throws {
         self.file = file
+        budget = ReadBudget(path: file.path, fileSize: file.count)
         let bytes = file.bytes
         let path = file.path
         func fail(_ detail: String) -> WeightError { .invalidZip(file: path, detail: detail) }
@@ -54,7 +62,7 @@ struct ZipArchive {
         // Zip64: a locator just before the EOCD points at the zip64 EOCD record.
         if eocd >= 20, readUInt32LE(bytes, at: eocd - 20) == 0x0706_4b50 {
             let recordOffset = readUInt64LE(bytes, at: eocd - 20 + 8)
-            guard recordOffset <= UInt64(bytes.count - 56),
+            guard bytes.count >= 56, recordOffset <= UInt64(bytes.count - 56),
                 readUInt32LE(bytes, at: Int(recordOffset)) == 0x0606_4b50
             else {
                 throw fail("zip64 end-of-central-directory record missing")
@@ -74,6 +82,10 @@ struct ZipArchive {
             throw WeightError.truncated(file: path, detail: "central directory at \(directoryOffset) runs past the end")
         }
 
+        // Each entry takes at least 46 directory bytes: a larger count is a lie, not a reason to loop.
+        guard entryCount <= directorySize / 46 else {
+            throw fail("\(entryCount) entries cannot fit in a \(directorySize)-byte central directory")
+        }
         var entries: [Entry] = []
         var index: [String: Int] = [:]
         var cursor = directoryOffset
@@ -167,9 +179,17 @@ struct ZipArchive {
 
     /// An entry's bytes: a view of the map for stored entries, inflated for deflated ones.
     /// `verify` checks the CRC-32; done for pickles, text and compressed records, skipped for
-    /// stored tensor data so that loading stays a zero-copy map.
-    func contents(of entry: Entry, verify: Bool) throws -> WeightStorage {
+    /// stored tensor data so that loading stays a zero-copy map. `limit` bounds the declared
+    /// size (``maximumRecordSize`` for records that are not tensor data); inflating is also
+    /// bounded by DEFLATE's ratio and by ``budget``, all checked before memory is taken.
+    func contents(of entry: Entry, verify: Bool, limit: Int? = nil) throws -> WeightStorage {
         let path = file.path
+        if let limit, entry.uncompressedSize > limit {
+            throw WeightError.limitExceeded(
+                file: path,
+                detail:
+                    "record \(entry.name) declares \(entry.uncompressedSize) bytes; such records are at most \(limit)")
+        }
         guard entry.method == 8 else {
             let range = try dataRange(of: entry)
             if verify, crc32(file.slice(range)) != entry.crc32 {
@@ -188,21 +208,34 @@ struct ZipArchive {
         guard start <= file.count, entry.compressedSize <= file.count - start else {
             throw WeightError.truncated(file: path, detail: "data of \(entry.name) runs past the end of the file")
         }
-        let inflated: [UInt8]
+        let compressed = file.slice(start..<(start + entry.compressedSize))
         do {
-            inflated = try Inflate.inflate(
-                file.slice(start..<(start + entry.compressedSize)), expectedSize: entry.uncompressedSize)
+            try Inflate.checkRatio(compressed.count, entry.uncompressedSize)
         } catch {
-            throw WeightError.invalidZip(file: path, detail: "cannot inflate \(entry.name): \(error)")
+            throw WeightError.limitExceeded(
+                file: path,
+                detail:
+                    "record \(entry.name) declares \(entry.uncompressedSize) bytes from \(compressed.count) compressed; "
+                    + "DEFLATE cannot expand more than \(Inflate.maximumRatio):1")
         }
-        guard inflated.count == entry.uncompressedSize else {
+        try budget.reserve(entry.uncompressedSize, for: "inflating \(entry.name)")
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: entry.uncompressedSize, alignment: 16)
+        // From here the buffer belongs to `inflated`, which frees it on every path.
+        let inflated = MappedFile(adopting: buffer, count: entry.uncompressedSize, path: path)
+        let count: Int
+        do {
+            count = try Inflate.inflate(compressed, into: buffer)
+        } catch {
+            throw WeightError.invalidZip(file: path, detail: "cannot inflate \(entry.name): \(error.summary)")
+        }
+        guard count == entry.uncompressedSize else {
             throw WeightError.invalidZip(
-                file: path, detail: "\(entry.name) inflates to \(inflated.count) bytes, not \(entry.uncompressedSize)")
+                file: path, detail: "\(entry.name) inflates to \(count) bytes, not \(entry.uncompressedSize)")
         }
-        guard inflated.withUnsafeBytes({ crc32($0) }) == entry.crc32 else {
+        guard crc32(inflated.bytes) == entry.crc32 else {
             throw WeightError.invalidZip(file: path, detail: "CRC-32 mismatch in \(entry.name) (the file is corrupt)")
         }
-        return .owned(inflated)
+        return .mapped(inflated, 0..<count)
     }
 }
 

@@ -1,0 +1,55 @@
+import Foundation
+
+/// Why an image index could not be opened, updated or searched.
+public enum IndexError: LocalizedError, Equatable {
+    /// The file is not an SQLite database (or is damaged).
+    case notADatabase(path: String, detail: String)
+    /// The file is an SQLite database of some other program.
+    case foreignDatabase(path: String)
+    /// The index was written by a newer swift-clip.
+    case newerSchema(path: String, found: Int, supported: Int)
+    /// The index holds embeddings of another model.
+    case modelMismatch(path: String, stored: String, requested: String)
+    /// The index has no model yet (nothing was ever indexed into it).
+    case empty(path: String)
+    /// A query vector or stored vector has the wrong width.
+    case dimensionMismatch(expected: Int, found: Int)
+    /// The index file does not exist (searching never creates one).
+    case missing(path: String)
+    /// A query term could not be understood.
+    case badQuery(String)
+
+    public var errorDescription: String? {
+        switch self {
+        case .notADatabase(let path, let detail):
+            "\(path) is not a swift-clip index (not an SQLite database: \(detail))"
+        case .foreignDatabase(let path): "\(path) is an SQLite database of another program, not a swift-clip index"
+        case .newerSchema(let path, let found, let supported):
+            "\(path) has index schema version \(found); this swift-clip reads up to version \(supported)"
+        case .modelMismatch(let path, let stored, let requested):
+            "\(path) holds embeddings of \(stored), not \(requested)"
+        case .empty(let path): "\(path) has no images yet"
+        case .dimensionMismatch(let expected, let found):
+            "vector width \(found) does not match the index's embedding width \(expected)"
+        case .missing(let path): "no index at \(path)"
+        case .badQuery(let why): "bad query: \(why)"
+        }
+    }
+
+    public var recoverySuggestion: String? {
+        switch self {
+        case .notADatabase, .foreignDatabase:
+            "The file was left untouched. Pass --db with a new path (or set CLIP_INDEX) for the index."
+        case .newerSchema: "Update swift-clip, or build a new index with --db NEW.sqlite."
+        case .modelMismatch(let path, let stored, let requested):
+            "One index holds one model. Search without --model to use \(stored), or build an index for "
+                + "\(requested) in another file: clip index DIR --model \(requested) --db OTHER.sqlite "
+                + "(or delete \(path) and reindex)."
+        case .empty, .missing: "Index a folder first: clip index ~/Pictures"
+        case .dimensionMismatch: "Embed the query with the model the index was built with."
+        case .badQuery:
+            "Terms are texts, image paths (./photo.jpg or --image F), optionally weighted (2:cat) and "
+                + "joined with + or - (\"2:cat\" + ./img.jpg - fruit)."
+        }
+    }
+}

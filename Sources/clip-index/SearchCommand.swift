@@ -1,0 +1,139 @@
+import ArgumentParser
+import CLIP
+import CLIPIndex
+import Foundation
+
+/// `clip search QUERY...`: ranked paths from the index.
+struct SearchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Find indexed images by text, by image, or by a combination.",
+        discussion: """
+            QUERY terms are texts or image paths (starting with ./, ../, / or ~/; or --image F), each \
+            optionally weighted (2:cat), joined with + or - as separate arguments. The query vector is \
+            the weighted sum of the terms' unit embeddings, normalised; scores are cosines, best first. \
+            The model is the one the index was built with; a text-only query loads only the text tower.
+
+            Output: `score<TAB>path` per line, or with --json one {"path": ..., "score": ...} per line.
+            --duplicates lists pairs of images with cosine >= --threshold (default 0.95), exact \
+            duplicates first with score 1.
+
+            Examples:
+              clip search "a dog on a beach"
+              clip search "2:cat" + ./img.jpg - fruit --top 20
+              clip search --image holiday.jpg --under ~/Pictures/2024 --json
+              clip search --duplicates --threshold 0.97
+            """)
+
+    @Argument(help: ArgumentHelp("Query terms: text, ./image.jpg, W:term, + and -.", valueName: "query"))
+    var query: [String] = []
+
+    @Option(name: .customLong("image"), help: ArgumentHelp("An image query term (repeatable).", valueName: "file"))
+    var images: [String] = []
+
+    @OptionGroup var database: DatabaseOption
+
+    @Option(help: "Number of results.")
+    var top = 10
+
+    @Option(help: "Only results with at least this cosine score.")
+    var threshold: Float?
+
+    @Option(help: ArgumentHelp("Only images under this folder.", valueName: "dir"))
+    var under: String?
+
+    @Flag(help: "One JSON object per line: {\"path\": ..., \"score\": ...}.")
+    var json = false
+
+    @Flag(help: "List pairs of near-duplicate images instead of searching.")
+    var duplicates = false
+
+    @Option(help: ArgumentHelp("Must be the index's model (one index, one model).", valueName: "m"))
+    var model: String?
+
+    @Flag(help: "Never download a named model (also CLIP_OFFLINE=1).")
+    var offline = false
+
+    func validate() throws {
+        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+        if !duplicates && query.isEmpty && images.isEmpty {
+            throw ValidationError("give a query: clip search \"a dog on a beach\"")
+        }
+    }
+
+    func run() throws {
+        let index: ImageIndex
+        do { index = try ImageIndex(at: database.url, create: false) } catch let error as IndexError {
+            throw fail(error)
+        } catch { throw fail("cannot open \(database.url.path): \(error.localizedDescription)", .io) }
+        guard let stored = try catching({ try index.model() }) else {
+            throw fail(IndexError.empty(path: index.url.path))
+        }
+        if let model, IndexModel.storedName(model) != stored.name {
+            throw fail(
+                IndexError.modelMismatch(
+                    path: index.url.path, stored: stored.name, requested: IndexModel.storedName(model)))
+        }
+        if duplicates {
+            let pairs = try catching { try index.duplicates(threshold: threshold ?? 0.95) }
+            var out = ""
+            for (a, b, score) in pairs {
+                out +=
+                    json
+                    ? "{\"first\": \(Self.jsonString(a)), \"second\": \(Self.jsonString(b)), \"score\": \(score)}\n"
+                    : String(format: "%.4f", score) + "\t\(a)\t\(b)\n"
+            }
+            FileHandle.standardOutput.write(Data(out.utf8))
+            return
+        }
+        let parsed = try catching { try SearchQuery(arguments: query, images: images) }
+        for url in parsed.images where !FileManager.default.fileExists(atPath: url.path) {
+            throw fail("no such image: \(url.path)", hint: "Image terms are paths: ./photo.jpg or --image F.", .input)
+        }
+        var textVectors: [[Float]] = []
+        var imageVectors: [[Float]] = []
+        if parsed.hasImages {
+            let clip = try IndexModel.load(stored.name, offline: offline)
+            textVectors = try parsed.texts.map { try rows(clip.encodeText([$0], truncate: true))[0] }
+            for (url, result) in zip(parsed.images, ImageEmbedder(model: clip).embed(parsed.images)) {
+                switch result {
+                case .success(let v): imageVectors.append(v)
+                case .failure(let error):
+                    throw fail("\(url.path): \((error as? LocalizedError)?.errorDescription ?? "\(error)")", .input)
+                }
+            }
+        } else {
+            let tower = try IndexModel.loadTextTower(stored.name, offline: offline)
+            textVectors = try rows(tower.encodeText(parsed.texts, truncate: true))
+        }
+        let vector = try catching { try parsed.vector(texts: textVectors, images: imageVectors) }
+        let underPath = under.map { URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path }
+        let started = Date()
+        let hits = try catching {
+            try index.search(vector, top: top, threshold: threshold ?? -.infinity, under: underPath)
+        }
+        note("searched \(index.url.path) in \(String(format: "%.1f", Date().timeIntervalSince(started) * 1000)) ms")
+        var out = ""
+        for hit in hits {
+            out +=
+                json
+                ? "{\"path\": \(Self.jsonString(hit.path)), \"score\": \(hit.score)}\n"
+                : String(format: "%.4f", hit.score) + "\t\(hit.path)\n"
+        }
+        FileHandle.standardOutput.write(Data(out.utf8))
+    }
+
+    /// The rows of an (N, E) tensor.
+    private func rows(_ t: Tensor) -> [[Float]] {
+        let n = t.shape[0], e = t.shape[1], s = t.scalars
+        return (0..<n).map { Array(s[($0 * e)..<(($0 + 1) * e)]) }
+    }
+
+    static func jsonString(_ text: String) -> String {
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes])
+        else { return "\"\"" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

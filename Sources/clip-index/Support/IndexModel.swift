@@ -1,0 +1,55 @@
+import CLIP
+import CLIPIndex
+import Foundation
+
+/// How the index commands find and load a model: the name stored in the index is what the user
+/// passed, a model name (`ViT-B/32`) or the absolute path of a checkpoint.
+enum IndexModel {
+    /// The default, as for every `clip` command that takes a model.
+    static let defaultName = "ViT-B/32"
+
+    /// The name stored in the index for `--model`: a path that exists becomes absolute; a model
+    /// name is kept as spelled in `clip models`.
+    static func storedName(_ model: String) -> String {
+        if FileManager.default.fileExists(atPath: model) {
+            return URL(fileURLWithPath: model).standardizedFileURL.resolvingSymlinksInPath().path
+        }
+        return ModelReference.named(model)?.displayName ?? model
+    }
+
+    /// The file or folder `model` names, fetching a named model into the cache if needed (the
+    /// library's resolution, as every `clip` command's `--model`).
+    static func resolve(_ model: String, offline: Bool) throws -> URL {
+        var store = ModelStore.fromEnvironment()
+        if offline { store.offline = true }
+        do {
+            let resolved = try store.resolve(model)
+            if resolved.downloaded { note("fetched \(model) into \(resolved.url.path)") }
+            return resolved.url
+        } catch { throw fail(error, .model) }
+    }
+
+    /// The whole model.
+    static func load(_ model: String, offline: Bool) throws -> CLIP {
+        let url = try resolve(model, offline: offline)
+        let started = Date()
+        do {
+            let clip = try CLIP.load(url)
+            note("loaded \(clip.configuration.architectureName) from \(url.path) in \(elapsed(started)) s")
+            return clip
+        } catch { throw fail(error, .model) }
+    }
+
+    /// Only the text tower (a text-only search).
+    static func loadTextTower(_ model: String, offline: Bool) throws -> CLIPTextTower {
+        let url = try resolve(model, offline: offline)
+        let started = Date()
+        do {
+            let tower = try CLIPTextTower.load(url)
+            note("loaded the text tower of \(url.path) in \(elapsed(started)) s")
+            return tower
+        } catch { throw fail(error, .model) }
+    }
+
+    private static func elapsed(_ start: Date) -> String { String(format: "%.2f", Date().timeIntervalSince(start)) }
+}
