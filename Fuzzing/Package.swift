@@ -15,7 +15,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     dependencies: [.package(name: "swift-clip", path: "..")],
     targets: [
-        .target(name: "FuzzSupport")
+        .target(name: "FuzzSupport", dependencies: [.product(name: "CLIP", package: "swift-clip")])
     ]
         + fuzzers.map { fuzzer in
             // The library modules are reached through the umbrella product (the only library
