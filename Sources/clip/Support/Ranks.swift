@@ -46,14 +46,16 @@ enum Ranks {
         let failing = try world.minimum(status == 0 ? Int(Int32.max) : world.rank)
         guard failing != Int(Int32.max) else { return try outcome.get() }
         let code = Int32(try world.maximum(Int(status)))
-        world.finalize()
-        if case .failure(let error) = outcome, failing == world.rank {
+        // Every message is written before MPI is finalized: once one rank has exited with a
+        // non-zero status, mpirun tears the job down and output written later may be lost.
+        let reports = failing == world.rank
+        if reports {
             FileHandle.standardError.write(Data(held.utf8))
-            throw error
-        }
-        if world.rank == 0 {
+        } else if world.rank == 0 {
             _ = fail(MPIError.rankFailed(rank: failing, worldSize: world.worldSize, during: during), .input)
         }
+        world.finalize()
+        if case .failure(let error) = outcome, reports { throw error }
         throw ExitCode(code)
     }
 
