@@ -72,16 +72,7 @@ public struct CLIP: Sendable {
         state: StateDict, configuration: CLIPConfiguration? = nil, activation: Activation? = nil,
         trainable: Bool = false, frozenPrefixes: [String] = []
     ) throws {
-        var config: CLIPConfiguration
-        if let configuration {
-            config = configuration
-        } else if let stored = try CLIP.storedConfiguration(state) {
-            config = stored
-        } else {
-            config = try CLIPConfiguration.infer(from: state)
-        }
-        if let activation { config.activation = activation }
-        try config.validate()
+        let config = try CLIP.configuration(of: state, given: configuration, activation: activation)
         let store = ParameterStore(state, trainable: trainable)
         store.frozenPrefixes = frozenPrefixes
         try self.init(store: store, configuration: config, format: state.format)
@@ -184,6 +175,25 @@ public struct CLIP: Sendable {
             return try CLIPConfiguration.fromHuggingFace(configJSON: json)
         }
         return nil
+    }
+
+    /// The configuration to build from `state`: the one given, else the one the file records,
+    /// else one inferred from tensor shapes (never tensor data); `activation` overrides, then
+    /// the result is validated.
+    static func configuration(
+        of state: StateDict, given configuration: CLIPConfiguration?, activation: Activation?
+    ) throws -> CLIPConfiguration {
+        var config: CLIPConfiguration
+        if let configuration {
+            config = configuration
+        } else if let stored = try CLIP.storedConfiguration(state) {
+            config = stored
+        } else {
+            config = try CLIPConfiguration.infer(from: state)
+        }
+        if let activation { config.activation = activation }
+        try config.validate()
+        return config
     }
 
     /// The safetensors metadata key under which swift-clip stores the configuration JSON.

@@ -32,17 +32,8 @@ public struct CLIPTextTower: Sendable {
     /// Builds the text tower from a loaded state dict. Strict like ``CLIP``: every tensor that is
     /// not part of the image tower (`visual.*`) or `logit_scale` must be used, with its shape.
     public init(state: StateDict, configuration: CLIPConfiguration? = nil, activation: Activation? = nil) throws {
-        var config: CLIPConfiguration
-        if let configuration {
-            config = configuration
-        } else if let stored = try CLIP.storedConfiguration(state) {
-            config = stored
-        } else {
-            // Inference reads tensor shapes only, never tensor data.
-            config = try CLIPConfiguration.infer(from: state)
-        }
-        if let activation { config.activation = activation }
-        try config.validate()
+        // Inference reads tensor shapes only, never tensor data: the image tower stays unread.
+        let config = try CLIP.configuration(of: state, given: configuration, activation: activation)
         let store = ParameterStore(state)
         text = try TextEncoder(
             store, configuration: config.text, embedDim: config.embedDim, activation: config.activation)
