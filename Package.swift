@@ -105,7 +105,7 @@ let package = Package(
         .target(
             name: "CLIPServer",
             dependencies: [
-                "CLIP",
+                "CLIP", "CLIPIndex",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -163,7 +163,8 @@ let package = Package(
         .testTarget(
             name: "CLIPServerTests",
             dependencies: [
-                "CLIPServer", "clip-server", "clip", "CLIP", .product(name: "Logging", package: "swift-log"),
+                "CLIPServer", "clip-server", "clip", "clip-index", "CLIP", "CLIPIndex",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
     ],
