@@ -1,9 +1,14 @@
 import Foundation
 
 /// Text helpers of the HTML report: escaping, numbers and times written the same way everywhere.
-enum ReportFormat {
+///
+/// ```swift
+/// ReportFormat.escape("<b>")      // "&lt;b&gt;"
+/// ReportFormat.number(1.2e-5)     // "1.2e-5"
+/// ```
+public enum ReportFormat {
     /// `text` safe inside HTML element content and double-quoted attributes.
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for character in text.unicodeScalars {
@@ -22,7 +27,7 @@ enum ReportFormat {
     }
 
     /// A metric value in at most 4 significant digits: `0.4127`, `312.5`, `1.2e-05` → `1.2e-5`.
-    static func number(_ value: Double) -> String {
+    public static func number(_ value: Double) -> String {
         guard value.isFinite else { return value.isNaN ? "NaN" : (value > 0 ? "∞" : "−∞") }
         if value == value.rounded(), abs(value) < 1e7 { return String(Int(value)) }
         var text = String(format: "%.4g", value)
@@ -37,7 +42,7 @@ enum ReportFormat {
     }
 
     /// A Unix time as `2026-12-02 20:15:07 UTC`.
-    static func time(_ seconds: Double) -> String {
+    public static func time(_ seconds: Double) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
@@ -46,7 +51,7 @@ enum ReportFormat {
     }
 
     /// A duration as `3 h 07 min`, `4 min 05 s` or `12 s`.
-    static func duration(_ seconds: Double) -> String {
+    public static func duration(_ seconds: Double) -> String {
         let s = Int(max(seconds, 0).rounded())
         if s >= 3600 { return String(format: "%d h %02d min", s / 3600, s % 3600 / 60) }
         if s >= 60 { return String(format: "%d min %02d s", s / 60, s % 60) }

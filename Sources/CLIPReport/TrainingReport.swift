@@ -237,7 +237,8 @@ public struct TrainingReport: Sendable {
         return html + "</table>\n"
     }
 
-    static let css = """
+    /// The page's style sheet (light and dark), for other pages that show reports.
+    public static let css = """
         :root{--bg:#fff;--fg:#1d1d1f;--muted:#6e6e73;--grid:#e5e5ea;--axis:#8e8e93;--card:#f7f7f9}
         @media (prefers-color-scheme:dark){:root{--bg:#151517;--fg:#f2f2f7;--muted:#a1a1a6;--grid:#2c2c30;\
         --axis:#6e6e73;--card:#1e1e21}}

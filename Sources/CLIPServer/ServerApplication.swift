@@ -35,10 +35,14 @@ func makeApplication(
     let slot = ModelSlot()
     let router = Router(context: BasicRequestContext.self)
     Routes(options: options, slot: slot, metrics: metrics).add(to: router)
+    if let runs = options.runs { RunReportRoutes(runs: RunFolders(root: URL(fileURLWithPath: runs))).add(to: router) }
+    let servesModel = !options.model.isEmpty
+    if !servesModel { slot.fail("this server has no model: it was started with --runs alone (add --model to embed)") }
     return Application(
         router: router,
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "clip-server"),
-        services: loadModel ? [ModelService(options: options, slot: slot, metrics: metrics, logger: logger)] : [],
+        services: loadModel && servesModel
+            ? [ModelService(options: options, slot: slot, metrics: metrics, logger: logger)] : [],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? options.port) },
         logger: logger)
 }

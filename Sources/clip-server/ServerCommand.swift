@@ -19,12 +19,16 @@ struct ServerCommand: AsyncParsableCommand {
             Examples:
               clip serve --model ViT-B/32
               clip serve --model Sources/clip/Resources/demo/model.safetensors --port 8081
+              clip serve --runs runs          # training reports of runs/*, at http://127.0.0.1:8080/runs/
               curl -s localhost:8080/v1/embeddings -H 'content-type: application/json' \\
                 -d '{"input": ["a photo of a cat"], "model": "clip"}'
             """)
 
     @Option(help: ArgumentHelp("A checkpoint path or a model name (`clip models`).", valueName: "path-or-name"))
-    var model: String
+    var model: String?
+
+    @Option(help: ArgumentHelp("Serve live reports of the training runs in this folder at /runs/.", valueName: "dir"))
+    var runs: String?
 
     @Option(help: "The address to listen on.")
     var host = "127.0.0.1"
@@ -54,6 +58,15 @@ struct ServerCommand: AsyncParsableCommand {
     var logLevel = "info"
 
     func validate() throws {
+        guard model != nil || runs != nil else {
+            throw ValidationError("give --model (embeddings) or --runs DIR (reports)")
+        }
+        if let runs {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: runs, isDirectory: &isFolder), isFolder.boolValue else {
+                throw ValidationError("--runs: \(runs) is not a folder")
+            }
+        }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard maxBatch >= 1, maxClientBatch >= 1, maxConcurrent >= 1 else {
             throw ValidationError("--max-batch, --max-client-batch and --max-concurrent must be at least 1")
@@ -65,7 +78,8 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var options = ServerOptions(model: model)
+        var options = ServerOptions(model: model ?? "")
+        options.runs = runs
         options.host = host
         options.port = port
         options.maxBatch = maxBatch
