@@ -80,7 +80,20 @@ public struct TrainingReport: Sendable {
         for key in history.keys where !known.contains(key) && !key.hasPrefix("validation.") {
             single(key, key)
         }
-        // Validation metrics, grouped: recall@1/5/10 of a direction together, its ranks together.
+        for group in validationGroups {
+            var chart = SVGLineChart(title: "validation: " + group.title, steps: steps)
+            for line in group.lines {
+                if let data = history.series[line.key] { chart.add(line.label, data) }
+            }
+            if chart.hasData { charts.append(chart) }
+        }
+        return charts
+    }
+
+    /// Validation metrics grouped as the charts show them: recall@1/5/10 of a direction
+    /// together, its mean and median rank together; groups in the order they were logged, lines
+    /// by cutoff.
+    var validationGroups: [(title: String, lines: [(label: String, key: String)])] {
         var groups: [(title: String, lines: [(order: Double, label: String, key: String)])] = []
         for key in history.keys where key.hasPrefix("validation.") {
             let (title, label, order) = Self.validationGroup(String(key.dropFirst("validation.".count)))
@@ -90,14 +103,25 @@ public struct TrainingReport: Sendable {
                 groups.append((title, [(order, label, key)]))
             }
         }
-        for group in groups {
-            var chart = SVGLineChart(title: "validation: " + group.title, steps: steps)
-            for line in group.lines.sorted(by: { ($0.order, $0.label) < ($1.order, $1.label) }) {
-                if let data = history.series[line.key] { chart.add(line.label, data) }
-            }
-            if chart.hasData { charts.append(chart) }
+        return groups.map { group in
+            (
+                group.title,
+                group.lines.sorted { ($0.order, $0.label) < ($1.order, $1.label) }.map { ($0.label, $0.key) }
+            )
         }
-        return charts
+    }
+
+    /// Every logged metric with its name in the metrics table, in the order of the charts.
+    var metricOrder: [(key: String, name: String)] {
+        var order = Self.trainingCharts.filter { history.series[$0.key] != nil }.map { ($0.key, $0.title) }
+        let known = Set(Self.trainingCharts.map(\.key))
+        for key in history.keys where !known.contains(key) && !key.hasPrefix("validation.") { order.append((key, key)) }
+        for group in validationGroups {
+            for line in group.lines {
+                order.append((line.key, "validation " + Self.readable(String(line.key.dropFirst("validation.".count)))))
+            }
+        }
+        return order
     }
 
     /// Step-line keys with a chart of their own, in page order.
@@ -155,13 +179,13 @@ public struct TrainingReport: Sendable {
         page += "<title>\(e(name)) · training report</title>\n<style>\(Self.css)</style>\n</head>\n<body>\n"
         page += "<header><h1>Training run <span class=\"name\">\(e(name))</span></h1>\n"
         page += "<p class=\"status\">\(e(statusLine))</p></header>\n<main>\n"
-        page += "<section class=\"tables\">\n" + summaryTable() + metricsTable() + "</section>\n"
         page += "<section class=\"charts\">\n"
         if charts.isEmpty { page += "<p class=\"empty\">No metrics logged yet.</p>\n" }
         for chart in charts {
             page += "<figure><figcaption>\(e(chart.title))</figcaption>\(chart.svg())</figure>\n"
         }
-        page += "</section>\n</main>\n<footer>Built by swift-clip from log.jsonl"
+        page += "</section>\n<section class=\"tables\">\n" + summaryTable() + metricsTable() + "</section>\n"
+        page += "</main>\n<footer>Built by swift-clip from log.jsonl"
         if let step = summary?.checkpointStep { page += " and the step-\(step) checkpoint's trainer.json" }
         page += ".</footer>\n</body>\n</html>\n"
         return page
@@ -173,7 +197,8 @@ public struct TrainingReport: Sendable {
         let of = total.map { " of \($0)" } ?? ""
         let state =
             inProgress ? (summary == nil ? "running (no checkpoint yet)" : "in progress or stopped") : "finished"
-        return "\(state): step \(history.lastStep)\(of)"
+        let loss = history.series["loss"]?.points.last.map { " · loss \(ReportFormat.number($0.value))" } ?? ""
+        return "\(state): step \(history.lastStep)\(of)\(loss)"
     }
 
     func summaryTable() -> String {
@@ -211,14 +236,10 @@ public struct TrainingReport: Sendable {
         var html = "<table class=\"metrics\"><caption>Metrics</caption>\n"
         html += "<tr><th>metric</th><th>last</th><th>best</th></tr>\n"
         var any = false
-        for key in history.keys {
+        for (key, name) in metricOrder {
             guard let data = history.series[key], let last = data.points.last else { continue }
             any = true
             let transform: (Double) -> Double = key == "logit_scale" ? { Foundation.exp($0) } : { $0 }
-            let name =
-                key.hasPrefix("validation.")
-                ? "validation " + Self.readable(String(key.dropFirst("validation.".count)))
-                : Self.trainingCharts.first { $0.key == key }?.title ?? key
             var best = "–"
             if let lower = Self.lowerIsBetter(key) {
                 let points = data.points
@@ -250,11 +271,10 @@ public struct TrainingReport: Sendable {
         .tables{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
         table{border-collapse:collapse;background:var(--card);border-radius:8px;flex:1 1 360px;max-width:100%}
         caption{text-align:left;font-weight:600;padding:4px 0}
-        th,td{text-align:left;padding:4px 10px;border-top:1px solid var(--grid);vertical-align:top;\
-        overflow-wrap:anywhere}
-        th{font-weight:500;color:var(--muted)}
+        th,td{text-align:left;padding:4px 10px;border-top:1px solid var(--grid);vertical-align:top}
+        td{overflow-wrap:anywhere}th{font-weight:500;color:var(--muted)}.summary th{width:38%}
         .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,420px),1fr));gap:16px;\
-        margin-top:16px}
+        margin-bottom:16px}
         figure{margin:0;padding:8px;background:var(--card);border-radius:8px}
         figcaption{font-weight:600;margin:0 0 4px 4px}
         svg.chart{width:100%;height:auto;display:block}
