@@ -11,6 +11,9 @@ import Foundation
 public struct ServerOptions: Sendable {
     /// The model path or name, as `clip --model` takes it (`CLIP.load`).
     public var model: String
+    /// The image index `POST /search` answers from (a database written by `clip index`), if any.
+    /// Open it with ``IndexService/open(path:model:)``, which also names the model to serve.
+    public var index: String?
     /// The address to listen on; `127.0.0.1` keeps the server on this machine.
     public var host = "127.0.0.1"
     /// The TCP port; 0 picks a free one.
