@@ -110,13 +110,15 @@ let package = Package(
         .target(
             name: "CLIPServer",
             dependencies: [
-                "CLIP",
+                "CLIP", "CLIPIndex",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]),
+            ],
+            // The search page (`clip serve --index`): plain HTML, JS and CSS, served as they are.
+            resources: [.copy("Page")]),
         .executableTarget(
             name: "clip-server",
             dependencies: ["CLIPServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -170,7 +172,8 @@ let package = Package(
         .testTarget(
             name: "CLIPServerTests",
             dependencies: [
-                "CLIPServer", "clip-server", "clip", "CLIP", .product(name: "Logging", package: "swift-log"),
+                "CLIPServer", "clip-server", "clip", "clip-index", "CLIP", "CLIPIndex",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
     ],

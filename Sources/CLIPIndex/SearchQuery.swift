@@ -18,6 +18,11 @@ public struct SearchQuery: Sendable, Equatable {
         /// Signed weight: `- 2:cat` is −2.
         public var weight: Float
         public var subject: Subject
+
+        public init(weight: Float = 1, subject: Subject) {
+            self.weight = weight
+            self.subject = subject
+        }
     }
 
     public var terms: [Term]

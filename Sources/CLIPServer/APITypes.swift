@@ -153,8 +153,22 @@ struct InfoResponse: Encodable, Sendable {
     var parameters: Int
     var limits: Limits
     var endpoints: [String]
+    /// The served image index, or null (encoded as null, not left out).
+    var index: IndexInfo?
     enum CodingKeys: String, CodingKey {
-        case model, architecture, dimensions, parameters, limits, endpoints
+        case model, architecture, dimensions, parameters, limits, endpoints, index
         case imageSize = "image_size"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(model, forKey: .model)
+        try container.encode(architecture, forKey: .architecture)
+        try container.encode(dimensions, forKey: .dimensions)
+        try container.encode(imageSize, forKey: .imageSize)
+        try container.encode(parameters, forKey: .parameters)
+        try container.encode(limits, forKey: .limits)
+        try container.encode(endpoints, forKey: .endpoints)
+        try container.encode(index, forKey: .index)
     }
 }

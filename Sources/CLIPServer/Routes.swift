@@ -8,6 +8,8 @@ struct Routes: Sendable {
     let options: ServerOptions
     let slot: ModelSlot
     let metrics: ServerMetrics
+    /// The image index `POST /search` answers from; nil without `--index`.
+    let index: IndexService?
 
     static let endpoints = [
         "POST /v1/embeddings", "POST /embed", "POST /rank", "POST /classify", "POST /search", "GET /health",
@@ -20,11 +22,7 @@ struct Routes: Sendable {
         router.post("/embed") { request, _ in try await embed(request) }
         router.post("/rank") { request, _ in try await rank(request) }
         router.post("/classify") { request, _ in try await classify(request) }
-        router.post("/search") { _, _ -> Response in
-            throw APIError(
-                .notImplemented, "search is not available in this build: it needs the image index (`clip index`)",
-                type: "invalid_request_error", code: "not_implemented")
-        }
+        router.post("/search") { request, _ in try await search(request) }
         router.get("/health") { _, _ -> Response in
             if let failure = slot.loadError {
                 throw APIError(.serviceUnavailable, failure, type: "server_error", code: "model_failed")
@@ -160,6 +158,18 @@ struct Routes: Sendable {
         return try json(ClassifyResponse(model: served.name, results: results))
     }
 
+    func search(_ request: Request) async throws -> Response {
+        guard let index else {
+            throw APIError(
+                .notImplemented,
+                "this server has no image index: start it with --index DB (a database of `clip index`)",
+                type: "invalid_request_error", code: "no_index")
+        }
+        let body = try await decode(SearchRequest.self, request)
+        let served = try slot.require()
+        return try json(try await index.search(body, served: served))
+    }
+
     func info() throws -> Response {
         let served = try slot.require()
         let config = served.model.configuration
@@ -171,7 +181,7 @@ struct Routes: Sendable {
                     maxBatch: options.maxBatch, maxWaitMs: Double(options.maxWait / .microseconds(1)) / 1000,
                     maxClientBatch: options.maxClientBatch, maxPayloadBytes: options.maxPayloadBytes,
                     maxConcurrent: options.maxConcurrent, contextLength: config.text.contextLength),
-                endpoints: Self.endpoints))
+                endpoints: Self.endpoints, index: try index?.info()))
     }
 
     // MARK: - Helpers

@@ -10,31 +10,32 @@ import ServiceLifecycle
 /// until it is ready). Tests call this with port 0 and read the port from `onServerRunning`.
 ///
 /// ```swift
-/// let app = try buildApplication(ServerOptions(model: "ViT-B/32"))
+/// let app = buildApplication(ServerOptions(model: "ViT-B/32"))
 /// try await runServer(app, options: options)   // until SIGTERM or SIGINT
 /// ```
 ///
 /// - Parameters:
 ///   - options: the model, address and limits.
+///   - index: the image index `POST /search` answers from (``IndexService/open(path:model:)``).
 ///   - logger: where requests and lifecycle events are logged.
 ///   - onServerRunning: called with the bound port once the server accepts connections.
 public func buildApplication(
-    _ options: ServerOptions, logger: Logger = Logger(label: "clip-server"),
+    _ options: ServerOptions, index: IndexService? = nil, logger: Logger = Logger(label: "clip-server"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    makeApplication(options, loadModel: true, logger: logger, onServerRunning: onServerRunning)
+    makeApplication(options, index: index, loadModel: true, logger: logger, onServerRunning: onServerRunning)
 }
 
-/// ``buildApplication(_:logger:onServerRunning:)``; with `loadModel: false` the model never
+/// ``buildApplication(_:index:logger:onServerRunning:)``; with `loadModel: false` the model never
 /// loads (tests of the 503 answers).
 func makeApplication(
-    _ options: ServerOptions, loadModel: Bool, logger: Logger,
+    _ options: ServerOptions, index: IndexService? = nil, loadModel: Bool, logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void
 ) -> some ApplicationProtocol {
     let metrics = ServerMetrics(maxBatch: options.maxBatch)
     let slot = ModelSlot()
     let router = Router(context: BasicRequestContext.self)
-    Routes(options: options, slot: slot, metrics: metrics).add(to: router)
+    Routes(options: options, slot: slot, metrics: metrics, index: index).add(to: router)
     if let runs = options.runs { RunReportRoutes(runs: RunFolders(root: URL(fileURLWithPath: runs))).add(to: router) }
     let servesModel = !options.model.isEmpty
     if !servesModel { slot.fail("this server has no model: it was started with --runs alone (add --model to embed)") }
@@ -42,7 +43,7 @@ func makeApplication(
         router: router,
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "clip-server"),
         services: loadModel && servesModel
-            ? [ModelService(options: options, slot: slot, metrics: metrics, logger: logger)] : [],
+            ? [ModelService(options: options, index: index, slot: slot, metrics: metrics, logger: logger)] : [],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? options.port) },
         logger: logger)
 }
@@ -62,6 +63,7 @@ public func runServer(_ app: some ApplicationProtocol, options: ServerOptions, l
 /// reverse order, so the HTTP server, listed after this, finishes its requests first).
 struct ModelService: Service {
     let options: ServerOptions
+    let index: IndexService?
     let slot: ModelSlot
     let metrics: ServerMetrics
     let logger: Logger
@@ -71,11 +73,15 @@ struct ModelService: Service {
         let model: CLIP
         do {
             model = try await CLIP.load(options.model).model
+            try index?.check(model)
         } catch {
-            let reason = (error as? LocalizedError)?.errorDescription ?? "\(error)"
-            slot.fail("the model could not be loaded: \(reason)")
-            logger.error("cannot load \(options.model): \(reason)")
-            throw error
+            let failure =
+                error as? ServerStartupError
+                ?? .model(name: options.model, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+            let reason = failure.errorDescription ?? "\(failure)"
+            slot.fail(reason)
+            logger.error("\(reason)")
+            throw failure
         }
         let batcher = EmbeddingBatcher(
             maxBatch: options.maxBatch, maxWait: options.maxWait, maxConcurrent: options.maxConcurrent,

@@ -8,24 +8,39 @@ import Logging
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clip serve",
-        abstract: "Serve CLIP embeddings over HTTP (OpenAI /v1/embeddings, TEI /embed, /rank, /classify).",
+        abstract: "Serve CLIP embeddings over HTTP (OpenAI /v1/embeddings, TEI /embed, /rank, /classify, /search).",
         discussion: """
             Requests from all clients are queued and run on one model in batches of up to --max-batch \
             items, each batch waiting at most --max-wait-ms to fill. Limits answer JSON errors \
             {"error": {"message", "type", "code"}}: 413 body too large, 422 malformed or too many \
             inputs, 429 (Retry-After) when --max-concurrent requests are already waiting, 400 an \
-            undecodable image. SIGTERM or SIGINT stops accepting, answers what is in flight and exits 0.
+            undecodable image, 404 a /search `like` path that is not indexed. SIGTERM or SIGINT stops \
+            accepting, answers what is in flight and exits 0.
+
+            With --index DB (a database of `clip index`), POST /search ranks its images; without \
+            --model the index's model is served, and a --model that is not the index's is refused.
+
+            Exit status: 0 after a graceful stop, 64 bad command line, 66 the model or the index cannot \
+            be read (or they do not match), 69 the address cannot be bound (port in use, unknown host), \
+            71 the server failed after it started.
 
             Examples:
               clip serve --model ViT-B/32
               clip serve --model Sources/clip/Resources/demo/model.safetensors --port 8081
+              clip serve --index ~/.local/share/swift-clip/index.sqlite
               clip serve --runs runs          # training reports of runs/*, at http://127.0.0.1:8080/runs/
               curl -s localhost:8080/v1/embeddings -H 'content-type: application/json' \\
                 -d '{"input": ["a photo of a cat"], "model": "clip"}'
             """)
 
-    @Option(help: ArgumentHelp("A checkpoint path or a model name (`clip models`).", valueName: "path-or-name"))
+    @Option(
+        help: ArgumentHelp(
+            "A checkpoint path or a model name (`clip models`); with --index, the index's model by default.",
+            valueName: "path-or-name"))
     var model: String?
+
+    @Option(help: ArgumentHelp("An image index (from `clip index`) for POST /search.", valueName: "db"))
+    var index: String?
 
     @Option(help: ArgumentHelp("Serve live reports of the training runs in this folder at /runs/.", valueName: "dir"))
     var runs: String?
@@ -58,8 +73,10 @@ struct ServerCommand: AsyncParsableCommand {
     var logLevel = "info"
 
     func validate() throws {
-        guard model != nil || runs != nil else {
-            throw ValidationError("give --model (embeddings) or --runs DIR (reports)")
+        guard model != nil || index != nil || runs != nil else {
+            throw ValidationError(
+                "give --model M (a checkpoint or a model name), --index DB to serve its model, or --runs DIR (training reports)"
+            )
         }
         if let runs {
             var isFolder: ObjCBool = false
@@ -78,7 +95,15 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var options = ServerOptions(model: model ?? "")
+        var indexService: IndexService?
+        if let index {
+            do { indexService = try IndexService.open(path: index, model: model) } catch let error as ServerStartupError
+            {
+                throw Self.exit(error)
+            }
+        }
+        var options = ServerOptions(model: indexService?.modelName ?? model ?? "")
+        options.index = index
         options.runs = runs
         options.host = host
         options.port = port
@@ -90,16 +115,35 @@ struct ServerCommand: AsyncParsableCommand {
         options.shutdownTimeout = .milliseconds(Int64(shutdownTimeout * 1000))
         var logger = Logger(label: "clip-server")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let app = buildApplication(options, logger: logger) { port in
+        let listening = Listening()
+        let app = buildApplication(options, index: indexService, logger: logger) { port in
+            listening.set()
             // One line on stdout that scripts and tests wait for.
             FileHandle.standardOutput.write(Data("clip-server: listening on http://\(host):\(port)\n".utf8))
         }
         do {
             try await runServer(app, options: options, logger: logger)
         } catch {
-            FileHandle.standardError.write(
-                Data("error: \((error as? LocalizedError)?.errorDescription ?? "\(error)")\n".utf8))
-            throw ExitCode(66)
+            let reason = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+            // Before the server listens, a failure that is not the model's or the index's is the bind.
+            throw Self.exit(
+                error as? ServerStartupError
+                    ?? (listening.value
+                        ? .failed(reason: reason) : .bind(host: host, port: port, reason: reason)))
         }
     }
+
+    /// Prints `error:` and `hint:` lines and returns the failure's exit status.
+    static func exit(_ error: ServerStartupError) -> ExitCode {
+        FileHandle.standardError.write(Data(error.report.utf8))
+        return ExitCode(error.exitCode)
+    }
+}
+
+/// Set once the server accepts connections (read after `runServer` returns).
+private final class Listening: @unchecked Sendable {
+    private let lock = NSLock()
+    private var listening = false
+    var value: Bool { lock.withLock { listening } }
+    func set() { lock.withLock { listening = true } }
 }

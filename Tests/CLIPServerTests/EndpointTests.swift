@@ -181,9 +181,11 @@ struct EndpointTests {
             ] {
                 #expect(metrics.text.contains(name), "\(name) missing from /metrics")
             }
+            // Without --index: /search is 501 and /info says "index": null.
             let search = try await client.post("/search", json: ["query": "a cat"])
             #expect(search.status == 501)
-            #expect(search.errorCode == "not_implemented")
+            #expect(search.errorCode == "no_index")
+            #expect(object?.keys.contains("index") == true && object?["index"] is NSNull)
         }
     }
 

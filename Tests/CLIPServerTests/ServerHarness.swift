@@ -61,13 +61,13 @@ struct HTTPResult: Sendable {
 /// Runs a `clip serve` app in this process on 127.0.0.1 (a free port) for the duration of `body`,
 /// then shuts it down gracefully.
 func withServer<T: Sendable>(
-    _ options: ServerOptions = .testing(), loadModel: Bool = true,
+    _ options: ServerOptions = .testing(), index: IndexService? = nil, loadModel: Bool = true,
     _ body: @Sendable (ServerClient) async throws -> T
 ) async throws -> T {
     let ports = AsyncStream.makeStream(of: Int.self)
     var logger = Logger(label: "clip-server-test")
     logger.logLevel = .warning
-    let app = makeApplication(options, loadModel: loadModel, logger: logger) { port in
+    let app = makeApplication(options, index: index, loadModel: loadModel, logger: logger) { port in
         ports.continuation.yield(port)
     }
     let group = ServiceGroup(services: [app], logger: logger)
@@ -173,4 +173,19 @@ func runTool(_ name: String, _ arguments: [String]) throws -> (status: Int32, st
     let data = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, data)
+}
+
+/// Runs a built executable and returns its status, stdout and stderr (both small).
+func runToolCapturing(_ name: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = Repository.products.appendingPathComponent(name)
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
 }

@@ -10,12 +10,7 @@ enum IndexModel {
 
     /// The name stored in the index for `--model`: a path that exists becomes absolute; a model
     /// name is kept as spelled in `clip models`.
-    static func storedName(_ model: String) -> String {
-        if FileManager.default.fileExists(atPath: model) {
-            return URL(fileURLWithPath: model).standardizedFileURL.resolvingSymlinksInPath().path
-        }
-        return ModelReference.named(model)?.displayName ?? model
-    }
+    static func storedName(_ model: String) -> String { IndexedModel.storedName(model) }
 
     /// The file or folder `model` names, fetching a named model into the cache if needed (the
     /// library's resolution, as every `clip` command's `--model`).
