@@ -31,7 +31,7 @@ public struct SVGLineChart: Sendable {
     public var maximumPoints = 1200
 
     static let width = 560.0, height = 240.0
-    static let left = 58.0, right = 14.0, top = 12.0, bottom = 30.0, legendHeight = 18.0
+    static let left = 66.0, right = 14.0, top = 12.0, bottom = 30.0, legendHeight = 18.0
     /// Colours that read on light and dark backgrounds (Tableau 10).
     public static let palette = [
         "#4e79a7", "#f28e2b", "#e15759", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f",

@@ -281,6 +281,7 @@ public struct TrainingReport: Sendable {
         svg .grid{stroke:var(--grid);stroke-width:1}svg .axis{stroke:var(--axis);stroke-width:1}
         svg text{fill:var(--muted);font-size:11px;font-family:system-ui,sans-serif}
         svg .line{fill:none;stroke-width:1.6;stroke-linejoin:round;stroke-linecap:round}
+        @media (max-width:600px){svg text{font-size:14px}svg .line{stroke-width:2.4}}
         footer{margin-top:16px;color:var(--muted);font-size:.85em}
         """
 }
