@@ -12,6 +12,8 @@ import Hummingbird
 /// (``RunFolders``). Anything else answers 404 without saying what exists.
 struct RunReportRoutes: Sendable {
     let runs: RunFolders
+    /// Logs parsed by earlier requests (only new lines are read again).
+    let logs = LogHistoryCache()
     static let refreshSeconds = 30
 
     func add(to router: Router<BasicRequestContext>) {
@@ -27,9 +29,8 @@ struct RunReportRoutes: Sendable {
         let e = ReportFormat.escape
         var rows = ""
         for name in runs.names() {
-            guard let folder = runs.run(named: name),
-                let report = try? TrainingReport.load(runDirectory: folder, within: runs.root)
-            else { continue }
+            guard let folder = runs.run(named: name) else { continue }
+            let report = load(folder)
             let total = report.summary?.totalSteps.map { " of \($0)" } ?? ""
             let loss = report.history.series["loss"]?.points.last.map { ReportFormat.number($0.value) } ?? "–"
             let updated = report.history.lastTime.map(ReportFormat.time) ?? "–"
@@ -61,9 +62,7 @@ struct RunReportRoutes: Sendable {
     func report(named raw: String) -> Response {
         // The router hands over the path component as sent: decode it once, then check it.
         let name = raw.removingPercentEncoding ?? ""
-        guard let folder = runs.run(named: name),
-            let report = try? TrainingReport.load(runDirectory: folder, within: runs.root)
-        else {
+        guard let folder = runs.run(named: name) else {
             let page = """
                 <!DOCTYPE html>
                 <html lang="en"><head><meta charset="utf-8"><title>No such run</title>\
@@ -73,7 +72,20 @@ struct RunReportRoutes: Sendable {
                 """
             return html(page, status: .notFound)
         }
-        return html(report.html(refreshSeconds: Self.refreshSeconds))
+        return html(load(folder).html(refreshSeconds: Self.refreshSeconds))
+    }
+
+    /// The report of a run folder inside DIR, as `TrainingReport.load(runDirectory:within:)`
+    /// builds it, with the log read through the cache.
+    func load(_ folder: URL) -> TrainingReport {
+        let log = folder.appendingPathComponent("log.jsonl")
+        var history = TrainingHistory()
+        if FileManager.default.fileExists(atPath: log.path), RunFolders.isInside(log, root: runs.root) {
+            history = logs.history(of: log) ?? TrainingHistory()
+        }
+        return TrainingReport(
+            name: folder.standardizedFileURL.lastPathComponent, history: history,
+            summary: RunSummary(runDirectory: folder, within: runs.root))
     }
 
     func html(_ page: String, status: HTTPResponse.Status = .ok) -> Response {

@@ -96,6 +96,43 @@ struct RunReportTests {
         }
     }
 
+    /// A live run: each request shows the lines logged since (parsed incrementally), a line
+    /// still being written waits for its newline, and a log cut back by a resume is read anew.
+    @Test func liveReportFollowsTheGrowingLog() async throws {
+        let (base, runs) = try Self.makeRuns()
+        defer { try? FileManager.default.removeItem(at: base) }
+        let log = runs.appendingPathComponent("a/log.jsonl")
+        @Sendable func line(_ step: Int) -> String {
+            "{\"loss\":\(Double(step) / 10),\"lr\":0.001,\"step\":\(step),\"time\":1764705600}"
+        }
+        @Sendable func append(_ text: String) throws {
+            let handle = try FileHandle(forWritingTo: log)
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(text.utf8))
+            try handle.close()
+        }
+        try await withServer(Self.options(runs), loadModel: false) { client in
+            func status() async throws -> String {
+                let text = try await client.get("/runs/a/").text
+                guard let start = text.range(of: "<p class=\"status\">"),
+                    let end = text.range(of: "</p>", range: start.upperBound..<text.endIndex)
+                else { return text }
+                return String(text[start.upperBound..<end.lowerBound])
+            }
+            #expect(try await status() == "in progress or stopped: step 4 of 8 · loss 2")
+            try append(line(5) + "\n")
+            #expect(try await status() == "in progress or stopped: step 5 of 8 · loss 0.5")
+            try append(String(line(6).prefix(12)))  // the trainer is writing step 6
+            #expect(try await status() == "in progress or stopped: step 5 of 8 · loss 0.5")
+            try append(String(line(6).dropFirst(12)) + "\n")
+            #expect(try await status() == "in progress or stopped: step 6 of 8 · loss 0.6")
+            // Resumed from step 2: the log is replaced by its first two lines.
+            let kept = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").prefix(2)
+            try Data((kept.joined(separator: "\n") + "\n").utf8).write(to: log, options: .atomic)
+            #expect(try await status() == "in progress or stopped: step 2 of 8 · loss 2.5")
+        }
+    }
+
     /// A run folder whose files are links out of DIR renders without them (no lines, no settings).
     @Test func linksInsideARunAreNotFollowedOut() async throws {
         let (base, runs) = try Self.makeRuns()
