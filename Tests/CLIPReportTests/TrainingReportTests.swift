@@ -122,3 +122,48 @@ import Testing
         #expect(ReportFormat.number(value) == text)
     }
 }
+
+/// Random logs (valid lines with random keys, values and nulls, and garbage lines): the page
+/// always has one `<path>` per metric with data and nothing a log can inject.
+@Suite struct RandomLogTests {
+    @Test func pathCountAndEscapingHoldForRandomLogs() {
+        var generator = SystemRandomNumberGenerator()
+        let keys = [
+            "loss", "lr", "logit_scale", "<script>x</script>", "a\"b", "image_to_text_R@1", "top5", "zeroshot_top1",
+        ]
+        var checked = 0
+        for _ in 0..<200 {
+            var lines: [String] = []
+            for step in 1...Int.random(in: 1...40, using: &generator) {
+                switch Int.random(in: 0..<10, using: &generator) {
+                case 0:
+                    lines.append(
+                        String(
+                            (0..<Int.random(in: 0...30, using: &generator)).map { _ in "{}[]\":,x1".randomElement()! }))
+                case 1:
+                    let key = keys.randomElement(using: &generator)!.replacingOccurrences(of: "\"", with: "\\\"")
+                    lines.append(
+                        "{\"step\":\(step),\"validation\":{\"\(key)\":\(Double.random(in: 0...1, using: &generator))}}")
+                default:
+                    var fields = ["\"step\":\(step)"]
+                    for key in keys.shuffled(using: &generator).prefix(Int.random(in: 0...4, using: &generator)) {
+                        let value =
+                            Bool.random(using: &generator)
+                            ? "null" : String(Double.random(in: -1e6...1e6, using: &generator))
+                        fields.append("\"\(key.replacingOccurrences(of: "\"", with: "\\\""))\":\(value)")
+                    }
+                    lines.append("{" + fields.joined(separator: ",") + "}")
+                }
+            }
+            let history = TrainingHistory(jsonl: Data(lines.joined(separator: "\n").utf8))
+            let report = TrainingReport(name: "random", history: history, summary: nil)
+            let html = report.html()
+            let withData = history.keys.filter { history.series[$0]?.hasData == true }.count
+            let paths = html.components(separatedBy: "<path").count - 1
+            #expect(paths == withData, "\(paths) paths for \(withData) metrics with data: \(lines)")
+            #expect(!html.contains("<script"), "\(lines)")
+            checked += 1
+        }
+        print("random logs checked: \(checked)")
+    }
+}

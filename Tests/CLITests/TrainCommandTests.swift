@@ -82,6 +82,20 @@ import Testing
         #expect(try String(contentsOf: url, encoding: .utf8) == written, "clip report differs from the trainer's page")
     }
 
+    /// `clip report` on a folder that is no run: exit 65 with the reason and a hint; -o - prints.
+    @Test func reportNeedsARunFolder() throws {
+        let dir = try Self.makeRun()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLIRunner.run(["report", dir.path])
+        #expect(
+            r.status == 65 && r.stderr.contains("is not a training run") && r.stderr.contains("hint:"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("report.html").path))
+        try Data("{\"step\":1,\"loss\":2.5}\n".utf8).write(to: dir.appendingPathComponent("log.jsonl"))
+        let printed = try CLIRunner.run(["report", dir.path, "-o", "-"])
+        #expect(printed.status == 0 && printed.stdout.hasPrefix("<!DOCTYPE html>"), "\(printed.stderr)")
+        #expect(printed.stdout.components(separatedBy: "<path").count == 2)
+    }
+
     @Test func trainWritesLogCheckpointsAndResumesExactly() throws {
         let dir = try Self.makeRun()
         defer { try? FileManager.default.removeItem(at: dir) }
