@@ -310,7 +310,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let fm = FileManager.default
         let dead: Int32 = 2_147_483_646  // beyond any pid_max: no such process
-        let stale = [".latest.safetensors.\(dead).12345.tmp", ".log.jsonl.\(dead).tmp"]
+        let stale = [
+            ".latest.safetensors.\(dead).12345.tmp", ".log.jsonl.\(dead).tmp", ".log.jsonl.\(dead).77.tmp",
+            ".report.html.\(dead).9.tmp",
+        ]
         let kept = [
             ".latest.safetensors.\(getppid()).1.tmp",  // a live process's file
             "notes.tmp", ".other.\(dead).tmp", "latest.safetensors", "log.jsonl",
