@@ -64,6 +64,7 @@ struct EvalCommand: ParsableCommand {
         if retrieval != nil, templateOptions.templates != nil || perClass || plot != nil {
             throw ValidationError("--templates, --per-class and --plot apply to --zeroshot-folder")
         }
+        if plot == "-" { throw ValidationError("--plot needs a file: standard output carries the JSON") }
         // A batch of 224-pixel images is 0.6 MB of pixels per image: 4096 is already 2.4 GB.
         try OptionRange.check("--batch-size", batchSize, 1...4096)
     }

@@ -143,6 +143,10 @@ import Testing
                 "--plot apply to --zeroshot-folder"
             ),
             (
+                ["eval", "--model", "MODEL", "--zeroshot-folder", "ROOT/classes", "--plot", "-"], 64,
+                "--plot needs a file"
+            ),
+            (
                 [
                     "eval", "--model", "MODEL", "--zeroshot-folder", "ROOT/classes", "--retrieval",
                     "ROOT/tables/val.tsv",
