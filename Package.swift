@@ -66,9 +66,13 @@ let package = Package(
         .target(name: "CLIPWeights", dependencies: ["CLIPOutput"]),
         .target(name: "CLIPModel", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights"]),
         .target(name: "CLIPEvaluation", dependencies: ["CLIPTensor", "CLIPImage", "CLIPModel"]),
+        // Training reports (HTML + SVG) and plots (PNG): no model or training code, so a server can render them.
+        .target(name: "CLIPReport", dependencies: ["CLIPOutput", "CLIPImage"]),
         .target(
             name: "CLIPTraining",
-            dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel", "CLIPEvaluation"]),
+            dependencies: [
+                "CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights", "CLIPModel", "CLIPEvaluation", "CLIPReport",
+            ]),
         .target(name: "CLIPSynthetic", dependencies: ["CLIPTensor", "CLIPImage", "CLIPTraining"]),
         .target(name: "CLIPHub", dependencies: ["CLIPTensor", "CLIPModel", "CLIPWeights"]),
         .target(name: "CLIPDistributed", dependencies: ["CMPI", "CLIPTensor", "CLIPTraining"]),
@@ -81,7 +85,8 @@ let package = Package(
             name: "CLIP",
             dependencies: [
                 "CLIPOutput", "CLIPTensor", "CLIPTextCleaning", "CLIPTokenizer", "CLIPImage", "CLIPWeights",
-                "CLIPModel", "CLIPEvaluation", "CLIPTraining", "CLIPSynthetic", "CLIPHub", "CLIPDistributed",
+                "CLIPModel", "CLIPEvaluation", "CLIPReport", "CLIPTraining", "CLIPSynthetic", "CLIPHub",
+                "CLIPDistributed",
             ]),
 
         // Executables.
@@ -111,7 +116,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]),
+            ],
+            // The search page (`clip serve --index`): plain HTML, JS and CSS, served as they are.
+            resources: [.copy("Page")]),
         .executableTarget(
             name: "clip-server",
             dependencies: ["CLIPServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -123,6 +130,8 @@ let package = Package(
         .target(name: "CLIPTestSupport", dependencies: ["CLIPTensor"], path: "Sources/CLIPTestSupport"),
         .testTarget(name: "CLIPTensorTests", dependencies: ["CLIPTensor", "CLIPTestSupport"]),
         .testTarget(name: "CLIPOutputTests", dependencies: ["CLIPOutput"]),
+        .testTarget(
+            name: "CLIPReportTests", dependencies: ["CLIPReport", "CLIPImage"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLIPTextCleaningTests", dependencies: ["CLIPTextCleaning"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CLIPTokenizerTests", dependencies: ["CLIPTokenizer", "CLIPTestSupport"],

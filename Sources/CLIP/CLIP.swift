@@ -6,6 +6,7 @@
 @_exported import CLIPImage
 @_exported import CLIPModel
 @_exported import CLIPOutput
+@_exported import CLIPReport
 @_exported import CLIPSynthetic
 @_exported import CLIPTensor
 @_exported import CLIPTextCleaning

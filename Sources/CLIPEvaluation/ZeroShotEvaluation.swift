@@ -26,6 +26,8 @@ public struct ZeroShotReport: Sendable, Equatable {
     public var imagesPerClass: [Int]
     /// Top-1 accuracy per class; nil for a class without evaluated images.
     public var top1PerClass: [Double?]
+    /// confusion[true][predicted]: images of each class by their top-1 prediction (K × K).
+    public var confusion: [[Int]]
     /// Files that could not be read.
     public var skipped: [SkippedImage]
 
@@ -51,6 +53,8 @@ public struct ZeroShotTally: Sendable, Equatable {
     public private(set) var top1HitsPerClass: [Int]
     /// Top-k hits over all classes.
     public private(set) var topKHits = 0
+    /// confusion[true][predicted], counting each image's top-1 class (ties: the lower index).
+    public private(set) var confusion: [[Int]]
 
     /// An empty tally for `classes` classes.
     public init(classes: Int) {
@@ -59,6 +63,7 @@ public struct ZeroShotTally: Sendable, Equatable {
         topK = min(5, classes)
         imagesPerClass = Array(repeating: 0, count: classes)
         top1HitsPerClass = Array(repeating: 0, count: classes)
+        confusion = Array(repeating: Array(repeating: 0, count: classes), count: classes)
     }
 
     /// Counts one image with scores `logits` (K values, higher is better) and true class `label`.
@@ -71,6 +76,12 @@ public struct ZeroShotTally: Sendable, Equatable {
         imagesPerClass[label] += 1
         if rank == 0 { top1HitsPerClass[label] += 1 }
         if rank < topK { topKHits += 1 }
+        // The first highest logit, as Ranking breaks ties (rank 0 exactly when it is the label).
+        var predicted = 0
+        for j in 1..<classes where logits[logits.startIndex + j] > logits[logits.startIndex + predicted] {
+            predicted = j
+        }
+        confusion[label][rank == 0 ? label : predicted] += 1
     }
 
     /// Images counted.
@@ -138,6 +149,7 @@ public enum ZeroShotEvaluation {
         }
         return ZeroShotReport(
             classNames: dataset.classNames, top1: tally.top1, top5: tally.top5, topK: tally.topK, images: tally.images,
-            imagesPerClass: tally.imagesPerClass, top1PerClass: tally.top1PerClass, skipped: skipped)
+            imagesPerClass: tally.imagesPerClass, top1PerClass: tally.top1PerClass, confusion: tally.confusion,
+            skipped: skipped)
     }
 }

@@ -36,10 +36,13 @@ func makeApplication(
     let slot = ModelSlot()
     let router = Router(context: BasicRequestContext.self)
     Routes(options: options, slot: slot, metrics: metrics, index: index).add(to: router)
+    if let runs = options.runs { RunReportRoutes(runs: RunFolders(root: URL(fileURLWithPath: runs))).add(to: router) }
+    let servesModel = !options.model.isEmpty
+    if !servesModel { slot.fail("this server has no model: it was started with --runs alone (add --model to embed)") }
     return Application(
         router: router,
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "clip-server"),
-        services: loadModel
+        services: loadModel && servesModel
             ? [ModelService(options: options, index: index, slot: slot, metrics: metrics, logger: logger)] : [],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? options.port) },
         logger: logger)

@@ -9,11 +9,14 @@ import Foundation
 /// try await app.runService()
 /// ```
 public struct ServerOptions: Sendable {
-    /// The model path or name, as `clip --model` takes it (`CLIP.load`).
+    /// The model path or name, as `clip --model` takes it (`CLIP.load`); empty for a server
+    /// without a model (`--runs` alone: training reports only).
     public var model: String
     /// The image index `POST /search` answers from (a database written by `clip index`), if any.
     /// Open it with ``IndexService/open(path:model:)``, which also names the model to serve.
     public var index: String?
+    /// `--runs DIR`: serve the training reports of the runs in DIR at `/runs/`.
+    public var runs: String?
     /// The address to listen on; `127.0.0.1` keeps the server on this machine.
     public var host = "127.0.0.1"
     /// The TCP port; 0 picks a free one.

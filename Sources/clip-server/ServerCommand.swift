@@ -28,6 +28,7 @@ struct ServerCommand: AsyncParsableCommand {
               clip serve --model ViT-B/32
               clip serve --model Sources/clip/Resources/demo/model.safetensors --port 8081
               clip serve --index ~/.local/share/swift-clip/index.sqlite
+              clip serve --runs runs          # training reports of runs/*, at http://127.0.0.1:8080/runs/
               curl -s localhost:8080/v1/embeddings -H 'content-type: application/json' \\
                 -d '{"input": ["a photo of a cat"], "model": "clip"}'
             """)
@@ -40,6 +41,9 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("An image index (from `clip index`) for POST /search.", valueName: "db"))
     var index: String?
+
+    @Option(help: ArgumentHelp("Serve live reports of the training runs in this folder at /runs/.", valueName: "dir"))
+    var runs: String?
 
     @Option(help: "The address to listen on.")
     var host = "127.0.0.1"
@@ -69,8 +73,16 @@ struct ServerCommand: AsyncParsableCommand {
     var logLevel = "info"
 
     func validate() throws {
-        guard model != nil || index != nil else {
-            throw ValidationError("give --model M (a checkpoint or a model name), or --index DB to serve its model")
+        guard model != nil || index != nil || runs != nil else {
+            throw ValidationError(
+                "give --model M (a checkpoint or a model name), --index DB to serve its model, or --runs DIR (training reports)"
+            )
+        }
+        if let runs {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: runs, isDirectory: &isFolder), isFolder.boolValue else {
+                throw ValidationError("--runs: \(runs) is not a folder")
+            }
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard maxBatch >= 1, maxClientBatch >= 1, maxConcurrent >= 1 else {
@@ -92,6 +104,7 @@ struct ServerCommand: AsyncParsableCommand {
         }
         var options = ServerOptions(model: indexService?.modelName ?? model ?? "")
         options.index = index
+        options.runs = runs
         options.host = host
         options.port = port
         options.maxBatch = maxBatch

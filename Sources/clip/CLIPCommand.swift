@@ -36,6 +36,7 @@ struct CLIPCommand: AsyncParsableCommand {
             InfoCommand.self,
             EvalCommand.self,
             TrainCommand.self,
+            ReportCommand.self,
             SynthCommand.self,
             ModelsCommand.self,
             DownloadCommand.self,

@@ -12,7 +12,10 @@ struct EvalCommand: ParsableCommand {
             Zero-shot (--zeroshot-folder DIR): every immediate subfolder of DIR is a class (sorted by
             code point; underscores become spaces in the prompt), images below it are its examples.
             Prints {"top1", "top5", "images", "classes", "skipped"}; top5 counts the min(5, classes)
-            best classes. Unreadable images are skipped, counted and named on stderr.
+            best classes. Unreadable images are skipped, counted and named on stderr. --plot FILE.png
+            also writes the confusion matrix as an image: rows are the true classes, columns the
+            top-1 predictions, each cell coloured by its share of the row (green on the diagonal,
+            red elsewhere) with its count, classes labelled in the same sorted order.
 
             Retrieval (--retrieval FILE): a CSV/TSV with an image-path column and a caption column
             (open_clip's --csv-img-key/--csv-caption-key/--csv-separator; defaults filepath, title,
@@ -24,6 +27,7 @@ struct EvalCommand: ParsableCommand {
 
             Examples:
               clip eval --model model.safetensors --zeroshot-folder data/val --templates openai-imagenet
+              clip eval --model model.safetensors --zeroshot-folder data/val --plot confusion.png
               clip eval --model model.safetensors --retrieval data/val.csv --csv-separator , --csv-caption-key caption
             """)
 
@@ -36,6 +40,9 @@ struct EvalCommand: ParsableCommand {
 
     @Flag(help: "Add per-class top-1 accuracy to the zero-shot JSON (\"per_class\", null for a class without images).")
     var perClass = false
+
+    @Option(help: ArgumentHelp("Write the zero-shot confusion matrix as a PNG image.", valueName: "file.png"))
+    var plot: String?
 
     @Option(help: "Caption table (CSV/TSV) for image↔text retrieval.")
     var retrieval: String?
@@ -54,9 +61,10 @@ struct EvalCommand: ParsableCommand {
         if zeroshotFolder != nil, captionTable.isSet {
             throw ValidationError("--csv-img-key, --csv-caption-key and --csv-separator apply to --retrieval")
         }
-        if retrieval != nil, templateOptions.templates != nil || perClass {
-            throw ValidationError("--templates and --per-class apply to --zeroshot-folder")
+        if retrieval != nil, templateOptions.templates != nil || perClass || plot != nil {
+            throw ValidationError("--templates, --per-class and --plot apply to --zeroshot-folder")
         }
+        if plot == "-" { throw ValidationError("--plot needs a file: standard output carries the JSON") }
         // A batch of 224-pixel images is 0.6 MB of pixels per image: 4096 is already 2.4 GB.
         try OptionRange.check("--batch-size", batchSize, 1...4096)
     }
@@ -91,6 +99,12 @@ struct EvalCommand: ParsableCommand {
             throw fail(error, .input)
         }
         warnSkipped(report.skipped)
+        if let plot {
+            let image = ConfusionMatrixImage(counts: report.confusion, labels: report.classNames)
+            let png: Data
+            do { png = try image.png() } catch { throw fail(error, .io) }
+            try Output.write(png, to: plot)
+        }
         var object: [String: Any] = [
             "top1": report.top1, "top5": report.top5, "images": report.images,
             "classes": report.classes, "skipped": report.skipped.count,

@@ -316,6 +316,7 @@ struct TrainCommand: ParsableCommand {
             switch training {
             case .invalidOption, .invalidOptions, .resumeConflict, .outputInUse: return .usage
             case .nonFinite, .noCheckpoint, .corruptCheckpoint: return .input
+            case .unsafeLog: return .io
             }
         case is CocoaError: return .io
         case let nsError as NSError where nsError.domain == NSPOSIXErrorDomain: return .io

@@ -163,4 +163,9 @@ func rankTable(_ scores: [Float], _ target: Int, _ expected: Int) {
     tie.add(logits: [1, 1, 1, 1, 1, 1] as [Float], label: 4)  // rank 4: inside
     tie.add(logits: [1, 1, 1, 1, 1, 1] as [Float], label: 0)  // rank 0
     #expect(tie.top1 == 1.0 / 3 && tie.top5 == 2.0 / 3)
+    // The confusion matrix counts the top-1 class (ties: the lowest index, as the ranks do).
+    #expect(small.confusion == [[0, 0, 0], [0, 1, 0], [0, 1, 0]])
+    #expect(big.confusion.map { $0[6] } == [1, 1, 1, 1, 1, 1, 1])
+    #expect(tie.confusion[5][0] == 1 && tie.confusion[4][0] == 1 && tie.confusion[0][0] == 1)
+    #expect(tie.confusion.joined().reduce(0, +) == tie.images)
 }

@@ -38,6 +38,14 @@ import Testing
             }
     }
 
+    /// The last step report.html shows (its `clip-report-step` meta), nil when absent.
+    static func reportStep(_ page: URL) -> Int? {
+        guard let html = try? String(contentsOf: page, encoding: .utf8),
+            let range = html.range(of: "<meta name=\"clip-report-step\" content=\"")
+        else { return nil }
+        return Int(html[range.upperBound...].prefix { $0.isNumber })
+    }
+
     @Test func stoppedAndResumedRunEndsWithTheUninterruptedRunsBytes() throws {
         let folder = try DataFixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -54,10 +62,15 @@ import Testing
             #expect(data.path == csv.path)
             return ["score": 1]
         }
+        // The step report.html shows when each step begins: refreshed after every checkpoint.
+        var reported: [Int] = []
+        let page = straight.appendingPathComponent("report.html")
         let summary = try trainer.run(output: straight, workers: 0) { event in
             switch event {
             case .started(let start): events.append("started \(start.step)/\(start.totalSteps)")
-            case .step(let report, _): events.append("step \(report.step)")
+            case .step(let report, _):
+                events.append("step \(report.step)")
+                reported.append(Self.reportStep(page) ?? 0)
             case .checkpoint(let step, _): events.append("checkpoint \(step)")
             case .validation(let step, _): validated.append(step)
             case .finished(let summary): events.append("finished \(summary.step) stopped \(summary.stopped)")
@@ -71,6 +84,12 @@ import Testing
                 "step 6", "checkpoint 6", "finished 6 stopped false",
             ])
         #expect(validated == [2, 4, 6])
+        #expect(reported == [0, 0, 2, 2, 4, 4], "\(reported)")
+        #expect(Self.reportStep(page) == 6)
+        // Six curves: five training metrics and the validation "score".
+        let html = try String(contentsOf: page, encoding: .utf8)
+        #expect(html.components(separatedBy: "<path").count - 1 == 6)
+        #expect(html.contains("validation: score"))
         let log = try String(contentsOf: straight.appendingPathComponent("log.jsonl"), encoding: .utf8)
         #expect(log.components(separatedBy: "\"validation\"").count == 4, "\(log)")
 
@@ -228,12 +247,73 @@ import Testing
         #expect(kept == Array(lines[0..<3]) + ["{\"step\":2,\"validation\":{}}", "{\"step\":4}"], "\(kept)")
     }
 
+    /// The log appends only to a regular file holding a training log: a link, a FIFO, a folder
+    /// or someone else's file named log.jsonl is refused and left exactly as it was.
+    @Test func logNeverAppendsToAFileThatIsNotItsOwn() throws {
+        let folder = try DataFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fm = FileManager.default
+        let other = folder.appendingPathComponent("notes.txt")
+        let notes = Data("my notes\nline two\n{\"step\": 1}\n".utf8)
+        try notes.write(to: other)
+
+        let linked = folder.appendingPathComponent("linked")
+        try fm.createDirectory(at: linked, withIntermediateDirectories: true)
+        try fm.createSymbolicLink(at: linked.appendingPathComponent("log.jsonl"), withDestinationURL: other)
+        let foreign = folder.appendingPathComponent("foreign")
+        try fm.createDirectory(at: foreign, withIntermediateDirectories: true)
+        try notes.write(to: foreign.appendingPathComponent("log.jsonl"))
+        let fifo = folder.appendingPathComponent("fifo")
+        try fm.createDirectory(at: fifo, withIntermediateDirectories: true)
+        #expect(mkfifo(fifo.appendingPathComponent("log.jsonl").path, 0o644) == 0)
+        let nested = folder.appendingPathComponent("nested")
+        try fm.createDirectory(at: nested.appendingPathComponent("log.jsonl"), withIntermediateDirectories: true)
+
+        for (run, reason) in [
+            (linked, "symbolic link"), (foreign, "not a JSON object"), (fifo, "not a regular file"), (nested, "folder"),
+        ] {
+            do {
+                _ = try TrainingLog(url: run.appendingPathComponent("log.jsonl"), keepingThrough: 0)
+                Issue.record("\(run.lastPathComponent): opened")
+            } catch let error as TrainingError {
+                guard case .unsafeLog(_, let why) = error else { throw error }
+                #expect(why.contains(reason), "\(run.lastPathComponent): \(why)")
+            }
+        }
+        #expect(try Data(contentsOf: other) == notes)
+        #expect(try Data(contentsOf: foreign.appendingPathComponent("log.jsonl")) == notes)
+        #expect(try fm.destinationOfSymbolicLink(atPath: linked.appendingPathComponent("log.jsonl").path) == other.path)
+    }
+
+    /// A skipped step's NaN loss is written as null (JSON has no NaN), and every line has a time.
+    @Test func nonFiniteValuesAreLoggedAsNull() throws {
+        let folder = try DataFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("log.jsonl")
+        let log = try TrainingLog(url: url, keepingThrough: 0)
+        try log.append(
+            TrainingLog.StepEntry(
+                step: 1, loss: .nan, lr: 1e-3, logitScale: 2.5, gradNorm: .infinity, samplesPerSecond: 10,
+                skippedSamples: 0, stepSkipped: true))
+        try log.appendValidation(step: 1, metrics: ["a": .nan, "b": 0.5])
+        log.close()
+        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        let step = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(step["loss"] is NSNull && step["grad_norm"] is NSNull && step["time"] is Double, "\(lines[0])")
+        #expect(lines[1].contains("\"a\":null") && lines[1].contains("\"time\""), "\(lines[1])")
+        #expect(log.history.series["loss"]?.hasData == false && log.history.skippedSteps == 1)
+    }
+
     @Test func staleTemporariesOfAKilledRunAreRemovedAndNothingElse() throws {
         let folder = try DataFixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let fm = FileManager.default
         let dead: Int32 = 2_147_483_646  // beyond any pid_max: no such process
-        let stale = [".latest.safetensors.\(dead).12345.tmp", ".log.jsonl.\(dead).tmp"]
+        let stale = [
+            ".latest.safetensors.\(dead).12345.tmp", ".log.jsonl.\(dead).tmp", ".log.jsonl.\(dead).77.tmp",
+            ".report.html.\(dead).9.tmp",
+        ]
         let kept = [
             ".latest.safetensors.\(getppid()).1.tmp",  // a live process's file
             "notes.tmp", ".other.\(dead).tmp", "latest.safetensors", "log.jsonl",

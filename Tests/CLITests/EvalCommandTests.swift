@@ -114,9 +114,38 @@ import Testing
             "\(otherOut)")
     }
 
+    /// `--plot`: the confusion matrix of the library's evaluation, as the library draws it,
+    /// decoded again by our own decoder.
+    @Test func zeroShotPlotIsTheLibrarysConfusionMatrix() throws {
+        let root = try Self.makeData()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let folder = root.appendingPathComponent("classes"), plot = root.appendingPathComponent("confusion.png")
+        let r = try CLIRunner.run([
+            "eval", "--model", TinyModel.path, "--zeroshot-folder", folder.path, "--plot", plot.path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let expected = try ZeroShotEvaluation.evaluate(
+            model: try CLIP.load(URL(fileURLWithPath: TinyModel.path)), folder: folder)
+        #expect(expected.confusion.joined().reduce(0, +) == 6)
+        let drawn = ConfusionMatrixImage(counts: expected.confusion, labels: expected.classNames)
+        let png = try Data(contentsOf: plot)
+        #expect(png == (try drawn.png()))
+        let decoded = try ImageDecoder.decode(data: png, name: "confusion.png")
+        let canvas = drawn.render()
+        #expect(decoded.width == canvas.width && decoded.height == canvas.height && decoded.pixels == canvas.pixels)
+    }
+
     @Test(
         arguments: [
             (["eval", "--model", "MODEL"], 64, "--zeroshot-folder"),
+            (
+                ["eval", "--model", "MODEL", "--retrieval", "ROOT/tables/val.tsv", "--plot", "ROOT/p.png"], 64,
+                "--plot apply to --zeroshot-folder"
+            ),
+            (
+                ["eval", "--model", "MODEL", "--zeroshot-folder", "ROOT/classes", "--plot", "-"], 64,
+                "--plot needs a file"
+            ),
             (
                 [
                     "eval", "--model", "MODEL", "--zeroshot-folder", "ROOT/classes", "--retrieval",

@@ -65,6 +65,37 @@ import Testing
         return result
     }
 
+    /// DIR/report.html as `clip train` left it: one curve per logged metric (loss, learning
+    /// rate, logit scale, gradient norm, samples/s), the run's settings, and the same bytes as
+    /// the page `clip report` rebuilds from the run folder.
+    static func checkReport(_ dir: URL, steps: Int) throws {
+        let url = dir.appendingPathComponent("report.html")
+        let written = try String(contentsOf: url, encoding: .utf8)
+        #expect(written.components(separatedBy: "<path").count - 1 == 5, "\(written)")
+        #expect(written.contains("<meta name=\"clip-report-step\" content=\"\(steps)\">"))
+        #expect(
+            written.contains("finished: step \(steps) of \(steps)") && written.contains("<th>batch size</th><td>4</td>")
+        )
+        try FileManager.default.removeItem(at: url)
+        let rebuilt = try CLIRunner.run(["report", dir.path])
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+        #expect(try String(contentsOf: url, encoding: .utf8) == written, "clip report differs from the trainer's page")
+    }
+
+    /// `clip report` on a folder that is no run: exit 65 with the reason and a hint; -o - prints.
+    @Test func reportNeedsARunFolder() throws {
+        let dir = try Self.makeRun()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLIRunner.run(["report", dir.path])
+        #expect(
+            r.status == 65 && r.stderr.contains("is not a training run") && r.stderr.contains("hint:"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("report.html").path))
+        try Data("{\"step\":1,\"loss\":2.5}\n".utf8).write(to: dir.appendingPathComponent("log.jsonl"))
+        let printed = try CLIRunner.run(["report", dir.path, "-o", "-"])
+        #expect(printed.status == 0 && printed.stdout.hasPrefix("<!DOCTYPE html>"), "\(printed.stderr)")
+        #expect(printed.stdout.components(separatedBy: "<path").count == 2)
+    }
+
     @Test func trainWritesLogCheckpointsAndResumesExactly() throws {
         let dir = try Self.makeRun()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -83,6 +114,7 @@ import Testing
         ).sorted()
         #expect(checkpoints == ["step-00000002", "step-00000004"])
         let final = try Data(contentsOf: out.appendingPathComponent("latest.safetensors"))
+        try Self.checkReport(out, steps: 4)
 
         // The same command again would mix two runs in one directory: refused, nothing touched.
         let again = try CLIRunner.run(args)
@@ -103,6 +135,7 @@ import Testing
         #expect(again2 == final, "resumed run ended with different weights")
         #expect(!FileManager.default.fileExists(atPath: temporary.path), "the dead run's temporary file survived")
         #expect(try Self.logSteps(stopped) == [1, 2, 3, 4], "log.jsonl repeats steps after resume")
+        try Self.checkReport(stopped, steps: 4)
 
         // The result is usable for inference.
         let embed = try CLIRunner.run([

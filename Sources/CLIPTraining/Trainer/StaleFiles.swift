@@ -11,7 +11,7 @@ import Foundation
 /// `.log.jsonl.PID.tmp`) whose process is gone. Nothing else is touched.
 enum StaleFiles {
     /// The files `Trainer` writes at the top of a run directory.
-    static let outputs = ["latest.safetensors", "log.jsonl"]
+    static let outputs = ["latest.safetensors", "log.jsonl", "report.html"]
 
     /// Removes the leftovers under `directory`; returns what was removed.
     @discardableResult

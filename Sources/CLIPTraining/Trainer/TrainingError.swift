@@ -12,6 +12,8 @@ public enum TrainingError: LocalizedError, Equatable, Sendable {
     /// A new run was asked to write into a directory that already holds a run's checkpoints.
     case outputInUse(String)
     case corruptCheckpoint(path: String, reason: String)
+    /// DIR/log.jsonl is not a regular file holding a training log: appending could damage it.
+    case unsafeLog(path: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -24,6 +26,7 @@ public enum TrainingError: LocalizedError, Equatable, Sendable {
         case .noCheckpoint(let dir): return "no complete checkpoint in \(dir)"
         case .outputInUse(let dir): return "\(dir) already holds the checkpoints of a run"
         case .corruptCheckpoint(let path, let reason): return "checkpoint \(path) is unusable: \(reason)"
+        case .unsafeLog(let path, let reason): return "will not append the training log to \(path): \(reason)"
         }
     }
 
@@ -37,6 +40,7 @@ public enum TrainingError: LocalizedError, Equatable, Sendable {
         case .noCheckpoint: return "Resume from the --output directory of an earlier run (it holds checkpoints/step-N)."
         case .outputInUse(let dir): return "Continue it with --resume \(dir), or choose another --output."
         case .corruptCheckpoint: return "Delete that checkpoint folder; the previous one is used then."
+        case .unsafeLog: return "Move that file away, or choose another --output folder."
         }
     }
 }

@@ -1,4 +1,5 @@
 import CLIPModel
+import CLIPReport
 import CLIPTensor
 import CLIPTokenizer
 import Foundation
@@ -11,7 +12,8 @@ import Foundation
 extension Trainer {
     /// Runs the training loop until ``TrainingOptions/steps`` are done or `progress` returns
     /// ``TrainingDisposition/stop`` (a checkpoint is saved at the current step first), writing
-    /// into `output`: `checkpoints/step-N/`, `latest.safetensors` and `log.jsonl`.
+    /// into `output`: `checkpoints/step-N/`, `latest.safetensors`, `log.jsonl` and `report.html`
+    /// (the run's curves and settings, refreshed after every checkpoint and its validation).
     ///
     /// With ``RunDescription/validation`` data, ``validation`` evaluates the model at every
     /// checkpoint (`.validation` events and log lines); a run with validation data and no
@@ -75,6 +77,7 @@ extension Trainer {
                 TrainingStart(
                     step: step, totalSteps: options.steps, samples: dataset.count,
                     parameterCount: model.parameterCount, architectureName: model.configuration.architectureName)))
+        var reportedStep: Int?
         while step < options.steps && disposition == .more {
             guard let batch = try loader.nextBatch() else { break }
             let started = Date()
@@ -98,13 +101,29 @@ extension Trainer {
                 if try checkpoint(output: output, log: log, progress: progress) == .stop {
                     disposition = .stop
                 }
+                reportedStep = try writeReport(output: output, log: log)
             }
         }
+        // The loop also ends when the data runs out between checkpoints.
+        if let log, log.history.lastStep != reportedStep { try writeReport(output: output, log: log) }
         summary.step = step
         summary.stopped = step < options.steps
         summary.skippedSamples = loader.skippedSamples
         _ = try progress(.finished(summary))
         return summary
+    }
+
+    /// Rewrites DIR/report.html (rank 0) from the log's lines and the newest checkpoint's
+    /// trainer.json: the page `TrainingReport.load(runDirectory:)` rebuilds from the files.
+    /// Returns the last step it shows.
+    @discardableResult
+    private func writeReport(output: URL, log: TrainingLog?) throws -> Int? {
+        guard let log else { return nil }
+        let report = TrainingReport(
+            name: output.standardizedFileURL.lastPathComponent, history: log.history,
+            summary: RunSummary(runDirectory: output))
+        try report.write(to: output.appendingPathComponent(TrainingReport.fileName))
+        return log.history.lastStep
     }
 
     /// Refuses settings a data-parallel run cannot work with (``run(output:workers:progress:)``
