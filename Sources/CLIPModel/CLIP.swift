@@ -109,7 +109,8 @@ public struct CLIP: Sendable {
             visual = .vit(
                 try VisionTransformer(
                     store, imageSize: size, patchSize: patch, width: width, layers: layers,
-                    heads: heads, embedDim: config.embedDim, activation: config.activation))
+                    heads: heads, embedDim: config.embedDim, activation: config.activation,
+                    mlpWidth: config.visionMLPWidth))
         case .resnet(let size, let layers, let width, let heads):
             visual = .resnet(
                 try ModifiedResNet(
