@@ -136,7 +136,8 @@ def check_bigg_image(layers):
     for flags, ref in recipes:
         out = os.path.join(CACHE, "check-states.npy")
         subprocess.run([os.path.join(ROOT, ".build", "release", "clip"), "hidden-states", "--model", weights,
-                        "--model-config", config, "--image", *images, "-o", out, "--quiet"] + flags, check=True)
+                        "--model-config", config, *[a for p in images for a in ("--image", p)], "-o", out, "--quiet"]
+                       + flags, check=True)
         ours = torch.from_numpy(np.load(out)).double()
         ref = ref.double()
         rel = ((ours - ref).abs().amax(dim=-1) / ref.norm(dim=-1)).max().item() if ours.shape == ref.shape else float("inf")
