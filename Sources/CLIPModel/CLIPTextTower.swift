@@ -49,13 +49,11 @@ public struct CLIPTextTower: Sendable {
         tokenizer = try Tokenizer.bundled()
     }
 
-    /// Text features: token ids (N, T) → (N, E), not normalised.
+    /// Text features: token ids (N, T) → (N, E), not normalised; like ``CLIP/encodeText(_:maxBatch:)``
+    /// only the positions up to each row's EOT are computed.
     public func encodeText(_ tokens: [[Int32]], maxBatch: Int = 64) throws -> Tensor {
         if tokens.isEmpty { return Tensor(zeros: [0, configuration.embedDim]) }
-        let parts = try stride(from: 0, to: tokens.count, by: maxBatch).map {
-            try text(Array(tokens[$0..<min($0 + maxBatch, tokens.count)])).value
-        }
-        return parts.count == 1 ? parts[0] : Tensor.concatenate(parts, dim: 0)
+        return try text.encode(tokens, maxBatch: maxBatch)
     }
 
     /// Tokenizes (at the model's context length) and encodes texts → (N, E), not normalised.

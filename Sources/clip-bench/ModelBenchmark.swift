@@ -25,6 +25,15 @@ struct ModelBenchmark: ParsableCommand {
     @Option(help: "Seconds to spend per measurement.")
     var budget: Double = 3
 
+    @Option(help: "Arithmetic of the model: fp32 (int8 where the build has it; scripts/bench/engines.py passes it).")
+    var precision: String = "fp32"
+
+    func validate() throws {
+        guard precision == "fp32" else {
+            throw ValidationError("--precision \(precision): this build computes in fp32 only")
+        }
+    }
+
     func run() throws {
         Parallel.threadCount = threads
         let loadStart = Date()

@@ -30,9 +30,9 @@ enum HiddenStateFixtures {
         Case(model: "sdxl-text2", outputs: "sdxl-text2", kind: .textModelWithProjection),
         Case(model: "ip-image", outputs: "ip-image", kind: .visionModelWithProjection),
         Case(model: "openclip-h", outputs: "openclip-h", kind: .clip),
-        Case(
-            model: "openclip-bigg.bin", outputs: "openclip-bigg", config: "openclip-bigg.json", modality: .text,
-            kind: .clip),
+        // ViT-bigG-14's vision MLP ratio 4.9231: MLPs 78 wide for width 16, in both layouts.
+        Case(model: "openclip-bigg.bin", outputs: "openclip-bigg", config: "openclip-bigg.json", kind: .clip),
+        Case(model: "bigg-image", outputs: "bigg-image", kind: .visionModelWithProjection),
     ]
 
     static func load(_ c: Case) throws -> CLIPTowers {

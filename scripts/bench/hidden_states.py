@@ -11,8 +11,8 @@ perturbed), saves it as a diffusers text_encoder/ folder under scripts/bench/.ca
 (git-ignored) with 16 prompts' token ids (EOT padding), and times the SD 1.x conditioning
 (last_hidden_state: all blocks + final_layer_norm, (N, 77, 768)) at batch 1 and 16:
 transformers in this process (torch.set_num_threads(threads), inference_mode, its default
-attention), swift-clip in `clip-bench hidden-states` (load time excluded). The engines alternate
-for --rounds rounds; each round's figure is a median over --budget seconds, the table shows the
+attention), swift-clip in `clip-bench hidden-states` (load time excluded), both on --threads
+threads (2 by default). The engines alternate for --rounds rounds, taking turns going first; each round's figure is a median over --budget seconds, the table shows the
 median over rounds, the ratio (transformers time / swift-clip time, > 1: swift-clip is faster)
 and the load average before each round. The states are checked against transformers' too.
 """
@@ -90,17 +90,24 @@ def main():
 
     rows = {1: ([], []), 16: ([], [])}
     loads = []
-    for r in range(args.rounds):
-        loads.append(os.getloadavg()[0])
+
+    def run_torch():
         for b in (1, 16):
             fn = lambda: torch_states(b)
             rows[b][0].append(median_cpu(fn) if args.cpu_time else median_time(fn, args.budget))
+
+    for r in range(args.rounds):
+        loads.append(os.getloadavg()[0])
+        if r % 2 == 0:  # the engines take turns going first
+            run_torch()
         cmd = [BENCH, "hidden-states", "--model", folder, "--inputs", inputs, "--batches", "1,16",
                "--threads", str(args.threads), "--budget", str(args.budget)] + (["--states"] if r == 0 else []) + (
                   ["--cpu-time"] if args.cpu_time else [])
         out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
         for b in (1, 16):
             rows[b][1].append(out[f"b{b}_seconds"])
+        if r % 2 == 1:
+            run_torch()
         if r == 0:
             ours = torch.tensor(out["states"], dtype=torch.float64).reshape(16, 77, 768)
             ref = torch_states(16).double()

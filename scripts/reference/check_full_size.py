@@ -20,6 +20,14 @@ ViT-L/14's text configuration (width 768, 12 blocks, quick_gelu), random and per
 diffusers text_encoder/ folder; `clip hidden-states` must give transformers' last_hidden_state
 (the default), the clip-skip state (`--layer -2 --final-norm`) and pooler_output (`--pooled`) for
 three prompts (ids from clip-anytorch's tokenizer, EOT padding) within 1e-4 of each row's norm.
+
+`ViT-bigG-14-image` (not in the default list: the full tower is 1.8 B parameters, ~15 GB of RAM
+for both processes) is SDXL's / IP-Adapter's ViT-bigG-14 image tower: open_clip's vision tower
+with the model config's shapes (width 1664, 16 heads of 104, MLPs 8192 wide: mlp_ratio 4.9231),
+random and perturbed, saved as an open_clip state dict (`visual.*`) with the model-config JSON;
+`clip hidden-states` must give open_clip's penultimate-block states (IP-Adapter Plus) and its
+pooled class token (ln_post) for two 224² PNGs preprocessed by open_clip's own transform.
+--bigg-layers N keeps every shape but builds N of the 48 blocks (memory).
 """
 import argparse
 import json
@@ -90,9 +98,60 @@ def check_text_tower():
     return ok
 
 
+def check_bigg_image(layers):
+    """ViT-bigG-14's image tower (MLP ratio 4.9231) through `clip hidden-states`, against open_clip."""
+    import numpy as np
+    from PIL import Image
+    cfg = open_clip.get_model_config("ViT-bigG-14")
+    vision_cfg = dict(cfg["vision_cfg"], layers=layers or cfg["vision_cfg"]["layers"])
+    model_cfg = {"embed_dim": cfg["embed_dim"], "quick_gelu": False, "vision_cfg": vision_cfg,
+                 "text_cfg": cfg["text_cfg"]}
+    torch.manual_seed(0)
+    visual = open_clip.model._build_vision_tower(cfg["embed_dim"], open_clip.model.CLIPVisionCfg(**vision_cfg))
+    visual.eval()
+    perturb(visual, torch.Generator().manual_seed(1))
+    assert visual.transformer.resblocks[0].mlp.c_fc.out_features == 8192
+    weights = os.path.join(CACHE, f"ViT-bigG-14-image-{vision_cfg['layers']}.safetensors")
+    save_file({"visual." + k: v.contiguous() for k, v in visual.state_dict().items()}, weights)
+    config = os.path.join(CACHE, "ViT-bigG-14-image.json")
+    with open(config, "w") as f:
+        json.dump(model_cfg, f)
+    g = np.random.default_rng(3)
+    images = []
+    for i in range(2):
+        path = os.path.join(CACHE, f"bigg-check-{i}.png")
+        Image.fromarray(g.integers(0, 256, (224, 224, 3), dtype=np.uint8)).save(path)
+        images.append(path)
+    preprocess = open_clip.image_transform(224, is_train=False)
+    pixels = torch.stack([preprocess(Image.open(p)) for p in images])
+    with torch.no_grad():
+        x = visual.conv1(pixels).flatten(2).transpose(1, 2)
+        x = visual.ln_pre(torch.cat([visual.class_embedding.expand(2, 1, -1), x], dim=1) + visual.positional_embedding)
+        states = [x]
+        for block in visual.transformer.resblocks:
+            x = block(x)
+            states.append(x)
+        recipes = [(["--layer", "-2"], states[-2]), (["--pooled"], visual.ln_post(states[-1][:, 0]))]
+    ok, line = True, []
+    for flags, ref in recipes:
+        out = os.path.join(CACHE, "check-states.npy")
+        subprocess.run([os.path.join(ROOT, ".build", "release", "clip"), "hidden-states", "--model", weights,
+                        "--model-config", config, *[a for p in images for a in ("--image", p)], "-o", out, "--quiet"]
+                       + flags, check=True)
+        ours = torch.from_numpy(np.load(out)).double()
+        ref = ref.double()
+        rel = ((ours - ref).abs().amax(dim=-1) / ref.norm(dim=-1)).max().item() if ours.shape == ref.shape else float("inf")
+        ok = ok and rel <= 1e-4
+        line.append(f"{' '.join(flags)}: {tuple(ours.shape)} max diff/norm {rel:.1e}")
+    print(("ok   " if ok else "FAIL ") + f"ViT-bigG-14-image ({vision_cfg['layers']} blocks) " + "; ".join(line), flush=True)
+    return ok
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--models", default=",".join(list(NAMES) + ["ViT-L/14-text"]))
+    ap.add_argument("--models", default=",".join(list(NAMES) + ["ViT-L/14-text"]),
+                    help="also: ViT-bigG-14-image (not in the default list)")
+    ap.add_argument("--bigg-layers", type=int, default=0, help="blocks of ViT-bigG-14-image to build (default all 48)")
     ap.add_argument("--fp16", action="store_true", help="store weights as OpenAI's mixed fp16 release does")
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -101,6 +160,9 @@ def main():
     for preset in args.models.split(","):
         if preset == "ViT-L/14-text":
             failures += 0 if check_text_tower() else 1
+            continue
+        if preset == "ViT-bigG-14-image":
+            failures += 0 if check_bigg_image(args.bigg_layers) else 1
             continue
         name = NAMES.get(preset, preset)
         preset = {v: k for k, v in NAMES.items()}.get(name, preset)

@@ -18,8 +18,11 @@ Towers (vocab 64 with SOT 62 / EOT 63 so that files stay a few KB; context 77; w
   ip-image          CLIPVisionModelWithProjection, gelu, image 32, patch 8 (IP-Adapter image_encoder/)
   openclip-h        open_clip CLIP, gelu, vision head_width 6 (ViT-H-14's is 80, not 64): a Hugging
                     Face open_clip folder (open_clip_config.json + open_clip_model.safetensors)
-  openclip-bigg     open_clip CLIP, gelu, vision mlp_ratio 4.9231 (ViT-bigG-14's): a state dict
-                    (open_clip_pytorch_model.bin) and its model-config JSON; text states only
+  openclip-bigg     open_clip CLIP, gelu, vision width 16 with mlp_ratio 4.9231 (ViT-bigG-14's, so MLPs
+                    78 wide, not 64): a state dict (open_clip_pytorch_model.bin) and its model-config
+                    JSON; text and image states
+  bigg-image        CLIPVisionModelWithProjection, gelu, hidden 16, intermediate_size 78 (the
+                    4.9231 ratio of ViT-bigG-14's image_encoder/, IP-Adapter SDXL)
 
 Reference numbers: transformers' `hidden_states` (index = the layer as swift-clip takes it),
 `final_layer_norm` / `post_layernorm` applied to them, `pooler_output`, `text_embeds` /
@@ -112,9 +115,9 @@ def hf_text(name, with_projection, act, eos, seed):
     return model, out
 
 
-def hf_image(name, seed):
+def hf_image(name, seed, width=WIDTH, intermediate=4 * WIDTH):
     config = transformers.CLIPVisionConfig(
-        hidden_size=WIDTH, intermediate_size=4 * WIDTH, projection_dim=WIDTH, num_hidden_layers=LAYERS,
+        hidden_size=width, intermediate_size=intermediate, projection_dim=WIDTH, num_hidden_layers=LAYERS,
         num_attention_heads=HEADS, image_size=32, patch_size=8, hidden_act="gelu")
     torch.manual_seed(seed)
     model = perturb(transformers.CLIPVisionModelWithProjection(config), seed)
@@ -231,13 +234,15 @@ def main():
     write_outputs("openclip-h", open_clip_outputs(model, images=True))
 
     g_cfg = {"embed_dim": WIDTH, "quick_gelu": False, "text_cfg": text_cfg(),
-             "vision_cfg": {"image_size": 32, "patch_size": 8, "width": 16, "head_width": 8, "layers": 1,
+             "vision_cfg": {"image_size": 32, "patch_size": 8, "width": 16, "head_width": 8, "layers": LAYERS,
                             "mlp_ratio": 4.9231}}
     model = open_clip_model(g_cfg, 5)
+    assert model.visual.transformer.resblocks[0].mlp.c_fc.out_features == 78  # int(16 * 4.9231)
     torch.save(model.state_dict(), os.path.join(OUT, "openclip-bigg.bin"))
     with open(os.path.join(OUT, "openclip-bigg.json"), "w") as f:
         json.dump(g_cfg, f, indent=2)
-    write_outputs("openclip-bigg", open_clip_outputs(model, images=False))
+    write_outputs("openclip-bigg", open_clip_outputs(model, images=True))
+    write_outputs("bigg-image", hf_image("bigg-image", 6, width=16, intermediate=78))
     write_readme()
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print(f"wrote {OUT}: {total / 1024:.0f} KB")

@@ -54,6 +54,7 @@ public enum VisionConfiguration: Codable, Sendable, Equatable {
         case width, layers, heads
         case headWidth = "head_width"
         case positionalEmbedding = "pos_embed_type"
+        case mlpRatio = "mlp_ratio"
     }
 
     public init(from decoder: Decoder) throws {
@@ -124,16 +125,27 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
     public var activation: Activation
     /// The ViT's positional embedding (ResNets only support `.learnable`).
     public var visionPositionalEmbedding: PositionalEmbeddingType
+    /// Width of the ViT blocks' MLPs when it is not 4 × width: open_clip's `vision_cfg.mlp_ratio`
+    /// (ViT-bigG-14: 4.9231 → 8192 for width 1664, `int(width * mlp_ratio)` as open_clip
+    /// computes it), Hugging Face's `vision_config.intermediate_size`. nil: 4 × width.
+    public var visionMLPWidth: Int?
 
     public init(
         embedDim: Int, vision: VisionConfiguration, text: TextConfiguration, activation: Activation = .quickGELU,
-        visionPositionalEmbedding: PositionalEmbeddingType = .learnable
+        visionPositionalEmbedding: PositionalEmbeddingType = .learnable, visionMLPWidth: Int? = nil
     ) {
         self.embedDim = embedDim
         self.vision = vision
         self.text = text
         self.activation = activation
         self.visionPositionalEmbedding = visionPositionalEmbedding
+        self.visionMLPWidth = CLIPConfiguration.mlpWidth(visionMLPWidth, vision: vision)
+    }
+
+    /// nil for the default 4C (so configurations compare equal however they were made).
+    static func mlpWidth(_ m: Int?, vision: VisionConfiguration) -> Int? {
+        guard let m, case .vit(_, _, let width, _, _) = vision, m != 4 * width else { return nil }
+        return m
     }
 
     enum CodingKeys: String, CodingKey {
@@ -150,9 +162,22 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         embedDim = try c.decode(Int.self, forKey: .embedDim)
         vision = try c.decode(VisionConfiguration.self, forKey: .vision)
+        let visionContainer = try c.nestedContainer(keyedBy: VisionConfiguration.CodingKeys.self, forKey: .vision)
         visionPositionalEmbedding =
-            try c.nestedContainer(keyedBy: VisionConfiguration.CodingKeys.self, forKey: .vision)
-            .decodeIfPresent(PositionalEmbeddingType.self, forKey: .positionalEmbedding) ?? .learnable
+            try visionContainer.decodeIfPresent(PositionalEmbeddingType.self, forKey: .positionalEmbedding)
+            ?? .learnable
+        visionMLPWidth = nil
+        if let ratio = try visionContainer.decodeIfPresent(Double.self, forKey: .mlpRatio),
+            case .vit(_, _, let width, _, _) = vision
+        {
+            // open_clip: mlp_width = int(width * mlp_ratio); the epsilon keeps a ratio written as
+            // m / width (by encode(to:)) from truncating to m - 1.
+            guard ratio > 0 && ratio < 64 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .mlpRatio, in: visionContainer, debugDescription: "mlp_ratio must be in (0, 64)")
+            }
+            visionMLPWidth = CLIPConfiguration.mlpWidth(Int(Double(width) * ratio + 1e-6), vision: vision)
+        }
         let textContainer = try c.nestedContainer(keyedBy: TextConfiguration.CodingKeys.self, forKey: .text)
         let width = try textContainer.decode(Int.self, forKey: .width)
         text = TextConfiguration(
@@ -177,6 +202,9 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
         // Only when not the default, so files of learnable-embedding models stay as they were.
         if visionPositionalEmbedding != .learnable {
             try v.encode(visionPositionalEmbedding, forKey: .positionalEmbedding)
+        }
+        if let m = visionMLPWidth, case .vit(_, _, let width, _, _) = vision {
+            try v.encode(Double(m) / Double(width), forKey: .mlpRatio)
         }
         try c.encode(text, forKey: .text)
         try c.encode(activation == .quickGELU, forKey: .quickGELU)

@@ -66,6 +66,9 @@ extension CLIPConfiguration {
             layers: count(prefix: "transformer.resblocks.", component: 2))
         var config = CLIPConfiguration(
             embedDim: try shape("text_projection")[1], vision: vision, text: text, activation: activation)
+        if case .vit = vision, let fc = state.tensors["visual.transformer.resblocks.0.mlp.c_fc.weight"] {
+            config.visionMLPWidth = CLIPConfiguration.mlpWidth(fc.shape[0], vision: vision)  // (M, C)
+        }
         if case .vit(_, _, let width, _, _) = vision, let table = state.tensors["visual.positional_embedding"],
             isSinCos2DTable(table, width: width)
         {
@@ -105,11 +108,13 @@ extension CLIPConfiguration {
         switch vision {
         case .vit(let size, let patch, let width, _, let heads):
             try check(patch > 0 && size % patch == 0, "image size \(size) is not a multiple of patch size \(patch)")
+            try check((visionMLPWidth ?? 1) > 0, "the vision MLP width must be positive")
             try check(heads > 0 && width % heads == 0, "vision width \(width) is not divisible by \(heads) heads")
             try check(
                 visionPositionalEmbedding == .learnable || width % 4 == 0,
                 "pos_embed_type sin_cos_2d needs a vision width divisible by 4, got \(width)")
         case .resnet(let size, let layers, let width, let heads):
+            try check(visionMLPWidth == nil, "a ResNet image tower has no transformer MLP width")
             try check(
                 layers.count == 4 && layers.allSatisfy { $0 > 0 },
                 "ResNet needs four stages with at least one block, got \(layers)")

@@ -35,9 +35,16 @@ extension CLIPConfiguration {
             imageSize: int(visionCfg, "image_size", 224), patchSize: int(visionCfg, "patch_size", 32),
             width: int(visionCfg, "hidden_size", 768), layers: int(visionCfg, "num_hidden_layers", 12),
             heads: int(visionCfg, "num_attention_heads", 12))
+        let textMLP = int(textCfg, "intermediate_size", 4 * text.width)
+        guard textMLP == 4 * text.width else {
+            throw CLIPModelError.unsupportedArchitecture(
+                "text intermediate_size \(textMLP) is not 4 × hidden_size \(text.width) (swift-clip's text MLPs are 4C wide)"
+            )
+        }
         let config = CLIPConfiguration(
             embedDim: (root["projection_dim"] as? NSNumber)?.intValue ?? 512,
-            vision: vision, text: text, activation: activation)
+            vision: vision, text: text, activation: activation,
+            visionMLPWidth: int(visionCfg, "intermediate_size", 4 * int(visionCfg, "hidden_size", 768)))
         try config.validate()
         return config
     }
@@ -68,7 +75,8 @@ extension CLIPConfiguration {
                 "bos_token_id": text.vocabularySize - 2, "eos_token_id": text.vocabularySize - 1, "pad_token_id": 1,
             ] as [String: Any],
             "vision_config": [
-                "model_type": "clip_vision_model", "hidden_size": width, "intermediate_size": 4 * width,
+                "model_type": "clip_vision_model", "hidden_size": width,
+                "intermediate_size": visionMLPWidth ?? 4 * width,
                 "num_attention_heads": heads, "num_hidden_layers": layers, "image_size": imageSize,
                 "patch_size": patchSize, "hidden_act": act, "projection_dim": embedDim,
             ] as [String: Any],

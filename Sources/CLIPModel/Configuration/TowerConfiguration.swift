@@ -23,6 +23,9 @@ public struct TowerConfiguration: Sendable, Equatable {
     public var activation: Activation
     /// `eos_token_id`: the id that ends a prompt (2 in old configs, which means "the largest id").
     public var eosTokenID: Int
+    /// The image tower's `intermediate_size` when it is not 4 × `hidden_size` (ViT-bigG-14's
+    /// 8192 for 1664); nil: 4C.
+    public var visionMLPWidth: Int? = nil
 
     /// Reads a `CLIPTextConfig` or `CLIPVisionConfig` saved at the root of `config.json`; nil when
     /// the file describes something else (a whole `CLIPModel`).
@@ -46,7 +49,7 @@ public struct TowerConfiguration: Sendable, Equatable {
             let mlp = int("intermediate_size", 4 * width)
             guard mlp == 4 * width else {
                 throw CLIPModelError.unsupportedArchitecture(
-                    "intermediate_size \(mlp) is not 4 × hidden_size \(width) (swift-clip's MLPs are 4C wide)")
+                    "intermediate_size \(mlp) is not 4 × hidden_size \(width) (swift-clip's text MLPs are 4C wide)")
             }
         }
         if modelType == "clip_text_model" || architecture?.hasText == true && architecture != .clip {
@@ -62,13 +65,14 @@ public struct TowerConfiguration: Sendable, Equatable {
         }
         if modelType == "clip_vision_model" || architecture?.hasVision == true && architecture != .clip {
             let width = int("hidden_size", 768)
-            try checkMLP(width: width)
+            let mlp = int("intermediate_size", 4 * width)
+            guard mlp > 0 else { throw CLIPModelError.invalidConfiguration("intermediate_size must be positive") }
             let vision = VisionConfiguration.vit(
                 imageSize: int("image_size", 224), patchSize: int("patch_size", 32), width: width,
                 layers: int("num_hidden_layers", 12), heads: int("num_attention_heads", 12))
             return TowerConfiguration(
                 kind: architecture ?? .visionModel, text: nil, vision: vision, activation: try activation(),
-                eosTokenID: 2)
+                eosTokenID: 2, visionMLPWidth: mlp == 4 * width ? nil : mlp)
         }
         return nil
     }

@@ -24,20 +24,25 @@ public struct MultiheadAttention: Sendable {
     }
 }
 
-/// x + attn(ln_1(x)), then x + mlp(ln_2(x)); the MLP is c_fc → activation → c_proj.
+/// x + attn(ln_1(x)), then x + mlp(ln_2(x)); the MLP is c_fc → activation → c_proj, M wide
+/// (4C in OpenAI's models; open_clip's `mlp_ratio` · C, e.g. 8192 for ViT-bigG-14's width 1664).
 public struct ResidualAttentionBlock: Sendable {
     public var attention: MultiheadAttention
     public var norm1: LayerNorm
-    public var fc: Linear  // (4C, C)
-    public var projection: Linear  // (C, 4C)
+    public var fc: Linear  // (M, C)
+    public var projection: Linear  // (C, M)
     public var norm2: LayerNorm
     public var activation: Activation
 
-    public init(_ store: ParameterStore, _ prefix: String, width: Int, heads: Int, activation: Activation) throws {
+    /// `mlpWidth` M: nil for 4C.
+    public init(
+        _ store: ParameterStore, _ prefix: String, width: Int, heads: Int, activation: Activation, mlpWidth: Int? = nil
+    ) throws {
+        let m = mlpWidth ?? 4 * width
         attention = try MultiheadAttention(store, "\(prefix).attn", width: width, heads: heads)
         norm1 = try LayerNorm(store, "\(prefix).ln_1", width: width)
-        fc = try Linear(store, "\(prefix).mlp.c_fc", input: width, output: 4 * width)
-        projection = try Linear(store, "\(prefix).mlp.c_proj", input: 4 * width, output: width)
+        fc = try Linear(store, "\(prefix).mlp.c_fc", input: width, output: m)
+        projection = try Linear(store, "\(prefix).mlp.c_proj", input: m, output: width)
         norm2 = try LayerNorm(store, "\(prefix).ln_2", width: width)
         self.activation = activation
     }
@@ -45,7 +50,7 @@ public struct ResidualAttentionBlock: Sendable {
     /// (B, T, C) → (B, T, C)
     public func callAsFunction(_ x: Variable, causal: Bool) -> Variable {
         let h = x + attention(norm1(x), causal: causal)
-        let hidden = fc(norm2(h))  // (B, T, 4C)
+        let hidden = fc(norm2(h))  // (B, T, M)
         let activated = activation == .quickGELU ? Variable.quickGELU(hidden) : Variable.gelu(hidden)
         return h + projection(activated)
     }
@@ -55,12 +60,15 @@ public struct ResidualAttentionBlock: Sendable {
 public struct Transformer: Sendable {
     public var blocks: [ResidualAttentionBlock]
 
-    public init(_ store: ParameterStore, _ prefix: String, width: Int, layers: Int, heads: Int, activation: Activation)
-        throws
-    {
+    /// `mlpWidth`: each block's MLP width, nil for 4 × `width`.
+    public init(
+        _ store: ParameterStore, _ prefix: String, width: Int, layers: Int, heads: Int, activation: Activation,
+        mlpWidth: Int? = nil
+    ) throws {
         blocks = try (0..<layers).map {
             try ResidualAttentionBlock(
-                store, "\(prefix).resblocks.\($0)", width: width, heads: heads, activation: activation)
+                store, "\(prefix).resblocks.\($0)", width: width, heads: heads, activation: activation,
+                mlpWidth: mlpWidth)
         }
     }
 

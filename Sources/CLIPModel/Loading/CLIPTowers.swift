@@ -61,8 +61,8 @@ public struct CLIPTowers: Sendable {
     /// Loads towers from `url`.
     /// - Parameters:
     ///   - component: for a diffusers pipeline root, the component folder (`text_encoder_2`).
-    ///   - modality: for whole checkpoints, build only this tower (strict for its keys); a large
-    ///     open_clip model's text tower loads even where its image tower is not supported.
+    ///   - modality: for whole checkpoints, build only this tower (strict for its keys); the text
+    ///     tower's configuration is then read from its own keys only.
     ///   - configuration: open_clip model-config JSON, instead of what the file says or infers.
     ///   - activation: overrides the MLP activation when the file does not say.
     public static func load(
@@ -122,7 +122,9 @@ public struct CLIPTowers: Sendable {
             if config.kind == .visionModelWithProjection && projection == nil {
                 throw CLIPModelError.missingKey("visual.proj", context: "a CLIPVisionModelWithProjection")
             }
-            result.vision = try VisionTower(store, configuration: vision, projectionWidth: projection, activation: act)
+            result.vision = try VisionTower(
+                store, configuration: vision, projectionWidth: projection, activation: act,
+                mlpWidth: config.visionMLPWidth)
             result.kind = projection == nil ? .visionModel : .visionModelWithProjection
         }
         try store.checkAllUsed()
@@ -168,7 +170,8 @@ public struct CLIPTowers: Sendable {
             }
             let store = ParameterStore(subset(state) { $0.hasPrefix("visual.") })
             result.vision = try VisionTower(
-                store, configuration: config.vision, projectionWidth: config.embedDim, activation: act)
+                store, configuration: config.vision, projectionWidth: config.embedDim, activation: act,
+                mlpWidth: config.visionMLPWidth)
             try store.checkAllUsed()
         }
         return result

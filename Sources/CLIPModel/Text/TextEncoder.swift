@@ -25,8 +25,56 @@ public struct TextEncoder: Sendable {
         projection = try store.parameter("text_projection", shape: [c.width, embedDim])
     }
 
-    /// Token ids (B sequences of exactly T ids) → unnormalised features (B, E).
+    /// Token ids (B sequences of exactly T ids) → unnormalised features (B, E), computing all
+    /// T positions, with gradients when the weights require them (training).
+    ///
+    /// For inference use ``encode(_:maxBatch:)``: the same features, computing only the
+    /// positions up to each row's EOT.
     public func callAsFunction(_ tokens: [[Int32]]) throws -> Variable {
+        try check(tokens)
+        return self(tokens, positions: configuration.contextLength)
+    }
+
+    /// Features (N, E) that stop at the EOT: each row needs only its positions up to its EOT
+    /// (the mask is causal), so rows are sorted by that length and run in sub-batches of similar
+    /// length (at most `maxBatch` rows each), and the result is in input order. The features
+    /// of the T-position forward up to float rounding (see ``TextLengthGroups``).
+    ///
+    /// ```swift
+    /// let features = try model.text.encode(CLIP.tokenize(["a photo of a tabby cat."]))  // runs 9 of 77 positions
+    /// ```
+    public func encode(_ tokens: [[Int32]], maxBatch: Int = 64) throws -> Tensor {
+        try check(tokens)
+        let t = configuration.contextLength
+        let lengths = tokens.map { TextLengthGroups.positions(eot: TextEncoder.eotPosition($0), contextLength: t) }
+        return TextLengthGroups.run(lengths: lengths, maxBatch: maxBatch, width: projection.shape[1]) { rows, l in
+            self(rows.map { tokens[$0] }, positions: l).value  // (rows, E)
+        }
+    }
+
+    /// The first `positions` positions of each row through the tower, pooled at each row's
+    /// EOT, which must lie among them → (B, E). Rows must be checked.
+    func callAsFunction(_ tokens: [[Int32]], positions l: Int) -> Variable {
+        let b = tokens.count
+        let ids = tokens.flatMap { $0[..<l] }
+        let embedded = Variable.embedding(tokenEmbedding, ids: ids, idsShape: [b, l])  // (B, L, C)
+        let positional =
+            l == configuration.contextLength
+            ? positionalEmbedding : Variable.slice(positionalEmbedding, dim: 0, range: 0..<l)  // (L, C)
+        let x = transformer(embedded + positional, causal: true)  // (B, L, C)
+        // Only the EOT rows matter: gather them before the final norm (it is per row).
+        let eotPositions = tokens.map(TextEncoder.eotPosition)
+        precondition(eotPositions.allSatisfy { $0 < l }, "an EOT lies beyond the \(l) positions run")
+        let pooled = Variable.gatherRows(x, indices: eotPositions)  // (B, C)
+        return Variable.rowwiseMatmul(finalNorm(pooled), projection)  // (B, E), batch-invariant
+    }
+
+    /// OpenAI's pooling position: the first position of the row's largest id (the EOT, 49407).
+    public static func eotPosition(_ row: [Int32]) -> Int {
+        row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) } ?? 0
+    }
+
+    private func check(_ tokens: [[Int32]]) throws {
         let t = configuration.contextLength
         for (i, row) in tokens.enumerated() {
             guard row.count == t else {
@@ -38,14 +86,5 @@ public struct TextEncoder: Sendable {
                     "sequence \(i) has token id \(bad), outside the vocabulary of \(configuration.vocabularySize)")
             }
         }
-        let b = tokens.count
-        let embedded = Variable.embedding(tokenEmbedding, ids: tokens.flatMap { $0 }, idsShape: [b, t])  // (B, T, C)
-        let x = transformer(embedded + positionalEmbedding, causal: true)
-        // Only the EOT rows matter: gather them before the final norm (it is per row).
-        let eotPositions = tokens.map { row in
-            row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) } ?? 0
-        }  // first argmax
-        let pooled = Variable.gatherRows(x, indices: eotPositions)  // (B, C)
-        return Variable.rowwiseMatmul(finalNorm(pooled), projection)  // (B, E), batch-invariant
     }
 }

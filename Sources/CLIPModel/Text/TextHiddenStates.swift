@@ -23,7 +23,9 @@ extension TextTower {
         let t = configuration.contextLength, c = configuration.width
         if tokens.isEmpty { return Tensor(zeros: [0, t, c]) }
         let parts = stride(from: 0, to: tokens.count, by: maxBatch).map { start in
-            states(Array(tokens[start..<min(start + maxBatch, tokens.count)]), blocks: k, finalNorm: finalNorm)
+            states(
+                Array(tokens[start..<min(start + maxBatch, tokens.count)]), blocks: k, finalNorm: finalNorm,
+                positions: t)
         }
         return parts.count == 1 ? parts[0] : Tensor.concatenate(parts, dim: 0)  // (N, T, C)
     }
@@ -31,9 +33,22 @@ extension TextTower {
     /// The state at each sequence's EOT token (N, C): with the defaults, transformers'
     /// `pooler_output`. EOT is the first position holding the largest id (transformers'
     /// argmax rule, which finds the first EOT under either padding).
-    public func pooledStates(_ tokens: [[Int32]], layer: Int = -1, finalNorm: Bool = true) throws -> Tensor {
-        let states = try hiddenStates(tokens, layer: layer, finalNorm: finalNorm)  // (N, T, C)
-        return Variable.gatherRows(Variable(states), indices: tokens.map(eotPosition)).value  // (N, C)
+    ///
+    /// Like ``CLIP/encodeText(_:maxBatch:)`` it stops at the EOT: rows are grouped by the
+    /// positions they need (``TextLengthGroups``); the T-position states' EOT rows up to float
+    /// rounding.
+    public func pooledStates(_ tokens: [[Int32]], layer: Int = -1, finalNorm: Bool = true, maxBatch: Int = 64)
+        throws -> Tensor
+    {
+        let k = try HiddenStateLayer.blocks(for: layer, layers: transformer.blocks.count)
+        try check(tokens)
+        let t = configuration.contextLength
+        let eots = tokens.map(eotPosition)
+        let lengths = eots.map { TextLengthGroups.positions(eot: $0, contextLength: t) }
+        return TextLengthGroups.run(lengths: lengths, maxBatch: maxBatch, width: configuration.width) { rows, l in
+            let x = states(rows.map { tokens[$0] }, blocks: k, finalNorm: finalNorm, positions: l)  // (rows, L, C)
+            return Variable.gatherRows(Variable(x), indices: rows.map { eots[$0] }).value  // (rows, C)
+        }  // (N, C)
     }
 
     /// transformers' `text_embeds`: the pooled output through `text_projection` (N, E);
@@ -44,7 +59,7 @@ extension TextTower {
     }
 
     /// transformers' rule: the first `eosTokenID`, else the first position of the row's largest id.
-    func eotPosition(_ row: [Int32]) -> Int {
+    public func eotPosition(_ row: [Int32]) -> Int {
         if let eosTokenID, let first = row.firstIndex(of: eosTokenID) { return first }
         return row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) } ?? 0
     }
@@ -61,11 +76,15 @@ extension TextTower {
         }
     }
 
-    private func states(_ tokens: [[Int32]], blocks k: Int, finalNorm applyNorm: Bool) -> Tensor {
-        let n = tokens.count, t = configuration.contextLength
-        var x = Variable.embedding(tokenEmbedding, ids: tokens.flatMap { $0 }, idsShape: [n, t])  // (N, T, C)
-        x = x + positionalEmbedding
-        for block in transformer.blocks.prefix(k) { x = block(x, causal: true) }  // (N, T, C)
+    /// States of the first `positions` (L) positions of each row: (N, L, C).
+    private func states(_ tokens: [[Int32]], blocks k: Int, finalNorm applyNorm: Bool, positions l: Int) -> Tensor {
+        let n = tokens.count
+        var x = Variable.embedding(tokenEmbedding, ids: tokens.flatMap { $0[..<l] }, idsShape: [n, l])  // (N, L, C)
+        x =
+            x
+            + (l == configuration.contextLength
+                ? positionalEmbedding : Variable.slice(positionalEmbedding, dim: 0, range: 0..<l))
+        for block in transformer.blocks.prefix(k) { x = block(x, causal: true) }  // (N, L, C)
         return (applyNorm ? finalNorm(x) : x).value
     }
 }

@@ -45,9 +45,11 @@ public struct VisionTower: Sendable {
         self.init(vit)
     }
 
-    /// Reads a ViT tower under OpenAI key names (`visual.*`); `projectionWidth` nil: no `visual.proj`.
+    /// Reads a ViT tower under OpenAI key names (`visual.*`); `projectionWidth` nil: no `visual.proj`;
+    /// `mlpWidth` nil: MLPs 4C wide.
     public init(
-        _ store: ParameterStore, configuration: VisionConfiguration, projectionWidth: Int?, activation: Activation
+        _ store: ParameterStore, configuration: VisionConfiguration, projectionWidth: Int?, activation: Activation,
+        mlpWidth: Int? = nil
     ) throws {
         guard case .vit(let size, let patch, let width, let layers, let heads) = configuration else {
             throw HiddenStatesError.unsupportedTower("a single image tower must be a ViT")
@@ -61,7 +63,8 @@ public struct VisionTower: Sendable {
         positionalEmbedding = try store.parameter("visual.positional_embedding", shape: [grid * grid + 1, width])
         preNorm = try LayerNorm(store, "visual.ln_pre", width: width)
         transformer = try Transformer(
-            store, "visual.transformer", width: width, layers: layers, heads: heads, activation: activation)
+            store, "visual.transformer", width: width, layers: layers, heads: heads, activation: activation,
+            mlpWidth: mlpWidth)
         postNorm = try LayerNorm(store, "visual.ln_post", width: width)
         projection = try projectionWidth.map { try store.parameter("visual.proj", shape: [width, $0]) }
     }

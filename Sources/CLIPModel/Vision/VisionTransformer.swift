@@ -5,7 +5,7 @@ import CLIPTensor
 //          C width, E embedding width.
 
 /// ViT image tower: patchify (`conv1`, no bias), class token, positional embedding, `ln_pre`,
-/// transformer, `ln_post` on the class token, `proj`.
+/// transformer (MLP width `mlpWidth`, nil for 4C), `ln_post` on the class token, `proj`.
 public struct VisionTransformer: Sendable {
     public var imageSize: Int, patchSize: Int, width: Int
     public var patchEmbedding: Conv2d  // (C, 3, P, P)
@@ -18,7 +18,7 @@ public struct VisionTransformer: Sendable {
 
     public init(
         _ store: ParameterStore, imageSize: Int, patchSize: Int, width: Int, layers: Int, heads: Int,
-        embedDim: Int, activation: Activation
+        embedDim: Int, activation: Activation, mlpWidth: Int? = nil
     ) throws {
         self.imageSize = imageSize
         self.patchSize = patchSize
@@ -30,7 +30,8 @@ public struct VisionTransformer: Sendable {
         positionalEmbedding = try store.parameter("visual.positional_embedding", shape: [grid * grid + 1, width])
         preNorm = try LayerNorm(store, "visual.ln_pre", width: width)
         transformer = try Transformer(
-            store, "visual.transformer", width: width, layers: layers, heads: heads, activation: activation)
+            store, "visual.transformer", width: width, layers: layers, heads: heads, activation: activation,
+            mlpWidth: mlpWidth)
         postNorm = try LayerNorm(store, "visual.ln_post", width: width)
         projection = try store.parameter("visual.proj", shape: [width, embedDim])
     }
