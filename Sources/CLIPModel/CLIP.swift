@@ -35,16 +35,27 @@ public enum ImageEncoder: Sendable {
 /// ```
 public struct CLIP: Sendable {
     public let configuration: CLIPConfiguration
-    public let visual: ImageEncoder
-    public let text: TextEncoder
+    private let towers: LazyTowers
+    /// The image tower; converted from the file on first use when the model was loaded with
+    /// `towers: [.text]` (which is when this throws: a missing key, a shape mismatch, NaN).
+    public var visual: ImageEncoder { get throws { try towers.imageEncoder() } }
+    /// The text tower; converted from the file on first use when the model was loaded with
+    /// `towers: [.image]` (which is when this throws).
+    public var text: TextEncoder { get throws { try towers.textEncoder() } }
+    /// The towers converted so far: both, unless the model was loaded with `towers:` and the
+    /// other tower has not been used yet.
+    public var builtTowers: Set<Tower> { towers.built }
     /// The learnable log temperature `logit_scale`; logits are multiplied by its exp.
     public let logitScaleParameter: Variable
     /// The current `logit_scale` value.
     public var logitScale: Float { logitScaleParameter.value.item }
-    /// Every parameter with its OpenAI checkpoint key, in construction order.
-    public let namedParameters: [(key: String, variable: Variable)]
-    /// BatchNorm running statistics by layer prefix (ResNet image towers only).
-    public let runningStatistics: [(prefix: String, statistics: RunningStatistics)]
+    /// Every parameter of the built towers (``builtTowers``: both, unless loaded with
+    /// `towers:`) with its OpenAI checkpoint key, image tower first, then text, then `logit_scale`.
+    public var namedParameters: [(key: String, variable: Variable)] {
+        towers.parameters + [("logit_scale", logitScaleParameter)]
+    }
+    /// BatchNorm running statistics by layer prefix (ResNet image towers only, once built).
+    public var runningStatistics: [(prefix: String, statistics: RunningStatistics)] { towers.statistics }
     /// Whether parameters require gradients (made by `trainable: true`).
     public let isTrainable: Bool
     /// Where the weights came from; ``WeightFormat/initialized`` for a freshly initialised model.
@@ -60,10 +71,51 @@ public struct CLIP: Sendable {
     /// Loads a checkpoint: OpenAI TorchScript `.pt`, a PyTorch state dict, safetensors with
     /// OpenAI/open_clip keys, or a Hugging Face `CLIPModel` folder. The configuration is read
     /// from the file when it carries one and otherwise inferred from the tensor shapes.
-    public static func load(_ url: URL, configuration: CLIPConfiguration? = nil, activation: Activation? = nil) throws
-        -> CLIP
-    {
-        try CLIP(state: WeightLoader.load(url), configuration: configuration, activation: activation)
+    ///
+    /// `towers` says which towers to convert now. The weights stay a memory map of the file
+    /// until converted, so a text query needs only `[.text]`: the image tower's tensors are
+    /// never read (nor paged in) unless the image tower is used, when it is built once.
+    ///
+    /// ```swift
+    /// let model = try CLIP.load(URL(fileURLWithPath: "ViT-B-32.pt"), towers: [.text])
+    /// let query = try model.encodeText(["a dog on a beach"])   // (1, 512); model.builtTowers == [.text]
+    /// ```
+    public static func load(
+        _ url: URL, configuration: CLIPConfiguration? = nil, activation: Activation? = nil,
+        towers: Set<Tower> = [.image, .text]
+    ) throws -> CLIP {
+        // The bundled BPE vocabulary (about 60 ms to build) is made on another core while the
+        // file is parsed and converted; the model's init then finds it ready.
+        DispatchQueue.global(qos: .userInitiated).async { _ = try? Tokenizer.bundled() }
+        let state = try WeightLoader.load(url)
+        if towers == Set(Tower.allCases) {
+            return try CLIP(state: state, configuration: configuration, activation: activation)
+        }
+        return try CLIP(state: state, configuration: configuration, activation: activation, towers: towers)
+    }
+
+    /// Builds a model from a loaded state dict converting only `towers` now (see
+    /// ``load(_:configuration:activation:towers:)``). Strict: keys that belong to neither tower
+    /// fail here; the towers in `towers` are checked key by key and shape by shape now, the
+    /// others when they are first used (``visual``, ``text``, `encodeImage`, `encodeText` throw then).
+    public init(
+        state: StateDict, configuration: CLIPConfiguration? = nil, activation: Activation? = nil, towers: Set<Tower>
+    ) throws {
+        let config = try CLIP.configuration(of: state, given: configuration, activation: activation)
+        let stray = CLIP.strayKeys(state)
+        if !stray.isEmpty { throw CLIPModelError.unexpectedKeys(stray) }
+        self.towers = try LazyTowers(state: state, configuration: config, now: towers)
+        logitScaleParameter = try ParameterStore(state).parameter("logit_scale", shape: [])
+        guard Foundation.exp(logitScaleParameter.value.item).isFinite else {
+            throw CLIPModelError.nonFiniteWeight(key: "logit_scale")
+        }
+        self.configuration = config
+        self.format = state.format
+        isTrainable = false
+        // Counted from the file's shapes: the unbuilt tower's parameters exist all the same.
+        parameterCount = state.tensors.filter { CLIP.isParameter($0.key) }.values.reduce(0) { $0 + $1.elementCount }
+        weightDType = CLIP.dominantDType(state)
+        tokenizer = try Tokenizer.bundled()
     }
 
     /// Builds a model from a loaded state dict (strict: every tensor must be used, with the
@@ -77,18 +129,23 @@ public struct CLIP: Sendable {
         store.frozenPrefixes = frozenPrefixes
         try self.init(store: store, configuration: config, format: state.format)
         try store.checkAllUsed()
-        let parameters = state.tensors.filter { key, _ in
-            !ParameterStore.ignoredKeys.contains(key) && !key.hasSuffix(".running_mean")
-                && !key.hasSuffix(".running_var")
-                && !key.hasSuffix(".num_batches_tracked")
-        }
+        weightDType = CLIP.dominantDType(state)
+    }
+
+    /// Whether a checkpoint key holds a parameter (not a BatchNorm statistic or an ignored int).
+    static func isParameter(_ key: String) -> Bool {
+        !ParameterStore.ignoredKeys.contains(key) && !key.hasSuffix(".running_mean") && !key.hasSuffix(".running_var")
+            && !key.hasSuffix(".num_batches_tracked")
+    }
+
+    /// The element type most of the parameters are stored in.
+    static func dominantDType(_ state: StateDict) -> WeightDType {
         var elementsByType: [WeightDType: Int] = [:]
-        for w in parameters.values { elementsByType[w.dtype, default: 0] += w.elementCount }
+        for (key, w) in state.tensors where isParameter(key) { elementsByType[w.dtype, default: 0] += w.elementCount }
         // Ties go to the alphabetically first name, so the answer does not depend on hashing.
-        weightDType =
-            elementsByType.max {
-                $0.value < $1.value || ($0.value == $1.value && $0.key.rawValue > $1.key.rawValue)
-            }?.key ?? .float32
+        return elementsByType.max {
+            $0.value < $1.value || ($0.value == $1.value && $0.key.rawValue > $1.key.rawValue)
+        }?.key ?? .float32
     }
 
     /// A freshly initialised model for training from scratch (OpenAI's `initialize_parameters`
@@ -102,23 +159,9 @@ public struct CLIP: Sendable {
     }
 
     private init(store: ParameterStore, configuration config: CLIPConfiguration, format: WeightFormat) throws {
-        // open_clip keeps a sine–cosine positional embedding as a parameter without gradient.
-        if config.visionPositionalEmbedding == .sinCos2D { store.frozenPrefixes.append("visual.positional_embedding") }
-        switch config.vision {
-        case .vit(let size, let patch, let width, let layers, let heads):
-            visual = .vit(
-                try VisionTransformer(
-                    store, imageSize: size, patchSize: patch, width: width, layers: layers,
-                    heads: heads, embedDim: config.embedDim, activation: config.activation,
-                    mlpWidth: config.visionMLPWidth))
-        case .resnet(let size, let layers, let width, let heads):
-            visual = .resnet(
-                try ModifiedResNet(
-                    store, imageSize: size, layers: layers, width: width, heads: heads,
-                    embedDim: config.embedDim))
-        }
-        text = try TextEncoder(
-            store, configuration: config.text, embedDim: config.embedDim, activation: config.activation)
+        let visual = try CLIP.buildImageEncoder(store, config)
+        let text = try CLIP.buildTextEncoder(store, config)
+        towers = LazyTowers(image: visual, text: text, store: store, configuration: config)
         logitScaleParameter = try store.parameter("logit_scale", shape: [])
         // Logits are multiplied by exp(logit_scale): a finite but huge value still gives Inf.
         guard Foundation.exp(logitScaleParameter.value.item).isFinite else {
@@ -126,17 +169,61 @@ public struct CLIP: Sendable {
         }
         self.configuration = config
         self.format = format
-        namedParameters = store.parameters
-        runningStatistics = store.statistics
         isTrainable = store.trainable
         parameterCount = store.parameters.reduce(0) { $0 + $1.variable.value.count }
         weightDType = .float32
         tokenizer = try Tokenizer.bundled()
     }
 
+    /// The image tower from `store` (checkpoint keys `visual.*`).
+    static func buildImageEncoder(_ store: ParameterStore, _ config: CLIPConfiguration) throws -> ImageEncoder {
+        // open_clip keeps a sine–cosine positional embedding as a parameter without gradient.
+        if config.visionPositionalEmbedding == .sinCos2D { store.frozenPrefixes.append("visual.positional_embedding") }
+        switch config.vision {
+        case .vit(let size, let patch, let width, let layers, let heads):
+            return .vit(
+                try VisionTransformer(
+                    store, imageSize: size, patchSize: patch, width: width, layers: layers,
+                    heads: heads, embedDim: config.embedDim, activation: config.activation,
+                    mlpWidth: config.visionMLPWidth))
+        case .resnet(let size, let layers, let width, let heads):
+            return .resnet(
+                try ModifiedResNet(
+                    store, imageSize: size, layers: layers, width: width, heads: heads, embedDim: config.embedDim))
+        }
+    }
+
+    /// The text tower from `store` (``Tower/text``'s keys).
+    static func buildTextEncoder(_ store: ParameterStore, _ config: CLIPConfiguration) throws -> TextEncoder {
+        try TextEncoder(store, configuration: config.text, embedDim: config.embedDim, activation: config.activation)
+    }
+
+    /// The text tower of a whole checkpoint on its own, strict for ``Tower/text``'s keys (the
+    /// image tower's tensors are not read): the one text-only loader, used by models loaded
+    /// with `towers: [.text]` and by ``CLIPTowers``.
+    static func loadTextEncoder(
+        _ state: StateDict, configuration: TextConfiguration, embedDim: Int, activation: Activation
+    ) throws -> (encoder: TextEncoder, parameters: [(key: String, variable: Variable)]) {
+        let store = ParameterStore(state)
+        let encoder = try TextEncoder(store, configuration: configuration, embedDim: embedDim, activation: activation)
+        try store.checkAllUsed { Tower.text.contains(key: $0) }
+        return (encoder, store.parameters)
+    }
+
+    /// Keys that belong to neither tower nor `logit_scale` (nor OpenAI's ignored ints), sorted.
+    static func strayKeys(_ state: StateDict) -> [String] {
+        state.tensors.keys.filter { key in
+            key != "logit_scale" && !ParameterStore.ignoredKeys.contains(key)
+                && !Tower.allCases.contains { $0.contains(key: key) }
+        }.sorted()
+    }
+
     /// Every tensor of the model under its OpenAI key (parameters, BatchNorm statistics and
-    /// batch counters), as a checkpoint stores it, in construction order.
-    public func stateTensors() -> [(key: String, tensor: WeightTensor)] {
+    /// batch counters), as a checkpoint stores it, in construction order. Builds a tower not
+    /// built yet (a model loaded with `towers:`), which is when this throws.
+    public func stateTensors() throws -> [(key: String, tensor: WeightTensor)] {
+        _ = try visual
+        _ = try text
         var result = namedParameters.map {
             ($0.key, WeightTensor(float32: $0.variable.value.scalars, shape: $0.variable.shape))
         }
@@ -160,7 +247,7 @@ public struct CLIP: Sendable {
         encoder.outputFormatting = .sortedKeys  // byte-identical files for identical models
         let json = String(decoding: try encoder.encode(configuration), as: UTF8.self)
         try SafetensorsWriter.write(
-            stateTensors(), metadata: metadata.merging([CLIP.configurationMetadataKey: json]) { $1 }, to: url)
+            try stateTensors(), metadata: metadata.merging([CLIP.configurationMetadataKey: json]) { $1 }, to: url)
     }
 
     /// The configuration a file records: a Hugging Face `config.json`, or the
@@ -247,6 +334,7 @@ public struct CLIP: Sendable {
                 "pixels have shape \(pixels.shape), the model takes (B, 3, \(imageSize), \(imageSize))")
         }
         let b = pixels.shape[0]
+        let visual = try self.visual
         if b <= maxBatch { return visual(Variable(pixels)).value }
         let parts = stride(from: 0, to: b, by: maxBatch).map {
             visual(Variable(pixels.sliced(dim: 0, range: $0..<min($0 + maxBatch, b)))).value
@@ -262,6 +350,7 @@ public struct CLIP: Sendable {
     /// ```
     public func encodeImage(_ urls: [URL], maxBatch: Int = 32) throws -> Tensor {
         var parts: [Tensor] = []
+        let visual = try self.visual
         for start in stride(from: 0, to: urls.count, by: maxBatch) {
             let chunk = Array(urls[start..<min(start + maxBatch, urls.count)])
             parts.append(visual(Variable(try preprocessor(chunk))).value)
@@ -287,7 +376,8 @@ public struct CLIP: Sendable {
     /// ```
     public func encodeText(_ tokens: [[Int32]], maxBatch: Int = 64) throws -> Tensor {
         if tokens.isEmpty { return Tensor(zeros: [0, configuration.embedDim]) }
-        return try text.encode(try fittedToContext(tokens), maxBatch: maxBatch)
+        let rows = try fittedToContext(tokens)
+        return try text.encode(rows, maxBatch: maxBatch)
     }
 
     /// Texts → (N, E), not normalised, tokenized at the model's context length (a longer text
@@ -331,8 +421,8 @@ public struct CLIP: Sendable {
     }
 
     /// Image features with gradients (training): pixels (B, 3, S, S) → (B, E).
-    public func imageFeatures(_ pixels: Variable, training: Bool = true) -> Variable {
-        visual(pixels, training: training)
+    public func imageFeatures(_ pixels: Variable, training: Bool = true) throws -> Variable {
+        try visual(pixels, training: training)
     }
 
     /// Text features with gradients (training): token ids (N, T) → (N, E).

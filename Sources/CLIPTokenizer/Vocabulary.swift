@@ -82,6 +82,7 @@ struct Vocabulary: Sendable {
         vocab += ["<|startoftext|>", "<|endoftext|>"]
         // dict(zip(vocab, range)): a repeated string keeps its last id.
         var encoder: [String: Int] = [:]
+        encoder.reserveCapacity(vocab.count)  // no rehashing while 49,408 tokens go in (startup time)
         for (i, s) in vocab.enumerated() { encoder[s] = i }
         try self.init(encoder: encoder, merges: merges, file: file)
     }

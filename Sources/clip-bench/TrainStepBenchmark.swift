@@ -47,7 +47,7 @@ struct TrainStepBenchmark: ParsableCommand {
         for step in 0...steps {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let loss = ContrastiveLoss.loss(
-                imageFeatures: model.imageFeatures(Variable(pixels)), textFeatures: try model.textFeatures(tokens),
+                imageFeatures: try model.imageFeatures(Variable(pixels)), textFeatures: try model.textFeatures(tokens),
                 logitScale: model.logitScaleParameter)
             let t1 = DispatchTime.now().uptimeNanoseconds
             loss.backward()

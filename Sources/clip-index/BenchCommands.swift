@@ -55,7 +55,7 @@ struct SynthIndexCommand: ParsableCommand {
             }
             try CLIP(configuration: configuration, seed: 0).save(to: URL(fileURLWithPath: model))
         }
-        let tower = try CLIPTextTower.load(URL(fileURLWithPath: model))
+        let tower = try CLIP.load(URL(fileURLWithPath: model), towers: [.text])
         let dim = tower.configuration.embedDim
         let index = try ImageIndex(at: URL(fileURLWithPath: db))
         try index.bind(IndexedModel(name: IndexModel.storedName(model), dimension: dim))

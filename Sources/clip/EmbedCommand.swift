@@ -107,7 +107,9 @@ struct EmbedCommand: ParsableCommand {
         if CLIPTowers.isSingleTower(try modelOptions.resolve()) { return (imagePaths, textInputs, nil, nil) }
         // The writing rank opens the output first: a folder or read-only target fails before the model loads.
         let out = writes ? try Output.open(output) : nil
-        return (imagePaths, textInputs, try modelOptions.load(), out)
+        // Only the towers the inputs need are converted: a text query never reads the image tower.
+        let towers: Set<CLIP.Tower> = imagePaths.isEmpty ? [.text] : textInputs.isEmpty ? [.image] : [.image, .text]
+        return (imagePaths, textInputs, try modelOptions.load(towers: towers), out)
     }
 
     /// Embeds (or takes the `gathered` rows of) the inputs and writes them in the chosen format.

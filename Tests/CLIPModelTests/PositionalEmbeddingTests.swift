@@ -57,7 +57,7 @@ import Testing
             (WeightDType.float32, StorageFormat.float32), (.float16, .float16), (.bfloat16, .bfloat16),
         ] {
             var tensors: [String: WeightTensor] = [:]
-            for (key, tensor) in sinCos.stateTensors() {
+            for (key, tensor) in try sinCos.stateTensors() {
                 tensors[key] = WeightTensor(
                     dtype: dtype, shape: tensor.shape, bytes: try Tensor(converting: tensor).encoded(as: format))
             }
@@ -72,7 +72,7 @@ import Testing
         learnable.visionPositionalEmbedding = .learnable
         let random = try CLIP(configuration: learnable, seed: 1)
         let state = StateDict(
-            tensors: Dictionary(uniqueKeysWithValues: random.stateTensors().map { ($0.key, $0.tensor) }),
+            tensors: Dictionary(uniqueKeysWithValues: try random.stateTensors().map { ($0.key, $0.tensor) }),
             format: .safetensors)
         #expect(
             try CLIPConfiguration.infer(from: state, textHeads: 2, visionHeads: 2).visionPositionalEmbedding

@@ -92,7 +92,7 @@ func relativeGap(_ actual: [Float], _ expected: [Float], floor: Double) -> Doubl
     @Test(arguments: ["vit", "rn"])
     func everyParameterGradientMatchesPyTorch(kind: String) throws {
         let (model, entry, reference, pixels, tokens) = try GradientFixture.load(kind)
-        let image = model.imageFeatures(Variable(pixels), training: true)
+        let image = try model.imageFeatures(Variable(pixels), training: true)
         let text = try model.textFeatures(tokens)
         let loss = ContrastiveLoss.loss(imageFeatures: image, textFeatures: text, logitScale: model.logitScaleParameter)
 
@@ -138,7 +138,7 @@ func relativeGap(_ actual: [Float], _ expected: [Float], floor: Double) -> Doubl
 
     @Test func batchNormRunningStatisticsMatchPyTorchAfterOneStep() throws {
         let (model, entry, reference, pixels, _) = try GradientFixture.load("rn")
-        _ = model.imageFeatures(Variable(pixels), training: true)
+        _ = try model.imageFeatures(Variable(pixels), training: true)
         let prefixes = model.runningStatistics.map(\.prefix)
         let expectedPrefixes = Set(
             entry.running_statistics.filter { $0.hasSuffix(".running_mean") }.map {
@@ -170,7 +170,7 @@ func relativeGap(_ actual: [Float], _ expected: [Float], floor: Double) -> Doubl
         // and the logit scale get exactly PyTorch's full-model gradients.
         let (model, entry, reference, pixels, tokens) = try GradientFixture.load("vit", frozenPrefixes: ["visual."])
         let loss = ContrastiveLoss.loss(
-            imageFeatures: model.imageFeatures(Variable(pixels), training: true),
+            imageFeatures: try model.imageFeatures(Variable(pixels), training: true),
             textFeatures: try model.textFeatures(tokens), logitScale: model.logitScaleParameter)
         loss.backward()
         for (key, variable) in model.namedParameters {
@@ -215,7 +215,7 @@ func relativeGap(_ actual: [Float], _ expected: [Float], floor: Double) -> Doubl
     @Test func inferenceModelRecordsNoGraph() throws {
         let (model, _, _, pixels, tokens) = try GradientFixture.load("rn", trainable: false)
         let loss = ContrastiveLoss.loss(
-            imageFeatures: model.imageFeatures(Variable(pixels), training: false),
+            imageFeatures: try model.imageFeatures(Variable(pixels), training: false),
             textFeatures: try model.textFeatures(tokens), logitScale: model.logitScaleParameter)
         #expect(!loss.requiresGrad, "a model loaded without trainable: true recorded a graph")
         #expect(model.namedParameters.allSatisfy { !$0.variable.requiresGrad })

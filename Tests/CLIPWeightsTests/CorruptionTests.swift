@@ -13,8 +13,10 @@ import Testing
     ]
 
     func load(_ bytes: [UInt8], as name: String) -> Result<StateDict, WeightError>? {
+        // A name of its own per call: the truncation and bit-flip tests of one file run in
+        // parallel, and a shared path let one read the other's (complete) copy.
         let url = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "clip-corrupt-\(getpid())-\(name.replacingOccurrences(of: "/", with: "_"))")
+            "clip-corrupt-\(getpid())-\(UUID().uuidString)-\(name.replacingOccurrences(of: "/", with: "_"))")
         defer { try? FileManager.default.removeItem(at: url) }
         guard FileManager.default.createFile(atPath: url.path, contents: Data(bytes)) else { return nil }
         do {

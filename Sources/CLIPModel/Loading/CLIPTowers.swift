@@ -155,13 +155,13 @@ public struct CLIPTowers: Sendable {
         }
         let act = activation ?? config?.activation ?? .quickGELU
         var result = CLIPTowers(kind: .clip, text: nil, vision: nil, tokenizer: tokenizer, source: source)
+        let stray = CLIP.strayKeys(state)
+        if !stray.isEmpty { throw CLIPModelError.unexpectedKeys(stray) }
         if modality != .image {
-            let store = ParameterStore(subset(state) { !$0.hasPrefix("visual.") && $0 != "logit_scale" })
             let text = try textOnly ?? config?.text ?? shapeless()
-            result.text = try TextTower(
-                store, configuration: text, projectionWidth: state.tensors["text_projection"]?.shape.last,
-                activation: act)
-            try store.checkAllUsed()
+            let embedDim = try shape(state, "text_projection").last ?? 0
+            result.text = TextTower(
+                try CLIP.loadTextEncoder(state, configuration: text, embedDim: embedDim, activation: act).encoder)
         }
         if modality != .text {
             guard let config, case .vit = config.vision else {

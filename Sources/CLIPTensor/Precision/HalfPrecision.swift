@@ -1,3 +1,6 @@
+import CTensorKernels
+import Foundation
+
 // IEEE 754 binary16 (fp16) and bfloat16 storage formats ↔ Float32 compute.
 // Published CLIP checkpoints store most weights as fp16; conversions here are bit-exact:
 // widening is exact, narrowing rounds to nearest, ties to even, and keeps NaN a (quiet) NaN.
@@ -70,11 +73,27 @@ public enum HalfPrecision {
         return UInt16((bits &+ rounding) >> 16)
     }
 
-    /// Widens `count` fp16 values to Float32 (parallel).
+    /// Widens `count` fp16 values to Float32 (parallel; F16C where the CPU has it).
     public static func convertHalfToFloat(
         _ source: UnsafePointer<UInt16>, _ destination: UnsafeMutablePointer<Float>, count: Int
     ) {
-        map(source, destination, count: count) { float(fromHalfBits: $0) }
+        _ = widenHalf(UnsafeRawPointer(source), destination, count: count)
+    }
+
+    /// Widens `count` fp16 values at `source` (any alignment) to Float32 in parallel chunks
+    /// (F16C, 8 values per instruction, where the CPU has it; the same bits either way) and
+    /// returns how many of them are not finite (±Inf or NaN), counted in the same pass.
+    public static func widenHalf(
+        _ source: UnsafeRawPointer, _ destination: UnsafeMutablePointer<Float>, count: Int
+    ) -> Int {
+        let s = SendablePointer(UnsafeMutablePointer(mutating: source.assumingMemoryBound(to: UInt8.self)))
+        let d = SendablePointer(destination)
+        let counts = NonFiniteCounts()
+        Parallel.forEach(count, grain: 262_144) { range in
+            let bad = clip_half_to_float(s.pointer + 2 * range.lowerBound, d.pointer + range.lowerBound, range.count)
+            if bad > 0 { counts.add(bad) }
+        }
+        return counts.total
     }
 
     /// Widens `count` bfloat16 values to Float32 (parallel).
@@ -132,14 +151,24 @@ extension Tensor {
         case .float32:
             UnsafeMutableRawPointer(baseAddress).copyMemory(from: base, byteCount: count * 4)
         case .float16:
-            let aligned = Tensor.alignedUInt16(base, count: count)
-            HalfPrecision.convertHalfToFloat(aligned.pointer, baseAddress, count: count)
-            aligned.release()
+            _ = HalfPrecision.widenHalf(base, baseAddress, count: count)
         case .bfloat16:
             let aligned = Tensor.alignedUInt16(base, count: count)
             HalfPrecision.convertBFloat16ToFloat(aligned.pointer, baseAddress, count: count)
             aligned.release()
         }
+    }
+
+    /// Decodes little-endian fp16 elements (any alignment) into a new Float32 tensor and
+    /// returns it with the number of elements that are not finite (±Inf, NaN), counted during
+    /// the conversion, so that checking loaded weights costs no second pass.
+    public static func decodingHalf(_ bytes: UnsafeRawBufferPointer, shape: [Int]) -> (tensor: Tensor, nonFinite: Int) {
+        let count = Tensor.elementCount(shape)
+        precondition(
+            bytes.count == count * 2, "\(bytes.count) bytes cannot hold \(count) fp16 elements of shape \(shape)")
+        let tensor = Tensor(uninitializedShape: shape)
+        guard count > 0, let base = bytes.baseAddress else { return (tensor, 0) }
+        return (tensor, HalfPrecision.widenHalf(base, tensor.baseAddress, count: count))
     }
 
     /// Encodes the elements (row-major) in `format`, little-endian.
@@ -171,5 +200,17 @@ extension Tensor {
         let copy = UnsafeMutablePointer<UInt16>.allocate(capacity: count)
         UnsafeMutableRawPointer(copy).copyMemory(from: base, byteCount: count * 2)
         return (UnsafePointer(copy), { copy.deallocate() })
+    }
+}
+
+/// Non-finite counts of the chunks of one parallel conversion.
+private final class NonFiniteCounts: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var total = 0
+
+    func add(_ n: Int) {
+        lock.lock()
+        total += n
+        lock.unlock()
     }
 }

@@ -12,7 +12,7 @@ public enum ContrastiveLoss {
     /// The loss (a scalar Variable) for N matching image/text pairs; row i of each is a pair.
     ///
     /// ```swift
-    /// let loss = ContrastiveLoss.loss(imageFeatures: model.imageFeatures(pixels),
+    /// let loss = ContrastiveLoss.loss(imageFeatures: try model.imageFeatures(pixels),
     ///                                 textFeatures: try model.textFeatures(tokens),
     ///                                 logitScale: model.logitScaleParameter)
     /// loss.backward()

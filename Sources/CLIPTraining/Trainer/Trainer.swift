@@ -92,7 +92,7 @@ public final class Trainer {
         if options.accumulationSteps > 1 {
             return try accumulatedBackward(pixels: pixels, tokens: tokens, trainingMode: imageTowerTrains)
         }
-        let imageFeatures = model.imageFeatures(Variable(pixels), training: imageTowerTrains)
+        let imageFeatures = try model.imageFeatures(Variable(pixels), training: imageTowerTrains)
         let textFeatures = try model.textFeatures(tokens)
         if collective.worldSize > 1 {
             return try dataParallelBackward(
@@ -140,13 +140,13 @@ public final class Trainer {
         let ranges = (0..<parts).map { ($0 * size)..<(($0 + 1) * size) }
         // Pass 1: features without recording (constants), BatchNorm statistics untouched.
         let frozen = try ranges.map { r -> (Tensor, Tensor) in
-            let image = model.imageFeaturesConstant(pixels.sliced(dim: 0, range: r).contiguous())
+            let image = try model.imageFeaturesConstant(pixels.sliced(dim: 0, range: r).contiguous())
             let text = try model.encodeText(Array(tokens[r]))
             return (image, text)
         }
         var loss: Float = 0
         for (i, r) in ranges.enumerated() {
-            let image = model.imageFeatures(
+            let image = try model.imageFeatures(
                 Variable(pixels.sliced(dim: 0, range: r).contiguous()), training: trainingMode)
             let text = try model.textFeatures(Array(tokens[r]))
             let images = Variable.concatenate(ranges.indices.map { $0 == i ? image : Variable(frozen[$0].0) }, dim: 0)
@@ -170,7 +170,7 @@ public final class Trainer {
 
 extension CLIP {
     /// Image features with BatchNorm running statistics and nothing recorded.
-    func imageFeaturesConstant(_ pixels: Tensor) -> Tensor {
-        visual(Variable(pixels), training: false).value
+    func imageFeaturesConstant(_ pixels: Tensor) throws -> Tensor {
+        try visual(Variable(pixels), training: false).value
     }
 }

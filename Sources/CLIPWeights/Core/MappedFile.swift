@@ -81,6 +81,21 @@ final class MappedFile: @unchecked Sendable {
     /// The whole file as bytes.
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
+    /// Drops this process's pages of bytes `range` (the whole pages inside it) from the map:
+    /// for a read-only private file map that is never written, the file's content is unchanged
+    /// and a later read faults the pages in again from the page cache. Used once a tensor has
+    /// been converted, so that its fp16 source stops counting in the resident set.
+    func releasePages(_ range: Range<Int>) {
+        guard !isHeapCopy, let base, range.lowerBound >= 0, range.upperBound <= count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let start = (range.lowerBound + page - 1) / page * page
+        let end = range.upperBound / page * page
+        guard end > start else { return }
+        // The map starts on a page boundary (mmap returns one), so offsets align the same way.
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     /// Bytes `range`, which the caller has already checked against `count`.
     func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "slice outside the mapped file")

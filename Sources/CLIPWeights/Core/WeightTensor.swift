@@ -97,4 +97,13 @@ public struct WeightTensor: Sendable {
 
     /// A copy of the bytes.
     public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    /// Tells the system that this process is done reading the tensor's bytes for now: the
+    /// memory-mapped pages that lie wholly inside them leave the resident set (the data stays
+    /// valid; reading it again pages it back in from the file). Nothing happens for owned
+    /// bytes. Call it after converting a tensor whose source is not used in place, such as fp16
+    /// weights widened to float32, so that a load's peak memory holds the converted copy only.
+    public func releaseMappedPages() {
+        if case .mapped(let file, let range) = storage { file.releasePages(range) }
+    }
 }

@@ -35,12 +35,12 @@ enum IndexModel {
         } catch { throw fail(error, .model) }
     }
 
-    /// Only the text tower (a text-only search).
-    static func loadTextTower(_ model: String, offline: Bool) throws -> CLIPTextTower {
+    /// Only the text tower (a text-only search): the image tower's weights are never read.
+    static func loadTextTower(_ model: String, offline: Bool) throws -> CLIP {
         let url = try resolve(model, offline: offline)
         let started = Date()
         do {
-            let tower = try CLIPTextTower.load(url)
+            let tower = try CLIP.load(url, towers: [.text])
             note("loaded the text tower of \(url.path) in \(elapsed(started)) s")
             return tower
         } catch { throw fail(error, .model) }

@@ -57,9 +57,10 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    /// Loads the model, mapping failures to one `error:` line and the model exit code.
-    func load() throws -> CLIP {
-        try loadWithState().model
+    /// Loads the model, mapping failures to one `error:` line and the model exit code. Only
+    /// `towers` are converted now; the other is converted if and when it is used.
+    func load(towers: Set<CLIP.Tower> = [.image, .text]) throws -> CLIP {
+        try loading.load(model, towers: towers).model
     }
 
     /// The model together with its state dict and the file it came from (for `clip convert`).
@@ -113,10 +114,11 @@ struct ModelLoadingOptions: ParsableArguments {
     /// Resolves `model` (a path or name, see ``ModelOptions``) and loads it, mapping failures
     /// to one `error:` line and the model exit code. `configuration` (a preset) takes the
     /// place of `--model-config`. `trainable` models are private copies whose parameters
-    /// require gradients, except those of `lockedTowers`.
+    /// require gradients, except those of `lockedTowers`. Only `towers` are converted now
+    /// (`clip embed --text` needs no image tower); the other one on first use.
     func load(
         _ model: String, configuration: CLIPConfiguration? = nil, trainable: Bool = false,
-        lockedTowers: Set<CLIP.Tower> = []
+        lockedTowers: Set<CLIP.Tower> = [], towers: Set<CLIP.Tower> = [.image, .text]
     ) throws -> (model: CLIP, state: StateDict, url: URL) {
         let url = try ModelOptions.resolve(model, offline: offline)
         let started = Date()
@@ -126,9 +128,13 @@ struct ModelLoadingOptions: ParsableArguments {
             if config == nil, textHeads != nil || visionHeads != nil {
                 config = try CLIPConfiguration.infer(from: state, textHeads: textHeads, visionHeads: visionHeads)
             }
-            let model = try CLIP(
-                state: state, configuration: config, activation: activation.flatMap(Activation.init(rawValue:)),
-                trainable: trainable, lockedTowers: lockedTowers)
+            let activation = activation.flatMap(Activation.init(rawValue:))
+            let model =
+                trainable || towers == Set(CLIP.Tower.allCases)
+                ? try CLIP(
+                    state: state, configuration: config, activation: activation, trainable: trainable,
+                    lockedTowers: lockedTowers)
+                : try CLIP(state: state, configuration: config, activation: activation, towers: towers)
             note(
                 "loaded \(model.configuration.architectureName) from \(url.path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
             )

@@ -1,0 +1,138 @@
+import CLIPModel
+import CLIPTensor
+import CLIPWeights
+import Foundation
+import Testing
+
+/// Loading one tower (`towers: [.text]` / `[.image]`, the other built on first use) gives the
+/// eagerly loaded model's embeddings bit for bit, converts nothing of the other tower, and is
+/// still strict about keys and shapes.
+@Suite struct LazyTowerTests {
+    static let demoModel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Sources/clip/Resources/demo/model.safetensors")
+    static let texts = ["three small orange crosses on the left", "one large blue triangle in the center", ""]
+
+    /// Every fixture container: fp32 safetensors, fp16 torch.save, fp16 TorchScript, bf16, HF folders.
+    static let files = [
+        "vit.safetensors", "vit-fp16.pt", "vit-nested.pt", "rn.safetensors", "rn-jit.pt", "rn-bf16.safetensors", "hf",
+        "hf-bin", "hf-sharded",
+    ]
+
+    static func state(_ file: String) throws -> (StateDict, CLIPConfiguration) {
+        let state = try WeightLoader.load(ModelFixtures.url(file))
+        let model = file.hasPrefix("vit") ? "vit" : file.hasPrefix("rn") ? "rn" : "hf"
+        guard let heads = ModelFixtures.heads[model] else {
+            return (state, try CLIP(state: state).configuration)  // HF: config.json
+        }
+        return (state, try CLIPConfiguration.infer(from: state, textHeads: heads.text, visionHeads: heads.vision))
+    }
+
+    static func inputs(_ file: String) throws -> (pixels: Tensor, tokens: [[Int32]]) {
+        let name = file.hasPrefix("vit") ? "vit" : file.hasPrefix("rn") ? "rn" : "hf"
+        let out = try ModelFixtures.outputs("\(name)-outputs.safetensors")
+        let pixels = try Tensor(converting: try #require(out["pixels"]))
+        return (pixels, ModelFixtures.tokens(try #require(out["tokens"])))
+    }
+
+    static func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
+        zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    @Test(arguments: files) func textOnlyLoadMatchesEagerAndConvertsNoImageTensor(file: String) throws {
+        let (state, config) = try Self.state(file)
+        let (pixels, tokens) = try Self.inputs(file)
+        let eager = try CLIP(state: state, configuration: config)
+        let lazy = try CLIP(state: state, configuration: config, towers: [.text])
+        #expect(lazy.builtTowers == [.text])
+        let text = try lazy.encodeText(tokens)
+        let diff = Self.maxDifference(text, try eager.encodeText(tokens))
+        print("\(file): text-only load vs eager: max difference \(diff) (tolerance 0: the same conversion)")
+        #expect(text.shape == [tokens.count, config.embedDim] && diff == 0)
+        // Nothing of the image tower was converted: no visual.* parameter was handed out.
+        #expect(lazy.builtTowers == [.text])
+        #expect(!lazy.namedParameters.contains { $0.key.hasPrefix("visual.") })
+        #expect(lazy.runningStatistics.isEmpty)
+        #expect(lazy.parameterCount == eager.parameterCount && lazy.weightDType == eager.weightDType)
+        // The image tower is built on first use, once, and is the eager one.
+        let image = try lazy.encodeImage(pixels)
+        let imageDiff = Self.maxDifference(image, try eager.encodeImage(pixels))
+        print("\(file): image tower built on first use vs eager: max difference \(imageDiff)")
+        #expect(imageDiff == 0)
+        #expect(lazy.builtTowers == [.image, .text])
+        #expect(lazy.namedParameters.map(\.key) == eager.namedParameters.map(\.key))
+    }
+
+    @Test(arguments: files) func imageOnlyLoadMatchesEagerAndConvertsNoTextTensor(file: String) throws {
+        let (state, config) = try Self.state(file)
+        let (pixels, tokens) = try Self.inputs(file)
+        let eager = try CLIP(state: state, configuration: config)
+        let lazy = try CLIP(state: state, configuration: config, towers: [.image])
+        let image = try lazy.encodeImage(pixels)
+        let diff = Self.maxDifference(image, try eager.encodeImage(pixels))
+        print("\(file): image-only load vs eager: max difference \(diff)")
+        #expect(diff == 0)
+        #expect(lazy.builtTowers == [.image])
+        #expect(lazy.namedParameters.allSatisfy { $0.key.hasPrefix("visual.") || $0.key == "logit_scale" })
+        #expect(try Self.maxDifference(lazy.encodeText(tokens), eager.encodeText(tokens)) == 0)
+        #expect(lazy.builtTowers == [.image, .text])
+    }
+
+    @Test func textOnlyMatchesTheFullDemoModel() throws {
+        let full = try CLIP.load(Self.demoModel).encodeText(Self.texts)
+        let tower = try CLIP.load(Self.demoModel, towers: [.text]).encodeText(Self.texts)
+        #expect(tower.shape == full.shape)
+        let maxDiff = Self.maxDifference(tower, full)
+        print("text tower vs full model: max difference \(maxDiff) (tolerance 0: the same code on the same weights)")
+        #expect(maxDiff == 0)
+    }
+
+    @Test func needsNoImageTowerTensors() throws {
+        var state = try WeightLoader.load(Self.demoModel)
+        let before = try CLIP(state: state, towers: [.text]).encodeText(Self.texts)
+        // Without any visual.* tensor the full model cannot be built, the text tower can.
+        state.tensors = state.tensors.filter { !$0.key.hasPrefix("visual.") }
+        #expect(throws: (any Error).self) { try CLIP(state: state) }
+        let textOnly = try CLIP(state: state, towers: [.text])
+        #expect(try textOnly.encodeText(Self.texts).scalars == before.scalars)
+        // The image tower's absence surfaces when it is first needed, naming a key.
+        #expect(throws: CLIPModelError.self) { try textOnly.visual }
+    }
+
+    @Test func strictAboutTheLoadedTowersKeys() throws {
+        var state = try WeightLoader.load(Self.demoModel)
+        state.tensors["transformer.stray"] = state.tensors["ln_final.bias"]
+        #expect(throws: CLIPModelError.unexpectedKeys(["transformer.stray"])) {
+            try CLIP(state: state, towers: [.text])
+        }
+        // A stray key in the lazy tower's namespace fails when that tower is built.
+        let imageOnly = try CLIP(state: state, towers: [.image])
+        #expect(throws: CLIPModelError.unexpectedKeys(["transformer.stray"])) { try imageOnly.encodeText(Self.texts) }
+        // A key of neither tower fails at load, whichever tower is asked for.
+        var stray = try WeightLoader.load(Self.demoModel)
+        stray.tensors["decoder.weight"] = stray.tensors["ln_final.bias"]
+        #expect(throws: CLIPModelError.unexpectedKeys(["decoder.weight"])) { try CLIP(state: stray, towers: [.text]) }
+    }
+
+    @Test func shapeMismatchAndNonFiniteWeightsNameTheKey() throws {
+        var state = try WeightLoader.load(ModelFixtures.url("vit-fp16.pt"))
+        let config = try CLIPConfiguration.infer(from: state, textHeads: 2, visionHeads: 2)
+        let original = try #require(state.tensors["ln_final.weight"])
+        state.tensors["ln_final.weight"] = WeightTensor(float32: [Float](repeating: 1, count: 3), shape: [3])
+        #expect(throws: CLIPModelError.shapeMismatch(key: "ln_final.weight", expected: [32], found: [3])) {
+            try CLIP(state: state, configuration: config, towers: [.text])
+        }
+        state.tensors["ln_final.weight"] = original
+        // An fp16 Inf in the lazily converted tower (the count made while widening).
+        let proj = try #require(state.tensors["visual.proj"])
+        #expect(proj.dtype == .float16)
+        var bytes = proj.bytes
+        bytes[2] = 0x00
+        bytes[3] = 0x7C  // element 1 = +Inf
+        state.tensors["visual.proj"] = WeightTensor(dtype: .float16, shape: proj.shape, bytes: bytes)
+        let textOnly = try CLIP(state: state, configuration: config, towers: [.text])
+        #expect(throws: CLIPModelError.nonFiniteWeight(key: "visual.proj")) { try textOnly.visual }
+        #expect(throws: CLIPModelError.nonFiniteWeight(key: "visual.proj")) {
+            try CLIP(state: state, configuration: config)
+        }
+    }
+}
