@@ -34,6 +34,7 @@ extension CLIP {
     ///     `CLIP_MODEL_MIRROR` from the environment.
     ///   - configuration: the architecture, when neither the file nor its shapes tell it.
     ///   - activation: the MLP activation, when the file does not say.
+    ///   - precision: `.int8` quantises the transformer linear layers at load (``Precision``).
     ///   - progress: called as download bytes arrive (from another thread).
     /// - Returns: the model and a `CLIPPreprocessor` at its image size, callable on a `URL`
     ///   (→ (1, 3, S, S)) or `[URL]` (→ (B, 3, S, S)).
@@ -41,7 +42,8 @@ extension CLIP {
     ///   `CLIPModelError` when the file cannot be read as a CLIP model.
     public static func load(
         _ pathOrName: String, store: ModelStore = .fromEnvironment(), configuration: CLIPConfiguration? = nil,
-        activation: Activation? = nil, progress: (@Sendable (DownloadProgress) -> Void)? = nil
+        activation: Activation? = nil, precision: Precision = .fp32,
+        progress: (@Sendable (DownloadProgress) -> Void)? = nil
     ) async throws -> (model: CLIP, preprocess: CLIPPreprocessor) {
         // Downloading and reading weights block for seconds: keep them off the cooperative pool.
         try await withCheckedThrowingContinuation { continuation in
@@ -49,7 +51,8 @@ extension CLIP {
                 continuation.resume(
                     with: Result {
                         let resolved = try store.resolve(pathOrName, progress: progress)
-                        let model = try CLIP.load(resolved.url, configuration: configuration, activation: activation)
+                        let model = try CLIP.load(
+                            resolved.url, configuration: configuration, activation: activation, precision: precision)
                         return (model, model.preprocessor)
                     })
             }

@@ -53,6 +53,8 @@ public struct CLIP: Sendable {
     public let tokenizer: Tokenizer
     /// Number of learnable parameters (BatchNorm running statistics excluded, as in PyTorch).
     public let parameterCount: Int
+    /// The arithmetic of the linear layers (``Precision/int8``: transformer blocks in int8).
+    public let precision: Precision
     /// The element type most of the file's weights are stored in (`.float16` for OpenAI's
     /// releases, `.float32` for a freshly initialised model). Computation is always float32.
     public private(set) var weightDType: WeightDType
@@ -60,21 +62,28 @@ public struct CLIP: Sendable {
     /// Loads a checkpoint: OpenAI TorchScript `.pt`, a PyTorch state dict, safetensors with
     /// OpenAI/open_clip keys, or a Hugging Face `CLIPModel` folder. The configuration is read
     /// from the file when it carries one and otherwise inferred from the tensor shapes.
-    public static func load(_ url: URL, configuration: CLIPConfiguration? = nil, activation: Activation? = nil) throws
-        -> CLIP
-    {
-        try CLIP(state: WeightLoader.load(url), configuration: configuration, activation: activation)
+    ///
+    /// With `precision: .int8` the transformer linear layers are quantised at load (from any
+    /// format; files written by `clip convert --dtype int8` are used as stored), see ``Precision``.
+    public static func load(
+        _ url: URL, configuration: CLIPConfiguration? = nil, activation: Activation? = nil,
+        precision: Precision = .fp32
+    ) throws -> CLIP {
+        try CLIP(
+            state: WeightLoader.load(url), configuration: configuration, activation: activation, precision: precision)
     }
 
     /// Builds a model from a loaded state dict (strict: every tensor must be used, with the
     /// right shape). With `trainable`, parameters are private copies that require gradients.
     public init(
         state: StateDict, configuration: CLIPConfiguration? = nil, activation: Activation? = nil,
-        trainable: Bool = false, frozenPrefixes: [String] = []
+        trainable: Bool = false, frozenPrefixes: [String] = [], precision: Precision = .fp32
     ) throws {
         let config = try CLIP.configuration(of: state, given: configuration, activation: activation)
         let store = ParameterStore(state, trainable: trainable)
         store.frozenPrefixes = frozenPrefixes
+        // int8 is for inference: a trainable model computes in float32.
+        store.precision = trainable ? .fp32 : precision
         try self.init(store: store, configuration: config, format: state.format)
         try store.checkAllUsed()
         let parameters = state.tensors.filter { key, _ in
@@ -128,6 +137,7 @@ public struct CLIP: Sendable {
         namedParameters = store.parameters
         runningStatistics = store.statistics
         isTrainable = store.trainable
+        precision = store.precision
         parameterCount = store.parameters.reduce(0) { $0 + $1.variable.value.count }
         weightDType = .float32
         tokenizer = try Tokenizer.bundled()

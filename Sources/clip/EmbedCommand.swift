@@ -29,6 +29,8 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup var precisionOption: PrecisionOption
+
     @Option(name: .customLong("image"), help: "An image file (repeatable).")
     var images: [String] = []
 
@@ -107,7 +109,7 @@ struct EmbedCommand: ParsableCommand {
         if CLIPTowers.isSingleTower(try modelOptions.resolve()) { return (imagePaths, textInputs, nil, nil) }
         // The writing rank opens the output first: a folder or read-only target fails before the model loads.
         let out = writes ? try Output.open(output) : nil
-        return (imagePaths, textInputs, try modelOptions.load(), out)
+        return (imagePaths, textInputs, try modelOptions.load(precision: precisionOption.value), out)
     }
 
     /// Embeds (or takes the `gathered` rows of) the inputs and writes them in the chosen format.

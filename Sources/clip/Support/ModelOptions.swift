@@ -57,9 +57,10 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    /// Loads the model, mapping failures to one `error:` line and the model exit code.
-    func load() throws -> CLIP {
-        try loadWithState().model
+    /// Loads the model (its linear layers in `precision`), mapping failures to one `error:`
+    /// line and the model exit code.
+    func load(precision: Precision = .fp32) throws -> CLIP {
+        try loading.load(model, precision: precision).model
     }
 
     /// The model together with its state dict and the file it came from (for `clip convert`).
@@ -116,7 +117,7 @@ struct ModelLoadingOptions: ParsableArguments {
     /// require gradients, except those of `lockedTowers`.
     func load(
         _ model: String, configuration: CLIPConfiguration? = nil, trainable: Bool = false,
-        lockedTowers: Set<CLIP.Tower> = []
+        lockedTowers: Set<CLIP.Tower> = [], precision: Precision = .fp32
     ) throws -> (model: CLIP, state: StateDict, url: URL) {
         let url = try ModelOptions.resolve(model, offline: offline)
         let started = Date()
@@ -126,11 +127,16 @@ struct ModelLoadingOptions: ParsableArguments {
             if config == nil, textHeads != nil || visionHeads != nil {
                 config = try CLIPConfiguration.infer(from: state, textHeads: textHeads, visionHeads: visionHeads)
             }
-            let model = try CLIP(
-                state: state, configuration: config, activation: activation.flatMap(Activation.init(rawValue:)),
-                trainable: trainable, lockedTowers: lockedTowers)
+            let act = activation.flatMap(Activation.init(rawValue:))
+            let model =
+                precision == .fp32 || trainable
+                ? try CLIP(
+                    state: state, configuration: config, activation: act, trainable: trainable,
+                    lockedTowers: lockedTowers)
+                : try CLIP(state: state, configuration: config, activation: act, precision: precision)
+            let int8 = model.precision == .int8 ? " (int8, \(Int8KernelPath.best) kernels)" : ""
             note(
-                "loaded \(model.configuration.architectureName) from \(url.path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
+                "loaded \(model.configuration.architectureName)\(int8) from \(url.path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
             )
             return (model, state, url)
         } catch {
