@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "swift-clip benchmarks (build with -c release).",
         subcommands: [
             EngineBenchmark.self, ModelBenchmark.self, TrainStepBenchmark.self, TokenizerBenchmark.self,
-            PreprocessBenchmark.self, FastJPEGEmbeddings.self, HiddenStatesBenchmark.self,
+            PreprocessBenchmark.self, FastJPEGEmbeddings.self, HiddenStatesBenchmark.self, Int8Agreement.self,
         ]
     )
 }
