@@ -91,12 +91,15 @@ public final class ParameterStore {
         }
         let scales = try ParameterStore.convert(scale, key: scaleKey).scalars
         guard scales.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw CLIPModelError.nonFiniteWeight(key: scaleKey) }
-        let values = w.withUnsafeBytes { Array($0.bindMemory(to: Int8.self)) }
         if precision == .int8 && !trainable {
-            storedInt8[key] = Int8Weights(values: values, scales: scales, outputs: shape[0], inputs: shape[1])
+            storedInt8[key] = w.withUnsafeBytes {
+                Int8Weights(values: $0, scales: scales, outputs: shape[0], inputs: shape[1])
+            }
         }
-        let t = Int8Weights.dequantize(values: values, scales: scales, outputs: shape[0], inputs: shape[1])
-        return trainable ? t.copy() : t
+        // Fresh memory either way: trainable stores need no further copy.
+        return w.withUnsafeBytes {
+            Int8Weights.dequantize(values: $0, scales: scales, outputs: shape[0], inputs: shape[1])
+        }
     }
 
     /// A parameter at `key`: a Variable that requires gradients when the store is trainable.

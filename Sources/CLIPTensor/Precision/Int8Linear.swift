@@ -67,23 +67,41 @@ public final class Int8Weights: @unchecked Sendable {
 
     /// Packs already quantised values (O·I, row-major) with their per-channel scales, e.g.
     /// read from a file `clip convert --dtype int8` wrote.
-    public init(values: [Int8], scales: [Float], outputs: Int, inputs: Int) {
-        precondition(values.count == outputs * inputs, "\(values.count) int8 values cannot be (\(outputs), \(inputs))")
+    public convenience init(values: [Int8], scales: [Float], outputs: Int, inputs: Int) {
+        let (panels, sums) = values.withUnsafeBytes { Int8Weights.pack($0, outputs: outputs, inputs: inputs) }
+        self.init(scales: scales, packed: panels, columnSums: sums, outputs: outputs, inputs: inputs)
+    }
+
+    /// ``init(values:scales:outputs:inputs:)`` from raw int8 bytes (e.g. a mapped file); they
+    /// are copied into the packed panels, not kept.
+    public convenience init(values: UnsafeRawBufferPointer, scales: [Float], outputs: Int, inputs: Int) {
+        let (panels, sums) = Int8Weights.pack(values, outputs: outputs, inputs: inputs)
+        self.init(scales: scales, packed: panels, columnSums: sums, outputs: outputs, inputs: inputs)
+    }
+
+    private init(scales: [Float], packed: UnsafeMutableRawPointer, columnSums: [Int32], outputs: Int, inputs: Int) {
         precondition(scales.count == outputs, "\(scales.count) scales for \(outputs) output channels")
         self.outputs = outputs
         self.inputs = inputs
         self.scales = scales
-        let bytes = clip_int8_packed_bytes(outputs, inputs)
-        let panels = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
+        self.packed = packed
+        self.columnSums = columnSums
+    }
+
+    /// The panels (O16 · I4 bytes, 64-byte aligned, owned by the caller) and the channel sums.
+    private static func pack(_ values: UnsafeRawBufferPointer, outputs: Int, inputs: Int) -> (
+        UnsafeMutableRawPointer, [Int32]
+    ) {
+        precondition(values.count == outputs * inputs, "\(values.count) int8 values cannot be (\(outputs), \(inputs))")
+        let panels = UnsafeMutableRawPointer.allocate(
+            byteCount: max(clip_int8_packed_bytes(outputs, inputs), 1), alignment: 64)
         var sums = [Int32](repeating: 0, count: (outputs + 15) / 16 * 16)
-        values.withUnsafeBufferPointer { v in
-            sums.withUnsafeMutableBufferPointer { s in
-                clip_int8_pack_weights(
-                    v.baseAddress, outputs, inputs, panels.assumingMemoryBound(to: Int8.self), s.baseAddress)
-            }
+        sums.withUnsafeMutableBufferPointer { s in
+            clip_int8_pack_weights(
+                values.baseAddress?.assumingMemoryBound(to: Int8.self), outputs, inputs,
+                panels.assumingMemoryBound(to: Int8.self), s.baseAddress)
         }
-        packed = panels
-        columnSums = sums
+        return (panels, sums)
     }
 
     deinit { packed.deallocate() }
@@ -113,11 +131,28 @@ public final class Int8Weights: @unchecked Sendable {
     /// The float weight the int8 values stand for: scales[o] · q[o][i], (O, I).
     public static func dequantize(values: [Int8], scales: [Float], outputs: Int, inputs: Int) -> Tensor {
         precondition(values.count == outputs * inputs && scales.count == outputs)
-        var out = [Float](repeating: 0, count: outputs * inputs)
-        for o in 0..<outputs {
-            for i in 0..<inputs { out[o * inputs + i] = scales[o] * Float(values[o * inputs + i]) }
+        return values.withUnsafeBytes { dequantize(values: $0, scales: scales, outputs: outputs, inputs: inputs) }
+    }
+
+    /// ``dequantize(values:scales:outputs:inputs:)`` from raw int8 bytes (e.g. a mapped file), in parallel.
+    public static func dequantize(values: UnsafeRawBufferPointer, scales: [Float], outputs: Int, inputs: Int) -> Tensor
+    {
+        precondition(values.count == outputs * inputs && scales.count == outputs)
+        let out = Tensor(uninitializedShape: [outputs, inputs])
+        guard let base = values.baseAddress, outputs * inputs > 0 else { return out }
+        let source = SendablePointer(UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Int8.self)))
+        let destination = SendablePointer(out.baseAddress)
+        scales.withUnsafeBufferPointer { s in
+            let sp = SendablePointer(UnsafeMutablePointer(mutating: s.baseAddress!))
+            Parallel.forEach(outputs, grain: max(1, 65_536 / max(inputs, 1))) { rows in
+                for o in rows {
+                    let scale = sp.pointer[o]
+                    let (q, w) = (source.pointer + o * inputs, destination.pointer + o * inputs)
+                    for i in 0..<inputs { w[i] = scale * Float(q[i]) }
+                }
+            }
         }
-        return Tensor(shape: [outputs, inputs], scalars: out)
+        return out
     }
 }
 
