@@ -216,37 +216,55 @@ ALWAYS_INLINE int32_t load_u32(const uint8_t *p) {
 DEFINE_VNNI_TILE(tile_avxvnni, "avx2,avxvnni", _mm256_dpbusd_avx_epi32)
 DEFINE_VNNI_TILE(tile_avx512vnni, "avx2,avx512vnni,avx512vl", _mm256_dpbusd_epi32)
 
-// AVX2 without VNNI: exact 16-bit widening. A register of the widened panel holds 4 channels ×
-// 4 k as int16; vpmaddwd against (a0 a1 a2 a3) repeated gives per channel two partial sums
-// (k0·a0 + k1·a1, k2·a2 + k3·a3) in adjacent int32 lanes, folded with vphaddd at the end.
+// AVX2 without VNNI: exact 16-bit widening. The driver widens each block of activation rows to
+// int16 once (`widen_rows`), so a row's four values are one 64-bit broadcast. A register of the
+// widened panel holds 4 channels × 4 k as int16; vpmaddwd against (a0 a1 a2 a3) repeated gives
+// per channel two partial sums (k0·a0 + k1·a1, k2·a2 + k3·a3) in adjacent int32 lanes, folded
+// with vphaddd at the end. The panel is taken in two halves of 8 channels so MR = 6 rows fit
+// the 16 registers (12 accumulators, 2 weights, 1 broadcast) and each weight widening serves
+// six rows.
 __attribute__((target("avx2"))) ALWAYS_INLINE void tile_avx2_impl(const uint8_t *a, long lda, const int8_t *b,
                                                                   long G, const int MR, int32_t *c, long ldc) {
-    __m256i acc[2][4];
-    for (int r = 0; r < MR; r++)
-        for (int j = 0; j < 4; j++) acc[r][j] = _mm256_setzero_si256();
-    for (long g = 0; g < G; g++) {
-        __m256i w[4];
-        for (int j = 0; j < 4; j++) w[j] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + g * 64 + 16 * j)));
-        for (int r = 0; r < MR; r++) {
-            __m256i ar = _mm256_cvtepu8_epi16(_mm_set1_epi32(load_u32(a + r * lda + 4 * g)));
-            for (int j = 0; j < 4; j++) acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(ar, w[j]));
+    const int16_t *a16 = (const int16_t *)a;
+    long lda16 = lda / 2;
+    for (int h = 0; h < 2; h++) {
+        __m256i acc[MAX_MR][2];
+        for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+        for (long g = 0; g < G; g++) {
+            const int8_t *bg = b + g * 64 + h * 32;
+            __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)bg));
+            __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(bg + 16)));
+            for (int r = 0; r < MR; r++) {
+                int64_t four;
+                memcpy(&four, a16 + r * lda16 + 4 * g, 8);
+                __m256i ar = _mm256_set1_epi64x(four);
+                acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(ar, w0));
+                acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(ar, w1));
+            }
         }
-    }
-    for (int r = 0; r < MR; r++) {
-        // hadd(x, y) = [x01 x23 y01 y23 | x45 x67 y45 y67]: channels (0 1 4 5 | 2 3 6 7) → reorder.
-        __m256i lo = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][0], acc[r][1]), 0xD8);
-        __m256i hi = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][2], acc[r][3]), 0xD8);
-        _mm256_storeu_si256((__m256i *)(c + r * ldc), lo);
-        _mm256_storeu_si256((__m256i *)(c + r * ldc + 8), hi);
+        for (int r = 0; r < MR; r++) {
+            // hadd(x, y) = [x01 x23 y01 y23 | x45 x67 y45 y67]: channels (0 1 4 5 | 2 3 6 7) → reorder.
+            __m256i sums = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][0], acc[r][1]), 0xD8);
+            _mm256_storeu_si256((__m256i *)(c + r * ldc + h * 8), sums);
+        }
     }
 }
 
 __attribute__((target("avx2"))) static void tile_avx2(const uint8_t *a, long lda, const int8_t *b, long G, int mr,
                                                       int32_t *c, long ldc) {
-    for (int r = 0; r < mr; r += 2) {
-        if (mr - r >= 2) tile_avx2_impl(a + r * lda, lda, b, G, 2, c + r * ldc, ldc);
-        else tile_avx2_impl(a + r * lda, lda, b, G, 1, c + r * ldc, ldc);
+    switch (mr) {
+    case 6: tile_avx2_impl(a, lda, b, G, 6, c, ldc); break;
+    case 5: tile_avx2_impl(a, lda, b, G, 5, c, ldc); break;
+    case 4: tile_avx2_impl(a, lda, b, G, 4, c, ldc); break;
+    case 3: tile_avx2_impl(a, lda, b, G, 3, c, ldc); break;
+    case 2: tile_avx2_impl(a, lda, b, G, 2, c, ldc); break;
+    default: tile_avx2_impl(a, lda, b, G, 1, c, ldc); break;
     }
+}
+
+// rows (n, K4) u8 → (n, K4) int16, for the AVX2 tile.
+__attribute__((target("avx2"))) static void widen_rows(const uint8_t *x, long n, long K4, int16_t *y) {
+    for (long i = 0; i < n * K4; i++) y[i] = x[i];
 }
 #endif
 
@@ -269,20 +287,54 @@ static tile_fn select_tile(int isa) {
 
 #define ROW_BLOCK 48
 
+// The rows a tile reads: the u8 rows themselves, or (AVX2) a block of them widened to int16.
+typedef struct {
+    const uint8_t *base;  // row mb of the block
+    long lda;             // bytes between rows
+    int16_t *wide;        // ROW_BLOCK · K4 int16 (AVX2 only)
+} row_block;
+
+static row_block block_rows(tile_fn tile, const uint8_t *xq, long K4, long mb, long me, int16_t *wide) {
+    row_block r = {xq + mb * K4, K4, NULL};
+#if CLIP_INT8_X86
+    if (tile == tile_avx2) {
+        widen_rows(xq + mb * K4, me - mb, K4, wide);
+        r.base = (const uint8_t *)wide;
+        r.lda = 2 * K4;
+        r.wide = wide;
+    }
+#else
+    (void)tile, (void)me, (void)wide;
+#endif
+    return r;
+}
+
+static int16_t *wide_buffer(tile_fn tile, long K4) {
+#if CLIP_INT8_X86
+    if (tile == tile_avx2) return (int16_t *)malloc(sizeof(int16_t) * ROW_BLOCK * K4);
+#else
+    (void)tile, (void)K4;
+#endif
+    return NULL;
+}
+
 void clip_int8_gemm_s32(const uint8_t *xq, long K, const int8_t *packed, long m0, long m1, long p0, long p1,
                         int32_t *acc, long ldacc, int isa) {
     tile_fn tile = select_tile(isa);
     long K4 = round_up(K, 4), G = K4 / 4;
+    int16_t *wide = wide_buffer(tile, K4);
     for (long mb = m0; mb < m1; mb += ROW_BLOCK) {
         long me = mb + ROW_BLOCK < m1 ? mb + ROW_BLOCK : m1;
+        row_block rows = block_rows(tile, xq, K4, mb, me, wide);
         for (long p = p0; p < p1; p++) {
             const int8_t *panel = packed + p * PANEL * K4;
             for (long m = mb; m < me; m += MAX_MR) {
                 int mr = (int)(me - m < MAX_MR ? me - m : MAX_MR);
-                tile(xq + m * K4, K4, panel, G, mr, acc + m * ldacc + p * PANEL, ldacc);
+                tile(rows.base + (m - mb) * rows.lda, rows.lda, panel, G, mr, acc + m * ldacc + p * PANEL, ldacc);
             }
         }
     }
+    free(wide);
 }
 
 void clip_int8_linear_f32(const uint8_t *xq, const float *sx, const int32_t *zx, long K, const int8_t *packed,
@@ -291,14 +343,16 @@ void clip_int8_linear_f32(const uint8_t *xq, const float *sx, const int32_t *zx,
     tile_fn tile = select_tile(isa);
     long K4 = round_up(K, 4), G = K4 / 4;
     int32_t c[MAX_MR * PANEL];
+    int16_t *wide = wide_buffer(tile, K4);
     for (long mb = m0; mb < m1; mb += ROW_BLOCK) {
         long me = mb + ROW_BLOCK < m1 ? mb + ROW_BLOCK : m1;
+        row_block rows = block_rows(tile, xq, K4, mb, me, wide);
         for (long p = p0; p < p1; p++) {
             const int8_t *panel = packed + p * PANEL * K4;
             long o0 = p * PANEL, width = O - o0 < PANEL ? O - o0 : PANEL;
             for (long m = mb; m < me; m += MAX_MR) {
                 int mr = (int)(me - m < MAX_MR ? me - m : MAX_MR);
-                tile(xq + m * K4, K4, panel, G, mr, c, PANEL);
+                tile(rows.base + (m - mb) * rows.lda, rows.lda, panel, G, mr, c, PANEL);
                 for (int r = 0; r < mr; r++) {
                     float *yr = y + (m + r) * ldy + o0;
                     const int32_t *cr = c + r * PANEL;
@@ -312,4 +366,5 @@ void clip_int8_linear_f32(const uint8_t *xq, const float *sx, const int32_t *zx,
             }
         }
     }
+    free(wide);
 }
