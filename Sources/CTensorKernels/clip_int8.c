@@ -139,9 +139,62 @@ ALWAYS_INLINE void quantize_rows_impl(const float *x, long ldx, long m0, long m1
 }
 
 #if CLIP_INT8_X86
+// The same arithmetic as quantize_rows_impl, 32 values at a time (mul then add, no FMA; the
+// clamp before rounding keeps cvtps in range, and it rounds to nearest even like round_even).
 __attribute__((target("avx2"))) static void quantize_rows_avx2(const float *x, long ldx, long m0, long m1, long K,
                                                                 uint8_t *xq, float *sx, int32_t *zx) {
-    quantize_rows_impl(x, ldx, m0, m1, K, xq, sx, zx);
+    long K4 = round_up(K, 4);
+    for (long m = m0; m < m1; m++) {
+        const float *row = x + m * ldx;
+        __m256 vlo = _mm256_setzero_ps(), vhi = _mm256_setzero_ps();
+        long k = 0;
+        for (; k + 8 <= K; k += 8) {
+            __m256 v = _mm256_loadu_ps(row + k);
+            vlo = _mm256_min_ps(vlo, v);
+            vhi = _mm256_max_ps(vhi, v);
+        }
+        float lanes_lo[8], lanes_hi[8];
+        _mm256_storeu_ps(lanes_lo, vlo);
+        _mm256_storeu_ps(lanes_hi, vhi);
+        float lo = 0, hi = 0;
+        for (int j = 0; j < 8; j++) {
+            lo = lanes_lo[j] < lo ? lanes_lo[j] : lo;
+            hi = lanes_hi[j] > hi ? lanes_hi[j] : hi;
+        }
+        for (; k < K; k++) {
+            lo = row[k] < lo ? row[k] : lo;
+            hi = row[k] > hi ? row[k] : hi;
+        }
+        float s = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+        float z = round_even(-lo / s);
+        z = z > 255.0f ? 255.0f : z;
+        float inv = 1.0f / s;
+        uint8_t *q = xq + m * K4;
+        __m256 vinv = _mm256_set1_ps(inv), vz = _mm256_set1_ps(z), v0 = _mm256_setzero_ps(),
+               v255 = _mm256_set1_ps(255.0f);
+        k = 0;
+        for (; k + 32 <= K; k += 32) {
+            __m256i i[4];
+            for (int j = 0; j < 4; j++) {
+                __m256 t = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(row + k + 8 * j), vinv), vz);
+                t = _mm256_min_ps(_mm256_max_ps(t, v0), v255);
+                i[j] = _mm256_cvtps_epi32(t);
+            }
+            // packs work within 128-bit lanes: (0 1 | 2 3) interleave, fixed by one permute.
+            __m256i w01 = _mm256_packus_epi32(i[0], i[1]), w23 = _mm256_packus_epi32(i[2], i[3]);
+            __m256i b = _mm256_packus_epi16(w01, w23);
+            b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)(q + k), b);
+        }
+        for (; k < K; k++) {
+            float t = row[k] * inv + z;
+            t = t < 0.0f ? 0.0f : (t > 255.0f ? 255.0f : t);
+            q[k] = (uint8_t)(int32_t)round_even(t);
+        }
+        for (k = K; k < K4; k++) q[k] = 0;
+        sx[m] = s;
+        zx[m] = (int32_t)z;
+    }
 }
 #endif
 
@@ -337,6 +390,65 @@ void clip_int8_gemm_s32(const uint8_t *xq, long K, const int8_t *packed, long m0
     free(wide);
 }
 
+// y[r][j] = sx[r] · sw[j] · (c[r][j] − zx[r] · wsum[j]) (+ bias[j]) for a (mr, width ≤ 16) tile.
+ALWAYS_INLINE void epilogue_impl(const int32_t *c, int mr, const float *sx, const int32_t *zx, const float *sw,
+                                 const int32_t *wsum, const float *bias, long width, float *y, long ldy) {
+    for (int r = 0; r < mr; r++) {
+        float *yr = y + r * ldy;
+        const int32_t *cr = c + r * PANEL;
+        float s = sx[r];
+        int32_t z = zx[r];
+        for (long j = 0; j < width; j++) {
+            float v = s * sw[j] * (float)(cr[j] - z * wsum[j]);
+            yr[j] = bias ? v + bias[j] : v;
+        }
+    }
+}
+
+#if CLIP_INT8_X86
+// The same arithmetic, 8 channels at a time ((s · sw) · float(c − z · wsum), then + bias).
+__attribute__((target("avx2"))) static void epilogue_avx2(const int32_t *c, int mr, const float *sx,
+                                                          const int32_t *zx, const float *sw, const int32_t *wsum,
+                                                          const float *bias, long width, float *y, long ldy) {
+    if (width != PANEL) {
+        epilogue_impl(c, mr, sx, zx, sw, wsum, bias, width, y, ldy);
+        return;
+    }
+    __m256 w[2], b[2];
+    __m256i ws[2];
+    for (int h = 0; h < 2; h++) {
+        w[h] = _mm256_loadu_ps(sw + 8 * h);
+        ws[h] = _mm256_loadu_si256((const __m256i *)(wsum + 8 * h));
+        b[h] = bias ? _mm256_loadu_ps(bias + 8 * h) : _mm256_setzero_ps();
+    }
+    for (int r = 0; r < mr; r++) {
+        __m256 s = _mm256_set1_ps(sx[r]);
+        __m256i z = _mm256_set1_epi32(zx[r]);
+        for (int h = 0; h < 2; h++) {
+            __m256i acc = _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)(c + r * PANEL + 8 * h)),
+                                           _mm256_mullo_epi32(z, ws[h]));
+            __m256 v = _mm256_mul_ps(_mm256_mul_ps(s, w[h]), _mm256_cvtepi32_ps(acc));
+            if (bias) v = _mm256_add_ps(v, b[h]);
+            _mm256_storeu_ps(y + r * ldy + 8 * h, v);
+        }
+    }
+}
+#endif
+
+static int isa_of(tile_fn tile) { return tile == tile_scalar ? CLIP_INT8_ISA_SCALAR : CLIP_INT8_ISA_AVX2; }
+
+static void epilogue(const int32_t *c, int mr, const float *sx, const int32_t *zx, const float *sw,
+                     const int32_t *wsum, const float *bias, long width, float *y, long ldy, int isa) {
+#if CLIP_INT8_X86
+    if (isa != CLIP_INT8_ISA_SCALAR) {
+        epilogue_avx2(c, mr, sx, zx, sw, wsum, bias, width, y, ldy);
+        return;
+    }
+#endif
+    (void)isa;
+    epilogue_impl(c, mr, sx, zx, sw, wsum, bias, width, y, ldy);
+}
+
 void clip_int8_linear_f32(const uint8_t *xq, const float *sx, const int32_t *zx, long K, const int8_t *packed,
                           const int32_t *wsum, const float *sw, const float *bias, long O, long m0, long m1,
                           long p0, long p1, float *y, long ldy, int isa) {
@@ -353,16 +465,8 @@ void clip_int8_linear_f32(const uint8_t *xq, const float *sx, const int32_t *zx,
             for (long m = mb; m < me; m += MAX_MR) {
                 int mr = (int)(me - m < MAX_MR ? me - m : MAX_MR);
                 tile(rows.base + (m - mb) * rows.lda, rows.lda, panel, G, mr, c, PANEL);
-                for (int r = 0; r < mr; r++) {
-                    float *yr = y + (m + r) * ldy + o0;
-                    const int32_t *cr = c + r * PANEL;
-                    float s = sx[m + r];
-                    int32_t z = zx[m + r];
-                    for (long j = 0; j < width; j++) {
-                        float v = s * sw[o0 + j] * (float)(cr[j] - z * wsum[o0 + j]);
-                        yr[j] = bias ? v + bias[o0 + j] : v;
-                    }
-                }
+                epilogue(c, mr, sx + m, zx + m, sw + o0, wsum + o0, bias ? bias + o0 : NULL, width,
+                         y + m * ldy + o0, ldy, isa_of(tile));
             }
         }
     }
