@@ -36,6 +36,7 @@ extension CLIP {
     ///   - activation: the MLP activation, when the file does not say.
     ///   - towers: the towers to convert now (`[.text]` for text queries: the image tower's
     ///     weights are then read only if it is used, and converted then).
+    ///   - precision: `.int8` quantises the transformer linear layers at load (``Precision``).
     ///   - progress: called as download bytes arrive (from another thread).
     /// - Returns: the model and a `CLIPPreprocessor` at its image size, callable on a `URL`
     ///   (→ (1, 3, S, S)) or `[URL]` (→ (B, 3, S, S)).
@@ -43,7 +44,7 @@ extension CLIP {
     ///   `CLIPModelError` when the file cannot be read as a CLIP model.
     public static func load(
         _ pathOrName: String, store: ModelStore = .fromEnvironment(), configuration: CLIPConfiguration? = nil,
-        activation: Activation? = nil, towers: Set<Tower> = [.image, .text],
+        activation: Activation? = nil, towers: Set<Tower> = [.image, .text], precision: Precision = .fp32,
         progress: (@Sendable (DownloadProgress) -> Void)? = nil
     ) async throws -> (model: CLIP, preprocess: CLIPPreprocessor) {
         // Downloading and reading weights block for seconds: keep them off the cooperative pool.
@@ -53,7 +54,8 @@ extension CLIP {
                     with: Result {
                         let resolved = try store.resolve(pathOrName, progress: progress)
                         let model = try CLIP.load(
-                            resolved.url, configuration: configuration, activation: activation, towers: towers)
+                            resolved.url, configuration: configuration, activation: activation, towers: towers,
+                            precision: precision)
                         return (model, model.preprocessor)
                     })
             }

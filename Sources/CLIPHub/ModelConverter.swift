@@ -11,7 +11,8 @@ public enum ExportFormat: String, Sendable, CaseIterable {
     case huggingFace = "hf"
 }
 
-/// Rewrites a loaded checkpoint as safetensors, in any float precision, with metadata saying
+/// Rewrites a loaded checkpoint as safetensors, in any float precision or int8 (see
+/// ``Int8Checkpoint``), with metadata saying
 /// what it is and where it came from (architecture, source file and its SHA-256, and the model
 /// configuration under ``CLIP/configurationMetadataKey`` so no inference is needed on reload).
 ///
@@ -67,11 +68,20 @@ public enum ModelConverter {
                 throw HubError.unsupportedConversion(error.detail)
             }
         }
+        if dtype == .int8 {
+            // int8: the linear weights the int8 model quantises become KEY (int8) + KEY.scale;
+            // every other tensor is written as float32.
+            guard format == .openAI else {
+                throw HubError.unsupportedConversion("int8 weights are written as safetensors with OpenAI keys only")
+            }
+            tensors = try Int8Checkpoint.quantize(tensors)
+        }
+        let castTo = dtype == .int8 ? WeightDType.float32 : dtype
         var converted: [(String, WeightTensor)] = []
         let keys = tensors.keys.sorted()
         for (i, key) in keys.enumerated() {
             if let tensor = tensors.removeValue(forKey: key) {
-                converted.append((key, WeightCast.cast(tensor, to: dtype)))
+                converted.append((key, WeightCast.cast(tensor, to: castTo)))
             }
             progress?(i + 1, keys.count)
         }

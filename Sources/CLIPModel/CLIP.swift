@@ -64,6 +64,8 @@ public struct CLIP: Sendable {
     public let tokenizer: Tokenizer
     /// Number of learnable parameters (BatchNorm running statistics excluded, as in PyTorch).
     public let parameterCount: Int
+    /// The arithmetic of the linear layers (``Precision/int8``: transformer blocks in int8).
+    public let precision: Precision
     /// The element type most of the file's weights are stored in (`.float16` for OpenAI's
     /// releases, `.float32` for a freshly initialised model). Computation is always float32.
     public private(set) var weightDType: WeightDType
@@ -80,18 +82,22 @@ public struct CLIP: Sendable {
     /// let model = try CLIP.load(URL(fileURLWithPath: "ViT-B-32.pt"), towers: [.text])
     /// let query = try model.encodeText(["a dog on a beach"])   // (1, 512); model.builtTowers == [.text]
     /// ```
+    ///
+    /// With `precision: .int8` the transformer linear layers are quantised at load (from any
+    /// format; files written by `clip convert --dtype int8` are used as stored), see ``Precision``.
     public static func load(
         _ url: URL, configuration: CLIPConfiguration? = nil, activation: Activation? = nil,
-        towers: Set<Tower> = [.image, .text]
+        towers: Set<Tower> = [.image, .text], precision: Precision = .fp32
     ) throws -> CLIP {
         // The bundled BPE vocabulary (about 60 ms to build) is made on another core while the
         // file is parsed and converted; the model's init then finds it ready.
         DispatchQueue.global(qos: .userInitiated).async { _ = try? Tokenizer.bundled() }
         let state = try WeightLoader.load(url)
         if towers == Set(Tower.allCases) {
-            return try CLIP(state: state, configuration: configuration, activation: activation)
+            return try CLIP(state: state, configuration: configuration, activation: activation, precision: precision)
         }
-        return try CLIP(state: state, configuration: configuration, activation: activation, towers: towers)
+        return try CLIP(
+            state: state, configuration: configuration, activation: activation, towers: towers, precision: precision)
     }
 
     /// Builds a model from a loaded state dict converting only `towers` now (see
@@ -99,12 +105,13 @@ public struct CLIP: Sendable {
     /// fail here; the towers in `towers` are checked key by key and shape by shape now, the
     /// others when they are first used (``visual``, ``text``, `encodeImage`, `encodeText` throw then).
     public init(
-        state: StateDict, configuration: CLIPConfiguration? = nil, activation: Activation? = nil, towers: Set<Tower>
+        state: StateDict, configuration: CLIPConfiguration? = nil, activation: Activation? = nil, towers: Set<Tower>,
+        precision: Precision = .fp32
     ) throws {
         let config = try CLIP.configuration(of: state, given: configuration, activation: activation)
         let stray = CLIP.strayKeys(state)
         if !stray.isEmpty { throw CLIPModelError.unexpectedKeys(stray) }
-        self.towers = try LazyTowers(state: state, configuration: config, now: towers)
+        self.towers = try LazyTowers(state: state, configuration: config, now: towers, precision: precision)
         logitScaleParameter = try ParameterStore(state).parameter("logit_scale", shape: [])
         guard Foundation.exp(logitScaleParameter.value.item).isFinite else {
             throw CLIPModelError.nonFiniteWeight(key: "logit_scale")
@@ -112,6 +119,7 @@ public struct CLIP: Sendable {
         self.configuration = config
         self.format = state.format
         isTrainable = false
+        self.precision = precision
         // Counted from the file's shapes: the unbuilt tower's parameters exist all the same.
         parameterCount = state.tensors.filter { CLIP.isParameter($0.key) }.values.reduce(0) { $0 + $1.elementCount }
         weightDType = CLIP.dominantDType(state)
@@ -122,11 +130,13 @@ public struct CLIP: Sendable {
     /// right shape). With `trainable`, parameters are private copies that require gradients.
     public init(
         state: StateDict, configuration: CLIPConfiguration? = nil, activation: Activation? = nil,
-        trainable: Bool = false, frozenPrefixes: [String] = []
+        trainable: Bool = false, frozenPrefixes: [String] = [], precision: Precision = .fp32
     ) throws {
         let config = try CLIP.configuration(of: state, given: configuration, activation: activation)
         let store = ParameterStore(state, trainable: trainable)
         store.frozenPrefixes = frozenPrefixes
+        // int8 is for inference: a trainable model computes in float32.
+        store.precision = trainable ? .fp32 : precision
         try self.init(store: store, configuration: config, format: state.format)
         try store.checkAllUsed()
         weightDType = CLIP.dominantDType(state)
@@ -170,6 +180,7 @@ public struct CLIP: Sendable {
         self.configuration = config
         self.format = format
         isTrainable = store.trainable
+        precision = store.precision
         parameterCount = store.parameters.reduce(0) { $0 + $1.variable.value.count }
         weightDType = .float32
         tokenizer = try Tokenizer.bundled()
@@ -202,9 +213,11 @@ public struct CLIP: Sendable {
     /// image tower's tensors are not read): the one text-only loader, used by models loaded
     /// with `towers: [.text]` and by ``CLIPTowers``.
     static func loadTextEncoder(
-        _ state: StateDict, configuration: TextConfiguration, embedDim: Int, activation: Activation
+        _ state: StateDict, configuration: TextConfiguration, embedDim: Int, activation: Activation,
+        precision: Precision = .fp32
     ) throws -> (encoder: TextEncoder, parameters: [(key: String, variable: Variable)]) {
         let store = ParameterStore(state)
+        store.precision = precision
         let encoder = try TextEncoder(store, configuration: configuration, embedDim: embedDim, activation: activation)
         try store.checkAllUsed { Tower.text.contains(key: $0) }
         return (encoder, store.parameters)

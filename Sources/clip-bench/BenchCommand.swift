@@ -10,6 +10,7 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             EngineBenchmark.self, ModelBenchmark.self, TrainStepBenchmark.self, TokenizerBenchmark.self,
             PreprocessBenchmark.self, FastJPEGEmbeddings.self, HiddenStatesBenchmark.self, StartupBenchmark.self,
+            Int8Agreement.self,
         ]
     )
 }

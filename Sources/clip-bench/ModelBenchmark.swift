@@ -25,19 +25,19 @@ struct ModelBenchmark: ParsableCommand {
     @Option(help: "Seconds to spend per measurement.")
     var budget: Double = 3
 
-    @Option(help: "Arithmetic of the model: fp32 (int8 where the build has it; scripts/bench/engines.py passes it).")
+    @Option(help: "Arithmetic of the linear layers: fp32 or int8 (quantised at load).")
     var precision: String = "fp32"
 
     func validate() throws {
-        guard precision == "fp32" else {
-            throw ValidationError("--precision \(precision): this build computes in fp32 only")
+        guard Precision(rawValue: precision) != nil else {
+            throw ValidationError("--precision must be fp32 or int8, got '\(precision)'")
         }
     }
 
     func run() throws {
         Parallel.threadCount = threads
         let loadStart = Date()
-        let model = try CLIP.load(URL(fileURLWithPath: weights))
+        let model = try CLIP.load(URL(fileURLWithPath: weights), precision: Precision(rawValue: precision) ?? .fp32)
         let loadSeconds = Date().timeIntervalSince(loadStart)
         let tensors = try WeightLoader.load(URL(fileURLWithPath: inputs)).tensors
         guard let pixelsW = tensors["pixels"], let tokensW = tensors["tokens"] else {
@@ -49,7 +49,8 @@ struct ModelBenchmark: ParsableCommand {
         }
         let t = tokensW.shape[1]
         let tokens = (0..<tokensW.shape[0]).map { r in ids[(r * t)..<((r + 1) * t)].map { Int32($0) } }
-        var results: [String: Any] = ["load_seconds": loadSeconds, "threads": threads]
+        var results: [String: Any] = ["load_seconds": loadSeconds, "threads": threads, "precision": precision]
+        if model.precision == .int8 { results["int8_kernel"] = "\(Int8KernelPath.best)" }
         for b in batches.split(separator: ",").compactMap({ Int($0) }) {
             let p = pixels.sliced(dim: 0, range: 0..<min(b, pixels.shape[0])).contiguous()
             let toks = Array(tokens.prefix(b))

@@ -18,6 +18,8 @@ struct ClassifyCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup var precisionOption: PrecisionOption
+
     @Argument(help: "Image files.")
     var images: [String] = []
 
@@ -50,7 +52,7 @@ struct ClassifyCommand: ParsableCommand {
         }
         guard !images.isEmpty else { throw fail("no images", hint: "Pass image files as arguments.", .usage) }
         let prompts = try templateOptions.prompts()
-        let model = try modelOptions.load()
+        let model = try modelOptions.load(precision: precisionOption.value)
         EndOfTextWarning.check(classNames, tokenizer: model.tokenizer, what: "label")
         let classifier: ZeroShotClassifier
         let features: Tensor

@@ -14,12 +14,16 @@ struct ConvertCommand: ParsableCommand {
             swift_clip.source_sha256) and the model configuration (swift_clip.config), so it reloads \
             without --text-heads/--model-config. --format hf writes a folder with config.json and \
             model.safetensors; it holds ViT models only (Hugging Face's CLIPModel has no ResNet tower). \
-            Floating-point weights are rounded to nearest even for f16/bf16.
+            Floating-point weights are rounded to nearest even for f16/bf16. --dtype int8 (--format \
+            openai only) stores the transformer's linear weights as int8 KEY with float32 per-output-channel \
+            scales KEY.scale (weight = KEY.scale[o] · KEY[o][i]) and everything else as f32; --precision int8 \
+            uses them as stored, fp32 dequantises them.
 
             Examples:
               clip convert --model ViT-B/32 -o ViT-B-32.safetensors
               clip convert --model ViT-B-32.pt -o ViT-B-32-f16.safetensors --dtype f16
               clip convert --model ViT-B/16 -o clip-vit-b16-hf --format hf
+              clip convert --model ViT-B/32 -o ViT-B-32-int8.safetensors --dtype int8
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -29,18 +33,24 @@ struct ConvertCommand: ParsableCommand {
         help: ArgumentHelp("Output .safetensors file (--format openai) or folder (--format hf).", valueName: "path"))
     var output: String?
 
-    @Option(help: "Element type of floating-point weights: f32, f16 or bf16.")
+    @Option(
+        help:
+            "Element type of floating-point weights: f32, f16, bf16, or int8 (linear weights int8 + scales, the rest f32)."
+    )
     var dtype = "f32"
 
     @Option(help: "openai (one safetensors file, OpenAI key names) or hf (Hugging Face CLIPModel folder).")
     var format = "openai"
 
     func validate() throws {
-        guard WeightCast.targets[dtype] != nil else {
-            throw ValidationError("--dtype must be f32, f16 or bf16, got '\(dtype)'")
+        guard WeightCast.targets[dtype] != nil || dtype == "int8" else {
+            throw ValidationError("--dtype must be f32, f16, bf16 or int8, got '\(dtype)'")
         }
-        guard ExportFormat(rawValue: format) != nil else {
+        guard let layout = ExportFormat(rawValue: format) else {
             throw ValidationError("--format must be openai or hf, got '\(format)'")
+        }
+        if dtype == "int8" && layout == .huggingFace {
+            throw ValidationError("--dtype int8 needs --format openai (Hugging Face folders hold float weights)")
         }
     }
 
@@ -50,7 +60,9 @@ struct ConvertCommand: ParsableCommand {
                 "-o OUTPUT is required", hint: "For example: clip convert --model ViT-B/32 -o ViT-B-32.safetensors",
                 .usage)
         }
-        guard let target = WeightCast.targets[dtype], let layout = ExportFormat(rawValue: format) else {
+        guard let target = dtype == "int8" ? .int8 : WeightCast.targets[dtype],
+            let layout = ExportFormat(rawValue: format)
+        else {
             throw ExitCode(CLIExit.usage.rawValue)
         }
         let (model, state, source) = try modelOptions.loadWithState()

@@ -29,6 +29,8 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup var precisionOption: PrecisionOption
+
     @Option(name: .customLong("image"), help: "An image file (repeatable).")
     var images: [String] = []
 
@@ -109,7 +111,7 @@ struct EmbedCommand: ParsableCommand {
         let out = writes ? try Output.open(output) : nil
         // Only the towers the inputs need are converted: a text query never reads the image tower.
         let towers: Set<CLIP.Tower> = imagePaths.isEmpty ? [.text] : textInputs.isEmpty ? [.image] : [.image, .text]
-        return (imagePaths, textInputs, try modelOptions.load(towers: towers), out)
+        return (imagePaths, textInputs, try modelOptions.load(towers: towers, precision: precisionOption.value), out)
     }
 
     /// Embeds (or takes the `gathered` rows of) the inputs and writes them in the chosen format.

@@ -33,6 +33,8 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup var precisionOption: PrecisionOption
+
     @Option(name: .customLong("zeroshot-folder"), help: "Folder with one subfolder of images per class.")
     var zeroshotFolder: String?
 
@@ -88,7 +90,7 @@ struct EvalCommand: ParsableCommand {
         // List the folder before loading the model, so a wrong path fails fast.
         let dataset: LabelledImageFolder
         do { dataset = try LabelledImageFolder(folder) } catch { throw fail(error, .input) }
-        let model = try modelOptions.load()
+        let model = try modelOptions.load(precision: precisionOption.value)
         let report: ZeroShotReport
         let bar = ProgressBar(label: "evaluating images", total: Int64(dataset.images.count), unit: .items)
         do {
@@ -128,7 +130,7 @@ struct EvalCommand: ParsableCommand {
         } catch {
             throw fail(error, .input)
         }
-        let model = try modelOptions.load()
+        let model = try modelOptions.load(precision: precisionOption.value)
         let report: RetrievalReport
         let bar = ProgressBar(label: "evaluating images and captions", total: nil, unit: .items)
         do {

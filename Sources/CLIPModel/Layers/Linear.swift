@@ -5,23 +5,40 @@ import CLIPTensor
 // Symbols: B batch, T tokens, I input width, O output width, C channels.
 
 /// `nn.Linear`: y = x · Wᵀ + b with W stored (O, I).
+///
+/// With ``int8`` set (a store whose ``ParameterStore/precision`` is `.int8` sets it at load),
+/// the forward pass runs in int8 and records no gradient; `weight` keeps the float values.
 public struct Linear: Sendable {
     public var weight: Variable  // (O, I)
     public var bias: Variable?  // (O)
+    /// The int8 form of `weight` the forward pass uses instead, when set (inference only).
+    public var int8: Int8Weights?
 
-    public init(weight: Variable, bias: Variable?) {
+    public init(weight: Variable, bias: Variable?, int8: Int8Weights? = nil) {
         self.weight = weight
         self.bias = bias
+        self.int8 = int8
     }
 
     /// Loads `<prefix>.weight` (and `<prefix>.bias` when `bias`).
     public init(_ store: ParameterStore, _ prefix: String, input: Int, output: Int, bias: Bool = true) throws {
-        weight = try store.parameter("\(prefix).weight", shape: [output, input])
-        self.bias = bias ? try store.parameter("\(prefix).bias", shape: [output]) : nil
+        try self.init(
+            store, weightKey: "\(prefix).weight", biasKey: bias ? "\(prefix).bias" : nil, input: input, output: output)
+    }
+
+    /// Loads the weight (O, I) at `weightKey` and the bias (O) at `biasKey`, quantising the
+    /// weight when the store's precision is int8.
+    public init(_ store: ParameterStore, weightKey: String, biasKey: String?, input: Int, output: Int) throws {
+        weight = try store.parameter(weightKey, shape: [output, input])
+        bias = try biasKey.map { try store.parameter($0, shape: [output]) }
+        int8 = store.int8Weights(weightKey, weight: weight)
     }
 
     /// (…, I) → (…, O)
-    public func callAsFunction(_ x: Variable) -> Variable { Variable.linear(x, weight: weight, bias: bias) }
+    public func callAsFunction(_ x: Variable) -> Variable {
+        if let int8 { return Variable(Tensor.int8Linear(x.value, weights: int8, bias: bias?.value)) }
+        return Variable.linear(x, weight: weight, bias: bias)
+    }
 }
 
 /// `nn.LayerNorm` over the last dimension with eps 1e-5 (OpenAI's fp32 LayerNorm subclass).

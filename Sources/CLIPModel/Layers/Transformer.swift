@@ -10,9 +10,9 @@ public struct MultiheadAttention: Sendable {
     public var heads: Int
 
     public init(_ store: ParameterStore, _ prefix: String, width: Int, heads: Int) throws {
-        inProjection = Linear(
-            weight: try store.parameter("\(prefix).in_proj_weight", shape: [3 * width, width]),
-            bias: try store.parameter("\(prefix).in_proj_bias", shape: [3 * width]))
+        inProjection = try Linear(
+            store, weightKey: "\(prefix).in_proj_weight", biasKey: "\(prefix).in_proj_bias", input: width,
+            output: 3 * width)
         outProjection = try Linear(store, "\(prefix).out_proj", input: width, output: width)
         self.heads = heads
     }

@@ -18,6 +18,8 @@ final class LazyTowers: @unchecked Sendable {
     /// The checkpoint the unbuilt towers come from; nil once both are built (or for a fresh model).
     private var state: StateDict?
     private let configuration: CLIPConfiguration
+    /// The arithmetic of the linear layers of towers built from `state`.
+    private let precision: Precision
 
     /// What building one tower handed out, in construction order.
     struct BuiltParts {
@@ -30,6 +32,7 @@ final class LazyTowers: @unchecked Sendable {
         self.image = image
         self.text = text
         self.configuration = configuration
+        precision = store.precision
         imageParts = BuiltParts(
             parameters: store.parameters.filter { CLIP.Tower.image.contains(key: $0.key) },
             statistics: store.statistics)
@@ -38,9 +41,10 @@ final class LazyTowers: @unchecked Sendable {
     }
 
     /// The towers in `now` built at once (strict for their keys); the others when first used.
-    init(state: StateDict, configuration: CLIPConfiguration, now: Set<CLIP.Tower>) throws {
+    init(state: StateDict, configuration: CLIPConfiguration, now: Set<CLIP.Tower>, precision: Precision) throws {
         self.state = state
         self.configuration = configuration
+        self.precision = precision
         for tower in CLIP.Tower.allCases.filter(now.contains) { try build(tower) }
     }
 
@@ -92,13 +96,14 @@ final class LazyTowers: @unchecked Sendable {
         switch tower {
         case .image:
             let store = ParameterStore(state)
+            store.precision = precision
             image = try CLIP.buildImageEncoder(store, configuration)
             try store.checkAllUsed { CLIP.Tower.image.contains(key: $0) }
             imageParts = BuiltParts(parameters: store.parameters, statistics: store.statistics)
         case .text:
             let (encoder, parameters) = try CLIP.loadTextEncoder(
                 state, configuration: configuration.text, embedDim: configuration.embedDim,
-                activation: configuration.activation)
+                activation: configuration.activation, precision: precision)
             text = encoder
             textParts = BuiltParts(parameters: parameters, statistics: [])
         }

@@ -25,6 +25,11 @@ public final class ParameterStore {
     public private(set) var parameters: [(key: String, variable: Variable)] = []
     /// Every running statistic handed out (BatchNorm), by the key of its mean.
     public private(set) var statistics: [(prefix: String, statistics: RunningStatistics)] = []
+    /// The arithmetic of the linear layers built from this store: with `.int8` (and a store that
+    /// is not trainable) each ``Linear`` quantises its weight at load (see ``int8Weights(_:weight:)``).
+    public var precision: Precision = .fp32
+    /// int8 weights read as such from the file (`KEY` int8 + `KEY.scale`), packed, by key.
+    private var storedInt8: [String: Int8Weights] = [:]
 
     /// Keys that carry no parameters in OpenAI's releases and are skipped silently.
     static let ignoredKeys: Set<String> = ["input_resolution", "context_length", "vocab_size"]
@@ -55,6 +60,10 @@ public final class ParameterStore {
                 throw CLIPModelError.shapeMismatch(key: key, expected: shape, found: w.shape)
             }
             used.insert(key)
+            if w.dtype == .int8, let scale = state.tensors[key + Int8Checkpoint.scaleSuffix] {
+                used.insert(key + Int8Checkpoint.scaleSuffix)
+                return try int8Tensor(w, scale: scale, key: key, shape: shape)
+            }
             // Every weight passes here exactly once per load: the one place to refuse NaN/Inf,
             // which would otherwise give null embeddings with a successful exit.
             let t: Tensor
@@ -73,6 +82,34 @@ public final class ParameterStore {
             let shaped = t.shape == shape ? t : t.reshaped(shape)
             // Trainable weights are updated by the optimiser: never alias the (read-only) file.
             return trainable ? shaped.copy() : shaped
+        }
+    }
+
+    /// The int8 form of the weight (O, I) `weight` loaded from `key`, when the store computes
+    /// in int8: the file's own int8 values when it stored them, else `weight` quantised now.
+    /// Nil for float32 stores and trainable ones (int8 is for inference).
+    public func int8Weights(_ key: String, weight: Variable) -> Int8Weights? {
+        guard precision == .int8, !weight.requiresGrad, weight.shape.count == 2 else { return nil }
+        return storedInt8[key] ?? Int8Weights(quantizing: weight.value)
+    }
+
+    /// A float tensor from an int8 checkpoint tensor `w` (O, I) and its per-row scales (O);
+    /// keeps the values (packed) for ``int8Weights(_:weight:)`` when the store computes in int8.
+    private func int8Tensor(_ w: WeightTensor, scale: WeightTensor, key: String, shape: [Int]) throws -> Tensor {
+        let scaleKey = key + Int8Checkpoint.scaleSuffix
+        guard shape.count == 2, scale.elementCount == shape[0] else {
+            throw CLIPModelError.shapeMismatch(key: scaleKey, expected: [shape.first ?? 0], found: scale.shape)
+        }
+        let scales = try ParameterStore.convert(scale, key: scaleKey).scalars
+        guard scales.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw CLIPModelError.nonFiniteWeight(key: scaleKey) }
+        if precision == .int8 && !trainable {
+            storedInt8[key] = w.withUnsafeBytes {
+                Int8Weights(values: $0, scales: scales, outputs: shape[0], inputs: shape[1])
+            }
+        }
+        // Fresh memory either way: trainable stores need no further copy.
+        return w.withUnsafeBytes {
+            Int8Weights.dequantize(values: $0, scales: scales, outputs: shape[0], inputs: shape[1])
         }
     }
 

@@ -57,10 +57,11 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    /// Loads the model, mapping failures to one `error:` line and the model exit code. Only
-    /// `towers` are converted now; the other is converted if and when it is used.
-    func load(towers: Set<CLIP.Tower> = [.image, .text]) throws -> CLIP {
-        try loading.load(model, towers: towers).model
+    /// Loads the model (its linear layers in `precision`), mapping failures to one `error:`
+    /// line and the model exit code. Only `towers` are converted now; the other is converted
+    /// if and when it is used.
+    func load(towers: Set<CLIP.Tower> = [.image, .text], precision: Precision = .fp32) throws -> CLIP {
+        try loading.load(model, towers: towers, precision: precision).model
     }
 
     /// The model together with its state dict and the file it came from (for `clip convert`).
@@ -118,7 +119,8 @@ struct ModelLoadingOptions: ParsableArguments {
     /// (`clip embed --text` needs no image tower); the other one on first use.
     func load(
         _ model: String, configuration: CLIPConfiguration? = nil, trainable: Bool = false,
-        lockedTowers: Set<CLIP.Tower> = [], towers: Set<CLIP.Tower> = [.image, .text]
+        lockedTowers: Set<CLIP.Tower> = [], towers: Set<CLIP.Tower> = [.image, .text],
+        precision: Precision = .fp32
     ) throws -> (model: CLIP, state: StateDict, url: URL) {
         let url = try ModelOptions.resolve(model, offline: offline)
         let started = Date()
@@ -128,15 +130,16 @@ struct ModelLoadingOptions: ParsableArguments {
             if config == nil, textHeads != nil || visionHeads != nil {
                 config = try CLIPConfiguration.infer(from: state, textHeads: textHeads, visionHeads: visionHeads)
             }
-            let activation = activation.flatMap(Activation.init(rawValue:))
+            let act = activation.flatMap(Activation.init(rawValue:))
             let model =
-                trainable || towers == Set(CLIP.Tower.allCases)
+                trainable || (towers == Set(CLIP.Tower.allCases) && precision == .fp32)
                 ? try CLIP(
-                    state: state, configuration: config, activation: activation, trainable: trainable,
+                    state: state, configuration: config, activation: act, trainable: trainable,
                     lockedTowers: lockedTowers)
-                : try CLIP(state: state, configuration: config, activation: activation, towers: towers)
+                : try CLIP(state: state, configuration: config, activation: act, towers: towers, precision: precision)
+            let int8 = model.precision == .int8 ? " (int8, \(Int8KernelPath.best) kernels)" : ""
             note(
-                "loaded \(model.configuration.architectureName) from \(url.path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
+                "loaded \(model.configuration.architectureName)\(int8) from \(url.path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
             )
             return (model, state, url)
         } catch {

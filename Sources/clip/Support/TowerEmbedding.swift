@@ -8,6 +8,9 @@ import Foundation
 extension EmbedCommand {
     /// Embeds with the one tower the folder holds; the other modality is exit 66.
     func runOnTower(_ imagePaths: [String], _ textInputs: [String]) throws {
+        if precisionOption.value == .int8 {
+            note("--precision int8 applies to CLIP models: this single tower runs in fp32")
+        }
         let towers: CLIPTowers
         do {
             let activation = modelOptions.loading.activation.flatMap(Activation.init(rawValue:))
