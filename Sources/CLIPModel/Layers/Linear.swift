@@ -22,6 +22,11 @@ public struct Linear: Sendable {
 
     /// (…, I) → (…, O)
     public func callAsFunction(_ x: Variable) -> Variable { Variable.linear(x, weight: weight, bias: bias) }
+
+    /// act(x · Wᵀ + b) + residual, fused into one pass at inference: (…, I) → (…, O), residual (…, O).
+    public func callAsFunction(_ x: Variable, activation: FusedActivation, residual: Variable? = nil) -> Variable {
+        Variable.linear(x, weight: weight, bias: bias, activation: activation, residual: residual)
+    }
 }
 
 /// `nn.LayerNorm` over the last dimension with eps 1e-5 (OpenAI's fp32 LayerNorm subclass).

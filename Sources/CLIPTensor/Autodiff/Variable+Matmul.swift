@@ -21,4 +21,28 @@ extension Variable {
             return bias == nil ? [r.dx, r.dWeight] : [r.dx, r.dWeight, r.dBias]
         }
     }
+
+    /// act(x · weightᵀ + bias) + residual: one fused pass over the output when nothing needs a
+    /// gradient (inference), else the separate differentiable ops (linear, activation, add).
+    public static func linear(
+        _ x: Variable, weight: Variable, bias: Variable?, activation: FusedActivation, residual: Variable?
+    ) -> Variable {
+        let needsGradient =
+            x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false)
+            || (residual?.requiresGrad ?? false)
+        guard needsGradient else {
+            return Variable(
+                Tensor.linear(
+                    x.value, weight: weight.value, bias: bias?.value, activation: activation, residual: residual?.value)
+            )
+        }
+        var y = linear(x, weight: weight, bias: bias)
+        switch activation {
+        case .none: break
+        case .quickGELU: y = quickGELU(y)
+        case .gelu: y = gelu(y)
+        case .relu: y = relu(y)
+        }
+        return residual.map { $0 + y } ?? y
+    }
 }
