@@ -5,6 +5,8 @@
 #include "clip_gemm.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "clip_math.h"
 
@@ -259,8 +261,17 @@ static int detected_level(void) { return 0; }
 static int cached_level = -1;
 static int forced_level = -1;
 
+// CLIP_GEMM=blas (BLAS everywhere, the engine before this kernel) or avx2 (no AVX-512) caps
+// the level for comparisons; unset or anything else: the best the CPU has.
+static int environment_level(int level) {
+    const char *v = getenv("CLIP_GEMM");
+    if (v && strcmp(v, "blas") == 0) return 0;
+    if (v && strcmp(v, "avx2") == 0 && level > 1) return 1;
+    return level;
+}
+
 int clip_gemm_level(void) {
-    if (cached_level < 0) cached_level = detected_level();
+    if (cached_level < 0) cached_level = environment_level(detected_level());
     if (forced_level >= 0 && forced_level < cached_level) return forced_level;
     return cached_level;
 }

@@ -10,8 +10,13 @@ extension Variable {
         }
     }
 
-    /// x (…, I) · weightᵀ (O, I) + bias (O).
+    /// x (…, I) · weightᵀ (O, I) + bias (O). Without gradients (inference) this is the fused
+    /// kernel of ``linear(_:weight:bias:activation:residual:)``.
     public static func linear(_ x: Variable, weight: Variable, bias: Variable?) -> Variable {
+        if !(x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false)) {
+            return Variable(
+                Tensor.linear(x.value, weight: weight.value, bias: bias?.value, activation: .none, residual: nil))
+        }
         let (xv, wv) = (x.value, weight.value)
         let y = Tensor.linear(xv, weight: wv, bias: bias?.value)
         let parents = bias.map { [x, weight, $0] } ?? [x, weight]
@@ -36,7 +41,7 @@ extension Variable {
                     x.value, weight: weight.value, bias: bias?.value, activation: activation, residual: residual?.value)
             )
         }
-        var y = linear(x, weight: weight, bias: bias)
+        var y = linear(x, weight: weight, bias: bias)  // records: something needs a gradient
         switch activation {
         case .none: break
         case .quickGELU: y = quickGELU(y)
