@@ -79,10 +79,11 @@ enum PackedGEMM {
         if m == 0 || n == 0 { return }
         let panelCount = (m + Int(CLIP_GEMM_PANEL) - 1) / Int(CLIP_GEMM_PANEL)
         let panelFloats = max(k, 1) * Int(CLIP_GEMM_PANEL)
-        let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: panelCount * panelFloats * MemoryLayout<Float>.stride, alignment: 64)
-        defer { raw.deallocate() }
-        let panels = SendablePointer(raw.bindMemory(to: Float.self, capacity: panelCount * panelFloats))
+        // Tensor storage is 64-byte aligned and large buffers are pooled, so repeated calls
+        // reuse the same pages instead of faulting in fresh ones.
+        let buffer = Tensor(uninitializedShape: [panelCount * panelFloats])
+        defer { withExtendedLifetime(buffer) {} }
+        let panels = SendablePointer(buffer.baseAddress)
         let xp = SendableConstPointer(x), wp = SendableConstPointer(w), op = SendablePointer(out)
         let (sp, hp, rp) = (
             scale.map(SendableConstPointer.init), shift.map(SendableConstPointer.init),
