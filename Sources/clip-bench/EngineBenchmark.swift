@@ -59,6 +59,24 @@ struct EngineBenchmark: ParsableCommand {
         }
         print("")
 
+        // Linear layers x (M, K) · Wᵀ, W (N, K) as stored: the inference kernel (packed GEMM
+        // where the CPU has AVX2 or AVX-512, else BLAS), ViT-B/32's MLP at batch 1 and 16.
+        print("linear x·Wᵀ (inference kernel)                 engine GFLOP/s   % of peak")
+        for (name, m, k, n) in [
+            ("ViT-B/32 c_fc b1 50×768 → 3072", 50, 768, 3072), ("ViT-B/32 c_proj b1 50×3072 → 768", 50, 3072, 768),
+            ("ViT-B/32 c_fc b16 800×768 → 3072", 800, 768, 3072),
+        ] {
+            var g = SystemRandomNumberGenerator()
+            let x = Tensor(shape: [m, k], scalars: (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &g) })
+            let w = Tensor(shape: [n, k], scalars: (0..<(n * k)).map { _ in Float.random(in: -1...1, using: &g) })
+            let t = Bench.median(minRuns: 3, budget: 1.5) {
+                _ = Tensor.linear(x, weight: w, bias: nil, activation: .none, residual: nil)
+            }
+            let gf = 2.0 * Double(m * n * k) / t / 1e9
+            print("\(Bench.pad(name, 47)) \(Bench.pad(Bench.format(gf), 16)) \(Bench.format(100 * gf / peakN))%")
+        }
+        print("")
+
         // conv2d: the ViT-B/32 patchify and an RN50 3×3 bottleneck conv, batch 16.
         print("conv2d (batch 16)                                   ms/call   GFLOP/s")
         let convs: [(String, [Int], [Int], (Int, Int), (Int, Int))] = [

@@ -34,6 +34,9 @@ struct ModelBenchmark: ParsableCommand {
         }
     }
 
+    @Flag(help: "Measure the process's CPU time (median of 5 after a warm-up) instead of wall time.")
+    var cpuTime = false
+
     func run() throws {
         Parallel.threadCount = threads
         let loadStart = Date()
@@ -54,8 +57,12 @@ struct ModelBenchmark: ParsableCommand {
         for b in batches.split(separator: ",").compactMap({ Int($0) }) {
             let p = pixels.sliced(dim: 0, range: 0..<min(b, pixels.shape[0])).contiguous()
             let toks = Array(tokens.prefix(b))
-            let imageSeconds = Bench.median(minRuns: 3, budget: budget) { _ = try? model.encodeImage(p, maxBatch: b) }
-            let textSeconds = Bench.median(minRuns: 3, budget: budget) { _ = try? model.encodeText(toks, maxBatch: b) }
+            let image = { _ = try? model.encodeImage(p, maxBatch: b) }
+            let text = { _ = try? model.encodeText(toks, maxBatch: b) }
+            let imageSeconds =
+                cpuTime ? HiddenStatesBenchmark.cpuMedian(image) : Bench.median(minRuns: 3, budget: budget, image)
+            let textSeconds =
+                cpuTime ? HiddenStatesBenchmark.cpuMedian(text) : Bench.median(minRuns: 3, budget: budget, text)
             results["image_b\(b)_seconds"] = imageSeconds
             results["text_b\(b)_seconds"] = textSeconds
         }

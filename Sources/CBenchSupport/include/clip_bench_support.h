@@ -8,6 +8,6 @@
 /// Uses 256-bit FMA when the CPU has it; `out` receives a value so the work is not elided.
 double clip_fma_probe(int64_t iterations, float *out);
 
-/// Name of the instruction set the probe used ("avx2+fma" or "scalar").
+/// Name of the instruction set the probe used ("avx512f", "avx2+fma" or "scalar").
 const char *clip_fma_probe_isa(void);
 #endif

@@ -39,6 +39,22 @@ public struct Linear: Sendable {
         if let int8 { return Variable(Tensor.int8Linear(x.value, weights: int8, bias: bias?.value)) }
         return Variable.linear(x, weight: weight, bias: bias)
     }
+
+    /// act(x · Wᵀ + b) + residual, fused into one pass at inference: (…, I) → (…, O), residual (…, O).
+    /// An int8 layer runs its int8 product first, then the activation and the residual.
+    public func callAsFunction(_ x: Variable, activation: FusedActivation, residual: Variable? = nil) -> Variable {
+        guard let int8 else {
+            return Variable.linear(x, weight: weight, bias: bias, activation: activation, residual: residual)
+        }
+        var y = Tensor.int8Linear(x.value, weights: int8, bias: bias?.value)  // (…, O)
+        switch activation {
+        case .none: break
+        case .quickGELU: y = Tensor.quickGELU(y)
+        case .gelu: y = Tensor.gelu(y)
+        case .relu: y = Tensor.relu(y)
+        }
+        return Variable(residual.map { y + $0.value } ?? y)
+    }
 }
 
 /// `nn.LayerNorm` over the last dimension with eps 1e-5 (OpenAI's fp32 LayerNorm subclass).

@@ -17,10 +17,12 @@ public struct MultiheadAttention: Sendable {
         self.heads = heads
     }
 
-    /// Self-attention: (B, T, C) → (B, T, C).
-    public func callAsFunction(_ x: Variable, causal: Bool) -> Variable {
+    /// Self-attention: (B, T, C) → (B, T, C), plus `residual` (B, T, C) when given (added in
+    /// the output projection's epilogue at inference).
+    public func callAsFunction(_ x: Variable, causal: Bool, residual: Variable? = nil) -> Variable {
         let qkv = inProjection(x)  // (B, T, 3C) = [q | k | v]
-        return outProjection(Variable.selfAttention(qkv, heads: heads, causal: causal))  // (B, T, C)
+        let attended = Variable.selfAttention(qkv, heads: heads, causal: causal)  // (B, T, C)
+        return outProjection(attended, activation: .none, residual: residual)  // (B, T, C)
     }
 }
 
@@ -49,10 +51,9 @@ public struct ResidualAttentionBlock: Sendable {
 
     /// (B, T, C) → (B, T, C)
     public func callAsFunction(_ x: Variable, causal: Bool) -> Variable {
-        let h = x + attention(norm1(x), causal: causal)
-        let hidden = fc(norm2(h))  // (B, T, M)
-        let activated = activation == .quickGELU ? Variable.quickGELU(hidden) : Variable.gelu(hidden)
-        return h + projection(activated)
+        let h = attention(norm1(x), causal: causal, residual: x)
+        let activated = fc(norm2(h), activation: activation == .quickGELU ? .quickGELU : .gelu)  // (B, T, M)
+        return projection(activated, activation: .none, residual: h)
     }
 }
 

@@ -40,14 +40,18 @@ struct ConvNorm: Sendable {
     }
 
     /// (B, Ci, H, W) → (B, Co, Ho, Wo)
-    func callAsFunction(_ x: Variable, training: Bool) -> Variable {
+    /// conv → batch norm, then (+ residual) and ReLU when `relu`: one fused pass at inference.
+    func callAsFunction(_ x: Variable, training: Bool, relu: Bool = false, residual: Variable? = nil) -> Variable {
         if let folded, !training {
             return Variable(
                 Tensor.conv2d(
                     x.value, weight: folded.weight, bias: folded.bias,
-                    stride: (conv.stride, conv.stride), padding: (conv.padding, conv.padding)))
+                    stride: (conv.stride, conv.stride), padding: (conv.padding, conv.padding),
+                    activation: relu ? .relu : .none, residual: residual?.value))
         }
-        return norm(conv(x), training: training)
+        var y = norm(conv(x), training: training)
+        if let residual { y = y + residual }
+        return relu ? Variable.relu(y) : y
     }
 }
 
@@ -75,16 +79,15 @@ public struct Bottleneck: Sendable {
 
     /// (B, Cin, H, W) → (B, 4·planes, H/stride, W/stride)
     func callAsFunction(_ x: Variable, training: Bool) -> Variable {
-        var out = Variable.relu(conv1(x, training: training))
-        out = Variable.relu(conv2(out, training: training))
+        var out = conv1(x, training: training, relu: true)
+        out = conv2(out, training: training, relu: true)
         if stride > 1 { out = Variable.avgPool2d(out, kernel: (stride, stride)) }
-        out = conv3(out, training: training)
         var identity = x
         if let downsample {
             if stride > 1 { identity = Variable.avgPool2d(identity, kernel: (stride, stride)) }
             identity = downsample(identity, training: training)
         }
-        return Variable.relu(out + identity)
+        return conv3(out, training: training, relu: true, residual: identity)
     }
 }
 
@@ -157,7 +160,7 @@ public struct ModifiedResNet: Sendable {
     /// BatchNorm and updates the running ones.
     public func callAsFunction(_ pixels: Variable, training: Bool = false) -> Variable {
         var x = pixels
-        for layer in stem { x = Variable.relu(layer(x, training: training)) }
+        for layer in stem { x = layer(x, training: training, relu: true) }
         x = Variable.avgPool2d(x, kernel: (2, 2))
         for stage in stages { for block in stage { x = block(x, training: training) } }
         return pool(x)

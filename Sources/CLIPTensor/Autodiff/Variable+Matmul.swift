@@ -22,9 +22,14 @@ extension Variable {
         }
     }
 
-    /// x (…, I) · weightᵀ (O, I) + bias (O); batch-invariant at inference (see
+    /// x (…, I) · weightᵀ (O, I) + bias (O). Without gradients (inference) this is the fused
+    /// kernel of ``linear(_:weight:bias:activation:residual:)``, batch-invariant (see
     /// ``Parallel/batchInvariant``).
     public static func linear(_ x: Variable, weight: Variable, bias: Variable?) -> Variable {
+        if !(x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false)) {
+            return Variable(
+                Tensor.linear(x.value, weight: weight.value, bias: bias?.value, activation: .none, residual: nil))
+        }
         let (xv, wv) = (x.value, weight.value)
         let parents = bias.map { [x, weight, $0] } ?? [x, weight]
         let y = Tensor.linear(xv, weight: wv, bias: bias?.value, batchInvariant: inferenceInvariant(parents))
@@ -39,5 +44,29 @@ extension Variable {
     /// gradients (training keeps one product over all rows, the faster way for large batches).
     static func inferenceInvariant(_ operands: [Variable]) -> Bool {
         Parallel.batchInvariant && !operands.contains(where: \.requiresGrad)
+    }
+
+    /// act(x · weightᵀ + bias) + residual: one fused pass over the output when nothing needs a
+    /// gradient (inference), else the separate differentiable ops (linear, activation, add).
+    public static func linear(
+        _ x: Variable, weight: Variable, bias: Variable?, activation: FusedActivation, residual: Variable?
+    ) -> Variable {
+        let needsGradient =
+            x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false)
+            || (residual?.requiresGrad ?? false)
+        guard needsGradient else {
+            return Variable(
+                Tensor.linear(
+                    x.value, weight: weight.value, bias: bias?.value, activation: activation, residual: residual?.value)
+            )
+        }
+        var y = linear(x, weight: weight, bias: bias)  // records: something needs a gradient
+        switch activation {
+        case .none: break
+        case .quickGELU: y = quickGELU(y)
+        case .gelu: y = gelu(y)
+        case .relu: y = relu(y)
+        }
+        return residual.map { $0 + y } ?? y
     }
 }

@@ -1,3 +1,5 @@
+import CTensorKernels
+
 // 2-D convolution as im2col + GEMM (groups = 1, dilation = 1), PyTorch `F.conv2d` semantics.
 //   B batch, Ci/Co input/output channels, H×W input, Ho×Wo output, kh×kw kernel,
 //   K = Ci·kh·kw (GEMM depth), S = Ho·Wo (GEMM width)
@@ -8,10 +10,14 @@ extension Tensor {
         (input + 2 * padding - kernel) / stride + 1
     }
 
-    /// Convolution of x (B, Ci, H, W) with weight (Co, Ci, kh, kw) and optional bias (Co).
+    /// Convolution of x (B, Ci, H, W) with weight (Co, Ci, kh, kw) and optional bias (Co),
+    /// then, when given, `+ residual` (B, Co, Ho, Wo) and the activation: act(conv + bias +
+    /// residual), fused into the GEMM's epilogue where the packed GEMM runs (a ResNet
+    /// bottleneck's conv → folded batch norm → (+ identity) → ReLU in one pass).
     public static func conv2d(
         _ x: Tensor, weight: Tensor, bias: Tensor? = nil,
-        stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), batchInvariant: Bool = Parallel.batchInvariant
+        stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+        activation: FusedActivation = .none, residual: Tensor? = nil, batchInvariant: Bool = Parallel.batchInvariant
     ) -> Tensor {
         precondition(
             x.rank == 4 && weight.rank == 4,
@@ -41,6 +47,20 @@ extension Tensor {
         let group = perImage ? 1 : max(1, min(b, (512 + s - 1) / s, max(1, (1 << 24) / max(k * s, 1))))
         let groups = (b + group - 1) / group
         let biasValues = bias?.scalars
+        let biasTensor = bias?.contiguous()
+        let packed = PackedGEMM.isAvailable && k > 0
+        if let residual {
+            precondition(
+                residual.shape == [b, co, ho, wo], "conv2d: residual \(residual.shape) for output \([b, co, ho, wo])")
+        }
+        // The epilogue adds the residual only where the output is written in place (one image
+        // per GEMM); grouped images and the BLAS path add it (and the activation) afterwards.
+        let fuseResidual = packed && group == 1
+        let fuseActivation = packed && (residual == nil || fuseResidual)
+        let residualTensor = fuseResidual ? residual?.contiguous() : nil
+        let residualPointer = residualTensor.map { SendablePointer($0.baseAddress) }
+        let epilogueCode =
+            (fuseActivation ? activation.code : 0) | (residualTensor != nil ? Int32(CLIP_GEMM_RESIDUAL_FIRST) : 0)
         let inputPointer = SendablePointer(input.baseAddress), outPointer = SendablePointer(out.baseAddress)
         // One group of images [first, first + g): im2col into `columns` (K, G·S) unless the
         // input can be read directly, one GEMM into `staging` (Co, G·S) or the output itself.
@@ -63,14 +83,24 @@ extension Tensor {
             }
             let target = staging ?? (outPointer.pointer + first * co * s)
             let ldc = staging == nil ? s : group * s
-            var beta: Float = 0
-            if let biasValues {
-                for c in 0..<co { (target + c * ldc).update(repeating: biasValues[c], count: g * s) }
-                beta = 1
+            if packed {
+                // out (Co, G·S) = W (Co, K) · columns (K, G·S) + bias, weights read in place.
+                PackedGEMM.run(
+                    w: weight2.baseAddress, ldw: k, n: co, k: k, x: colView.pointer, ldx: colView.leadingDimension,
+                    rowsAreColumns: false, m: g * s, out: target, ldo: ldc, transposed: false,
+                    shift: biasTensor.map { UnsafePointer($0.baseAddress) }, epilogue: epilogueCode,
+                    residual: residualPointer.map { UnsafePointer($0.pointer + first * co * s) }, ldr: s,
+                    parallel: parallel)
+            } else {
+                var beta: Float = 0
+                if let biasValues {
+                    for c in 0..<co { (target + c * ldc).update(repeating: biasValues[c], count: g * s) }
+                    beta = 1
+                }
+                sgemm(
+                    GEMMOperand(weight2), colView, m: co, n: g * s, k: k, c: target, ldc: ldc, beta: beta,
+                    parallel: parallel)
             }
-            sgemm(
-                GEMMOperand(weight2), colView, m: co, n: g * s, k: k, c: target, ldc: ldc, beta: beta,
-                parallel: parallel)
             if let staging {
                 // (Co, G, S) → (G, Co, S)
                 for i in 0..<g {
@@ -101,8 +131,18 @@ extension Tensor {
             for index in 0..<groups { run(index * group, columns?.baseAddress, staging?.baseAddress, true) }
             withExtendedLifetime((columns, staging)) {}
         }
-        withExtendedLifetime((input, weight2)) {}
-        return out
+        withExtendedLifetime((input, weight2, biasTensor, residualTensor)) {}
+        var result = out
+        if let residual, !fuseResidual { result = result + residual }
+        if !fuseActivation {
+            switch activation {
+            case .none: break
+            case .quickGELU: result = quickGELU(result)
+            case .gelu: result = gelu(result)
+            case .relu: result = relu(result)
+            }
+        }
+        return result
     }
 
     /// Unfolds the windows of one image (Ci, H, W) into columns (Ci·kh·kw, Ho·Wo) whose rows

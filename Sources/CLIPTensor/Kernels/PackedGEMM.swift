@@ -1,0 +1,182 @@
+import CTensorKernels
+
+// Weight-stationary GEMM for linear layers and convolutions on x86-64 with AVX-512 or AVX2 +
+// FMA (Sources/CTensorKernels/clip_gemm.c). The weights are read where they are (a memory-mapped
+// checkpoint stays shared; nothing is packed at load), the activations are packed per call
+// into panels of 32 columns, and bias (or folded batch norm), the activation and a residual are
+// applied per tile. Elsewhere (macOS arm64, CPUs without FMA) the callers use BLAS.
+//   N weight rows (output features or channels), K depth, M columns (tokens or output pixels)
+
+/// An activation applied inside a fused linear layer (``Tensor/linear(_:weight:bias:activation:residual:)``).
+public enum FusedActivation: Sendable {
+    case none, quickGELU, gelu, relu
+
+    var code: Int32 {
+        switch self {
+        case .none: Int32(CLIP_GEMM_NONE)
+        case .quickGELU: Int32(CLIP_GEMM_QUICK_GELU)
+        case .gelu: Int32(CLIP_GEMM_GELU)
+        case .relu: Int32(CLIP_GEMM_RELU)
+        }
+    }
+}
+
+/// The packed GEMM's entry points; `nil`-free pointers, shapes checked by the callers.
+enum PackedGEMM {
+    /// True where the packed kernels run (x86-64 with AVX2 + FMA or AVX-512).
+    static var isAvailable: Bool { clip_gemm_level() > 0 }
+
+    /// The kernel path in use: 2 AVX-512, 1 AVX2 + FMA, 0 none (BLAS).
+    static var level: Int { Int(clip_gemm_level()) }
+
+    /// Runs `body` with the kernel path capped at `level` (tests compare the paths on one
+    /// machine; every path gives the same bits, so concurrent callers are unaffected).
+    static func withLevel<T>(_ level: Int, _ body: () throws -> T) rethrows -> T {
+        let previous = clip_gemm_limit_level(Int32(level))
+        defer { clip_gemm_limit_level(previous) }
+        return try body()
+    }
+
+    /// Computes with the portable path (fmaf loops) when `level` is 0; for tests only.
+    static func portable(
+        w: UnsafePointer<Float>, ldw: Int, n: Int, k: Int, x: UnsafePointer<Float>, ldx: Int, m: Int,
+        out: UnsafeMutablePointer<Float>, ldo: Int
+    ) {
+        withLevel(0) {
+            run(
+                w: w, ldw: ldw, n: n, k: k, x: x, ldx: ldx, rowsAreColumns: true, m: m, out: out, ldo: ldo,
+                transposed: true)
+        }
+    }
+
+    /// Weight rows per task: enough tasks for dynamic balancing on a shared machine, each a few
+    /// 12-row tiles.
+    static func taskCount(rows: Int, work: Int) -> Int {
+        let threads = Parallel.threadCount
+        guard threads > 1 && work >= 1 << 18 else { return 1 }
+        return max(1, min(threads * 4, rows / 24))
+    }
+
+    /// out = act(scale · (W · X) + shift) + residual.
+    ///
+    /// - Parameters:
+    ///   - w: (N, K) rows with stride `ldw`.
+    ///   - x: the other operand; `rowsAreColumns`: x is (M, K) with row stride `ldx` (a linear
+    ///     layer's input), else (K, M) with row stride `ldx` (im2col columns).
+    ///   - out: `transposed`: (M, N) with row stride `ldo`, else (N, M) with row stride `ldo`.
+    ///   - scale, shift: N values each, or nil. - residual: laid out like `out` (stride `ldr`).
+    ///   - epilogue: the C activation code with flags (`CLIP_GEMM_RESIDUAL_FIRST`), overriding
+    ///     `activation`.
+    static func run(
+        w: UnsafePointer<Float>, ldw: Int, n: Int, k: Int,
+        x: UnsafePointer<Float>, ldx: Int, rowsAreColumns: Bool, m: Int,
+        out: UnsafeMutablePointer<Float>, ldo: Int, transposed: Bool,
+        scale: UnsafePointer<Float>? = nil, shift: UnsafePointer<Float>? = nil,
+        activation: FusedActivation = .none, epilogue: Int32? = nil, residual: UnsafePointer<Float>? = nil,
+        ldr: Int = 0, parallel: Bool = true
+    ) {
+        let code = epilogue ?? activation.code
+        if m == 0 || n == 0 { return }
+        let panelCount = (m + Int(CLIP_GEMM_PANEL) - 1) / Int(CLIP_GEMM_PANEL)
+        let panelFloats = max(k, 1) * Int(CLIP_GEMM_PANEL)
+        // Tensor storage is 64-byte aligned and large buffers are pooled, so repeated calls
+        // reuse the same pages instead of faulting in fresh ones.
+        let buffer = Tensor(uninitializedShape: [panelCount * panelFloats])
+        defer { withExtendedLifetime(buffer) {} }
+        let panels = SendablePointer(buffer.baseAddress)
+        let xp = SendableConstPointer(x), wp = SendableConstPointer(w), op = SendablePointer(out)
+        let (sp, hp, rp) = (
+            scale.map(SendableConstPointer.init), shift.map(SendableConstPointer.init),
+            residual.map(SendableConstPointer.init)
+        )
+        let work = m * n * k
+        let pack: @Sendable (Range<Int>) -> Void = { range in
+            clip_gemm_pack(
+                xp.pointer, ldx, rowsAreColumns ? 1 : 0, m, k, range.lowerBound, range.upperBound, panels.pointer)
+        }
+        let tasks = parallel ? taskCount(rows: n, work: work) : 1
+        if tasks > 1 && panelCount > 1 {
+            Parallel.forEach(panelCount, pack)
+        } else {
+            pack(0..<panelCount)
+        }
+        let compute: @Sendable (Int) -> Void = { t in
+            let n0 = n * t / tasks, n1 = n * (t + 1) / tasks
+            guard n0 < n1 else { return }
+            clip_gemm_compute(
+                wp.pointer, ldw, n0, n1, panels.pointer, m, k, 0, panelCount, op.pointer, ldo, transposed ? 1 : 0,
+                sp?.pointer, hp?.pointer, code, rp?.pointer, ldr)
+        }
+        if tasks > 1 {
+            Parallel.forEachIndex(tasks, compute)
+        } else {
+            compute(0)
+        }
+    }
+}
+
+/// A read-only pointer that may cross into concurrently running closures.
+struct SendableConstPointer: @unchecked Sendable {
+    let pointer: UnsafePointer<Float>
+    init(_ pointer: UnsafePointer<Float>) { self.pointer = pointer }
+}
+
+extension Tensor {
+    /// act(x · weightᵀ + bias) + residual: a linear layer with its activation and residual
+    /// connection in one pass over the output (inference; ``Variable`` composes the separate
+    /// differentiable ops when gradients are needed).
+    ///
+    /// - Parameters:
+    ///   - x: (…, I). - weight: (O, I). - bias: (O) or nil.
+    ///   - residual: shaped like the result, (…, O), or nil.
+    /// - Returns: (…, O).
+    public static func linear(
+        _ x: Tensor, weight: Tensor, bias: Tensor?, activation: FusedActivation, residual: Tensor?
+    ) -> Tensor {
+        let outFeatures = weight.shape[0]
+        let outShape = Array(x.shape.dropLast()) + [outFeatures]
+        if let residual {
+            precondition(
+                residual.shape == outShape, "linear: residual \(residual.shape) does not match output \(outShape)")
+        }
+        guard PackedGEMM.isAvailable && weight.rank == 2 && weight.shape[1] == x.size(-1) && x.size(-1) > 0 else {
+            var y = linear(x, weight: weight, bias: bias)
+            switch activation {
+            case .none: break
+            case .quickGELU: y = quickGELU(y)
+            case .gelu: y = gelu(y)
+            case .relu: y = relu(y)
+            }
+            return residual.map { y + $0 } ?? y
+        }
+        return packedLinear(x, weight: weight, bias: bias, activation: activation, residual: residual)
+    }
+
+    /// The packed-GEMM linear layer (``PackedGEMM/isAvailable``; K > 0).
+    static func packedLinear(
+        _ x: Tensor, weight: Tensor, bias: Tensor?, activation: FusedActivation, residual: Tensor?
+    ) -> Tensor {
+        precondition(weight.rank == 2, "linear weight must be (out, in), got \(weight.shape)")
+        let inFeatures = x.size(-1), outFeatures = weight.shape[0]
+        precondition(weight.shape[1] == inFeatures, "linear: input \(x.shape) does not match weight \(weight.shape)")
+        if let bias {
+            precondition(
+                bias.shape == [outFeatures], "linear: bias \(bias.shape) does not match weight \(weight.shape)")
+        }
+        let rows = x.count / max(inFeatures, 1)
+        let out = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outFeatures])
+        // Rows of x and of the weight need unit stride; row strides may be anything.
+        let x2 = x.rank == 2 && x.strides[1] == 1 ? x : x.contiguous().reshaped([rows, inFeatures])
+        let w = weight.strides[1] == 1 && weight.strides[0] >= inFeatures ? weight : weight.contiguous()
+        let b = bias?.contiguous()
+        let r = residual?.contiguous()
+        PackedGEMM.run(
+            w: w.baseAddress, ldw: w.strides[0], n: outFeatures, k: inFeatures,
+            x: x2.baseAddress, ldx: rows == 1 ? inFeatures : x2.strides[0], rowsAreColumns: true, m: rows,
+            out: out.baseAddress, ldo: outFeatures, transposed: true,
+            shift: b.map { UnsafePointer($0.baseAddress) }, activation: activation,
+            residual: r.map { UnsafePointer($0.baseAddress) }, ldr: outFeatures)
+        withExtendedLifetime((x2, w, b, r)) {}
+        return out
+    }
+}

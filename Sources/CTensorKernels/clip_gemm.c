@@ -1,0 +1,293 @@
+// Inference GEMM (see include/clip_gemm.h): tiles of up to 12 weight rows × 32 columns held in
+// registers (AVX-512: 24 zmm accumulators; AVX2: two passes of 6 × 16 with 12 ymm), each weight
+// value broadcast from the row in place, the packed panel streamed from L1/L2.
+//   N weight rows, K depth, M columns (tokens or output pixels), R rows in a tile (≤ 12)
+#include "clip_gemm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clip_math.h"
+
+#define TILE_ROWS 12
+#define PANEL CLIP_GEMM_PANEL
+
+// MARK: - Packing
+
+void clip_gemm_pack(const float *x, long ld, int rows_are_columns, long m, long k, long p0, long p1,
+                    float *panels) {
+    for (long p = p0; p < p1; p++) {
+        float *panel = panels + p * k * PANEL;  // (K, 32)
+        const long first = p * PANEL;
+        const long valid = m - first < PANEL ? m - first : PANEL;
+        if (rows_are_columns) {
+            // X (M, K): column j of the panel is row first + j of X. Blocks of 8 rows keep the
+            // writes within a few cache lines.
+            long j = 0;
+            for (; j + 8 <= valid; j += 8) {
+                const float *src = x + (first + j) * ld;
+                for (long i = 0; i < k; i++)
+                    for (int t = 0; t < 8; t++) panel[i * PANEL + j + t] = src[t * ld + i];
+            }
+            for (; j < valid; j++) {
+                const float *src = x + (first + j) * ld;
+                for (long i = 0; i < k; i++) panel[i * PANEL + j] = src[i];
+            }
+            for (; j < PANEL; j++)
+                for (long i = 0; i < k; i++) panel[i * PANEL + j] = 0.0f;
+        } else {
+            // X (K, M): row i of the panel is a contiguous run of row i of X.
+            for (long i = 0; i < k; i++) {
+                const float *src = x + i * ld + first;
+                float *dst = panel + i * PANEL;
+                long j = 0;
+                for (; j < valid; j++) dst[j] = src[j];
+                for (; j < PANEL; j++) dst[j] = 0.0f;
+            }
+        }
+    }
+}
+
+// MARK: - Epilogue (shared by every ISA path; contraction is off, so the same bits)
+
+// buf (R, 32): raw sums of rows n … n + R − 1 for columns m0 … m0 + 31, of which `valid` exist.
+ALWAYS_INLINE void epilogue(int rows, float *buf, long valid, long n, long m0, float *out, long ldo,
+                            int transposed, const float *scale, const float *shift, int activation,
+                            const float *residual, long ldr) {
+    const int residual_first = residual && (activation & CLIP_GEMM_RESIDUAL_FIRST);
+    for (int r = 0; r < rows; r++) {
+        float *row = buf + r * PANEL;
+        if (scale) {
+            const float s = scale[n + r];
+            for (int j = 0; j < PANEL; j++) row[j] = row[j] * s;
+        }
+        if (shift) {
+            const float t = shift[n + r];
+            for (int j = 0; j < PANEL; j++) row[j] = row[j] + t;
+        }
+        if (residual_first && !transposed) {
+            const float *res = residual + (n + r) * ldr + m0;
+            for (long j = 0; j < valid; j++) row[j] = row[j] + res[j];
+        } else if (residual_first) {
+            for (long j = 0; j < valid; j++) row[j] = row[j] + residual[(m0 + j) * ldr + n + r];
+        }
+        switch (activation & 0xF) {
+        case CLIP_GEMM_QUICK_GELU: quick_gelu_impl(row, row, PANEL); break;
+        case CLIP_GEMM_GELU: gelu_impl(row, row, PANEL); break;
+        case CLIP_GEMM_RELU: relu_impl(row, row, PANEL); break;
+        default: break;
+        }
+    }
+    if (residual_first) residual = 0;
+    if (transposed) {
+        for (long j = 0; j < valid; j++) {
+            float *o = out + (m0 + j) * ldo + n;
+            if (residual) {
+                const float *res = residual + (m0 + j) * ldr + n;
+                for (int r = 0; r < rows; r++) o[r] = buf[r * PANEL + j] + res[r];
+            } else {
+                for (int r = 0; r < rows; r++) o[r] = buf[r * PANEL + j];
+            }
+        }
+    } else {
+        for (int r = 0; r < rows; r++) {
+            float *o = out + (n + r) * ldo + m0;
+            const float *row = buf + r * PANEL;
+            if (residual) {
+                const float *res = residual + (n + r) * ldr + m0;
+                for (long j = 0; j < valid; j++) o[j] = row[j] + res[j];
+            } else {
+                for (long j = 0; j < valid; j++) o[j] = row[j];
+            }
+        }
+    }
+}
+
+// Panels visited together by every row block: as many as fit in about 384 KB (a share of
+// L2), so the weights stream once per group while the group stays in cache.
+static long group_panels(long k) {
+    const long bytes = k * PANEL * (long)sizeof(float);
+    const long g = (384L << 10) / (bytes > 0 ? bytes : 1);
+    return g < 1 ? 1 : g;
+}
+
+// The tile loop over balanced row blocks (each ≤ TILE_ROWS) and panels; `tile` fills buf.
+#define COMPUTE_BODY(tile)                                                                            \
+    float buf[TILE_ROWS * PANEL] __attribute__((aligned(64)));                                        \
+    const long rows = n1 - n0;                                                                        \
+    const long blocks = (rows + TILE_ROWS - 1) / TILE_ROWS;                                           \
+    const long group = group_panels(k);                                                               \
+    for (long g0 = p0; g0 < p1; g0 += group) {                                                        \
+        const long g1 = g0 + group < p1 ? g0 + group : p1;                                            \
+        for (long b = 0; b < blocks; b++) {                                                           \
+            const long r0 = n0 + rows * b / blocks, r1 = n0 + rows * (b + 1) / blocks;                \
+            const int count = (int)(r1 - r0);                                                         \
+            for (long p = g0; p < g1; p++) {                                                          \
+                tile(count, k, w + r0 * ldw, ldw, panels + p * k * PANEL, buf);                       \
+                const long valid = m - p * PANEL < PANEL ? m - p * PANEL : PANEL;                     \
+                epilogue(count, buf, valid, r0, p * PANEL, out, ldo, transposed, scale, shift,         \
+                         activation, residual, ldr);                                                  \
+            }                                                                                         \
+        }                                                                                             \
+    }
+
+#define COMPUTE_PARAMS                                                                                 \
+    (const float *w, long ldw, long n0, long n1, const float *panels, long m, long k, long p0, long p1, \
+     float *out, long ldo, int transposed, const float *scale, const float *shift, int activation,      \
+     const float *residual, long ldr)
+
+// MARK: - Portable path (any CPU; fmaf keeps the single-rounding chain)
+
+static void tile_scalar(int rows, long k, const float *w, long ldw, const float *panel, float *buf) {
+    for (int r = 0; r < rows; r++) {
+        float acc[PANEL];
+        for (int j = 0; j < PANEL; j++) acc[j] = 0.0f;
+        const float *wr = w + r * ldw;
+        for (long i = 0; i < k; i++)
+            for (int j = 0; j < PANEL; j++) acc[j] = fmaf(wr[i], panel[i * PANEL + j], acc[j]);
+        for (int j = 0; j < PANEL; j++) buf[r * PANEL + j] = acc[j];
+    }
+}
+
+static void compute_scalar COMPUTE_PARAMS { COMPUTE_BODY(tile_scalar) }
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+#define AVX2 __attribute__((target("avx2,fma")))
+
+// R rows × 32 columns in 2R zmm accumulators. R is a constant after inlining into the switch.
+AVX512 ALWAYS_INLINE void tile512_rows(const int rows, long k, const float *w, long ldw, const float *panel,
+                                       float *buf) {
+    __m512 c0[TILE_ROWS], c1[TILE_ROWS];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) {
+        c0[r] = _mm512_setzero_ps();
+        c1[r] = _mm512_setzero_ps();
+    }
+    for (long i = 0; i < k; i++) {
+        const __m512 b0 = _mm512_load_ps(panel + i * PANEL), b1 = _mm512_load_ps(panel + i * PANEL + 16);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < rows; r++) {
+            const __m512 a = _mm512_set1_ps(w[r * ldw + i]);
+            c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) {
+        _mm512_store_ps(buf + r * PANEL, c0[r]);
+        _mm512_store_ps(buf + r * PANEL + 16, c1[r]);
+    }
+}
+
+AVX512 static void tile512(int rows, long k, const float *w, long ldw, const float *panel, float *buf) {
+    switch (rows) {
+    case 1: tile512_rows(1, k, w, ldw, panel, buf); break;
+    case 2: tile512_rows(2, k, w, ldw, panel, buf); break;
+    case 3: tile512_rows(3, k, w, ldw, panel, buf); break;
+    case 4: tile512_rows(4, k, w, ldw, panel, buf); break;
+    case 5: tile512_rows(5, k, w, ldw, panel, buf); break;
+    case 6: tile512_rows(6, k, w, ldw, panel, buf); break;
+    case 7: tile512_rows(7, k, w, ldw, panel, buf); break;
+    case 8: tile512_rows(8, k, w, ldw, panel, buf); break;
+    case 9: tile512_rows(9, k, w, ldw, panel, buf); break;
+    case 10: tile512_rows(10, k, w, ldw, panel, buf); break;
+    case 11: tile512_rows(11, k, w, ldw, panel, buf); break;
+    default: tile512_rows(12, k, w, ldw, panel, buf); break;
+    }
+}
+
+AVX512 static void compute512 COMPUTE_PARAMS { COMPUTE_BODY(tile512) }
+
+// R ≤ 6 rows × 16 columns in 2R ymm accumulators; `panel` and `buf` point at the half.
+AVX2 ALWAYS_INLINE void tile256_rows(const int rows, long k, const float *w, long ldw, const float *panel,
+                                     float *buf) {
+    __m256 c0[6], c1[6];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) {
+        c0[r] = _mm256_setzero_ps();
+        c1[r] = _mm256_setzero_ps();
+    }
+    for (long i = 0; i < k; i++) {
+        const __m256 b0 = _mm256_load_ps(panel + i * PANEL), b1 = _mm256_load_ps(panel + i * PANEL + 8);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < rows; r++) {
+            const __m256 a = _mm256_broadcast_ss(w + r * ldw + i);
+            c0[r] = _mm256_fmadd_ps(a, b0, c0[r]);
+            c1[r] = _mm256_fmadd_ps(a, b1, c1[r]);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) {
+        _mm256_store_ps(buf + r * PANEL, c0[r]);
+        _mm256_store_ps(buf + r * PANEL + 8, c1[r]);
+    }
+}
+
+AVX2 static void tile256(int rows, long k, const float *w, long ldw, const float *panel, float *buf) {
+    for (int r0 = 0; r0 < rows; r0 += 6) {
+        const int count = rows - r0 < 6 ? rows - r0 : 6;
+        for (int half = 0; half < 2; half++) {
+            const float *wr = w + r0 * ldw, *pp = panel + 16 * half;
+            float *bb = buf + r0 * PANEL + 16 * half;
+            switch (count) {
+            case 1: tile256_rows(1, k, wr, ldw, pp, bb); break;
+            case 2: tile256_rows(2, k, wr, ldw, pp, bb); break;
+            case 3: tile256_rows(3, k, wr, ldw, pp, bb); break;
+            case 4: tile256_rows(4, k, wr, ldw, pp, bb); break;
+            case 5: tile256_rows(5, k, wr, ldw, pp, bb); break;
+            default: tile256_rows(6, k, wr, ldw, pp, bb); break;
+            }
+        }
+    }
+}
+
+AVX2 static void compute256 COMPUTE_PARAMS { COMPUTE_BODY(tile256) }
+
+static int detected_level(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+    return 0;
+}
+#else
+static int detected_level(void) { return 0; }
+#endif
+
+// -1: not detected yet. Races are benign (every thread computes the same value).
+static int cached_level = -1;
+static int forced_level = -1;
+
+// CLIP_GEMM=blas (BLAS everywhere, the engine before this kernel) or avx2 (no AVX-512) caps
+// the level for comparisons; unset or anything else: the best the CPU has.
+static int environment_level(int level) {
+    const char *v = getenv("CLIP_GEMM");
+    if (v && strcmp(v, "blas") == 0) return 0;
+    if (v && strcmp(v, "avx2") == 0 && level > 1) return 1;
+    return level;
+}
+
+int clip_gemm_level(void) {
+    if (cached_level < 0) cached_level = environment_level(detected_level());
+    if (forced_level >= 0 && forced_level < cached_level) return forced_level;
+    return cached_level;
+}
+
+int clip_gemm_limit_level(int level) {
+    const int previous = forced_level;
+    forced_level = level;
+    return previous;
+}
+
+void clip_gemm_compute COMPUTE_PARAMS {
+    switch (clip_gemm_level()) {
+#if defined(__x86_64__)
+    case 2: compute512(w, ldw, n0, n1, panels, m, k, p0, p1, out, ldo, transposed, scale, shift, activation, residual, ldr); return;
+    case 1: compute256(w, ldw, n0, n1, panels, m, k, p0, p1, out, ldo, transposed, scale, shift, activation, residual, ldr); return;
+#endif
+    default: compute_scalar(w, ldw, n0, n1, panels, m, k, p0, p1, out, ldo, transposed, scale, shift, activation, residual, ldr); return;
+    }
+}

@@ -1,0 +1,46 @@
+// Inference GEMM on x86-64 with AVX-512 or AVX2 + FMA (chosen at run time): the weight matrix
+// is read in place (no packed copy is kept), the other operand is packed per call into panels
+// of 32 columns, and bias or folded batch norm, the activation and a residual are applied to
+// each tile while it is in registers or L1.
+//
+//   W (N, K): weights, rows contiguous (an nn.Linear weight (O, I) or a conv weight (Co, Ci·kh·kw))
+//   X: the other operand, M columns of depth K, packed by clip_gemm_pack into ceil(M/32) panels
+//   out[n][m] (direct) or out[m][n] (transposed) = act(scale[n] · Σ_k W[n][k] X[k][m] + shift[n])
+//                                                  + residual   (or act(… + residual), see below)
+// Each output is one FMA chain over k = 0, 1, …, K−1 from zero, so the bits do not depend on
+// the ISA path, the blocking or the thread count. No public API: CLIPTensor calls these.
+#ifndef CLIP_GEMM_H
+#define CLIP_GEMM_H
+
+/// Columns per packed panel.
+#define CLIP_GEMM_PANEL 32
+
+/// Activations the epilogue applies (the same functions as clip_quick_gelu, clip_gelu, clip_relu).
+enum { CLIP_GEMM_NONE = 0, CLIP_GEMM_QUICK_GELU = 1, CLIP_GEMM_GELU = 2, CLIP_GEMM_RELU = 3 };
+/// Or-ed into the activation: add the residual before the activation (act(… + residual), a
+/// ResNet bottleneck's last ReLU) instead of after it.
+enum { CLIP_GEMM_RESIDUAL_FIRST = 16 };
+
+/// 2 with AVX-512F, 1 with AVX2 + FMA, 0 where the packed GEMM is unavailable (other CPUs,
+/// non-x86 builds): callers then use BLAS.
+int clip_gemm_level(void);
+
+/// Caps the level clip_gemm_level reports (tests run every path on one machine); −1 removes
+/// the cap. Returns the previous cap. Not for concurrent use.
+int clip_gemm_limit_level(int level);
+
+/// Packs panels [p0, p1) of X into `panels` (each K × 32 floats, panel p at p · K · 32;
+/// columns past M are zero). `rows_are_columns` = 1: X is given as (M, K) rows with row
+/// stride ld (a linear layer's input); 0: X is (K, M) with row stride ld (im2col columns).
+void clip_gemm_pack(const float *x, long ld, int rows_are_columns, long m, long k, long p0, long p1,
+                    float *panels);
+
+/// Outputs for weight rows [n0, n1) and panels [p0, p1). `transposed` = 1 writes out[m·ldo + n]
+/// (a linear layer's (M, N) output), 0 writes out[n·ldo + m] (a convolution's (Co, S) plane).
+/// scale (may be NULL: 1) and shift (may be NULL: 0) are indexed by n; residual (may be NULL)
+/// is laid out like out with leading dimension ldr and must not alias out.
+void clip_gemm_compute(const float *w, long ldw, long n0, long n1, const float *panels, long m, long k,
+                       long p0, long p1, float *out, long ldo, int transposed, const float *scale,
+                       const float *shift, int activation, const float *residual, long ldr);
+
+#endif
