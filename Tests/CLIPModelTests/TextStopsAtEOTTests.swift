@@ -150,7 +150,10 @@ import Testing
             #expect(g.rows.count <= maxBatch && !g.rows.isEmpty)
             #expect(g.rows.allSatisfy { lengths[$0] == g.positions })
         }
-        #expect(exact.count == Set(lengths).reduce(0) { n, l in
-            n + (lengths.filter { $0 == l }.count + maxBatch - 1) / maxBatch })
+        #expect(
+            exact.count
+                == Set(lengths).reduce(0) { n, l in
+                    n + (lengths.filter { $0 == l }.count + maxBatch - 1) / maxBatch
+                })
     }
 }
