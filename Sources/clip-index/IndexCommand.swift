@@ -48,13 +48,18 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Skip images with more pixels than this (default: Pillow's limit, 178956970).")
     var maxPixels: Int?
 
-    @Option(help: "How a new index stores vectors: f32, or f16 (half the size, scores within ~1e-3).")
-    var vectors: String = "f32"
+    @Option(
+        help: ArgumentHelp(
+            "How a new index stores vectors: f32 (default), or f16 (half the size, scores within ~1e-3).",
+            valueName: "type"))
+    var vectors: String?
 
     @Option(help: .hidden) var batchSize = 32
 
     func validate() throws {
-        guard VectorType(rawValue: vectors) != nil else { throw ValidationError("--vectors must be f32 or f16") }
+        if let vectors, VectorType(rawValue: vectors) == nil {
+            throw ValidationError("--vectors must be f32 or f16")
+        }
         if let maxPixels, maxPixels < 1 { throw ValidationError("--max-pixels must be positive") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be positive") }
     }
@@ -93,7 +98,7 @@ struct IndexCommand: ParsableCommand {
                         try index.bind(
                             IndexedModel(
                                 name: IndexModel.storedName(requested), dimension: clip.configuration.embedDim,
-                                vectorType: VectorType(rawValue: vectors) ?? .float32))
+                                vectorType: vectors.flatMap(VectorType.init(rawValue:)) ?? .float32))
                         embedder = ImageEmbedder(model: clip, maxPixels: maxPixels)
                     }
                     return embedder?.embed(urls) ?? []

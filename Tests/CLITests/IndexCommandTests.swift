@@ -95,6 +95,12 @@ import Testing
         // One index, one model: another --model says how to reindex.
         result = try CLIRunner.run(["search", "cat", "--db", db, "--model", "ViT-B/32"])
         #expect(result.status == 66 && result.stderr.contains("clip index DIR --model"), "\(result.stderr)")
+
+        // The vector type is fixed when the index is made: a contradicting --vectors is refused
+        // (it used to be ignored), the matching one is accepted.
+        result = try Self.index(root, ["--vectors", "f16"])
+        #expect(result.status == 64 && result.stderr.contains("stores f32 vectors"), "\(result.stderr)")
+        #expect(try Self.summary(try Self.index(root, ["--vectors", "f32"]))["unchanged"] == 4)
     }
 
     @Test func killDuringIndexingThenRerunAndSearchMeanwhile() throws {
