@@ -85,6 +85,14 @@ struct IndexCommand: ParsableCommand {
                 IndexError.modelMismatch(
                     path: index.url.path, stored: stored.name, requested: IndexModel.storedName(requested)))
         }
+        // The vector type is fixed when the index is made: a contradicting --vectors would
+        // otherwise be ignored without a word.
+        if let stored, let vectors, VectorType(rawValue: vectors) != stored.vectorType {
+            throw fail(
+                "\(index.url.path) stores \(stored.vectorType.rawValue) vectors, not \(vectors)",
+                hint: "Drop --vectors to update this index, or give a new --db to build one with \(vectors) vectors.",
+                .usage)
+        }
         // The model is loaded when the first image needs embedding: a rerun over unchanged
         // folders never loads it.
         var embedder: ImageEmbedder?
