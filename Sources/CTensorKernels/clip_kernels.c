@@ -67,6 +67,38 @@ ALWAYS_INLINE void softmax_row_impl(const float *x, float *y, long n) {
     for (long k = 0; k < n; k++) y[k] *= inv;
 }
 
+// Causal attention, one head. Scores run over consecutive keys (K transposed into scratch, so
+// the inner loop is contiguous and vectorises across keys: each score is its own chain over the
+// head width); the weighted sum of values vectorises across the head width (each output its
+// own chain over keys). Row i touches keys 0 … i only: nothing depends on t.
+ALWAYS_INLINE void causal_attention_head_impl(const float *restrict q, long qs, const float *restrict k, long ks,
+                                              const float *restrict v, long vs, long t, long d, float scale,
+                                              float *restrict out, long os, float *restrict scratch) {
+    float *restrict kt = scratch;         // (D, T)
+    float *restrict s = scratch + d * t;  // (T): one query's scores, then its probabilities
+    for (long j = 0; j < t; j++)
+        for (long c = 0; c < d; c++) kt[c * t + j] = k[j * ks + c];
+    for (long i = 0; i < t; i++) {
+        const long n = i + 1;
+        const float *restrict qi = q + i * qs;
+        for (long j = 0; j < n; j++) s[j] = 0.0f;
+        for (long c = 0; c < d; c++) {
+            const float qc = qi[c];
+            const float *restrict row = kt + c * t;
+            for (long j = 0; j < n; j++) s[j] += qc * row[j];
+        }
+        for (long j = 0; j < n; j++) s[j] *= scale;
+        softmax_row_impl(s, s, n);
+        float *restrict oi = out + i * os;
+        for (long c = 0; c < d; c++) oi[c] = 0.0f;
+        for (long j = 0; j < n; j++) {
+            const float p = s[j];
+            const float *restrict vj = v + j * vs;
+            for (long c = 0; c < d; c++) oi[c] += p * vj[c];
+        }
+    }
+}
+
 // dx = y · (g − Σ g·y) for one row; dx may be g.
 ALWAYS_INLINE void softmax_row_backward_impl(const float *y, const float *g, float *dx, long n) {
     float d8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -221,6 +253,10 @@ CLIP_DISPATCH(layer_norm_backward_rows, (const float *x, const float *w, const f
                                          float *dx, double *dw, double *db, long rows, long n),
               (x, w, g, mean, rstd, dx, dw, db, rows, n))
 CLIP_DISPATCH(softmax_row_backward, (const float *y, const float *g, float *dx, long n), (y, g, dx, n))
+CLIP_DISPATCH(causal_attention_head,
+              (const float *q, long qs, const float *k, long ks, const float *v, long vs, long t, long d, float scale,
+               float *out, long os, float *scratch),
+              (q, qs, k, ks, v, vs, t, d, scale, out, os, scratch))
 CLIP_DISPATCH_F64(sum_f64, (const float *x, long n), (x, n))
 CLIP_DISPATCH_F64(squared_deviation_f64, (const float *x, long n, double mean), (x, n, mean))
 CLIP_DISPATCH_F64(dot_f64, (const float *a, const float *b, long n), (a, b, n))

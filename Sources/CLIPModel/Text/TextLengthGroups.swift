@@ -9,12 +9,15 @@ import CLIPTensor
 /// How many positions of each token row a pooled text feature needs, and the sub-batches of
 /// similar length that compute a mixed batch with the least work.
 ///
-/// Mathematically the result equals the T-position forward. In floating point it agrees to the
-/// last bits, not always bit for bit: OpenBLAS (0.3.21, Haswell kernels) computes the rows of a
-/// product in blocks of 12 with another kernel for the remainder, so a row's rounding depends on
-/// how many rows the product has — which is equally true of the same prompt embedded alone or in
-/// a batch of 77-position rows. Measured: at most 3e-6 absolute, below 1e-6 of the feature's
-/// norm (`TextStopsAtEOTTests` prints it per case).
+/// Mathematically the result equals the T-position forward. Where the packed GEMM runs (x86-64
+/// with AVX2 or AVX-512, ``Parallel/inferenceRowsAreIndependent``) it is equal bit for bit:
+/// every linear output is one FMA chain whatever the number of rows, and causal attention
+/// computes each position from the positions before it only. On the BLAS path it agrees to the
+/// last bits: OpenBLAS (0.3.21, Haswell kernels) computes the rows of a product in blocks of 12
+/// with another kernel for the remainder, so a row's rounding depends on how many rows the
+/// product has — equally true of a prompt embedded alone or in a batch of 77-position rows.
+/// Measured there: at most 3e-6 absolute, below 1e-6 of the feature's norm
+/// (`TextStopsAtEOTTests` prints it per case).
 ///
 /// ```swift
 /// TextLengthGroups.positions(eot: 8, contextLength: 77)    // 9: "a photo of a tabby cat."
@@ -34,9 +37,10 @@ public enum TextLengthGroups {
     /// Σ (callCost + rows · positions), with at most `maxBatch` rows per group.
     ///
     /// With `exact` every row runs exactly its own positions (groups hold equal lengths only):
-    /// a row's result then depends on the row alone, which batch-invariant inference
-    /// (``Parallel/batchInvariant``, where each sequence already gets its own products, so extra
-    /// groups cost little) needs.
+    /// a row's result then depends on the row alone. Batch-invariant inference
+    /// (``Parallel/batchInvariant``) needs that where a row's rounding depends on how many
+    /// positions run (the BLAS path); where rows are computed independently
+    /// (``Parallel/inferenceRowsAreIndependent``) any grouping gives the same bits.
     public static func groups(lengths: [Int], maxBatch: Int, exact: Bool = false) -> [(rows: [Int], positions: Int)] {
         precondition(maxBatch > 0, "maxBatch must be positive")
         let order = lengths.indices.sorted { (lengths[$0], $0) < (lengths[$1], $1) }
@@ -74,7 +78,8 @@ public enum TextLengthGroups {
 
     /// Runs `body` on each group and puts its (rows, W) result rows back in input order → (N, W).
     public static func run(
-        lengths: [Int], maxBatch: Int, exact: Bool = Parallel.batchInvariant, width: Int,
+        lengths: [Int], maxBatch: Int, exact: Bool = Parallel.batchInvariant && !Parallel.inferenceRowsAreIndependent,
+        width: Int,
         _ body: (_ rows: [Int], _ positions: Int) throws -> Tensor
     ) rethrows -> Tensor {
         let out = Tensor(zeros: [lengths.count, width])  // (N, W)

@@ -1,3 +1,4 @@
+import CTensorKernels
 import Foundation
 
 // Scaled dot-product attention, one (batch, head) pair per task.
@@ -52,12 +53,22 @@ extension Tensor {
             vp = SendablePointer(v.baseAddress)
         let op = SendablePointer(out.baseAddress), pp = kept.map { SendablePointer($0.baseAddress) }
         let (qs, ks, vs) = ((q.strides[0], q.strides[1]), (k.strides[0], k.strides[1]), (v.strides[0], v.strides[1]))
+        // Causal self-attention at inference: each query row from the rows before it only, so a
+        // text's bits do not depend on how many positions run (text stops at the EOT) nor on the
+        // batch. Training keeps the BLAS path whose probabilities the backward pass reuses.
+        let rowwiseCausal = causal && tq == tk && !keepProbabilities
         Parallel.forEachIndex(b * heads) { task in
             let n = task / heads, h = task % heads
             let qh = qp.pointer + n * qs.0 + h * d  // (Tq, D), row stride qs.1
             let kh = kp.pointer + n * ks.0 + h * d  // (Tk, D), row stride ks.1
             let vh = vp.pointer + n * vs.0 + h * d  // (Tk, D), row stride vs.1
             let oh = op.pointer + n * tq * c + h * d  // (Tq, D), row stride C
+            if rowwiseCausal {
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: d * tk + tk)  // Kᵀ (D, T) + scores (T)
+                defer { scratch.deallocate() }
+                clip_causal_attention_head(qh, qs.1, kh, ks.1, vh, vs.1, tq, d, scale, oh, c, scratch)
+                return
+            }
             let scores = pp.map { $0.pointer + task * tq * tk } ?? .allocate(capacity: tq * tk)  // (Tq, Tk)
             defer { if pp == nil { scores.deallocate() } }
             attentionProbabilities(

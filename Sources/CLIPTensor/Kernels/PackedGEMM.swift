@@ -115,6 +115,16 @@ enum PackedGEMM {
     }
 }
 
+extension Parallel {
+    /// Whether inference computes every token row independently of the rows it shares a batch
+    /// and a product with, so that grouping rows differently cannot change their bits: true
+    /// where the packed GEMM runs (each output one FMA chain over K, whatever M), together with
+    /// the row-wise causal attention and per-row norms; false on the BLAS path, whose rounding
+    /// depends on how many rows a product has. Batch-invariant text inference uses it to group
+    /// prompts of different lengths (``Parallel/batchInvariant``).
+    public static var inferenceRowsAreIndependent: Bool { PackedGEMM.isAvailable }
+}
+
 /// A read-only pointer that may cross into concurrently running closures.
 struct SendableConstPointer: @unchecked Sendable {
     let pointer: UnsafePointer<Float>

@@ -28,6 +28,14 @@ void clip_softmax_row(const float *x, float *y, long n);
 /// dx = y · (g − Σ g·y): the softmax gradient for one row from its output y; dx may be g.
 void clip_softmax_row_backward(const float *y, const float *g, float *dx, long n);
 
+/// One head of causal self-attention over t tokens of width d (inference):
+/// out_i = Σ_{j ≤ i} softmax_j(scale · q_i · k_j) · v_j. Output row i is computed from rows
+/// 0 … i alone in a fixed order, so its bits do not depend on t (how many positions run) nor on
+/// the other sequences of a batch. q, k, v, out: rows of d floats with row strides qs, ks, vs,
+/// os. scratch: d · t + t floats.
+void clip_causal_attention_head(const float *q, long qs, const float *k, long ks, const float *v, long vs,
+                                long t, long d, float scale, float *out, long os, float *scratch);
+
 // Reductions in Double over four fixed lanes.
 
 /// Σ x.
