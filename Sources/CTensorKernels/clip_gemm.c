@@ -15,6 +15,62 @@
 
 // MARK: - Packing
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+// X (M, K) rows → panel columns, 8 rows × 8 depths at a time through an in-register 8 × 8
+// transpose (the scalar loop below does the same copies one float at a time). Copies only,
+// so the bits are those of the scalar path.
+__attribute__((target("avx2"))) static void pack_rows8_avx2(const float *x, long ld, long k, float *panel) {
+    long i = 0;
+    for (; i + 8 <= k; i += 8) {
+        __m256 r0 = _mm256_loadu_ps(x + 0 * ld + i), r1 = _mm256_loadu_ps(x + 1 * ld + i);
+        __m256 r2 = _mm256_loadu_ps(x + 2 * ld + i), r3 = _mm256_loadu_ps(x + 3 * ld + i);
+        __m256 r4 = _mm256_loadu_ps(x + 4 * ld + i), r5 = _mm256_loadu_ps(x + 5 * ld + i);
+        __m256 r6 = _mm256_loadu_ps(x + 6 * ld + i), r7 = _mm256_loadu_ps(x + 7 * ld + i);
+        const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+        const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+        const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        r0 = _mm256_permute2f128_ps(u0, u4, 0x20);
+        r1 = _mm256_permute2f128_ps(u1, u5, 0x20);
+        r2 = _mm256_permute2f128_ps(u2, u6, 0x20);
+        r3 = _mm256_permute2f128_ps(u3, u7, 0x20);
+        r4 = _mm256_permute2f128_ps(u0, u4, 0x31);
+        r5 = _mm256_permute2f128_ps(u1, u5, 0x31);
+        r6 = _mm256_permute2f128_ps(u2, u6, 0x31);
+        r7 = _mm256_permute2f128_ps(u3, u7, 0x31);
+        float *dst = panel + i * PANEL;
+        _mm256_storeu_ps(dst + 0 * PANEL, r0);
+        _mm256_storeu_ps(dst + 1 * PANEL, r1);
+        _mm256_storeu_ps(dst + 2 * PANEL, r2);
+        _mm256_storeu_ps(dst + 3 * PANEL, r3);
+        _mm256_storeu_ps(dst + 4 * PANEL, r4);
+        _mm256_storeu_ps(dst + 5 * PANEL, r5);
+        _mm256_storeu_ps(dst + 6 * PANEL, r6);
+        _mm256_storeu_ps(dst + 7 * PANEL, r7);
+    }
+    for (; i < k; i++)
+        for (int t = 0; t < 8; t++) panel[i * PANEL + t] = x[t * ld + i];
+}
+#endif
+
+// Eight rows of X (M, K) from `x` into columns 0…7 of `panel` (K, 32).
+static void pack_rows8(const float *x, long ld, long k, float *panel) {
+#if defined(__x86_64__)
+    if (clip_gemm_level() > 0) {
+        pack_rows8_avx2(x, ld, k, panel);
+        return;
+    }
+#endif
+    for (long i = 0; i < k; i++)
+        for (int t = 0; t < 8; t++) panel[i * PANEL + t] = x[t * ld + i];
+}
+
 void clip_gemm_pack(const float *x, long ld, int rows_are_columns, long m, long k, long p0, long p1,
                     float *panels) {
     for (long p = p0; p < p1; p++) {
@@ -25,11 +81,7 @@ void clip_gemm_pack(const float *x, long ld, int rows_are_columns, long m, long 
             // X (M, K): column j of the panel is row first + j of X. Blocks of 8 rows keep the
             // writes within a few cache lines.
             long j = 0;
-            for (; j + 8 <= valid; j += 8) {
-                const float *src = x + (first + j) * ld;
-                for (long i = 0; i < k; i++)
-                    for (int t = 0; t < 8; t++) panel[i * PANEL + j + t] = src[t * ld + i];
-            }
+            for (; j + 8 <= valid; j += 8) pack_rows8(x + (first + j) * ld, ld, k, panel + j);
             for (; j < valid; j++) {
                 const float *src = x + (first + j) * ld;
                 for (long i = 0; i < k; i++) panel[i * PANEL + j] = src[i];
@@ -62,7 +114,10 @@ ALWAYS_INLINE void epilogue(int rows, float *buf, long valid, long n, long m0, f
             const float s = scale[n + r];
             for (int j = 0; j < PANEL; j++) row[j] = row[j] * s;
         }
-        if (shift) {
+        if (shift && (activation & CLIP_GEMM_COLUMN_SHIFT)) {
+            const float *t = shift + m0;
+            for (long j = 0; j < valid; j++) row[j] = row[j] + t[j];
+        } else if (shift) {
             const float t = shift[n + r];
             for (int j = 0; j < PANEL; j++) row[j] = row[j] + t;
         }
@@ -153,8 +208,6 @@ static void tile_scalar(int rows, long k, const float *w, long ldw, const float 
 static void compute_scalar COMPUTE_PARAMS { COMPUTE_BODY(tile_scalar) }
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
 #define AVX512 __attribute__((target("avx512f")))
 #define AVX2 __attribute__((target("avx2,fma")))
 

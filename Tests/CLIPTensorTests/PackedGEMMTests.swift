@@ -88,4 +88,101 @@ import Testing
         let same = zip(portable.scalars, plain.scalars).allSatisfy { $0.bitPattern == $1.bitPattern }
         #expect(same, "portable path: \(Closeness(portable.scalars, plain.scalars.map(Double.init)))")
     }
+
+    /// Bits of `a` and `b` agree everywhere; the message gives the largest difference.
+    static func sameBits(_ a: [Float], _ b: [Float]) -> (Bool, Closeness) {
+        (
+            a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern },
+            Closeness(a, b.map(Double.init))
+        )
+    }
+
+    /// The swapped product on packed weight panels (input rows broadcast, features along the
+    /// vectors, bias by column) gives the in-place product's bits on every ISA path, with and
+    /// without bias, activation and residual, for token counts with and without a panel tail
+    /// and feature counts that are not multiples of 32.
+    @Test func packedWeightPanelsGiveTheInPlaceBits() {
+        guard PackedGEMM.isAvailable else { return }
+        var g = SeededGenerator(seed: 11)
+        for (m, k, n) in [(50, 300, 37), (1, 64, 5), (9, 768, 64), (70, 33, 96), (13, 1, 40)] {
+            let x = Tensor.random([m, k], using: &g), w = Tensor.random([n, k], using: &g)
+            let b = Tensor.random([n], using: &g), r = Tensor.random([m, n], using: &g)
+            let panels = PackedWeights.panels(for: w, force: true)!
+            for level in 0...PackedGEMM.level {
+                for activation in [FusedActivation.none, .quickGELU, .gelu, .relu] {
+                    for (bias, residual) in [(b, r), (nil, nil)] as [(Tensor?, Tensor?)] {
+                        let inPlace = Tensor(uninitializedShape: [m, n]), swapped = Tensor(uninitializedShape: [m, n])
+                        PackedGEMM.withLevel(level) {
+                            PackedGEMM.run(
+                                w: w.baseAddress, ldw: k, n: n, k: k, x: x.baseAddress, ldx: k, rowsAreColumns: true,
+                                m: m, out: inPlace.baseAddress, ldo: n, transposed: true,
+                                shift: bias.map { UnsafePointer($0.baseAddress) }, activation: activation,
+                                residual: residual.map { UnsafePointer($0.baseAddress) }, ldr: n)
+                            PackedGEMM.runPackedWeights(
+                                x: x.baseAddress, ldx: k, m: m, k: k, panels: panels.baseAddress, n: n,
+                                out: swapped.baseAddress, ldo: n, shift: bias.map { UnsafePointer($0.baseAddress) },
+                                activation: activation, residual: residual.map { UnsafePointer($0.baseAddress) },
+                                ldr: n)
+                        }
+                        let (same, diff) = Self.sameBits(swapped.scalars, inPlace.scalars)
+                        #expect(
+                            same,
+                            "(\(m), \(k), \(n)) level \(level) \(activation) bias \(bias != nil): \(diff)")
+                    }
+                }
+            }
+            let reference = Closeness(
+                Tensor.linear(x, weight: w, bias: b, activation: .gelu, residual: r).scalars,
+                Self.reference(x, w, b, .gelu, r))
+            #expect(reference.within(absolute: 1e-5 * Double(k).squareRoot(), relative: 1e-5), "\(reference)")
+        }
+    }
+
+    /// A linear layer uses its weights in place on the first call and packs them on the second
+    /// (then keeps them, one view per key); every call gives the same bits. Past the byte budget
+    /// nothing is packed.
+    @Test func weightsArePackedOnTheSecondCall() {
+        guard PackedGEMM.isAvailable else { return }
+        var g = SeededGenerator(seed: 12)
+        let (k, n) = (96, 70)
+        let w = Tensor.random([n, k], using: &g), b = Tensor.random([n], using: &g)
+        func packedViews() -> Int { w.storage.packedWeights?.panels.count ?? 0 }
+        for m in [50, 64] {
+            let x = Tensor.random([m, k], using: &g)
+            let first = Tensor.linear(x, weight: w, bias: b, activation: .quickGELU, residual: nil).scalars
+            if m == 50 { #expect(packedViews() == 0, "first call: weights in place") }
+            let second = Tensor.linear(x, weight: w, bias: b, activation: .quickGELU, residual: nil).scalars
+            #expect(packedViews() == 1, "second call: weights packed, once")
+            let (same, diff) = Self.sameBits(second, first)
+            #expect(same, "\(m) rows, in place vs packed: \(diff)")
+        }
+        let other = Tensor.random([n, k], using: &g)
+        #expect(PackedWeights.panels(for: other, force: true, budget: 0) == nil, "no budget: in place")
+        #expect(other.storage.packedWeights?.panels.isEmpty ?? true)
+    }
+
+    /// The vectorised panel packing (8 × 8 transposes) copies exactly what the scalar loop copies.
+    @Test func vectorisedPackingCopiesLikeTheScalarLoop() {
+        var g = SeededGenerator(seed: 13)
+        for (m, k) in [(50, 768), (8, 3), (33, 17), (1, 9), (96, 8)] {
+            let ld = k + 5
+            let x = Tensor.random([m, ld], using: &g)
+            let panelCount = (m + 31) / 32
+            let fast = Tensor(zeros: [panelCount * k * 32]), scalar = Tensor(zeros: [panelCount * k * 32])
+            PackedGEMM.pack(rows: x.baseAddress, ld: ld, m: m, k: k, into: fast.baseAddress)
+            PackedGEMM.withLevel(0) {
+                PackedGEMM.pack(rows: x.baseAddress, ld: ld, m: m, k: k, into: scalar.baseAddress)
+            }
+            var expected = [Float](repeating: 0, count: panelCount * k * 32)
+            let xs = x.scalars
+            for p in 0..<panelCount {
+                for i in 0..<k {
+                    for j in 0..<32 where p * 32 + j < m { expected[(p * k + i) * 32 + j] = xs[(p * 32 + j) * ld + i] }
+                }
+            }
+            let (sameFast, diffFast) = Self.sameBits(fast.scalars, expected)
+            let (sameScalar, diffScalar) = Self.sameBits(scalar.scalars, expected)
+            #expect(sameFast && sameScalar, "(\(m), \(k)): vectorised \(diffFast), scalar \(diffScalar)")
+        }
+    }
 }

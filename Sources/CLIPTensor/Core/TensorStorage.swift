@@ -14,6 +14,8 @@ public final class TensorStorage: @unchecked Sendable {
     /// True when this storage allocated its memory (false for borrowed memory).
     let isOwned: Bool
     private let owner: AnyObject?
+    /// Packed panels of weight views of this storage (``PackedWeights``), under its lock.
+    var packedWeights: PackedWeights.Cache?
 
     /// Allocates `count` uninitialised elements.
     public init(uninitializedCount count: Int) {

@@ -180,9 +180,18 @@ extension Tensor {
         let w = weight.strides[1] == 1 && weight.strides[0] >= inFeatures ? weight : weight.contiguous()
         let b = bias?.contiguous()
         let r = residual?.contiguous()
+        let ldx = rows == 1 ? inFeatures : x2.strides[0]
+        if let panels = PackedWeights.panels(for: w) {
+            PackedGEMM.runPackedWeights(
+                x: x2.baseAddress, ldx: ldx, m: rows, k: inFeatures, panels: panels.baseAddress, n: outFeatures,
+                out: out.baseAddress, ldo: outFeatures, shift: b.map { UnsafePointer($0.baseAddress) },
+                activation: activation, residual: r.map { UnsafePointer($0.baseAddress) }, ldr: outFeatures)
+            withExtendedLifetime((x2, w, b, r, panels)) {}
+            return out
+        }
         PackedGEMM.run(
             w: w.baseAddress, ldw: w.strides[0], n: outFeatures, k: inFeatures,
-            x: x2.baseAddress, ldx: rows == 1 ? inFeatures : x2.strides[0], rowsAreColumns: true, m: rows,
+            x: x2.baseAddress, ldx: ldx, rowsAreColumns: true, m: rows,
             out: out.baseAddress, ldo: outFeatures, transposed: true,
             shift: b.map { UnsafePointer($0.baseAddress) }, activation: activation,
             residual: r.map { UnsafePointer($0.baseAddress) }, ldr: outFeatures)

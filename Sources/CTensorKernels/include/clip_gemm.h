@@ -20,6 +20,10 @@ enum { CLIP_GEMM_NONE = 0, CLIP_GEMM_QUICK_GELU = 1, CLIP_GEMM_GELU = 2, CLIP_GE
 /// Or-ed into the activation: add the residual before the activation (act(… + residual), a
 /// ResNet bottleneck's last ReLU) instead of after it.
 enum { CLIP_GEMM_RESIDUAL_FIRST = 16 };
+/// Or-ed into the activation: `shift` is indexed by the column m, not by the weight row n (a
+/// linear layer whose roles are swapped: W holds the input rows, the panels the packed
+/// weights, so the bias runs along the columns). Bits: the same additions either way.
+enum { CLIP_GEMM_COLUMN_SHIFT = 32 };
 
 /// 2 with AVX-512F, 1 with AVX2 + FMA, 0 where the packed GEMM is unavailable (other CPUs,
 /// non-x86 builds): callers then use BLAS.
