@@ -114,16 +114,13 @@ extension Tensor {
         let needsColumns = !(pointwise && group == 1)
         if groups >= 4 || perImage {
             // Enough groups to keep every thread busy: one group per task, single-threaded.
+            // Buffers from the storage pool: a fresh allocation of this size is a fresh mapping,
+            // whose pages the kernel faults in and zeroes on every call.
             Parallel.forEachIndex(groups) { index in
-                // (K, G·S)
-                let columns = needsColumns ? UnsafeMutablePointer<Float>.allocate(capacity: k * group * s) : nil
-                // (Co, G·S)
-                let staging = group > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: co * group * s) : nil
-                defer {
-                    columns?.deallocate()
-                    staging?.deallocate()
-                }
-                run(index * group, columns, staging, false)
+                let columns = needsColumns ? Tensor(uninitializedShape: [k * group * s]) : nil  // (K, G·S)
+                let staging = group > 1 ? Tensor(uninitializedShape: [co * group * s]) : nil  // (Co, G·S)
+                run(index * group, columns?.baseAddress, staging?.baseAddress, false)
+                withExtendedLifetime((columns, staging)) {}
             }
         } else {
             let columns = needsColumns ? Tensor(uninitializedShape: [k, group * s]) : nil
