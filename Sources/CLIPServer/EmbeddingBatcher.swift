@@ -17,6 +17,14 @@ enum EmbeddingItem: Sendable {
         if case .text = self { return true }
         return false
     }
+
+    /// Positions a text needs: its EOT (the largest id, first occurrence) + 1; 0 for an image.
+    var length: Int {
+        guard case .text(let ids) = self, !ids.isEmpty else { return 0 }
+        var eot = 0
+        for i in ids.indices where ids[i] > ids[eot] { eot = i }
+        return eot + 1
+    }
 }
 
 /// Queues embedding work from many requests and runs it on one model, a batch at a time.
@@ -158,6 +166,12 @@ final class EmbeddingBatcher: @unchecked Sendable {
         }
     }
 
+    /// `entries` ordered by `length`, shortest first; equal lengths keep their order.
+    static func byLength<T>(_ entries: [T], _ length: (T) -> Int) -> [T] {
+        let lengths = entries.map(length)
+        return entries.indices.sorted { (lengths[$0], $0) < (lengths[$1], $1) }.map { entries[$0] }
+    }
+
     /// Waits for work, then for up to `maxWait` more while the oldest item's modality has
     /// fewer than `maxBatch` items queued; takes them in arrival order. Nil once stopping with
     /// nothing left.
@@ -187,6 +201,10 @@ final class EmbeddingBatcher: @unchecked Sendable {
         }
         queue = rest
         metrics.queue(items: queue.count)
+        // Texts shortest first (stable): a text forward that stops at the EOT runs rows of
+        // similar length together. Rows go back to their requests through the entries, so
+        // answers keep request order.
+        if text { batch = Self.byLength(batch) { $0.job.items[$0.index].length } }
         return batch
     }
 }

@@ -77,9 +77,10 @@ struct Routes: Sendable {
         let data = rows.enumerated().map { index, row in
             EmbeddingsResponse.Item(index: index, embedding: base64 ? .base64(EmbeddingValue.base64(row)) : .float(row))
         }
-        return try json(
-            EmbeddingsResponse(
-                data: data, model: served.name, usage: .init(promptTokens: tokens, totalTokens: tokens)))
+        return Self.json(
+            EmbeddingJSON.encode(
+                EmbeddingsResponse(
+                    data: data, model: served.name, usage: .init(promptTokens: tokens, totalTokens: tokens))))
     }
 
     func embed(_ request: Request) async throws -> Response {
@@ -88,7 +89,7 @@ struct Routes: Sendable {
         let inputs = try checkCount(body.inputs.values)
         var rows = try await served.embed(texts: inputs, truncate: body.truncate ?? true).rows
         if body.normalize ?? true { rows = served.normalized(rows) }
-        return try json(rows)
+        return Self.json(EmbeddingJSON.encode(rows: rows))
     }
 
     func rank(_ request: Request) async throws -> Response {
@@ -257,6 +258,11 @@ struct Routes: Sendable {
         @unknown default:
             return "the body does not match the endpoint's schema"
         }
+    }
+
+    /// A 200 answer with a JSON body already written.
+    static func json(_ body: ByteBuffer) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
     }
 
     func json(_ value: some Encodable) throws -> Response {

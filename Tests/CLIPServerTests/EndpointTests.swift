@@ -5,10 +5,9 @@ import Testing
 @testable import CLIPServer
 
 // Every endpoint over real HTTP on 127.0.0.1, answers compared with `clip embed` (the binary)
-// and the library on the bundled demo model. Equality is exact (bit for bit) when the server's
-// batch holds the same inputs as `clip embed`'s: the server runs the same functions on them.
-// (A different batch composition changes the BLAS calls' shapes and so the rounding, by a few
-// ulps: see the load test.)
+// and the library on the bundled demo model. Equality is exact (bit for bit): the server runs
+// the same functions, and a row's result does not depend on its batch (`Parallel.batchInvariant`;
+// see the load test).
 
 @Suite("clip serve endpoints", .serialized)
 struct EndpointTests {

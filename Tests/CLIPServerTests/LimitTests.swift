@@ -98,14 +98,21 @@ struct LimitTests {
     }
 
     @Test func fullQueueIs429WithRetryAfter() async throws {
-        // One request may wait; the batch waits 1.5 s to fill, so a second request finds the queue full.
+        // One request may wait; the batch waits 3 s to fill, so a second request finds the queue full.
         let options = ServerOptions.testing {
             $0.maxConcurrent = 1
-            $0.maxWait = .milliseconds(1500)
+            $0.maxWait = .milliseconds(3000)
         }
         try await withServer(options) { client in
             async let first = client.post("/v1/embeddings", json: ["input": ["a red circle"]])
-            try await Task.sleep(for: .milliseconds(400))
+            // Until the first request waits in the queue (a loaded machine may take a while).
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                let metrics = try await client.get("/metrics").text
+                let line = metrics.split(separator: "\n").first { $0.hasPrefix("clip_queue_items ") }
+                if let value = line?.split(separator: " ").last.flatMap({ Double($0) }), value >= 1 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
             let second = try await client.post("/v1/embeddings", json: ["input": ["a green square"]])
             #expect(second.status == 429)
             #expect(second.errorCode == "queue_full")

@@ -111,7 +111,7 @@ def run_clients(port, bodies, concurrency, seconds):
             "p99_ms": 1000 * latencies[min(n - 1, int(0.99 * n))] if n else float("nan")}
 
 
-def clip_embed_rate(model, kind, items):
+def clip_embed_rate(model, kind, items, n):
     """Items/s of `clip embed` in one process: (time(2N) - time(N)) cancels loading."""
     def timed(n):
         with tempfile.TemporaryDirectory() as tmp:
@@ -130,7 +130,6 @@ def clip_embed_rate(model, kind, items):
             subprocess.run([os.path.join(RELEASE, "clip"), "embed", "--model", model, *args, "-o",
                             os.path.join(tmp, "out.json")], check=True, stderr=subprocess.DEVNULL)
             return time.perf_counter() - t0
-    n = 8192 if kind == "text" else 512
     times = [(timed(n), timed(2 * n)) for _ in range(3)]
     extra = statistics.median(b - a for a, b in times)
     return n / extra if extra > 0 else float("nan")
@@ -142,6 +141,10 @@ def main():
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", default="1,8,64")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--embed-texts", type=int, default=8192,
+                        help="texts per `clip embed` run (N; 2N is run too): fewer for a full-size model")
+    parser.add_argument("--embed-images", type=int, default=512, help="images per `clip embed` run (N)")
+    parser.add_argument("--kinds", default="text,image", help="workloads: text, image or both")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     for binary in ("clip", "clip-server"):
@@ -154,6 +157,8 @@ def main():
         "image": [json.dumps({"input": [base64.b64encode(open(p, "rb").read()).decode()], "modality": "image"})
                   for p in images],
     }
+    kinds = args.kinds.split(",")
+    workloads = {k: v for k, v in workloads.items() if k in kinds}
     server, port = start_server(args.model, [])
     results = {}
     try:
@@ -171,8 +176,10 @@ def main():
         print(f"{kind:8} {c:7d} {med('rps'):9.1f} {med('p50_ms'):8.1f} {med('p99_ms'):8.1f} "
               f"{sum(r['errors'] for r in runs):6d}")
     top = max(levels)
-    for kind, items in (("text", TEXTS), ("image", images)):
-        embed = clip_embed_rate(args.model, kind, items)
+    for kind, items, n in (("text", TEXTS, args.embed_texts), ("image", images, args.embed_images)):
+        if kind not in kinds:
+            continue
+        embed = clip_embed_rate(args.model, kind, items, n)
         served = statistics.median(r["rps"] for r in results[(kind, top)])
         print(f"batching efficiency, {kind}: server {served:.1f} items/s at {top} clients / "
               f"clip embed {embed:.1f} items/s = {served / embed:.2f}")

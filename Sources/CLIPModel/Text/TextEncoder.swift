@@ -46,6 +46,6 @@ public struct TextEncoder: Sendable {
             row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) } ?? 0
         }  // first argmax
         let pooled = Variable.gatherRows(x, indices: eotPositions)  // (B, C)
-        return Variable.matmul(finalNorm(pooled), projection)  // (B, E)
+        return Variable.rowwiseMatmul(finalNorm(pooled), projection)  // (B, E), batch-invariant
     }
 }

@@ -40,7 +40,7 @@ extension TextTower {
     /// nil when the tower has no projection.
     public func projectedFeatures(_ tokens: [[Int32]]) throws -> Tensor? {
         guard let projection else { return nil }
-        return Tensor.matmul(try pooledStates(tokens), projection.value)  // (N, E)
+        return Tensor.rowwiseMatmul(try pooledStates(tokens), projection.value)  // (N, E), batch-invariant
     }
 
     /// transformers' rule: the first `eosTokenID`, else the first position of the row's largest id.

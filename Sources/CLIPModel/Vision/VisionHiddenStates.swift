@@ -39,7 +39,7 @@ extension VisionTower {
     /// without a projection.
     public func projectedFeatures(_ pixels: Tensor) throws -> Tensor? {
         guard let projection else { return nil }
-        return Tensor.matmul(try pooledStates(pixels), projection.value)  // (B, E)
+        return Tensor.rowwiseMatmul(try pooledStates(pixels), projection.value)  // (B, E), batch-invariant
     }
 
     private func states(_ pixels: Variable, blocks k: Int, _ applyNorm: Bool) -> Tensor {

@@ -46,6 +46,6 @@ public struct VisionTransformer: Sendable {
         x = preNorm(x + positionalEmbedding)
         x = transformer(x, causal: false)
         let classToken = Variable.select(x, dim: 1, index: 0)  // (B, C)
-        return Variable.matmul(postNorm(classToken), projection)  // (B, E)
+        return Variable.rowwiseMatmul(postNorm(classToken), projection)  // (B, E), batch-invariant
     }
 }

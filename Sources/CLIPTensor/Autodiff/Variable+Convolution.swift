@@ -7,8 +7,10 @@ extension Variable {
         stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)
     ) -> Variable {
         let (xv, wv) = (x.value, weight.value)
-        let y = Tensor.conv2d(xv, weight: wv, bias: bias?.value, stride: stride, padding: padding)
         let parents = bias.map { [x, weight, $0] } ?? [x, weight]
+        let y = Tensor.conv2d(
+            xv, weight: wv, bias: bias?.value, stride: stride, padding: padding,
+            batchInvariant: inferenceInvariant(parents))
         let needsInput = x.requiresGrad, needsBias = bias?.requiresGrad ?? false
         return record(y, parents) { g in
             let r = Tensor.conv2dBackward(

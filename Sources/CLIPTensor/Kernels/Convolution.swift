@@ -11,7 +11,7 @@ extension Tensor {
     /// Convolution of x (B, Ci, H, W) with weight (Co, Ci, kh, kw) and optional bias (Co).
     public static func conv2d(
         _ x: Tensor, weight: Tensor, bias: Tensor? = nil,
-        stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)
+        stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), batchInvariant: Bool = Parallel.batchInvariant
     ) -> Tensor {
         precondition(
             x.rank == 4 && weight.rank == 4,
@@ -34,7 +34,11 @@ extension Tensor {
         let pointwise = kh == 1 && kw == 1 && stride == (1, 1) && padding == (0, 0)
         // Images per GEMM: small outputs (e.g. 7×7 maps, ViT patch grids) are grouped so the
         // GEMM is wide enough for BLAS to run near peak; large maps go one image at a time.
-        let group = max(1, min(b, (512 + s - 1) / s, max(1, (1 << 24) / max(k * s, 1))))
+        // Batch-invariant: a non-overlapping patchify (ViT) runs one
+        // single-threaded GEMM per image whatever the batch, so an image's result never depends on
+        // the images beside it.
+        let perImage = batchInvariant && stride == (kh, kw) && padding == (0, 0)
+        let group = perImage ? 1 : max(1, min(b, (512 + s - 1) / s, max(1, (1 << 24) / max(k * s, 1))))
         let groups = (b + group - 1) / group
         let biasValues = bias?.scalars
         let inputPointer = SendablePointer(input.baseAddress), outPointer = SendablePointer(out.baseAddress)
@@ -78,7 +82,7 @@ extension Tensor {
             }
         }
         let needsColumns = !(pointwise && group == 1)
-        if groups >= 4 {
+        if groups >= 4 || perImage {
             // Enough groups to keep every thread busy: one group per task, single-threaded.
             Parallel.forEachIndex(groups) { index in
                 // (K, G·S)

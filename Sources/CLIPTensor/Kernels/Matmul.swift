@@ -116,11 +116,20 @@ extension Tensor {
         let batches = Tensor.elementCount(batchShape)
         if batches == 0 { return out }
 
-        // B shared by every batch and A's rows collapsible: one tall GEMM.
+        // B shared by every batch and A's rows collapsible: one tall GEMM (or one per batch entry,
+        // batch-invariant).
         if bBatch.allSatisfy({ $0 == 1 }) && a.isContiguous && batchShape == aBatch {
             let a2 = a.reshaped([batches * m, k])
             let bView = Tensor(
                 storage: b.storage, shape: [k, n], strides: Array(b.strides.suffix(2)), offset: b.offset)
+            if Parallel.batchInvariant && a.rank >= 3 {
+                let bOperand = GEMMOperand(bView)
+                sequenceSGEMM(
+                    a2.baseAddress, lda: k, sequences: batches, rows: m, bOperand, n: n, k: k, c: out.baseAddress,
+                    ldc: n)
+                withExtendedLifetime((a2, bOperand.keepAlive)) {}
+                return out
+            }
             sgemm(GEMMOperand(a2), GEMMOperand(bView), m: batches * m, n: n, k: k, c: out.baseAddress, ldc: n)
             return out
         }
@@ -152,7 +161,12 @@ extension Tensor {
 
     /// A fully connected layer: x (…, I) · weightᵀ + bias → (…, O), with `weight` (O, I)
     /// as stored by PyTorch's `nn.Linear`.
-    public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+    ///
+    /// With `batchInvariant` a (S, T, I) input runs one product per sequence (see
+    /// `sequenceSGEMM`): a sequence's rows do not depend on the other sequences in the batch.
+    public static func linear(
+        _ x: Tensor, weight: Tensor, bias: Tensor? = nil, batchInvariant: Bool = Parallel.batchInvariant
+    ) -> Tensor {
         precondition(weight.rank == 2, "linear weight must be (out, in), got \(weight.shape)")
         let inFeatures = x.size(-1), outFeatures = weight.shape[0]
         precondition(weight.shape[1] == inFeatures, "linear: input \(x.shape) does not match weight \(weight.shape)")
@@ -173,6 +187,16 @@ extension Tensor {
                 }
             }
             beta = 1
+        }
+        if batchInvariant && x.rank >= 3 && x.isContiguous && rows > 0 {
+            // (S, T, I): one product per sequence, so its rows do not depend on the batch.
+            let t = x.size(-2)
+            let w = GEMMOperand(weight.transposed(0, 1))
+            sequenceSGEMM(
+                x.baseAddress, lda: inFeatures, sequences: rows / max(t, 1), rows: t, w, n: outFeatures,
+                k: inFeatures, c: out.baseAddress, ldc: outFeatures, beta: beta)
+            withExtendedLifetime((x, w.keepAlive)) {}
+            return out
         }
         sgemm(
             GEMMOperand(x2), GEMMOperand(weight.transposed(0, 1)), m: rows, n: outFeatures, k: inFeatures,
