@@ -55,8 +55,10 @@ public enum Parallel {
     /// rank-3 `matmul`, `rowwiseMatmul` and patchify convolutions, and in the differentiable ops
     /// only when no operand needs gradients (training keeps one product over all rows). Off, large
     /// batches run one BLAS call over all rows (the products about 15–30% faster here) and
-    /// results differ by a few ulps between batch compositions. Set it once, before running models.
-    nonisolated(unsafe) public static var batchInvariant = true
+    /// results differ by a few ulps between batch compositions. Set it once, before running models
+    /// (the environment variable `CLIP_BATCH_INVARIANT=0` turns it off at startup, for comparisons).
+    nonisolated(unsafe) public static var batchInvariant =
+        ProcessInfo.processInfo.environment["CLIP_BATCH_INVARIANT"] != "0"
 
     public static func forEachIndex(_ count: Int, _ body: @Sendable (Int) -> Void) {
         if count <= 0 { return }
