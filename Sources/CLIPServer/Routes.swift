@@ -36,6 +36,8 @@ struct Routes: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
+        // The search page and the indexed images it shows (`GET /`, `/thumbnail`, ...).
+        if let index { SearchPage(index: index.index).add(to: router) }
     }
 
     // MARK: - Handlers
@@ -182,7 +184,7 @@ struct Routes: Sendable {
                     maxBatch: options.maxBatch, maxWaitMs: Double(options.maxWait / .microseconds(1)) / 1000,
                     maxClientBatch: options.maxClientBatch, maxPayloadBytes: options.maxPayloadBytes,
                     maxConcurrent: options.maxConcurrent, contextLength: config.text.contextLength),
-                endpoints: Self.endpoints, index: try index?.info()))
+                endpoints: Self.endpoints + (index == nil ? [] : SearchPage.endpoints), index: try index?.info()))
     }
 
     // MARK: - Helpers
