@@ -36,6 +36,8 @@ struct Routes: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
+        // The search page and the indexed images it shows (`GET /`, `/thumbnail`, ...).
+        if let index { SearchPage(index: index.index).add(to: router) }
     }
 
     // MARK: - Handlers

@@ -116,10 +116,14 @@ struct ServerCommand: AsyncParsableCommand {
         var logger = Logger(label: "clip-server")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let listening = Listening()
+        let hasIndex = indexService != nil
         let app = buildApplication(options, index: indexService, logger: logger) { port in
             listening.set()
             // One line on stdout that scripts and tests wait for.
             FileHandle.standardOutput.write(Data("clip-server: listening on http://\(host):\(port)\n".utf8))
+            if hasIndex {
+                FileHandle.standardOutput.write(Data("clip-server: search page at http://\(host):\(port)/\n".utf8))
+            }
         }
         do {
             try await runServer(app, options: options, logger: logger)

@@ -204,6 +204,7 @@ final class Chromium: @unchecked Sendable {
         }
 
         /// The value of a JavaScript expression (promises awaited); exceptions throw.
+        @discardableResult
         func evaluate(_ expression: String) throws -> Any? {
             let result = try send(
                 "Runtime.evaluate", ["expression": expression, "returnByValue": true, "awaitPromise": true])
@@ -252,20 +253,19 @@ final class Chromium: @unchecked Sendable {
         /// Types text into the focused element, then presses Enter.
         func type(_ text: String, thenEnter: Bool = true) throws {
             try send("Input.insertText", ["text": text])
-            if thenEnter {
-                for type in ["keyDown", "keyUp"] {
-                    try send(
-                        "Input.dispatchKeyEvent",
-                        ["type": type, "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "text": "\r"])
-                }
-            }
+            if thenEnter { try press("\r", key: "Enter", code: "Enter", keyCode: 13) }
         }
 
-        /// Presses a key that types a character (e.g. "/").
-        func press(_ key: String, code: String, keyCode: Int) throws {
+        /// Presses Enter on the focused element (submits a form, activates a button).
+        func pressEnter() throws { try press("\r", key: "Enter", code: "Enter", keyCode: 13) }
+
+        /// Presses a key; `text` is what it types ("/", "\r" for Enter), which is what makes
+        /// Chromium send `keypress` and activate buttons.
+        func press(_ text: String, key: String? = nil, code: String, keyCode: Int) throws {
+            let key = key ?? text
             try send(
                 "Input.dispatchKeyEvent",
-                ["type": "keyDown", "key": key, "code": code, "windowsVirtualKeyCode": keyCode, "text": key])
+                ["type": "keyDown", "key": key, "code": code, "windowsVirtualKeyCode": keyCode, "text": text])
             try send(
                 "Input.dispatchKeyEvent", ["type": "keyUp", "key": key, "code": code, "windowsVirtualKeyCode": keyCode])
         }
