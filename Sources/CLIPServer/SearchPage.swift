@@ -75,7 +75,8 @@ struct SearchPage: Sendable {
 
     func original(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let file = try files.file(request.uri.queryParameters["path"])
-        let type = ImageFormat.sniff(file.bytes).map { "image/\($0.rawValue.lowercased())" } ?? "application/octet-stream"
+        let type =
+            ImageFormat.sniff(file.bytes).map { "image/\($0.rawValue.lowercased())" } ?? "application/octet-stream"
         let headers: HTTPFields = [
             .contentType: type, .cacheControl: Self.cacheControl, .init("X-Content-Type-Options")!: "nosniff",
         ]
