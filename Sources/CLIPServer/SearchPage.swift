@@ -65,23 +65,25 @@ struct SearchPage: Sendable {
                 "size must be one of \(ThumbnailCache.sizes.map(String.init).joined(separator: ", "))",
                 code: "invalid_size")
         }
-        let file = try files.file(parameters["path"])
+        var file = try files.file(parameters["path"])
         let headers: HTTPFields = [.contentType: "image/jpeg", .cacheControl: Self.cacheControl]
         return try await request.ifNoneMatch(headers: headers, eTag: "\"\(file.hash)-\(size)\"", context: context) {
             Response(
-                status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: try thumbnails.thumbnail(of: file, size: size))))
+                status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: try thumbnails.thumbnail(of: &file, size: size)))
+            )
         }
     }
 
     func original(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let file = try files.file(request.uri.queryParameters["path"])
-        let type =
-            ImageFormat.sniff(file.bytes).map { "image/\($0.rawValue.lowercased())" } ?? "application/octet-stream"
-        let headers: HTTPFields = [
-            .contentType: type, .cacheControl: Self.cacheControl, .init("X-Content-Type-Options")!: "nosniff",
-        ]
+        var file = try files.file(request.uri.queryParameters["path"])
+        var headers: HTTPFields = [.cacheControl: Self.cacheControl]
+        if let nosniff = HTTPFields.Element.Name("X-Content-Type-Options") { headers[nosniff] = "nosniff" }
         return try await request.ifNoneMatch(headers: headers, eTag: "\"\(file.hash)\"", context: context) {
-            Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: file.bytes)))
+            let bytes = try file.contents()
+            let type =
+                ImageFormat.sniff(bytes).map { "image/\($0.rawValue.lowercased())" } ?? "application/octet-stream"
+            return Response(
+                status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
     }
 

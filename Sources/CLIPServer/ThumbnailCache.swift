@@ -28,12 +28,13 @@ struct ThumbnailCache: Sendable {
     }
 
     /// The JPEG thumbnail of `file`, from the cache or made now (and cached).
-    func thumbnail(of file: IndexedImageFiles.File, size: Int) throws -> Data {
+    func thumbnail(of file: inout IndexedImageFiles.File, size: Int) throws -> Data {
         let cached = url(hash: file.hash, size: size)
         if let data = try? Data(contentsOf: cached), !data.isEmpty { return data }
+        let bytes = try file.contents()
         let jpeg: Data
         do {
-            jpeg = try Thumbnail.jpeg(data: file.bytes, name: file.path, maxSide: size, quality: Self.quality)
+            jpeg = try Thumbnail.jpeg(data: bytes, name: file.path, maxSide: size, quality: Self.quality)
         } catch {
             throw APIError(
                 .unprocessableContent,
