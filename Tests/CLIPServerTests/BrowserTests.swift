@@ -172,6 +172,7 @@ struct BrowserTests {
                     + " i.src = '/thumbnail?size=128&path=' + encodeURIComponent('\(fixture.photos.path)/../outside/secret.png'); })"
             )
             #expect(refused as? String == "refused")
+            #expect(try tab.errors() == [])
         }
     }
 
@@ -202,6 +203,7 @@ struct BrowserTests {
                 "Input.dispatchKeyEvent",
                 ["type": "keyDown", "key": "Escape", "code": "Escape", "windowsVirtualKeyCode": 27])
             #expect(try tab.evaluate("document.getElementById('query-image').hidden") as? Bool == true)
+            #expect(try tab.errors() == [])
         }
     }
 
@@ -231,6 +233,7 @@ struct BrowserTests {
                 #expect(right <= 390, "#\(id) ends at \(right)")
             }
             try Self.checkScreenshot(tab, name: "search-phone", width: 390, height: 844)
+            #expect(try tab.errors() == [])
         }
     }
 }

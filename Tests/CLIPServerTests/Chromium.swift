@@ -184,6 +184,17 @@ final class Chromium: @unchecked Sendable {
             ["width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile])
         try tab.send("Page.enable")
         try tab.send("Runtime.enable")
+        // Test-side only (never part of the page): record uncaught errors and failed promises
+        // of every document this tab loads, for ``Tab/errors()``.
+        try tab.send(
+            "Page.addScriptToEvaluateOnNewDocument",
+            [
+                "source": """
+                window.__clipTestErrors = [];
+                addEventListener('error', e => __clipTestErrors.push(String(e.message)));
+                addEventListener('unhandledrejection', e => __clipTestErrors.push(String(e.reason)));
+                """
+            ])
         return tab
     }
 
@@ -213,6 +224,11 @@ final class Chromium: @unchecked Sendable {
                 throw Failure(description: "\(expression): \(text ?? exception["text"] as? String ?? "exception")")
             }
             return (result["result"] as? [String: Any])?["value"]
+        }
+
+        /// The uncaught errors and unhandled promise rejections of the current document.
+        func errors() throws -> [String] {
+            try evaluate("window.__clipTestErrors || ['error recorder missing']") as? [String] ?? ["unreadable"]
         }
 
         /// Polls `condition` (a JavaScript expression) every 50 ms until it is true.
