@@ -24,8 +24,9 @@ import Foundation
 struct IndexedImageFiles: Sendable {
     let index: ImageIndex
 
-    /// An indexed image, open for reading.
-    struct File {
+    /// An indexed image, open for reading. (Unchecked: one request uses it at a time, moving it
+    /// to a thumbnail worker and back.)
+    struct File: @unchecked Sendable {
         var path: String
         /// Hex SHA-256 of the file's bytes.
         var hash: String

@@ -65,11 +65,12 @@ struct SearchPage: Sendable {
                 "size must be one of \(ThumbnailCache.sizes.map(String.init).joined(separator: ", "))",
                 code: "invalid_size")
         }
-        var file = try files.file(parameters["path"])
+        let file = try files.file(parameters["path"])
         let headers: HTTPFields = [.contentType: "image/jpeg", .cacheControl: Self.cacheControl]
         return try await request.ifNoneMatch(headers: headers, eTag: "\"\(file.hash)-\(size)\"", context: context) {
             Response(
-                status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: try thumbnails.thumbnail(of: &file, size: size)))
+                status: .ok,
+                body: .init(byteBuffer: ByteBuffer(bytes: try await thumbnails.thumbnail(of: file, size: size)))
             )
         }
     }

@@ -27,24 +27,55 @@ struct ThumbnailCache: Sendable {
         folder.appendingPathComponent(String(hash.prefix(2))).appendingPathComponent("\(hash)-\(size).jpg")
     }
 
-    /// The JPEG thumbnail of `file`, from the cache or made now (and cached).
-    func thumbnail(of file: inout IndexedImageFiles.File, size: Int) throws -> Data {
+    /// The JPEG thumbnail of `file`, from the cache or made now (and cached). Making one
+    /// (decode, resample, encode: tens to hundreds of milliseconds for a photo) runs on
+    /// ``workers``, off the threads that answer requests, so a page of 60 new thumbnails does not
+    /// hold up `/search` or the health check.
+    func thumbnail(of file: IndexedImageFiles.File, size: Int) async throws -> Data {
         let cached = url(hash: file.hash, size: size)
         if let data = try? Data(contentsOf: cached), !data.isEmpty { return data }
-        let bytes = try file.contents()
-        let jpeg: Data
-        do {
-            jpeg = try Thumbnail.jpeg(data: bytes, name: file.path, maxSide: size, quality: Self.quality)
-        } catch {
-            throw APIError(
-                .unprocessableContent,
-                "cannot make a thumbnail: \((error as? LocalizedError)?.errorDescription ?? "\(error)")",
-                type: "invalid_request_error", code: "invalid_image")
+        return try await Self.workers.run {
+            var file = file
+            let bytes = try file.contents()
+            let jpeg: Data
+            do {
+                jpeg = try Thumbnail.jpeg(data: bytes, name: file.path, maxSide: size, quality: Self.quality)
+            } catch {
+                throw APIError(
+                    .unprocessableContent,
+                    "cannot make a thumbnail: \((error as? LocalizedError)?.errorDescription ?? "\(error)")",
+                    type: "invalid_request_error", code: "invalid_image")
+            }
+            try? FileManager.default.createDirectory(
+                at: cached.deletingLastPathComponent(), withIntermediateDirectories: true)
+            // Not fsynced: a lost thumbnail is made again.
+            try? OutputFile.write(jpeg, to: cached, durable: false)
+            return jpeg
         }
-        try? FileManager.default.createDirectory(
-            at: cached.deletingLastPathComponent(), withIntermediateDirectories: true)
-        // Not fsynced: a lost thumbnail is made again.
-        try? OutputFile.write(jpeg, to: cached, durable: false)
-        return jpeg
+    }
+
+    /// Half the cores (at least one) make thumbnails; the others stay for the model and requests.
+    static let workers = BlockingWorkers(
+        label: "clip-server.thumbnails", width: max(1, ProcessInfo.processInfo.activeProcessorCount / 2))
+}
+
+/// Runs blocking work on at most `width` threads of a dispatch queue and awaits its result.
+final class BlockingWorkers: Sendable {
+    private let queue: DispatchQueue
+    private let slots: DispatchSemaphore
+
+    init(label: String, width: Int) {
+        queue = DispatchQueue(label: label, attributes: .concurrent)
+        slots = DispatchSemaphore(value: width)
+    }
+
+    func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { [slots] in
+                slots.wait()
+                defer { slots.signal() }
+                continuation.resume(with: Result { try work() })
+            }
+        }
     }
 }
