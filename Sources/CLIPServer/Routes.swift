@@ -184,7 +184,7 @@ struct Routes: Sendable {
                     maxBatch: options.maxBatch, maxWaitMs: Double(options.maxWait / .microseconds(1)) / 1000,
                     maxClientBatch: options.maxClientBatch, maxPayloadBytes: options.maxPayloadBytes,
                     maxConcurrent: options.maxConcurrent, contextLength: config.text.contextLength),
-                endpoints: Self.endpoints, index: try index?.info()))
+                endpoints: Self.endpoints + (index == nil ? [] : SearchPage.endpoints), index: try index?.info()))
     }
 
     // MARK: - Helpers

@@ -71,6 +71,13 @@ struct SearchPageTests {
             let changed = try await Self.get(client, "/", headers: ["If-None-Match": "\"other\""])
             #expect(changed.status == 200)
 
+            // /info lists the page's routes beside the API's.
+            let info = try await client.get("/info").json as? [String: Any]
+            let endpoints = info?["endpoints"] as? [String] ?? []
+            #expect(
+                endpoints.contains("GET /") && endpoints.contains("GET /thumbnail")
+                    && endpoints.contains("POST /search"))
+
             let folders = try #require(try await client.get("/page/folders").json as? [String: Any])
             #expect(folders["images"] as? Int == PageFixture.scenes.count)
             let listed = (folders["folders"] as? [[String: Any]] ?? []).compactMap { folder in
