@@ -67,6 +67,8 @@ final class Chromium: @unchecked Sendable {
             closeDescriptor(chromeReads)
             closeDescriptor(chromeWrites)
         }
+        // --no-sandbox: CI runs as root in a container, where Chromium's sandbox cannot start;
+        // the browser only ever loads this test's own page on loopback.
         let arguments = [
             executable, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
             "--user-data-dir=\(profile.path)", "--no-first-run", "--no-default-browser-check", "--hide-scrollbars",
