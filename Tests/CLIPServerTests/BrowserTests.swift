@@ -121,6 +121,12 @@ struct BrowserTests {
                     "getComputedStyle(document.getElementById('results')).gridTemplateColumns.split(' ').length")
                 as? Int ?? 0
             #expect(columns >= 5, "desktop grid has \(columns) columns")
+            // A file name with markup is shown as text (no element made from it), its thumbnail loaded.
+            #expect(try tab.evaluate("document.querySelectorAll('#results em').length") as? Int == 0)
+            #expect(try tab.evaluate("document.querySelectorAll('#results img').length") as? Int == expected.count)
+            let names = try tab.evaluate(
+                "Array.from(document.querySelectorAll('#results .name')).map(n => n.textContent)")
+            #expect((names as? [String])?.contains(String(PageFixture.markupName.dropFirst(5))) == true)
             try Self.checkScreenshot(tab, name: "search-desktop", width: 1280, height: 800)
 
             // The threshold hides results below it, at once, and shows them again.
@@ -160,7 +166,7 @@ struct BrowserTests {
             )
             try tab.waitUntil("document.querySelectorAll('#results li').length === \(inMore.count)")
             let shown = try tab.evaluate(Self.visiblePaths) as? [String] ?? []
-            #expect(shown == inMore.map(\.path) && shown.count == 4 && shown.allSatisfy { $0.hasPrefix(more + "/") })
+            #expect(shown == inMore.map(\.path) && shown.count == 5 && shown.allSatisfy { $0.hasPrefix(more + "/") })
 
             // The browser cannot reach files outside the index either.
             for (query, status) in SearchPageTests.traversals(fixture) {

@@ -25,7 +25,11 @@ struct PageFixture {
         ),
         ("more/orange-circle.png", .init(shape: .circle, colour: .orange, size: .small, position: .top, count: .three)),
         ("more/cyan-square.png", .init(shape: .square, colour: .cyan, size: .small, position: .center, count: .one)),
+        // A name with markup in it: the page must show it as text, never as HTML.
+        (Self.markupName, .init(shape: .triangle, colour: .yellow, size: .large, position: .left, count: .one)),
     ]
+
+    static let markupName = "more/<em>emphasis & \"quoted\" <img src=x onerror=alert(1)>.png"
 
     let root: URL
     var photos: URL { root.appendingPathComponent("photos") }

@@ -84,7 +84,7 @@ struct SearchPageTests {
                 (folder["path"] as? String).map { ($0, folder["images"] as? Int ?? -1) }
             }
             #expect(listed.map(\.0) == [fixture.photos.path, fixture.path("more"), fixture.path("shapes")])
-            #expect(listed.map(\.1) == [8, 4, 4])
+            #expect(listed.map(\.1) == [9, 5, 4])
         }
     }
 
