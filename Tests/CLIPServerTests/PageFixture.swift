@@ -66,10 +66,10 @@ struct PageFixture {
         )
         .write(to: fixture.secret)
         try FileManager.default.createSymbolicLink(at: fixture.link, withDestinationURL: fixture.secret)
-        let (status, _) = try runTool(
+        let (status, _, stderr) = try runToolCapturing(
             "clip-index",
             ["index", fixture.photos.path, "--db", fixture.database.path, "--model", Repository.demoModel])
-        guard status == 0 else { throw CocoaError(.fileWriteUnknown) }
+        guard status == 0 else { throw FixtureError(description: "clip-index index failed (\(status)): \(stderr)") }
         return fixture
     }
 
@@ -81,4 +81,8 @@ struct PageFixture {
     }
 
     func remove() { try? FileManager.default.removeItem(at: root) }
+
+    struct FixtureError: Error, CustomStringConvertible {
+        var description: String
+    }
 }
