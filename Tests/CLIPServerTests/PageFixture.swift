@@ -3,6 +3,12 @@ import Foundation
 
 @testable import CLIPServer
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A small photo folder for the search page's tests: synthetic scenes (the kind the bundled demo
 /// model was trained on, so "one large red circle in the center" has a known best match) in two
 /// sub-folders, indexed by the real `clip-index` binary with the demo model; beside it an
@@ -80,7 +86,22 @@ struct PageFixture {
         return (options, service)
     }
 
-    func remove() { try? FileManager.default.removeItem(at: root) }
+    /// Deletes the folder. Links are removed, never followed (Foundation's `removeItem` can
+    /// stop at a link to a folder that a test made, leaving the rest behind).
+    func remove() { Self.removeTree(root.path) }
+
+    static func removeTree(_ path: String) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        if info.st_mode & S_IFMT == S_IFDIR {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+                removeTree(path + "/" + name)
+            }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
 
     struct FixtureError: Error, CustomStringConvertible {
         var description: String
