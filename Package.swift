@@ -121,7 +121,9 @@ let package = Package(
             resources: [.copy("Page")]),
         .executableTarget(
             name: "clip-server",
-            dependencies: ["CLIPServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: [
+                "CLIPServer", "CLIPOutput", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         // Examples: the README's library sample, run by CLIPTests.
         .executableTarget(name: "getting-started", dependencies: ["CLIP"], path: "Examples/GettingStarted"),

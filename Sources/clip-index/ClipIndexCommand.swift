@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLIP
 import CLIPIndex
 import Foundation
 
@@ -20,6 +21,8 @@ struct ClipIndexCommand: ParsableCommand {
     )
 
     static func main() {
+        // A closed stderr or pipe is an error, not a signal (StandardStreams).
+        StandardStreams.ignoreBrokenPipeSignal()
         switch GlobalOptions.extract(Array(CommandLine.arguments.dropFirst())) {
         case .success(let arguments): main(arguments)
         case .failure(let code): exit(withError: code)

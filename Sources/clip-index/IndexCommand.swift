@@ -118,12 +118,12 @@ struct IndexCommand: ParsableCommand {
                         bar.finish()
                         // Decoder messages usually start with the path already.
                         let line = reason.hasPrefix(path) ? reason : "\(path): \(reason)"
-                        FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+                        StandardStreams.printError("error: \(line)\n")
                     }
                 })
         }
         bar.finish()
-        print(summary.jsonLine)
+        try writeOutput(summary.jsonLine + "\n")
     }
 
     var scanOptions: ScanOptions {

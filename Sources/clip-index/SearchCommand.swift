@@ -83,7 +83,7 @@ struct SearchCommand: ParsableCommand {
                     ? "{\"first\": \(Self.jsonString(a)), \"second\": \(Self.jsonString(b)), \"score\": \(score)}\n"
                     : String(format: "%.4f", score) + "\t\(a)\t\(b)\n"
             }
-            FileHandle.standardOutput.write(Data(out.utf8))
+            try writeOutput(out)
             return
         }
         let parsed = try catching { try SearchQuery(arguments: query, images: images) }
@@ -120,7 +120,7 @@ struct SearchCommand: ParsableCommand {
                 ? "{\"path\": \(Self.jsonString(hit.path)), \"score\": \(hit.score)}\n"
                 : String(format: "%.4f", hit.score) + "\t\(hit.path)\n"
         }
-        FileHandle.standardOutput.write(Data(out.utf8))
+        try writeOutput(out)
     }
 
     /// The rows of an (N, E) tensor.

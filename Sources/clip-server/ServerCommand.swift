@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLIPOutput
 import CLIPServer
 import Foundation
 import Logging
@@ -120,9 +121,10 @@ struct ServerCommand: AsyncParsableCommand {
         let app = buildApplication(options, index: indexService, logger: logger) { port in
             listening.set()
             // One line on stdout that scripts and tests wait for.
-            FileHandle.standardOutput.write(Data("clip-server: listening on http://\(host):\(port)\n".utf8))
+            // Best effort: a server whose stdout reader has gone keeps serving.
+            StandardStreams.write("clip-server: listening on http://\(host):\(port)\n", to: STDOUT_FILENO)
             if hasIndex {
-                FileHandle.standardOutput.write(Data("clip-server: search page at http://\(host):\(port)/\n".utf8))
+                StandardStreams.write("clip-server: search page at http://\(host):\(port)/\n", to: STDOUT_FILENO)
             }
         }
         do {
@@ -137,9 +139,25 @@ struct ServerCommand: AsyncParsableCommand {
         }
     }
 
+    /// Ignores SIGPIPE first (a closed stderr, or a client that hung up, is an error, not a
+    /// signal: ``StandardStreams``), then parses and runs as `AsyncParsableCommand.main` does.
+    static func main() async {
+        StandardStreams.ignoreBrokenPipeSignal()
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     /// Prints `error:` and `hint:` lines and returns the failure's exit status.
     static func exit(_ error: ServerStartupError) -> ExitCode {
-        FileHandle.standardError.write(Data(error.report.utf8))
+        StandardStreams.printError(error.report)
         return ExitCode(error.exitCode)
     }
 }

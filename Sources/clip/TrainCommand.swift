@@ -328,7 +328,7 @@ struct TrainCommand: ParsableCommand {
 /// Prints a status line on stderr unless `--quiet`.
 private func status(_ message: String) {
     guard GlobalOptions.verbosity > .quiet else { return }
-    FileHandle.standardError.write(Data("\(message)\n".utf8))
+    standardError("\(message)\n")
 }
 
 /// Set by SIGINT/SIGTERM so the training loop can save a checkpoint and stop.

@@ -19,7 +19,7 @@ enum CLIExit: Int32 {
 func fail(_ message: String, hint: String? = nil, _ kind: CLIExit) -> ExitCode {
     var text = "error: \(message)\n"
     if let hint, !hint.isEmpty { text += "hint: \(hint)\n" }
-    FileHandle.standardError.write(Data(text.utf8))
+    StandardStreams.printError(text)
     return ExitCode(kind.rawValue)
 }
 
@@ -77,8 +77,15 @@ enum GlobalOptions {
     }
 }
 
+/// Writes `text` on standard output, checked as in `clip`: a full disk or a failed write is
+/// exit 74 with an `error:` line; a reader that has gone ends the program quietly by SIGPIPE
+/// (``StandardStreams``).
+func writeOutput(_ text: String) throws {
+    do { try OutputFile.standardOutput.write(text) } catch { throw fail(error, .io) }
+}
+
 /// Prints `note: message` on stderr with `--verbose`.
 func note(_ message: @autoclosure () -> String) {
     guard GlobalOptions.verbose else { return }
-    FileHandle.standardError.write(Data("note: \(message())\n".utf8))
+    StandardStreams.printError("note: \(message())\n")
 }

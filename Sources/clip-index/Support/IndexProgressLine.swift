@@ -1,3 +1,4 @@
+import CLIP
 import Foundation
 
 #if canImport(Glibc)
@@ -28,12 +29,12 @@ final class IndexProgressLine {
         var line = "\(label) [" + String(repeating: "#", count: filled) + String(repeating: ".", count: 24 - filled)
         line += "] " + String(format: "%3d%% %d/%d files %.1f/s", Int(fraction * 100), done, total, rate)
         if rate > 0 && done < total { line += " ETA " + Self.duration(Double(total - done) / rate) }
-        FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
+        StandardStreams.printError("\r" + line + "\u{1B}[K")
     }
 
     /// Ends the line (before an error line, and at the end).
     func finish() {
-        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+        if drawn { StandardStreams.printError("\n") }
         drawn = false
     }
 

@@ -27,10 +27,10 @@ func warn(_ message: String) {
     standardError("warning: \(message)\n")
 }
 
-/// Writes to stderr, ignoring failures: `FileHandle.write(_:)` would crash on a full or
-/// closed stderr, and there is nowhere left to report that.
+/// Writes to stderr, ignoring failures (``StandardStreams/printError(_:)``): a full or closed
+/// stderr must never end the command, and there is nowhere left to report it.
 func standardError(_ text: String) {
-    try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
+    StandardStreams.printError(text)
 }
 
 /// Maps a library error to one `error:` line with its recovery hint. Errors that are not

@@ -1,3 +1,4 @@
+import CLIP
 import Foundation
 
 #if canImport(Glibc)
@@ -39,7 +40,7 @@ final class ProgressBar: @unchecked Sendable {
         var write: @Sendable (String) -> Void
 
         static var standardError: Sink {
-            Sink(isTerminal: isatty(STDERR_FILENO) == 1) { FileHandle.standardError.write(Data($0.utf8)) }
+            Sink(isTerminal: isatty(STDERR_FILENO) == 1) { StandardStreams.printError($0) }
         }
     }
 

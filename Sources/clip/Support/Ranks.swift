@@ -50,7 +50,7 @@ enum Ranks {
         // non-zero status, mpirun tears the job down and output written later may be lost.
         let reports = failing == world.rank
         if reports {
-            FileHandle.standardError.write(Data(held.utf8))
+            standardError(held)
         } else if world.rank == 0 {
             _ = fail(MPIError.rankFailed(rank: failing, worldSize: world.worldSize, during: during), .input)
         }
@@ -69,8 +69,7 @@ enum Ranks {
         } catch {
             let code = (error as? ExitCode)?.rawValue ?? 1
             if !(error is ExitCode) { _ = fail(error, .input) }
-            FileHandle.standardError.write(
-                Data("error: rank \(world.rank) of \(world.worldSize) failed; stopping every rank\n".utf8))
+            standardError("error: rank \(world.rank) of \(world.worldSize) failed; stopping every rank\n")
             world.abort(code: code)
         }
     }
