@@ -174,7 +174,7 @@ let package = Package(
         .testTarget(
             name: "CLIPServerTests",
             dependencies: [
-                "CLIPServer", "clip-server", "clip", "clip-index", "CLIP", "CLIPIndex",
+                "CLIPServer", "clip-server", "clip", "clip-index", "CLIP", "CLIPIndex", "CLIPTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
