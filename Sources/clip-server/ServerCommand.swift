@@ -67,6 +67,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Requests waiting for the model at once (more answer 429).")
     var maxConcurrent = 512
 
+    @Option(
+        help: ArgumentHelp(
+            "With --index: MiB of thumbnails kept in DB.thumbnails (least recently used go first; 0 keeps none).",
+            valueName: "mib"))
+    var thumbnailCacheMb = 1024.0
+
     @Option(help: "Seconds to finish in-flight requests after SIGTERM/SIGINT.")
     var shutdownTimeout = 30.0
 
@@ -92,6 +98,9 @@ struct ServerCommand: AsyncParsableCommand {
         guard maxWaitMs >= 0, maxPayloadMb > 0, shutdownTimeout >= 0 else {
             throw ValidationError("--max-wait-ms and --shutdown-timeout must be ≥ 0, --max-payload-mb > 0")
         }
+        guard (0...1_048_576.0).contains(thumbnailCacheMb) else {
+            throw ValidationError("--thumbnail-cache-mb must be from 0 to 1048576 (1 TiB)")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
     }
 
@@ -114,6 +123,7 @@ struct ServerCommand: AsyncParsableCommand {
         options.maxPayloadBytes = Int(maxPayloadMb * 1_048_576)
         options.maxConcurrent = maxConcurrent
         options.shutdownTimeout = .milliseconds(Int64(shutdownTimeout * 1000))
+        options.thumbnailCacheBytes = Int64(thumbnailCacheMb * 1_048_576)
         var logger = Logger(label: "clip-server")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let listening = Listening()
