@@ -89,15 +89,21 @@ let package = Package(
                 "CLIPDistributed",
             ]),
 
-        // Executables.
+        // Executables, and the command-line helpers clip and clip-index share (exit statuses,
+        // error lines, global options, checked stdout; package access only).
+        .target(
+            name: "CLISupport",
+            dependencies: ["CLIP", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "clip",
-            dependencies: ["CLIP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CLIP", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             resources: [.copy("Resources/demo")]
         ),
         .executableTarget(
             name: "clip-index",
-            dependencies: ["CLIP", "CLIPIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "CLIP", "CLIPIndex", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(
             name: "clip-bench",

@@ -37,11 +37,27 @@ public enum ChildProcess {
         return ends[1]
     }
 
-    /// Runs `executable` with `arguments` and waits for it. Standard input is /dev/null; standard
-    /// output and error are the given descriptors (nil: /dev/null). Every signal starts at its
-    /// default action and unblocked, whatever the test runner ignores or blocks.
+    /// Runs `executable` with `arguments` and waits for it (see ``spawn(_:_:stdout:stderr:)``).
     public static func run(_ executable: String, _ arguments: [String], stdout: Int32? = nil, stderr: Int32? = nil)
         throws -> Ending
+    {
+        let pid = try spawn(executable, arguments, stdout: stdout, stderr: stderr)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .ECHILD) }
+        }
+        // WIFEXITED / WEXITSTATUS / WTERMSIG are macros Swift does not import.
+        let signal = status & 0x7f
+        return signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
+    }
+
+    /// Starts `executable` with `arguments` and returns its process id (wait for it with
+    /// `waitpid`). Standard input is /dev/null; standard output and error are the given
+    /// descriptors (nil: /dev/null). Every signal starts at its default action and unblocked,
+    /// whatever the test runner ignores or blocks (a shell's background job ignores SIGINT, and an
+    /// ignored signal stays ignored across exec).
+    public static func spawn(_ executable: String, _ arguments: [String], stdout: Int32? = nil, stderr: Int32? = nil)
+        throws -> pid_t
     {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -70,12 +86,6 @@ public enum ChildProcess {
         var pid: pid_t = 0
         let code = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard code == 0 else { throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EINVAL) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .ECHILD) }
-        }
-        // WIFEXITED / WEXITSTATUS / WTERMSIG are macros Swift does not import.
-        let signal = status & 0x7f
-        return signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
+        return pid
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLIP
 import CLIPIndex
+import CLISupport
 import Foundation
 
 /// `clip-index`: `clip index` and `clip search` (which `clip` forwards here). A separate

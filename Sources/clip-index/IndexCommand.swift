@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLIP
 import CLIPIndex
+import CLISupport
 import Foundation
 
 /// `clip index DIR...`: brings the index up to date with the images under the folders.
@@ -123,7 +124,7 @@ struct IndexCommand: ParsableCommand {
                 })
         }
         bar.finish()
-        try writeOutput(summary.jsonLine + "\n")
+        try Output.print(summary.jsonLine)
     }
 
     var scanOptions: ScanOptions {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// The `clip` command-line tool: one subcommand per file in this folder.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 #if canImport(Glibc)

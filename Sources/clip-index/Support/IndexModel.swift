@@ -1,5 +1,6 @@
 import CLIP
 import CLIPIndex
+import CLISupport
 import Foundation
 
 /// How the index commands find and load a model: the name stored in the index is what the user

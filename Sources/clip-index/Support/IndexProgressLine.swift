@@ -1,4 +1,5 @@
 import CLIP
+import CLISupport
 import Foundation
 
 #if canImport(Glibc)
@@ -14,7 +15,7 @@ final class IndexProgressLine {
     private let start = Date()
     private var lastDraw = Date.distantPast
     private var drawn = false
-    private let enabled = isatty(STDERR_FILENO) == 1 && !GlobalOptions.quiet
+    private let enabled = isatty(STDERR_FILENO) == 1 && GlobalOptions.verbosity > .quiet
 
     init(label: String) { self.label = label }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// Options shared by every subcommand that loads a model.

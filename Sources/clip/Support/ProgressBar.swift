@@ -1,4 +1,5 @@
 import CLIP
+import CLISupport
 import Foundation
 
 #if canImport(Glibc)
