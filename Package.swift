@@ -174,7 +174,7 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: [
-                "clip", "clip-index", "CLIP", "CLIPIndex", "CLIPTestSupport",
+                "clip", "clip-index", "CLIP", "CLIPIndex", "CLIPTestSupport", "CLISupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .testTarget(

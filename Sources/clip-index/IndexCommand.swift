@@ -97,7 +97,7 @@ struct IndexCommand: ParsableCommand {
         // The model is loaded when the first image needs embedding: a rerun over unchanged
         // folders never loads it.
         var embedder: ImageEmbedder?
-        let bar = IndexProgressLine(label: "indexing")
+        let bar = ProgressBar(label: "indexing", total: nil, unit: .items)
         let summary = try catching {
             try index.update(
                 roots: roots, options: IndexOptions(scan: scanOptions, batchSize: batchSize),
@@ -114,7 +114,7 @@ struct IndexCommand: ParsableCommand {
                 },
                 events: { event in
                     switch event {
-                    case .progress(let done, let total): bar.update(done: done, total: total)
+                    case .progress(let done, let total): bar.update(done: Int64(done), total: Int64(total))
                     case .failed(let path, let reason):
                         bar.finish()
                         // Decoder messages usually start with the path already.
