@@ -6,7 +6,7 @@ import Testing
 
 // The search page in a real browser: headless Chromium (Debian's package, installed by
 // `scripts/setup --browser`) drives `clip serve --index` over loopback through the DevTools
-// protocol. Run with `CLIP_BROWSER_TESTS=1 swift test --filter BrowserTests` (.ci/run does);
+// protocol. Run with `CLIP_BROWSER_TESTS=1 swift test --no-parallel --filter BrowserTests` (.ci/run does);
 // screenshots are written to $CLIP_BROWSER_ARTIFACTS (default .build/ci-artifacts/browser).
 
 @Suite(
