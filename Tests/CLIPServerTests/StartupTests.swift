@@ -17,6 +17,10 @@ struct StartupTests {
             ("neither --model nor --index", ["--port", "0"], 64, "--index"),
             ("bad port", ["--model", Repository.demoModel, "--port", "70000"], 64, "--port"),
             (
+                "negative thumbnail cache", ["--index", index.db, "--thumbnail-cache-mb=-1", "--port", "0"], 64,
+                "--thumbnail-cache-mb"
+            ),
+            (
                 "unreadable model", ["--model", missing.path + ".safetensors", "--port", "0"], 66,
                 "cannot load the model"
             ),
