@@ -15,6 +15,8 @@ struct Routes: Sendable {
         "POST /v1/embeddings", "POST /embed", "POST /rank", "POST /classify", "POST /search", "GET /health",
         "GET /info", "GET /metrics",
     ]
+    /// The routes of a server without a model (`/health` answers 503 there, saying so).
+    static let serverEndpoints = ["GET /health", "GET /info", "GET /metrics"]
 
     func add(to router: Router<BasicRequestContext>) {
         router.add(middleware: APIErrorMiddleware(metrics: metrics))
@@ -37,7 +39,7 @@ struct Routes: Sendable {
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
         // The search page and the indexed images it shows (`GET /`, `/thumbnail`, ...).
-        if let index { SearchPage(index: index.index).add(to: router) }
+        if let index { SearchPage(index: index.index, thumbnailLimit: options.thumbnailCacheBytes).add(to: router) }
     }
 
     // MARK: - Handlers
@@ -173,18 +175,31 @@ struct Routes: Sendable {
         return try json(try await index.search(body, served: served))
     }
 
+    /// The server, its model (null without one: `--runs` alone), limits and routes. With a model
+    /// that is still loading it answers 503, as the model's endpoints do.
     func info() throws -> Response {
+        let runsEndpoints = options.runs == nil ? [] : RunReportRoutes.endpoints
+        guard !options.model.isEmpty else {
+            return try json(
+                InfoResponse(
+                    serves: ["training_reports"], endpoints: Self.serverEndpoints + runsEndpoints, runs: options.runs))
+        }
         let served = try slot.require()
         let config = served.model.configuration
+        var serves = ["embeddings"]
+        if index != nil { serves += ["search", "search_page"] }
+        if options.runs != nil { serves.append("training_reports") }
         return try json(
             InfoResponse(
-                model: served.name, architecture: config.architectureName, dimensions: config.embedDim,
-                imageSize: served.model.imageSize, parameters: served.model.parameterCount,
+                serves: serves, model: served.name, architecture: config.architectureName,
+                dimensions: config.embedDim, imageSize: served.model.imageSize,
+                parameters: served.model.parameterCount,
                 limits: .init(
                     maxBatch: options.maxBatch, maxWaitMs: Double(options.maxWait / .microseconds(1)) / 1000,
                     maxClientBatch: options.maxClientBatch, maxPayloadBytes: options.maxPayloadBytes,
                     maxConcurrent: options.maxConcurrent, contextLength: config.text.contextLength),
-                endpoints: Self.endpoints + (index == nil ? [] : SearchPage.endpoints), index: try index?.info()))
+                endpoints: Self.endpoints + (index == nil ? [] : SearchPage.endpoints) + runsEndpoints,
+                index: try index?.info(), runs: options.runs))
     }
 
     // MARK: - Helpers

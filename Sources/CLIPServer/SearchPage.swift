@@ -24,10 +24,16 @@ struct SearchPage: Sendable {
 
     static let cacheControl = "private, no-cache"
 
-    init(index: ImageIndex) {
+    /// The page of `index`; its thumbnails take at most `thumbnailLimit` bytes on disk. Starts
+    /// the cache's startup prune (thumbnails of images no longer indexed, then the limit) in the
+    /// background.
+    init(index: ImageIndex, thumbnailLimit: Int64 = ThumbnailCache.defaultLimit) {
         files = IndexedImageFiles(index: index)
-        thumbnails = ThumbnailCache(index: index.url)
+        thumbnails = ThumbnailCache(index: index.url, limit: thumbnailLimit)
         assets = PageAssets()
+        thumbnails.pruneInBackground {
+            (try? index.stored(under: "/")).map { Set($0.values.map(\.hash)) }
+        }
     }
 
     static let endpoints = ["GET /", "GET /page/folders", "GET /thumbnail", "GET /original"]
