@@ -15,7 +15,7 @@ struct Routes: Sendable {
         "POST /v1/embeddings", "POST /embed", "POST /rank", "POST /classify", "POST /search", "GET /health",
         "GET /info", "GET /metrics",
     ]
-    /// The routes of a server without a model (`/health` answers 503 there, saying so).
+    /// The routes of a server without a model (`/health` answers 200 there: nothing to load).
     static let serverEndpoints = ["GET /health", "GET /info", "GET /metrics"]
 
     func add(to router: Router<BasicRequestContext>) {
@@ -26,6 +26,9 @@ struct Routes: Sendable {
         router.post("/classify") { request, _ in try await classify(request) }
         router.post("/search") { request, _ in try await search(request) }
         router.get("/health") { _, _ -> Response in
+            // A report-only server (`--runs` without a model) has nothing to load: it is ready,
+            // so a readiness probe passes.
+            if options.model.isEmpty { return try json(["status": "ok"]) }
             if let failure = slot.loadError {
                 throw APIError(.serviceUnavailable, failure, type: "server_error", code: "model_failed")
             }
