@@ -51,6 +51,17 @@ import Testing
         }
         let d1 = Closeness(pooled.scalars, expected)
         #expect(d1.within(absolute: 1e-6), "avgPool2d: \(d1)")
+        // The 2 × 2 fast path adds in the general loop's order (0, then row by row): same bits.
+        var ordered: [Float] = []
+        for idx in indices([2, 3, 3, 4]) {
+            var s: Float = 0
+            for i in 0..<2 { for j in 0..<2 { s += Float(x.at([idx[0], idx[1], idx[2] * 2 + i, idx[3] * 2 + j])) } }
+            ordered.append(s * (1 / Float(4)))
+        }
+        let sameBits = zip(pooled.scalars, ordered).allSatisfy { $0.bitPattern == $1.bitPattern }
+        #expect(
+            sameBits, "avgPool2d 2 × 2 vs the ordered float sum: \(Closeness(pooled.scalars, ordered.map(Double.init)))"
+        )
 
         for (oh, ow) in [(1, 1), (3, 4), (5, 2), (7, 9)] {
             let a = Tensor.adaptiveAvgPool2d(x, outputSize: (oh, ow))
