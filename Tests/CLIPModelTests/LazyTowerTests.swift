@@ -140,9 +140,8 @@ import Testing
     /// for images tokenizes, through ``CLIP/tokenizer`` and `encodeText`, exactly as
     /// `CLIP.tokenize` does, and its text embeddings are the eager model's bit for bit.
     @Test func imageOnlyLoadTokenizesOnFirstUse() throws {
-        let (state, config) = try Self.state("vit-fp16.pt")
-        let eager = try CLIP(state: state, configuration: config)
-        let imageOnly = try CLIP(state: state, configuration: config, towers: [.image])
+        let eager = try CLIP.load(Self.demoModel)
+        let imageOnly = try CLIP.load(Self.demoModel, towers: [.image])
         let ids = try imageOnly.tokenizer.tokenize(Self.texts)
         #expect(ids == (try CLIP.tokenize(Self.texts)))
         let diff = Self.maxDifference(try imageOnly.encodeText(Self.texts), try eager.encodeText(Self.texts))

@@ -16,5 +16,7 @@ import Testing
         let b = Tensor(shape: [3, 2], scalars: [1, 0, 0, 1, 1, 1])
         #expect(Tensor.matmul(a, b).scalars == [4, 5, 10, 11])
         #expect(BLAS.threadCount == 1)
+        // Pinning BLAS to one thread (done before the first BLAS call) does not restart them.
+        #expect(BLAS.workerThreadsStarted == false)
     }
 }
