@@ -89,15 +89,21 @@ let package = Package(
                 "CLIPDistributed",
             ]),
 
-        // Executables.
+        // Executables, and the command-line helpers clip and clip-index share (exit statuses,
+        // error lines, global options, checked stdout; package access only).
+        .target(
+            name: "CLISupport",
+            dependencies: ["CLIP", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "clip",
-            dependencies: ["CLIP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CLIP", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             resources: [.copy("Resources/demo")]
         ),
         .executableTarget(
             name: "clip-index",
-            dependencies: ["CLIP", "CLIPIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "CLIP", "CLIPIndex", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(
             name: "clip-bench",
@@ -121,7 +127,9 @@ let package = Package(
             resources: [.copy("Page")]),
         .executableTarget(
             name: "clip-server",
-            dependencies: ["CLIPServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: [
+                "CLIPServer", "CLIPOutput", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         // Examples: the README's library sample, run by CLIPTests.
         .executableTarget(name: "getting-started", dependencies: ["CLIP"], path: "Examples/GettingStarted"),
@@ -166,13 +174,13 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: [
-                "clip", "clip-index", "CLIP", "CLIPIndex", "CLIPTestSupport",
+                "clip", "clip-index", "CLIP", "CLIPIndex", "CLIPTestSupport", "CLISupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .testTarget(
             name: "CLIPServerTests",
             dependencies: [
-                "CLIPServer", "clip-server", "clip", "clip-index", "CLIP", "CLIPIndex",
+                "CLIPServer", "clip-server", "clip", "clip-index", "CLIP", "CLIPIndex", "CLIPTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),

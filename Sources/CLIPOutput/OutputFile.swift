@@ -146,8 +146,11 @@ public final class OutputFile {
         while left > 0 {
             let n = systemWrite(descriptor, next, left)
             if n < 0 {
-                if errno == EINTR { continue }
-                let reason = OutputError.reason()
+                let code = errno
+                if code == EINTR { continue }
+                // The reader of standard output or a FIFO has gone: end as SIGPIPE would have.
+                if code == EPIPE && staged == nil { StandardStreams.brokenPipe() }
+                let reason = OutputError.reason(code)
                 discard()
                 throw OutputError.writeFailed(path: path, reason: reason)
             }

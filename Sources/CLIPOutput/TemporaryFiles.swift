@@ -53,6 +53,13 @@ enum TemporaryFiles {
         _ = path
     }
 
+    /// Removes every registered temporary file (async-signal-safe: `unlink` only).
+    static func removeAll() {
+        for slot in 0..<capacity {
+            if let path = slots[slot] { unlink(path) }
+        }
+    }
+
     private static func install() {
         for signal in [SIGINT, SIGTERM, SIGHUP] {
             let previous = setSignalHandler(signal, cleanUpAndReraise)
@@ -64,9 +71,7 @@ enum TemporaryFiles {
 
 /// Removes every registered temporary file, then dies of `signal` as if unhandled.
 private func cleanUpAndReraise(_ signal: Int32) {
-    for slot in 0..<TemporaryFiles.capacity {
-        if let path = TemporaryFiles.slots[slot] { unlink(path) }
-    }
+    TemporaryFiles.removeAll()
     _ = setSignalHandler(signal, nil)
     raise(signal)
 }

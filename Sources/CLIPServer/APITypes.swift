@@ -128,7 +128,8 @@ struct ClassifyResponse: Encodable, Sendable {
     var results: [Result]
 }
 
-/// `GET /info`.
+/// `GET /info`. Without a model (`--runs` alone) the model's fields and `limits` are null;
+/// `serves` says what the server offers, `endpoints` the routes that answer.
 struct InfoResponse: Encodable, Sendable {
     struct Limits: Encodable, Sendable {
         var maxBatch: Int
@@ -146,22 +147,29 @@ struct InfoResponse: Encodable, Sendable {
             case contextLength = "context_length"
         }
     }
-    var model: String
-    var architecture: String
-    var dimensions: Int
-    var imageSize: Int
-    var parameters: Int
-    var limits: Limits
+    /// What the server offers: `embeddings` (a model), `search` and `search_page` (`--index`),
+    /// `training_reports` (`--runs`).
+    var serves: [String]
+    var model: String?
+    var architecture: String?
+    var dimensions: Int?
+    var imageSize: Int?
+    var parameters: Int?
+    var limits: Limits?
     var endpoints: [String]
-    /// The served image index, or null (encoded as null, not left out).
+    /// The served image index, or null.
     var index: IndexInfo?
+    /// The folder of training runs (`--runs`), or null.
+    var runs: String?
     enum CodingKeys: String, CodingKey {
-        case model, architecture, dimensions, parameters, limits, endpoints, index
+        case serves, model, architecture, dimensions, parameters, limits, endpoints, index, runs
         case imageSize = "image_size"
     }
 
+    /// Every field is written, a missing one as null (not left out), so clients can rely on the keys.
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(serves, forKey: .serves)
         try container.encode(model, forKey: .model)
         try container.encode(architecture, forKey: .architecture)
         try container.encode(dimensions, forKey: .dimensions)
@@ -170,5 +178,6 @@ struct InfoResponse: Encodable, Sendable {
         try container.encode(limits, forKey: .limits)
         try container.encode(endpoints, forKey: .endpoints)
         try container.encode(index, forKey: .index)
+        try container.encode(runs, forKey: .runs)
     }
 }

@@ -18,17 +18,32 @@ import Foundation
 ///   unchanged, and the file is opened with `O_NOFOLLOW`): an indexed file or folder that was
 ///   replaced by a link to elsewhere answers 403.
 ///
-/// The bytes are read once, and their content hash (the cache key of thumbnails and the ETag) is
-/// the index's when size and mtime are unchanged, and computed from the bytes otherwise.
+/// The content hash (the cache key of thumbnails and the ETag) is the index's when size and mtime
+/// are unchanged, so a cached thumbnail or a 304 never reads the image; a changed file is read
+/// and hashed.
 struct IndexedImageFiles: Sendable {
     let index: ImageIndex
 
-    /// An indexed image read from disk.
-    struct File: Sendable {
+    /// An indexed image, open for reading. (Unchecked: one request uses it at a time, moving it
+    /// to a thumbnail worker and back.)
+    struct File: @unchecked Sendable {
         var path: String
-        /// Hex SHA-256 of `bytes`.
+        /// Hex SHA-256 of the file's bytes.
         var hash: String
-        var bytes: Data
+        fileprivate var handle: FileHandle
+        fileprivate var bytes: Data?
+
+        /// The file's bytes (read on the first call).
+        mutating func contents() throws -> Data {
+            if let bytes { return bytes }
+            do {
+                let data = try handle.readToEnd() ?? Data()
+                bytes = data
+                return data
+            } catch {
+                throw IndexedImageFiles.gone(path)
+            }
+        }
     }
 
     /// The indexed image at `requested` (a percent-decoded query parameter).
@@ -55,16 +70,14 @@ struct IndexedImageFiles: Sendable {
             let time = info.st_mtim
         #endif
         let mtime = Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-        let bytes: Data
-        do { bytes = try handle.readToEnd() ?? Data() } catch { throw Self.gone(path) }
-        var hash = stored.hash
-        if Int64(info.st_size) != stored.size || mtime != stored.mtime || !Self.isHexDigest(hash) {
+        var file = File(path: path, hash: stored.hash, handle: handle, bytes: nil)
+        if Int64(info.st_size) != stored.size || mtime != stored.mtime || !Self.isHexDigest(stored.hash) {
             // Changed since it was indexed: key it by what it holds now.
             var digest = SHA256()
-            bytes.withUnsafeBytes { digest.update($0) }
-            hash = digest.hexDigest()
+            try file.contents().withUnsafeBytes { digest.update($0) }
+            file.hash = digest.hexDigest()
         }
-        return File(path: path, hash: hash, bytes: bytes)
+        return file
     }
 
     static func isHexDigest(_ text: String) -> Bool {

@@ -15,6 +15,8 @@ struct Routes: Sendable {
         "POST /v1/embeddings", "POST /embed", "POST /rank", "POST /classify", "POST /search", "GET /health",
         "GET /info", "GET /metrics",
     ]
+    /// The routes of a server without a model (`/health` answers 200 there: nothing to load).
+    static let serverEndpoints = ["GET /health", "GET /info", "GET /metrics"]
 
     func add(to router: Router<BasicRequestContext>) {
         router.add(middleware: APIErrorMiddleware(metrics: metrics))
@@ -24,6 +26,9 @@ struct Routes: Sendable {
         router.post("/classify") { request, _ in try await classify(request) }
         router.post("/search") { request, _ in try await search(request) }
         router.get("/health") { _, _ -> Response in
+            // A report-only server (`--runs` without a model) has nothing to load: it is ready,
+            // so a readiness probe passes.
+            if options.model.isEmpty { return try json(["status": "ok"]) }
             if let failure = slot.loadError {
                 throw APIError(.serviceUnavailable, failure, type: "server_error", code: "model_failed")
             }
@@ -36,6 +41,8 @@ struct Routes: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
+        // The search page and the indexed images it shows (`GET /`, `/thumbnail`, ...).
+        if let index { SearchPage(index: index.index, thumbnailLimit: options.thumbnailCacheBytes).add(to: router) }
     }
 
     // MARK: - Handlers
@@ -171,18 +178,31 @@ struct Routes: Sendable {
         return try json(try await index.search(body, served: served))
     }
 
+    /// The server, its model (null without one: `--runs` alone), limits and routes. With a model
+    /// that is still loading it answers 503, as the model's endpoints do.
     func info() throws -> Response {
+        let runsEndpoints = options.runs == nil ? [] : RunReportRoutes.endpoints
+        guard !options.model.isEmpty else {
+            return try json(
+                InfoResponse(
+                    serves: ["training_reports"], endpoints: Self.serverEndpoints + runsEndpoints, runs: options.runs))
+        }
         let served = try slot.require()
         let config = served.model.configuration
+        var serves = ["embeddings"]
+        if index != nil { serves += ["search", "search_page"] }
+        if options.runs != nil { serves.append("training_reports") }
         return try json(
             InfoResponse(
-                model: served.name, architecture: config.architectureName, dimensions: config.embedDim,
-                imageSize: served.model.imageSize, parameters: served.model.parameterCount,
+                serves: serves, model: served.name, architecture: config.architectureName,
+                dimensions: config.embedDim, imageSize: served.model.imageSize,
+                parameters: served.model.parameterCount,
                 limits: .init(
                     maxBatch: options.maxBatch, maxWaitMs: Double(options.maxWait / .microseconds(1)) / 1000,
                     maxClientBatch: options.maxClientBatch, maxPayloadBytes: options.maxPayloadBytes,
                     maxConcurrent: options.maxConcurrent, contextLength: config.text.contextLength),
-                endpoints: Self.endpoints, index: try index?.info()))
+                endpoints: Self.endpoints + (index == nil ? [] : SearchPage.endpoints) + runsEndpoints,
+                index: try index?.info(), runs: options.runs))
     }
 
     // MARK: - Helpers

@@ -15,6 +15,7 @@ struct RunReportRoutes: Sendable {
     /// Logs parsed by earlier requests (only new lines are read again).
     let logs = LogHistoryCache()
     static let refreshSeconds = 30
+    static let endpoints = ["GET /runs/", "GET /runs/NAME/"]
 
     func add(to router: Router<BasicRequestContext>) {
         // The router ignores a trailing slash: "/runs" and "/runs/" are the same route.

@@ -24,10 +24,16 @@ struct SearchPage: Sendable {
 
     static let cacheControl = "private, no-cache"
 
-    init(index: ImageIndex) {
+    /// The page of `index`; its thumbnails take at most `thumbnailLimit` bytes on disk. Starts
+    /// the cache's startup prune (thumbnails of images no longer indexed, then the limit) in the
+    /// background.
+    init(index: ImageIndex, thumbnailLimit: Int64 = ThumbnailCache.defaultLimit) {
         files = IndexedImageFiles(index: index)
-        thumbnails = ThumbnailCache(index: index.url)
+        thumbnails = ThumbnailCache(index: index.url, limit: thumbnailLimit)
         assets = PageAssets()
+        thumbnails.pruneInBackground {
+            (try? index.stored(under: "/")).map { Set($0.values.map(\.hash)) }
+        }
     }
 
     static let endpoints = ["GET /", "GET /page/folders", "GET /thumbnail", "GET /original"]
@@ -69,18 +75,22 @@ struct SearchPage: Sendable {
         let headers: HTTPFields = [.contentType: "image/jpeg", .cacheControl: Self.cacheControl]
         return try await request.ifNoneMatch(headers: headers, eTag: "\"\(file.hash)-\(size)\"", context: context) {
             Response(
-                status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: try thumbnails.thumbnail(of: file, size: size))))
+                status: .ok,
+                body: .init(byteBuffer: ByteBuffer(bytes: try await thumbnails.thumbnail(of: file, size: size)))
+            )
         }
     }
 
     func original(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let file = try files.file(request.uri.queryParameters["path"])
-        let type = ImageFormat.sniff(file.bytes).map { "image/\($0.rawValue)" } ?? "application/octet-stream"
-        let headers: HTTPFields = [
-            .contentType: type, .cacheControl: Self.cacheControl, .init("X-Content-Type-Options")!: "nosniff",
-        ]
+        var file = try files.file(request.uri.queryParameters["path"])
+        var headers: HTTPFields = [.cacheControl: Self.cacheControl]
+        if let nosniff = HTTPFields.Element.Name("X-Content-Type-Options") { headers[nosniff] = "nosniff" }
         return try await request.ifNoneMatch(headers: headers, eTag: "\"\(file.hash)\"", context: context) {
-            Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: file.bytes)))
+            let bytes = try file.contents()
+            let type =
+                ImageFormat.sniff(bytes).map { "image/\($0.rawValue.lowercased())" } ?? "application/octet-stream"
+            return Response(
+                status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
     }
 

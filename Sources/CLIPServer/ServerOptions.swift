@@ -31,6 +31,9 @@ public struct ServerOptions: Sendable {
     public var maxPayloadBytes = 16 << 20
     /// The most requests waiting for or in the model at once (more answer 429 with `Retry-After`).
     public var maxConcurrent = 512
+    /// The most bytes the search page's thumbnails keep on disk (`DB.thumbnails`); past it the
+    /// least recently used go. 0 keeps none.
+    public var thumbnailCacheBytes: Int64 = 1 << 30
     /// How long a SIGTERM/SIGINT waits for in-flight requests before the process gives up on them.
     public var shutdownTimeout: Duration = .seconds(30)
 

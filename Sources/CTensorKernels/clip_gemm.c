@@ -1,5 +1,6 @@
 // Inference GEMM (see include/clip_gemm.h): tiles of up to 12 weight rows × 32 columns held in
-// registers (AVX-512: 24 zmm accumulators; AVX2: two passes of 6 × 16 with 12 ymm), each weight
+// registers (AVX-512: 24 zmm accumulators; AVX2: two passes of 6 × 16 with 12 ymm; a panel with
+// at most 16 real columns computes only those 16), each weight
 // value broadcast from the row in place, the packed panel streamed from L1/L2.
 //   N weight rows, K depth, M columns (tokens or output pixels), R rows in a tile (≤ 12)
 #include "clip_gemm.h"
@@ -124,8 +125,8 @@ static long group_panels(long k) {
             const long r0 = n0 + rows * b / blocks, r1 = n0 + rows * (b + 1) / blocks;                \
             const int count = (int)(r1 - r0);                                                         \
             for (long p = g0; p < g1; p++) {                                                          \
-                tile(count, k, w + r0 * ldw, ldw, panels + p * k * PANEL, buf);                       \
                 const long valid = m - p * PANEL < PANEL ? m - p * PANEL : PANEL;                     \
+                tile(count, valid, k, w + r0 * ldw, ldw, panels + p * k * PANEL, buf);                \
                 epilogue(count, buf, valid, r0, p * PANEL, out, ldo, transposed, scale, shift,         \
                          activation, residual, ldr);                                                  \
             }                                                                                         \
@@ -137,17 +138,30 @@ static long group_panels(long k) {
      float *out, long ldo, int transposed, const float *scale, const float *shift, int activation,      \
      const float *residual, long ldr)
 
+// Columns a tile computes for `valid` real columns of its panel: the first half alone when the
+// rest is padding (a text at batch 1 has 9 or so tokens), else all 32. Every computed output is
+// the same FMA chain either way; skipped columns are left as zeros for the epilogue.
+ALWAYS_INLINE int tile_columns(long valid) { return valid <= PANEL / 2 ? PANEL / 2 : PANEL; }
+
+ALWAYS_INLINE void zero_skipped_columns(int rows, int columns, float *buf) {
+    if (columns == PANEL) return;
+    for (int r = 0; r < rows; r++)
+        for (int j = columns; j < PANEL; j++) buf[r * PANEL + j] = 0.0f;
+}
+
 // MARK: - Portable path (any CPU; fmaf keeps the single-rounding chain)
 
-static void tile_scalar(int rows, long k, const float *w, long ldw, const float *panel, float *buf) {
+static void tile_scalar(int rows, long valid, long k, const float *w, long ldw, const float *panel, float *buf) {
+    const int columns = tile_columns(valid);
     for (int r = 0; r < rows; r++) {
         float acc[PANEL];
-        for (int j = 0; j < PANEL; j++) acc[j] = 0.0f;
+        for (int j = 0; j < columns; j++) acc[j] = 0.0f;
         const float *wr = w + r * ldw;
         for (long i = 0; i < k; i++)
-            for (int j = 0; j < PANEL; j++) acc[j] = fmaf(wr[i], panel[i * PANEL + j], acc[j]);
-        for (int j = 0; j < PANEL; j++) buf[r * PANEL + j] = acc[j];
+            for (int j = 0; j < columns; j++) acc[j] = fmaf(wr[i], panel[i * PANEL + j], acc[j]);
+        for (int j = 0; j < columns; j++) buf[r * PANEL + j] = acc[j];
     }
+    zero_skipped_columns(rows, columns, buf);
 }
 
 static void compute_scalar COMPUTE_PARAMS { COMPUTE_BODY(tile_scalar) }
@@ -183,7 +197,46 @@ AVX512 ALWAYS_INLINE void tile512_rows(const int rows, long k, const float *w, l
     }
 }
 
-AVX512 static void tile512(int rows, long k, const float *w, long ldw, const float *panel, float *buf) {
+// R rows × the first 16 columns in R zmm accumulators (a panel that is mostly padding).
+AVX512 ALWAYS_INLINE void tile512_half_rows(const int rows, long k, const float *w, long ldw, const float *panel,
+                                            float *buf) {
+    __m512 c0[TILE_ROWS];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) c0[r] = _mm512_setzero_ps();
+    for (long i = 0; i < k; i++) {
+        const __m512 b0 = _mm512_load_ps(panel + i * PANEL);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < rows; r++) c0[r] = _mm512_fmadd_ps(_mm512_set1_ps(w[r * ldw + i]), b0, c0[r]);
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) {
+        _mm512_store_ps(buf + r * PANEL, c0[r]);
+        _mm512_store_ps(buf + r * PANEL + 16, _mm512_setzero_ps());
+    }
+}
+
+AVX512 static void tile512_half(int rows, long k, const float *w, long ldw, const float *panel, float *buf) {
+    switch (rows) {
+    case 1: tile512_half_rows(1, k, w, ldw, panel, buf); break;
+    case 2: tile512_half_rows(2, k, w, ldw, panel, buf); break;
+    case 3: tile512_half_rows(3, k, w, ldw, panel, buf); break;
+    case 4: tile512_half_rows(4, k, w, ldw, panel, buf); break;
+    case 5: tile512_half_rows(5, k, w, ldw, panel, buf); break;
+    case 6: tile512_half_rows(6, k, w, ldw, panel, buf); break;
+    case 7: tile512_half_rows(7, k, w, ldw, panel, buf); break;
+    case 8: tile512_half_rows(8, k, w, ldw, panel, buf); break;
+    case 9: tile512_half_rows(9, k, w, ldw, panel, buf); break;
+    case 10: tile512_half_rows(10, k, w, ldw, panel, buf); break;
+    case 11: tile512_half_rows(11, k, w, ldw, panel, buf); break;
+    default: tile512_half_rows(12, k, w, ldw, panel, buf); break;
+    }
+}
+
+AVX512 static void tile512(int rows, long valid, long k, const float *w, long ldw, const float *panel, float *buf) {
+    if (tile_columns(valid) < PANEL) {
+        tile512_half(rows, k, w, ldw, panel, buf);
+        return;
+    }
     switch (rows) {
     case 1: tile512_rows(1, k, w, ldw, panel, buf); break;
     case 2: tile512_rows(2, k, w, ldw, panel, buf); break;
@@ -227,10 +280,11 @@ AVX2 ALWAYS_INLINE void tile256_rows(const int rows, long k, const float *w, lon
     }
 }
 
-AVX2 static void tile256(int rows, long k, const float *w, long ldw, const float *panel, float *buf) {
+AVX2 static void tile256(int rows, long valid, long k, const float *w, long ldw, const float *panel, float *buf) {
+    const int halves = tile_columns(valid) / 16;
     for (int r0 = 0; r0 < rows; r0 += 6) {
         const int count = rows - r0 < 6 ? rows - r0 : 6;
-        for (int half = 0; half < 2; half++) {
+        for (int half = 0; half < halves; half++) {
             const float *wr = w + r0 * ldw, *pp = panel + 16 * half;
             float *bb = buf + r0 * PANEL + 16 * half;
             switch (count) {
@@ -243,6 +297,7 @@ AVX2 static void tile256(int rows, long k, const float *w, long ldw, const float
             }
         }
     }
+    zero_skipped_columns(rows, halves * 16, buf);
 }
 
 AVX2 static void compute256 COMPUTE_PARAMS { COMPUTE_BODY(tile256) }

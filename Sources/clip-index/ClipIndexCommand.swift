@@ -1,5 +1,7 @@
 import ArgumentParser
+import CLIP
 import CLIPIndex
+import CLISupport
 import Foundation
 
 /// `clip-index`: `clip index` and `clip search` (which `clip` forwards here). A separate
@@ -20,6 +22,8 @@ struct ClipIndexCommand: ParsableCommand {
     )
 
     static func main() {
+        // A closed stderr or pipe is an error, not a signal (StandardStreams).
+        StandardStreams.ignoreBrokenPipeSignal()
         switch GlobalOptions.extract(Array(CommandLine.arguments.dropFirst())) {
         case .success(let arguments): main(arguments)
         case .failure(let code): exit(withError: code)

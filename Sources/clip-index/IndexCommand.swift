@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLIP
 import CLIPIndex
+import CLISupport
 import Foundation
 
 /// `clip index DIR...`: brings the index up to date with the images under the folders.
@@ -96,7 +97,7 @@ struct IndexCommand: ParsableCommand {
         // The model is loaded when the first image needs embedding: a rerun over unchanged
         // folders never loads it.
         var embedder: ImageEmbedder?
-        let bar = IndexProgressLine(label: "indexing")
+        let bar = ProgressBar(label: "indexing", total: nil, unit: .items)
         let summary = try catching {
             try index.update(
                 roots: roots, options: IndexOptions(scan: scanOptions, batchSize: batchSize),
@@ -113,17 +114,17 @@ struct IndexCommand: ParsableCommand {
                 },
                 events: { event in
                     switch event {
-                    case .progress(let done, let total): bar.update(done: done, total: total)
+                    case .progress(let done, let total): bar.update(done: Int64(done), total: Int64(total))
                     case .failed(let path, let reason):
                         bar.finish()
                         // Decoder messages usually start with the path already.
                         let line = reason.hasPrefix(path) ? reason : "\(path): \(reason)"
-                        FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+                        StandardStreams.printError("error: \(line)\n")
                     }
                 })
         }
         bar.finish()
-        print(summary.jsonLine)
+        try Output.print(summary.jsonLine)
     }
 
     var scanOptions: ScanOptions {

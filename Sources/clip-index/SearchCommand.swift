@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLIP
 import CLIPIndex
+import CLISupport
 import Foundation
 
 /// `clip search QUERY...`: ranked paths from the index.
@@ -83,7 +84,7 @@ struct SearchCommand: ParsableCommand {
                     ? "{\"first\": \(Self.jsonString(a)), \"second\": \(Self.jsonString(b)), \"score\": \(score)}\n"
                     : String(format: "%.4f", score) + "\t\(a)\t\(b)\n"
             }
-            FileHandle.standardOutput.write(Data(out.utf8))
+            try Output.write(Data(out.utf8), to: nil)
             return
         }
         let parsed = try catching { try SearchQuery(arguments: query, images: images) }
@@ -120,7 +121,7 @@ struct SearchCommand: ParsableCommand {
                 ? "{\"path\": \(Self.jsonString(hit.path)), \"score\": \(hit.score)}\n"
                 : String(format: "%.4f", hit.score) + "\t\(hit.path)\n"
         }
-        FileHandle.standardOutput.write(Data(out.utf8))
+        try Output.write(Data(out.utf8), to: nil)
     }
 
     /// The rows of an (N, E) tensor.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLIPOutput
 import CLIPServer
 import Foundation
 import Logging
@@ -66,6 +67,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Requests waiting for the model at once (more answer 429).")
     var maxConcurrent = 512
 
+    @Option(
+        help: ArgumentHelp(
+            "With --index: MiB of thumbnails kept in DB.thumbnails (least recently used go first; 0 keeps none).",
+            valueName: "mib"))
+    var thumbnailCacheMb = 1024.0
+
     @Option(help: "Seconds to finish in-flight requests after SIGTERM/SIGINT.")
     var shutdownTimeout = 30.0
 
@@ -91,6 +98,9 @@ struct ServerCommand: AsyncParsableCommand {
         guard maxWaitMs >= 0, maxPayloadMb > 0, shutdownTimeout >= 0 else {
             throw ValidationError("--max-wait-ms and --shutdown-timeout must be ≥ 0, --max-payload-mb > 0")
         }
+        guard (0...1_048_576.0).contains(thumbnailCacheMb) else {
+            throw ValidationError("--thumbnail-cache-mb must be from 0 to 1048576 (1 TiB)")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
     }
 
@@ -113,13 +123,19 @@ struct ServerCommand: AsyncParsableCommand {
         options.maxPayloadBytes = Int(maxPayloadMb * 1_048_576)
         options.maxConcurrent = maxConcurrent
         options.shutdownTimeout = .milliseconds(Int64(shutdownTimeout * 1000))
+        options.thumbnailCacheBytes = Int64(thumbnailCacheMb * 1_048_576)
         var logger = Logger(label: "clip-server")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let listening = Listening()
+        let hasIndex = indexService != nil
         let app = buildApplication(options, index: indexService, logger: logger) { port in
             listening.set()
             // One line on stdout that scripts and tests wait for.
-            FileHandle.standardOutput.write(Data("clip-server: listening on http://\(host):\(port)\n".utf8))
+            // Best effort: a server whose stdout reader has gone keeps serving.
+            StandardStreams.write("clip-server: listening on http://\(host):\(port)\n", to: STDOUT_FILENO)
+            if hasIndex {
+                StandardStreams.write("clip-server: search page at http://\(host):\(port)/\n", to: STDOUT_FILENO)
+            }
         }
         do {
             try await runServer(app, options: options, logger: logger)
@@ -133,9 +149,25 @@ struct ServerCommand: AsyncParsableCommand {
         }
     }
 
+    /// Ignores SIGPIPE first (a closed stderr, or a client that hung up, is an error, not a
+    /// signal: ``StandardStreams``), then parses and runs as `AsyncParsableCommand.main` does.
+    static func main() async {
+        StandardStreams.ignoreBrokenPipeSignal()
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     /// Prints `error:` and `hint:` lines and returns the failure's exit status.
     static func exit(_ error: ServerStartupError) -> ExitCode {
-        FileHandle.standardError.write(Data(error.report.utf8))
+        StandardStreams.printError(error.report)
         return ExitCode(error.exitCode)
     }
 }

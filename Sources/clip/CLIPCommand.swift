@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// The `clip` command-line tool: one subcommand per file in this folder.
@@ -52,6 +53,9 @@ struct CLIPCommand: AsyncParsableCommand {
     /// (`AsyncParsableCommand.main`), mapping unhandled output errors to exit 74.
     static func main() async {
         unblockTerminationSignals()
+        // A closed stderr or pipe is an error, not a signal; stdout's reader leaving still ends
+        // the command quietly (StandardStreams).
+        StandardStreams.ignoreBrokenPipeSignal()
         switch GlobalOptions.extract(Array(CommandLine.arguments.dropFirst())) {
         case .success(let arguments):
             // Photo search lives in the clip-index program (see IndexForwarding).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// `clip convert`: any readable checkpoint to safetensors (OpenAI keys) or a Hugging Face folder.

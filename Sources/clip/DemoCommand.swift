@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// `clip demo`: the offline main job on the bundled default model — a small CLIP trained here

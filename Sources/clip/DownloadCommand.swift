@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// `clip download`: fetch named models into the cache ahead of use.

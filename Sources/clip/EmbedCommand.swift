@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// `clip embed`: image and text embeddings as JSON, JSON Lines or NPY, streamed as computed.

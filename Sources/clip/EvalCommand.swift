@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// `clip eval`: zero-shot accuracy on a labelled folder, or image↔text retrieval on a caption table.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// `clip hidden-states`: per-token states of a text or image tower, as diffusion pipelines

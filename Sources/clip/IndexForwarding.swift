@@ -1,4 +1,6 @@
 import ArgumentParser
+import CLIP
+import CLISupport
 import Foundation
 
 #if canImport(Glibc)
@@ -25,6 +27,8 @@ enum IndexForwarding {
                 hint: "Build it: swift build -c release --product clip-index (or swift build -c release).", .model)
         }
         let argv = ([tool] + arguments).map { strdup($0) } + [nil]
+        // clip-index decides about SIGPIPE itself; an ignored signal would stay ignored across exec.
+        StandardStreams.restoreBrokenPipeSignal()
         execv(tool, argv)
         return fail("cannot run \(tool): \(String(cString: strerror(errno)))", .model)
     }

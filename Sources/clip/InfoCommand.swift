@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// `clip info`: what a checkpoint holds, as JSON.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// `clip models`: the names `--model` accepts, with sizes and whether each is cached.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// `clip preprocess --size N [--exif] IMAGE... -o out.npy`: OpenAI CLIP's image preprocessing

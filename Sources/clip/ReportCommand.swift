@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// `clip report DIR`: rebuilds a training run's report.html from its log.jsonl and newest

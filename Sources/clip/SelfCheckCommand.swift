@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 
 /// `clip selfcheck`: verifies the tensor engine on this machine.
 struct SelfCheckCommand: ParsableCommand {

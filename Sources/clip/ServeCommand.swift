@@ -1,4 +1,6 @@
 import ArgumentParser
+import CLIP
+import CLISupport
 import Foundation
 
 #if canImport(Glibc)
@@ -38,6 +40,8 @@ struct ServeCommand: ParsableCommand {
         }
         // Replace this process so signals (SIGTERM, SIGINT) reach the server directly.
         let argv = ([server.path] + arguments).map { strdup($0) } + [nil]
+        // clip-server decides about SIGPIPE itself; an ignored signal would stay ignored across exec.
+        StandardStreams.restoreBrokenPipeSignal()
         execv(server.path, argv)
         throw fail("cannot run \(server.path): \(String(cString: strerror(errno)))", .usage)
     }

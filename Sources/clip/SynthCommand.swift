@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIPSynthetic
+import CLISupport
 import Foundation
 
 /// `clip synth --output DIR --count N [--size 64] [--seed S] [--holdout-fraction 0.1] ...`:

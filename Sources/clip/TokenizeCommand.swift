@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// `clip tokenize`: CLIP token ids for texts, one JSON array per line (the contract of issue 3).

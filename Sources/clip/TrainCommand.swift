@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 #if canImport(Glibc)
@@ -328,7 +329,7 @@ struct TrainCommand: ParsableCommand {
 /// Prints a status line on stderr unless `--quiet`.
 private func status(_ message: String) {
     guard GlobalOptions.verbosity > .quiet else { return }
-    FileHandle.standardError.write(Data("\(message)\n".utf8))
+    standardError("\(message)\n")
 }
 
 /// Set by SIGINT/SIGTERM so the training loop can save a checkpoint and stop.

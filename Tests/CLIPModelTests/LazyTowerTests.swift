@@ -77,6 +77,23 @@ import Testing
         #expect(lazy.builtTowers == [.image, .text])
     }
 
+    /// int8 reaches a lazily built tower: a text-only int8 load, and the image tower it builds on
+    /// first use, give the eager int8 model's features bit for bit (and not the float32 ones).
+    @Test(arguments: ["vit.safetensors", "rn.safetensors"]) func int8ReachesTheLazilyBuiltTower(file: String) throws {
+        let (state, config) = try Self.state(file)
+        let (pixels, tokens) = try Self.inputs(file)
+        let eager = try CLIP(state: state, configuration: config, precision: .int8)
+        let lazy = try CLIP(state: state, configuration: config, towers: [.text], precision: .int8)
+        #expect(lazy.precision == .int8)
+        let textDiff = Self.maxDifference(try lazy.encodeText(tokens), try eager.encodeText(tokens))
+        let imageDiff = Self.maxDifference(try lazy.encodeImage(pixels), try eager.encodeImage(pixels))
+        let fp32Diff = Self.maxDifference(
+            try lazy.encodeText(tokens), try CLIP(state: state, configuration: config).encodeText(tokens))
+        print("\(file): lazy int8 vs eager int8: text \(textDiff), image \(imageDiff); vs float32 text \(fp32Diff)")
+        #expect(textDiff == 0 && imageDiff == 0)
+        #expect(fp32Diff > 0, "the lazily loaded text tower computed in float32")
+    }
+
     @Test func textOnlyMatchesTheFullDemoModel() throws {
         let full = try CLIP.load(Self.demoModel).encodeText(Self.texts)
         let tower = try CLIP.load(Self.demoModel, towers: [.text]).encodeText(Self.texts)

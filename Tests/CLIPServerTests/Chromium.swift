@@ -67,6 +67,8 @@ final class Chromium: @unchecked Sendable {
             closeDescriptor(chromeReads)
             closeDescriptor(chromeWrites)
         }
+        // --no-sandbox: CI runs as root in a container, where Chromium's sandbox cannot start;
+        // the browser only ever loads this test's own page on loopback.
         let arguments = [
             executable, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
             "--user-data-dir=\(profile.path)", "--no-first-run", "--no-default-browser-check", "--hide-scrollbars",
@@ -184,6 +186,17 @@ final class Chromium: @unchecked Sendable {
             ["width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile])
         try tab.send("Page.enable")
         try tab.send("Runtime.enable")
+        // Test-side only (never part of the page): record uncaught errors and failed promises
+        // of every document this tab loads, for ``Tab/errors()``.
+        try tab.send(
+            "Page.addScriptToEvaluateOnNewDocument",
+            [
+                "source": """
+                window.__clipTestErrors = [];
+                addEventListener('error', e => __clipTestErrors.push(String(e.message)));
+                addEventListener('unhandledrejection', e => __clipTestErrors.push(String(e.reason)));
+                """
+            ])
         return tab
     }
 
@@ -204,6 +217,7 @@ final class Chromium: @unchecked Sendable {
         }
 
         /// The value of a JavaScript expression (promises awaited); exceptions throw.
+        @discardableResult
         func evaluate(_ expression: String) throws -> Any? {
             let result = try send(
                 "Runtime.evaluate", ["expression": expression, "returnByValue": true, "awaitPromise": true])
@@ -212,6 +226,11 @@ final class Chromium: @unchecked Sendable {
                 throw Failure(description: "\(expression): \(text ?? exception["text"] as? String ?? "exception")")
             }
             return (result["result"] as? [String: Any])?["value"]
+        }
+
+        /// The uncaught errors and unhandled promise rejections of the current document.
+        func errors() throws -> [String] {
+            try evaluate("window.__clipTestErrors || ['error recorder missing']") as? [String] ?? ["unreadable"]
         }
 
         /// Polls `condition` (a JavaScript expression) every 50 ms until it is true.
@@ -252,20 +271,19 @@ final class Chromium: @unchecked Sendable {
         /// Types text into the focused element, then presses Enter.
         func type(_ text: String, thenEnter: Bool = true) throws {
             try send("Input.insertText", ["text": text])
-            if thenEnter {
-                for type in ["keyDown", "keyUp"] {
-                    try send(
-                        "Input.dispatchKeyEvent",
-                        ["type": type, "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "text": "\r"])
-                }
-            }
+            if thenEnter { try press("\r", key: "Enter", code: "Enter", keyCode: 13) }
         }
 
-        /// Presses a key that types a character (e.g. "/").
-        func press(_ key: String, code: String, keyCode: Int) throws {
+        /// Presses Enter on the focused element (submits a form, activates a button).
+        func pressEnter() throws { try press("\r", key: "Enter", code: "Enter", keyCode: 13) }
+
+        /// Presses a key; `text` is what it types ("/", "\r" for Enter), which is what makes
+        /// Chromium send `keypress` and activate buttons.
+        func press(_ text: String, key: String? = nil, code: String, keyCode: Int) throws {
+            let key = key ?? text
             try send(
                 "Input.dispatchKeyEvent",
-                ["type": "keyDown", "key": key, "code": code, "windowsVirtualKeyCode": keyCode, "text": key])
+                ["type": "keyDown", "key": key, "code": code, "windowsVirtualKeyCode": keyCode, "text": text])
             try send(
                 "Input.dispatchKeyEvent", ["type": "keyUp", "key": key, "code": code, "windowsVirtualKeyCode": keyCode])
         }

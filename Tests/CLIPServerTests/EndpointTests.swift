@@ -167,6 +167,7 @@ struct EndpointTests {
             let info = try await client.get("/info")
             let object = info.json as? [String: Any]
             #expect(object?["dimensions"] as? Int == 64)
+            #expect(object?["serves"] as? [String] == ["embeddings"] && object?["runs"] is NSNull)
             #expect((object?["limits"] as? [String: Any])?["max_client_batch"] as? Int == 64)
             _ = try await client.post("/v1/embeddings", json: ["input": ["a red circle"]])
             _ = try await client.post("/v1/embeddings", json: ["input": []])

@@ -6,7 +6,7 @@ import Testing
 
 // The training report in a real browser: headless Chromium (Debian's package, `scripts/setup
 // --browser`) over the DevTools pipe (Chromium.swift), the page served by `clip serve --runs`.
-// Run with `CLIP_BROWSER_TESTS=1 swift test --filter BrowserTests` (as the search page's tests);
+// Run with `CLIP_BROWSER_TESTS=1 swift test --no-parallel --filter BrowserTests` (as the search page's tests);
 // screenshots go to $CLIP_BROWSER_ARTIFACTS (default .build/ci-artifacts/browser).
 
 @Suite(

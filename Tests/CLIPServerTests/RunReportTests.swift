@@ -74,9 +74,36 @@ struct RunReportTests {
                 #expect(page.text.contains("http-equiv=\"refresh\""))
                 #expect(page.header("Cache-Control") == "no-store")
             }
-            // No model: the embedding side says so.
+            // No model: nothing to load, so the server is ready; the embedding side says there is no model.
             let health = try await client.get("/health")
-            #expect(health.status == 503 && health.errorCode == "model_failed", "\(health.text)")
+            #expect(health.status == 200 && health.text.contains("\"ok\""), "\(health.text)")
+            let embed = try await client.post("/embed", json: ["inputs": "a cat"])
+            #expect(embed.status == 503, "\(embed.text)")
+            // /info answers all the same: what the server serves, the model's fields null.
+            let info = try await client.get("/info")
+            #expect(info.status == 200, "\(info.text)")
+            let object = try #require(info.json as? [String: Any], "\(info.text)")
+            #expect(object["serves"] as? [String] == ["training_reports"], "\(info.text)")
+            #expect(object["runs"] as? String == runs.path)
+            for key in ["model", "architecture", "dimensions", "image_size", "parameters", "limits", "index"] {
+                #expect(object.keys.contains(key) && object[key] is NSNull, "\(key): \(info.text)")
+            }
+            let endpoints = object["endpoints"] as? [String] ?? []
+            #expect(endpoints.contains("GET /runs/") && !endpoints.contains("POST /v1/embeddings"), "\(info.text)")
+        }
+    }
+
+    /// Beside a model, /info names the runs folder and lists the report routes too.
+    @Test func infoNamesTheRunsBesideAModel() async throws {
+        let (base, runs) = try Self.makeRuns()
+        defer { try? FileManager.default.removeItem(at: base) }
+        try await withServer(Self.options(runs, model: Repository.demoModel)) { client in
+            let info = try await client.get("/info")
+            let object = try #require(info.json as? [String: Any], "\(info.text)")
+            #expect(object["serves"] as? [String] == ["embeddings", "training_reports"], "\(info.text)")
+            #expect(object["runs"] as? String == runs.path && object["dimensions"] as? Int == 64)
+            let endpoints = object["endpoints"] as? [String] ?? []
+            #expect(endpoints.contains("GET /runs/") && endpoints.contains("POST /v1/embeddings"), "\(info.text)")
         }
     }
 

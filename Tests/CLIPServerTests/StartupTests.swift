@@ -1,3 +1,4 @@
+import CLIPTestSupport
 import Foundation
 import Testing
 
@@ -15,6 +16,10 @@ struct StartupTests {
         let cases: [(String, [String], Int32, String)] = [
             ("neither --model nor --index", ["--port", "0"], 64, "--index"),
             ("bad port", ["--model", Repository.demoModel, "--port", "70000"], 64, "--port"),
+            (
+                "negative thumbnail cache", ["--index", index.db, "--thumbnail-cache-mb=-1", "--port", "0"], 64,
+                "--thumbnail-cache-mb"
+            ),
             (
                 "unreadable model", ["--model", missing.path + ".safetensors", "--port", "0"], 66,
                 "cannot load the model"
@@ -34,6 +39,25 @@ struct StartupTests {
                 "clip-server", ["--model", Repository.demoModel, "--port", "\(client.port)", "--log-level", "critical"])
             #expect(run.status == 69, "port in use: \(run.stderr)")
             #expect(run.stderr.contains("cannot listen on 127.0.0.1:\(client.port)"), "\(run.stderr)")
+        }
+    }
+
+    /// With stderr a pipe whose reader has gone, a failure still ends with its exit status
+    /// (before, SIGPIPE killed the server as it printed the error, or the write trapped where
+    /// SIGPIPE was ignored). The child starts with every signal at its default action.
+    @Test func aClosedStandardErrorKeepsTheExitStatus() throws {
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("none-\(UUID().uuidString).sqlite")
+        let cases: [(String, [String], Int32)] = [
+            ("clip-server", ["--model", Repository.demoModel, "--port", "70000"], 64),
+            ("clip-server", ["--index", missing.path, "--port", "0"], 66),
+            ("clip", ["serve", "--index", missing.path, "--port", "0"], 66),
+        ]
+        for (tool, arguments, status) in cases {
+            let stderr = ChildProcess.brokenPipe()
+            defer { close(stderr) }
+            let program = Repository.products.appendingPathComponent(tool).path
+            let ending = try ChildProcess.run(program, arguments, stderr: stderr)
+            #expect(ending == .exited(status), "\(tool) \(arguments): \(ending)")
         }
     }
 }

@@ -88,4 +88,24 @@ import Testing
         let same = zip(portable.scalars, plain.scalars).allSatisfy { $0.bitPattern == $1.bitPattern }
         #expect(same, "portable path: \(Closeness(portable.scalars, plain.scalars.map(Double.init)))")
     }
+
+    /// A row's outputs do not depend on how many rows share the product: the first M′ rows of a
+    /// 70-row product, computed alone, are bit-identical, whether the last panel runs at full
+    /// width or at half width (M′ ≤ 16, or a tail of ≤ 16 columns). Batch-invariant inference and
+    /// text that stops at the EOT rely on this.
+    @Test func rowsDoNotDependOnTheRowCount() {
+        var g = SeededGenerator(seed: 11)
+        let (m, k, n) = (70, 96, 29)
+        let x = Tensor.random([m, k], using: &g), w = Tensor.random([n, k], using: &g)
+        let b = Tensor.random([n], using: &g)
+        let full = Tensor.linear(x, weight: w, bias: b, activation: .quickGELU, residual: nil).scalars
+        for rows in [1, 9, 16, 17, 32, 33, 48, 50] {
+            let part = Tensor.linear(
+                x.sliced(dim: 0, range: 0..<rows).contiguous(), weight: w, bias: b, activation: .quickGELU,
+                residual: nil
+            ).scalars
+            let same = zip(part, full.prefix(rows * n)).allSatisfy { $0.bitPattern == $1.bitPattern }
+            #expect(same, "first \(rows) rows alone differ from the 70-row product")
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import CLIPTestSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -63,30 +64,9 @@ enum CLIRunner {
         )
     }
 
-    /// Starts `clip` with SIGINT and SIGTERM at their default actions and stderr discarded,
-    /// whatever the test runner inherited (a shell's background job ignores SIGINT, and an
-    /// ignored signal stays ignored across exec), and returns its process id.
+    /// Starts `clip` with every signal at its default action, stdout and stderr discarded
+    /// (``ChildProcess/spawn(_:_:stdout:stderr:)``), and returns its process id.
     static func spawn(_ arguments: [String]) throws -> pid_t {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t(), mask = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGINT)
-        sigaddset(&defaults, SIGTERM)
-        sigemptyset(&mask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv = ([executable.path] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let code = posix_spawn(&pid, executable.path, &actions, &attributes, argv, environ)
-        guard code == 0 else { throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EINVAL) }
-        return pid
+        try ChildProcess.spawn(executable.path, arguments)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import clip
+@testable import CLISupport
 
 /// The shared progress reporter: what it draws on a terminal and in a log, and that `quiet`
 /// silences both (the `--quiet` flag sets it for every bar).

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The OpenAI Python client against `clip serve`: `embeddings.create` must return `clip embed`'s rows.
 
-    scripts/reference/.venv/bin/pip install openai      # once (scripts/reference/venv first)
+    scripts/reference/venv --client                    # once: the OpenAI client, pinned
     swift build --product clip --product clip-server   # or -c release; set CLIP_BIN_DIR accordingly
     scripts/reference/.venv/bin/python scripts/reference/check_openai_client.py [--model PATH]
 

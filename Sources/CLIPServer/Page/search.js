@@ -87,7 +87,9 @@ function show(hits) {
 }
 
 // The slider spans the scores at hand (CLIP's cosine scores sit in a narrow band that depends
-// on the model), in steps of 0.005; its value is kept when still inside.
+// on the model), in steps of 0.005. At its lowest it stays there (every result shown); moved
+// up, its value is kept while still inside.
+let sliderMoved = false;
 function fitSlider(hits) {
   if (hits.length === 0) return;
   const scores = hits.map((hit) => hit.score);
@@ -95,7 +97,7 @@ function fitSlider(hits) {
   const high = Math.ceil(Math.max(...scores) * 20) / 20;
   slider.min = low;
   slider.max = Math.max(high, low + 0.05);
-  if (Number(slider.value) < low) slider.value = low;
+  if (!sliderMoved || Number(slider.value) < low) slider.value = low;
 }
 
 function applyThreshold() {
@@ -156,7 +158,10 @@ form.addEventListener("submit", (event) => {
   if (location.hash === hash) fromAddress(); else location.hash = hash;
 });
 window.addEventListener("hashchange", fromAddress);
-slider.addEventListener("input", applyThreshold);
+slider.addEventListener("input", () => {
+  sliderMoved = Number(slider.value) > Number(slider.min);  // at its lowest it follows the results
+  applyThreshold();
+});
 folderSelect.addEventListener("change", () => { if (current) search(current); });
 $("choose-image").addEventListener("click", () => fileInput.click());
 fileInput.addEventListener("change", () => searchImage(fileInput.files[0]));

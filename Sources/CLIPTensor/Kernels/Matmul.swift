@@ -167,13 +167,7 @@ extension Tensor {
     public static func linear(
         _ x: Tensor, weight: Tensor, bias: Tensor? = nil, batchInvariant: Bool = Parallel.batchInvariant
     ) -> Tensor {
-        precondition(weight.rank == 2, "linear weight must be (out, in), got \(weight.shape)")
-        let inFeatures = x.size(-1), outFeatures = weight.shape[0]
-        precondition(weight.shape[1] == inFeatures, "linear: input \(x.shape) does not match weight \(weight.shape)")
-        if let bias {
-            precondition(
-                bias.shape == [outFeatures], "linear: bias \(bias.shape) does not match weight \(weight.shape)")
-        }
+        let (inFeatures, outFeatures) = checkLinearShapes(x, weight: weight, bias: bias)
         let rows = x.count / max(inFeatures, 1)
         let out = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outFeatures])
         let x2 = x.rank == 2 ? x : x.reshaped([rows, inFeatures])
@@ -202,6 +196,18 @@ extension Tensor {
             GEMMOperand(x2), GEMMOperand(weight.transposed(0, 1)), m: rows, n: outFeatures, k: inFeatures,
             c: out.baseAddress, ldc: outFeatures, beta: beta)
         return out
+    }
+
+    /// Checks a linear layer's operands, x (…, I), weight (O, I) and bias (O), and returns (I, O).
+    static func checkLinearShapes(_ x: Tensor, weight: Tensor, bias: Tensor?) -> (inFeatures: Int, outFeatures: Int) {
+        precondition(weight.rank == 2, "linear weight must be (out, in), got \(weight.shape)")
+        let inFeatures = x.size(-1), outFeatures = weight.shape[0]
+        precondition(weight.shape[1] == inFeatures, "linear: input \(x.shape) does not match weight \(weight.shape)")
+        if let bias {
+            precondition(
+                bias.shape == [outFeatures], "linear: bias \(bias.shape) does not match weight \(weight.shape)")
+        }
+        return (inFeatures, outFeatures)
     }
 
     /// Element offsets of each batch entry (row-major over the leading `batchRank` dimensions).

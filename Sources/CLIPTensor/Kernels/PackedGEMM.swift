@@ -166,13 +166,7 @@ extension Tensor {
     static func packedLinear(
         _ x: Tensor, weight: Tensor, bias: Tensor?, activation: FusedActivation, residual: Tensor?
     ) -> Tensor {
-        precondition(weight.rank == 2, "linear weight must be (out, in), got \(weight.shape)")
-        let inFeatures = x.size(-1), outFeatures = weight.shape[0]
-        precondition(weight.shape[1] == inFeatures, "linear: input \(x.shape) does not match weight \(weight.shape)")
-        if let bias {
-            precondition(
-                bias.shape == [outFeatures], "linear: bias \(bias.shape) does not match weight \(weight.shape)")
-        }
+        let (inFeatures, outFeatures) = checkLinearShapes(x, weight: weight, bias: bias)
         let rows = x.count / max(inFeatures, 1)
         let out = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outFeatures])
         // Rows of x and of the weight need unit stride; row strides may be anything.

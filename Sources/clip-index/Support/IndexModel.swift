@@ -1,5 +1,6 @@
 import CLIP
 import CLIPIndex
+import CLISupport
 import Foundation
 
 /// How the index commands find and load a model: the name stored in the index is what the user
@@ -12,16 +13,10 @@ enum IndexModel {
     /// name is kept as spelled in `clip models`.
     static func storedName(_ model: String) -> String { IndexedModel.storedName(model) }
 
-    /// The file or folder `model` names, fetching a named model into the cache if needed (the
-    /// library's resolution, as every `clip` command's `--model`).
+    /// The file or folder `model` names, fetching a named model into the cache if needed (with
+    /// a progress bar), as every `clip` command's `--model` does.
     static func resolve(_ model: String, offline: Bool) throws -> URL {
-        var store = ModelStore.fromEnvironment()
-        if offline { store.offline = true }
-        do {
-            let resolved = try store.resolve(model)
-            if resolved.downloaded { note("fetched \(model) into \(resolved.url.path)") }
-            return resolved.url
-        } catch { throw fail(error, .model) }
+        try ModelResolution.resolve(model, offline: offline)
     }
 
     /// The whole model.

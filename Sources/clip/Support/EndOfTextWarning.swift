@@ -1,4 +1,5 @@
 import CLIP
+import CLISupport
 
 /// A typed `<|endoftext|>` (in any case: the tokenizer lower-cases first) becomes the end token,
 /// exactly as in OpenAI's tokenizer, and the text encoder reads its features at the first end

@@ -1,4 +1,5 @@
 import CLIP
+import CLISupport
 import Foundation
 
 /// The images `--images-from` names: a folder (walked recursively in sorted order, keeping the

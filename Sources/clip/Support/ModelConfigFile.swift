@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// Reads `--model-config FILE` (open_clip's model-config JSON), naming the file in errors.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// Options shared by every subcommand that loads a model.
@@ -23,38 +24,15 @@ struct ModelOptions: ParsableArguments {
         try Self.resolve(model, offline: loading.offline)
     }
 
-    /// Resolves a path or model name with the library's ``ModelStore/resolve(_:progress:)``
-    /// (the rule `CLIP.load` follows) and a progress bar for downloads; failures become one
-    /// `error:` line and exit 66.
+    /// Resolves a path or model name (``ModelResolution/resolve(_:offline:)``: the library's rule,
+    /// a progress bar for downloads, one `error:` line and exit 66 on failure).
     static func resolve(_ model: String, offline: Bool) throws -> URL {
-        var store = ModelStore.fromEnvironment()
-        if offline { store.offline = true }
-        let bars = DownloadBars()
-        defer { bars.finish() }
-        let resolved: ResolvedModel
-        do {
-            resolved = try store.resolve(model) { bars.update($0) }
-        } catch {
-            bars.finish()
-            throw fail(error, .model)
-        }
-        if let reference = resolved.reference {
-            let verb = resolved.downloaded ? "was fetched into" : "is cached at"
-            note("\(reference.displayName) \(verb) \(resolved.url.path)")
-        }
-        return resolved.url
+        try ModelResolution.resolve(model, offline: offline)
     }
 
     /// Downloads with a progress bar; failures become one `error:` line and exit 66.
     static func fetch(_ reference: ModelReference, from store: ModelStore) throws -> URL {
-        let bars = DownloadBars()
-        defer { bars.finish() }
-        do {
-            return try store.fetch(reference) { bars.update($0) }
-        } catch {
-            bars.finish()
-            throw fail(error, .model)
-        }
+        try ModelResolution.fetch(reference, from: store)
     }
 
     /// Loads the model (its linear layers in `precision`), mapping failures to one `error:`
@@ -145,32 +123,5 @@ struct ModelLoadingOptions: ParsableArguments {
         } catch {
             throw fail(error, .model)
         }
-    }
-}
-
-/// One progress bar per downloaded file.
-final class DownloadBars: @unchecked Sendable {
-    private let lock = NSLock()
-    private var bar: ProgressBar?
-    private var file = ""
-
-    func update(_ p: DownloadProgress) {
-        lock.lock()
-        defer { lock.unlock() }
-        if p.fileName != file || bar == nil {
-            bar?.finish()
-            file = p.fileName
-            // Downloads show at once: they are slow by nature and the user should see them start.
-            bar = ProgressBar(label: p.fileName, total: p.bytesExpected, unit: .bytes, delay: 0)
-            bar?.setBaseline(p.bytesResumed)
-        }
-        bar?.update(done: p.bytesReceived, total: p.bytesExpected)
-    }
-
-    func finish() {
-        lock.lock()
-        defer { lock.unlock() }
-        bar?.finish()
-        bar = nil
     }
 }

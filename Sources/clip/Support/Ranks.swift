@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import CLISupport
 import Foundation
 
 /// `clip` as one rank of an MPI job (`mpirun -np N clip train|embed ...`, or `srun`): joining,
@@ -7,7 +8,10 @@ import Foundation
 /// Without a launcher, ``join()`` returns nil and nothing of MPI is loaded.
 enum Ranks {
     /// While set, `fail` appends its message here instead of printing it (see ``agree(_:during:_:)``).
-    nonisolated(unsafe) static var heldErrors: String?
+    static var heldErrors: String? {
+        get { HeldErrors.text }
+        set { HeldErrors.text = newValue }
+    }
 
     /// Joins the job, checks the arguments against rank 0's digest and quietens ranks > 0.
     /// A missing MPI runtime is reported by rank 0 (as the launcher numbered it); every rank
@@ -50,7 +54,7 @@ enum Ranks {
         // non-zero status, mpirun tears the job down and output written later may be lost.
         let reports = failing == world.rank
         if reports {
-            FileHandle.standardError.write(Data(held.utf8))
+            standardError(held)
         } else if world.rank == 0 {
             _ = fail(MPIError.rankFailed(rank: failing, worldSize: world.worldSize, during: during), .input)
         }
@@ -69,8 +73,7 @@ enum Ranks {
         } catch {
             let code = (error as? ExitCode)?.rawValue ?? 1
             if !(error is ExitCode) { _ = fail(error, .input) }
-            FileHandle.standardError.write(
-                Data("error: rank \(world.rank) of \(world.worldSize) failed; stopping every rank\n".utf8))
+            standardError("error: rank \(world.rank) of \(world.worldSize) failed; stopping every rank\n")
             world.abort(code: code)
         }
     }

@@ -1,4 +1,5 @@
 import CLIP
+import CLISupport
 import Foundation
 
 // `clip embed` on a diffusers single-tower folder: SDXL's text_encoder_2 gives its pooled

@@ -7,11 +7,11 @@ import Foundation
 /// through unchanged. Foundation's are reworded: `NSCocoaErrorDomain error 256` becomes
 /// "cannot read FILE: Is a directory", a `DecodingError` names the JSON key path and what was
 /// wrong there, instead of the type's debug dump.
-struct ReadableError {
-    var message: String
-    var hint: String?
+package struct ReadableError {
+    package var message: String
+    package var hint: String?
 
-    init(_ error: any Error) {
+    package init(_ error: any Error) {
         if let decoding = error as? DecodingError {
             (message, hint) = Self.describe(decoding)
             return

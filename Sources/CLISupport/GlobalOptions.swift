@@ -3,18 +3,18 @@ import CLIP
 import Foundation
 
 /// How chatty `clip` is on stderr: `--quiet` drops progress bars and notes, `--verbose` adds notes.
-enum Verbosity: Int, Comparable, Sendable {
+package enum Verbosity: Int, Comparable, Sendable {
     case quiet, normal, verbose
-    static func < (a: Verbosity, b: Verbosity) -> Bool { a.rawValue < b.rawValue }
+    package static func < (a: Verbosity, b: Verbosity) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// Options every subcommand accepts (`--quiet`, `--verbose`, `--threads N`), taken out of the
 /// arguments before ArgumentParser sees them so that each subcommand need not declare them.
-/// They are listed in `clip --help`.
-enum GlobalOptions {
-    nonisolated(unsafe) private(set) static var verbosity: Verbosity = .normal
+/// They are listed in `clip --help`; `clip-index` takes the same.
+package enum GlobalOptions {
+    nonisolated(unsafe) package private(set) static var verbosity: Verbosity = .normal
 
-    static let help = """
+    package static let help = """
           --quiet               No progress bars or notes on stderr (errors are still printed).
           --verbose             Notes on stderr: resolved model paths, timings.
           --threads N           Worker threads for the tensor engine and BLAS (default: all cores).
@@ -22,7 +22,7 @@ enum GlobalOptions {
 
     /// Removes the global options from `arguments` (stopping at `--`) and applies them; a bad
     /// value prints one `error:` line and returns the usage exit code.
-    static func extract(_ arguments: [String]) -> Result<[String], ExitCode> {
+    package static func extract(_ arguments: [String]) -> Result<[String], ExitCode> {
         var rest: [String] = []
         var index = 0
         while index < arguments.count {
@@ -58,7 +58,7 @@ enum GlobalOptions {
     }
 
     /// Ranks other than 0 of an MPI job print errors only (rank 0 reports progress).
-    static func quietenRank() { verbosity = .quiet }
+    package static func quietenRank() { verbosity = .quiet }
 
     private static func applyThreads(_ value: String) -> Int? {
         guard let n = Int(value), (1...1024).contains(n) else {
@@ -73,7 +73,7 @@ enum GlobalOptions {
 }
 
 /// Prints `note: message` on stderr with `--verbose`.
-func note(_ message: @autoclosure () -> String) {
+package func note(_ message: @autoclosure () -> String) {
     guard GlobalOptions.verbosity >= .verbose else { return }
     standardError("note: \(message())\n")
 }

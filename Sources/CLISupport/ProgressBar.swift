@@ -1,3 +1,4 @@
+import CLIP
 import Foundation
 
 #if canImport(Glibc)
@@ -6,8 +7,8 @@ import Foundation
     import Darwin
 #endif
 
-/// The one progress reporter of `clip`: a line on stderr for downloads, hashing, conversion,
-/// embedding, evaluation and training steps,
+/// The one progress reporter of `clip` and `clip-index`: a line on stderr for downloads,
+/// hashing, conversion, embedding, indexing, evaluation and training steps,
 /// `label [#####...................]  21% 150/700 2.50 steps/s ETA 3m40s loss 1.2345`.
 ///
 /// On a terminal the line is redrawn in place (at most ten times a second) once the work has
@@ -26,20 +27,25 @@ import Foundation
 /// steps.update(done: 201, detail: String(format: "loss %.4f lr %.2e", loss, lr))
 /// steps.finish()
 /// ```
-final class ProgressBar: @unchecked Sendable {
+package final class ProgressBar: @unchecked Sendable {
     /// What is counted: bytes print as MB, items and steps as counts.
-    enum Unit { case bytes, items, steps }
+    package enum Unit: Sendable { case bytes, items, steps }
 
     /// What the bar does when stderr is not a terminal.
-    enum OffTerminal { case silent, linePerTenth }
+    package enum OffTerminal: Sendable { case silent, linePerTenth }
 
     /// Where the bar draws; tests pass a recorder.
-    struct Sink: Sendable {
-        var isTerminal: Bool
-        var write: @Sendable (String) -> Void
+    package struct Sink: Sendable {
+        package var isTerminal: Bool
+        package var write: @Sendable (String) -> Void
 
-        static var standardError: Sink {
-            Sink(isTerminal: isatty(STDERR_FILENO) == 1) { FileHandle.standardError.write(Data($0.utf8)) }
+        package init(isTerminal: Bool, write: @escaping @Sendable (String) -> Void) {
+            self.isTerminal = isTerminal
+            self.write = write
+        }
+
+        package static var standardError: Sink {
+            Sink(isTerminal: isatty(STDERR_FILENO) == 1) { StandardStreams.printError($0) }
         }
     }
 
@@ -58,7 +64,7 @@ final class ProgressBar: @unchecked Sendable {
     private var drawn = false
 
     /// `total` may be nil (unknown) and set later with `update(done:total:detail:)`.
-    init(
+    package init(
         label: String, total: Int64?, unit: Unit, delay: TimeInterval = 2, offTerminal: OffTerminal = .silent,
         quiet: Bool = GlobalOptions.verbosity == .quiet, sink: Sink = .standardError, start: Date = Date()
     ) {
@@ -73,16 +79,16 @@ final class ProgressBar: @unchecked Sendable {
     }
 
     /// Progress reported as (done, total) pairs, as the library's `progress:` callbacks do.
-    var reporter: (Int, Int) -> Void {
+    package var reporter: (Int, Int) -> Void {
         { [self] done, total in update(done: Int64(done), total: Int64(total)) }
     }
 
     /// Work that was done before this run started (a resumed download or training run): not
     /// counted in the rate.
-    func setBaseline(_ value: Int64) { lock.withLock { baseline = value } }
+    package func setBaseline(_ value: Int64) { lock.withLock { baseline = value } }
 
     /// Reports `done` units (of `newTotal`, if it changed), with `detail` (e.g. the loss) after the counter.
-    func update(done: Int64, total newTotal: Int64? = nil, detail: String? = nil, now: Date = Date()) {
+    package func update(done: Int64, total newTotal: Int64? = nil, detail: String? = nil, now: Date = Date()) {
         guard enabled else { return }
         lock.lock()
         defer { lock.unlock() }
@@ -104,14 +110,14 @@ final class ProgressBar: @unchecked Sendable {
     }
 
     /// Ends the line if a bar was drawn in place.
-    func finish() {
+    package func finish() {
         lock.lock()
         defer { lock.unlock() }
         if drawn { sink.write("\n") }
         drawn = false
     }
 
-    func line(done: Int64, elapsed: TimeInterval, detail: String? = nil) -> String {
+    package func line(done: Int64, elapsed: TimeInterval, detail: String? = nil) -> String {
         var text = label
         let rate = elapsed > 0 ? Double(max(0, done - baseline)) / elapsed : 0
         if let total, total > 0 {
@@ -145,7 +151,7 @@ final class ProgressBar: @unchecked Sendable {
         }
     }
 
-    static func duration(_ seconds: Double) -> String {
+    package static func duration(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
         return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
     }
