@@ -61,7 +61,9 @@ public struct CLIP: Sendable {
     /// Where the weights came from; ``WeightFormat/initialized`` for a freshly initialised model.
     public let format: WeightFormat
     /// The tokenizer: the bundled OpenAI BPE (Hugging Face folders carry the same vocabulary).
-    public let tokenizer: Tokenizer
+    /// Built on first use (about 50 ms of CPU, once per process) and shared, so a model that
+    /// only embeds images never builds it; throws only when the bundled vocabulary is missing.
+    public var tokenizer: Tokenizer { get throws { try Tokenizer.bundled() } }
     /// Number of learnable parameters (BatchNorm running statistics excluded, as in PyTorch).
     public let parameterCount: Int
     /// The arithmetic of the linear layers (``Precision/int8``: transformer blocks in int8).
@@ -89,9 +91,10 @@ public struct CLIP: Sendable {
         _ url: URL, configuration: CLIPConfiguration? = nil, activation: Activation? = nil,
         towers: Set<Tower> = [.image, .text], precision: Precision = .fp32
     ) throws -> CLIP {
-        // The bundled BPE vocabulary (about 60 ms to build) is made on another core while the
-        // file is parsed and converted; the model's init then finds it ready.
-        DispatchQueue.global(qos: .userInitiated).async { _ = try? Tokenizer.bundled() }
+        // The bundled BPE vocabulary (about 50 ms to build) is made on another core while the
+        // file is parsed and converted, when the text tower is asked for: text queries then
+        // find it ready, image-only loads never build it (``tokenizer`` builds it on first use).
+        if towers.contains(.text) { DispatchQueue.global(qos: .userInitiated).async { _ = try? Tokenizer.bundled() } }
         let state = try WeightLoader.load(url)
         if towers == Set(Tower.allCases) {
             return try CLIP(state: state, configuration: configuration, activation: activation, precision: precision)
@@ -123,7 +126,6 @@ public struct CLIP: Sendable {
         // Counted from the file's shapes: the unbuilt tower's parameters exist all the same.
         parameterCount = state.tensors.filter { CLIP.isParameter($0.key) }.values.reduce(0) { $0 + $1.elementCount }
         weightDType = CLIP.dominantDType(state)
-        tokenizer = try Tokenizer.bundled()
     }
 
     /// Builds a model from a loaded state dict (strict: every tensor must be used, with the
@@ -183,7 +185,6 @@ public struct CLIP: Sendable {
         precision = store.precision
         parameterCount = store.parameters.reduce(0) { $0 + $1.variable.value.count }
         weightDType = .float32
-        tokenizer = try Tokenizer.bundled()
     }
 
     /// The image tower from `store` (checkpoint keys `visual.*`).

@@ -28,7 +28,7 @@ final class ServedModel: Sendable {
         let t = contextLength
         var counts: [Int] = []
         for (index, text) in texts.enumerated() {
-            let count = model.tokenizer.encode(text).count + 2
+            let count = try model.tokenizer.encode(text).count + 2
             if count > t && !truncate {
                 throw APIError.invalid(
                     "input \(index) has \(count) tokens, more than the model's context of \(t); "

@@ -54,7 +54,7 @@ struct ClassifyCommand: ParsableCommand {
         guard !images.isEmpty else { throw fail("no images", hint: "Pass image files as arguments.", .usage) }
         let prompts = try templateOptions.prompts()
         let model = try modelOptions.load(precision: precisionOption.value)
-        EndOfTextWarning.check(classNames, tokenizer: model.tokenizer, what: "label")
+        EndOfTextWarning.check(classNames, tokenizer: try model.tokenizer, what: "label")
         let classifier: ZeroShotClassifier
         let features: Tensor
         do {

@@ -200,10 +200,10 @@ struct EmbedCommand: ParsableCommand {
 
     func embedTexts(_ texts: [String], _ model: CLIP) throws -> Tensor {
         let context = model.configuration.text.contextLength
-        for (i, row) in model.tokenizer.encode(texts).enumerated() where row.count + 2 > context {
+        for (i, row) in try model.tokenizer.encode(texts).enumerated() where row.count + 2 > context {
             warn("text \(i) is longer than \(context) tokens and was truncated")
         }
-        EndOfTextWarning.check(texts, tokenizer: model.tokenizer)
+        EndOfTextWarning.check(texts, tokenizer: try model.tokenizer)
         do {
             // Batches of 32, as images: memory stays bounded, and `mpirun` shares of whole batches
             // give the same bits as one process.

@@ -152,4 +152,18 @@ import Testing
             try CLIP(state: state, configuration: config)
         }
     }
+
+    /// The tokenizer is built on first use (image-only loads never need it): a model loaded
+    /// for images tokenizes, through ``CLIP/tokenizer`` and `encodeText`, exactly as
+    /// `CLIP.tokenize` does, and its text embeddings are the eager model's bit for bit.
+    @Test func imageOnlyLoadTokenizesOnFirstUse() throws {
+        let eager = try CLIP.load(Self.demoModel)
+        let imageOnly = try CLIP.load(Self.demoModel, towers: [.image])
+        let ids = try imageOnly.tokenizer.tokenize(Self.texts)
+        #expect(ids == (try CLIP.tokenize(Self.texts)))
+        let diff = Self.maxDifference(try imageOnly.encodeText(Self.texts), try eager.encodeText(Self.texts))
+        print("image-only load, texts tokenized on first use vs eager: max difference \(diff) (tolerance 0)")
+        #expect(diff == 0)
+        #expect(imageOnly.builtTowers == [.image, .text])
+    }
 }

@@ -22,5 +22,8 @@ void cblas_sgemv(const enum CLIP_CBLAS_ORDER order, const enum CLIP_CBLAS_TRANSP
 void clip_blas_set_threads(int n);
 /// The number of threads BLAS uses now (1 where unknown).
 int clip_blas_get_threads(void);
+/// 1 while OpenBLAS's worker threads exist, 0 when they do not (swift-clip joins them before
+/// main, see clip_cblas.c), −1 where unknown (another BLAS, Accelerate).
+int clip_blas_worker_threads_started(void);
 
 #endif

@@ -81,4 +81,12 @@ public enum BLAS {
 
     /// Threads BLAS uses per call (1 once swift-clip has made a BLAS call).
     public static var threadCount: Int { Int(clip_blas_get_threads()) }
+
+    /// Whether OpenBLAS's worker threads exist (nil where unknown: another BLAS). False unless
+    /// something asked BLAS for more than one thread: they are joined before `main`, since an
+    /// idle OpenBLAS worker spins on `sched_yield` for ~45 ms of a core after the library loads.
+    public static var workerThreadsStarted: Bool? {
+        let started = clip_blas_worker_threads_started()
+        return started < 0 ? nil : started == 1
+    }
 }

@@ -61,7 +61,7 @@ extension Trainer {
         let ranks = collective.worldSize
         if ranks > 1 { try checkDataParallel(samples: dataset.count) }
         let loader = try DataLoader(
-            source: dataset, batchSize: options.batchSize, imageSize: model.imageSize, tokenizer: model.tokenizer,
+            source: dataset, batchSize: options.batchSize, imageSize: model.imageSize, tokenizer: try model.tokenizer,
             contextLength: model.configuration.text.contextLength, seed: options.seed, augment: options.augment,
             workers: workers)
         defer { loader.close() }
