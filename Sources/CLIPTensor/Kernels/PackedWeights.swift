@@ -13,6 +13,12 @@ import Foundation
 //   M tokens (input rows), N output features, K depth
 
 /// When and how linear layers use packed weight panels.
+///
+/// The panels are a copy taken when a weight is first used twice at inference, so they assume
+/// the weight's storage is not written in place afterwards. Nothing in the engine does that
+/// (optimisers write each step's weights into fresh storage, loading makes new tensors); code
+/// that writes into a weight through `baseAddress` after inference must use a fresh tensor, or
+/// run with `CLIP_PACKED_WEIGHTS_MB=0`.
 enum PackedWeights {
     /// Packed panels by weight view, kept by the weight's ``TensorStorage``.
     final class Cache {
