@@ -13,6 +13,7 @@ measure whether int8 changes a model's top-1, not how well it reads digits.
 import argparse
 import os
 import random
+import sys
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -53,6 +54,10 @@ def main():
     import PIL
     if PIL.__version__ != PILLOW_VERSION:
         print(f"note: Pillow {PIL.__version__}, the README's figures used {PILLOW_VERSION}")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        sys.exit(f"error: {args.out} exists and is not a folder (give a folder for the class subfolders)")
+    if args.per_class < 1:
+        sys.exit("error: --per-class must be at least 1")
     rng = random.Random(args.seed)
     for digit in range(10):
         folder = os.path.join(args.out, str(digit))
