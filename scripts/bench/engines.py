@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
+from bench_timing import median_time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CACHE = os.path.join(ROOT, "scripts", "bench", ".cache")
@@ -72,16 +73,6 @@ def peak_rss_mib():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return 0.0
-
-
-def median_time(fn, budget):
-    fn()
-    times, start = [], time.perf_counter()
-    while len(times) < 3 or (time.perf_counter() - start < budget and len(times) < 1000):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def paths(name):

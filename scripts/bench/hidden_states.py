@@ -27,6 +27,7 @@ import time
 import torch
 import transformers
 from safetensors.torch import save_file
+from bench_timing import median_time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CACHE = os.path.join(ROOT, "scripts", "bench", ".cache")
@@ -41,16 +42,6 @@ def median_cpu(fn):
         t0 = time.process_time()
         fn()
         times.append(time.process_time() - t0)
-    return statistics.median(times)
-
-
-def median_time(fn, budget):
-    fn()
-    times, start = [], time.perf_counter()
-    while len(times) < 3 or (time.perf_counter() - start < budget and len(times) < 1000):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
 
