@@ -31,4 +31,35 @@ import Testing
         #expect(
             Closeness(y2.scalars, Naive.attention(q: qt, k: k, v: v, heads: 2, causal: false)).within(absolute: 1e-5))
     }
+
+    /// Sequences packed back to back attend within themselves only: each segment of the packed
+    /// result equals that sequence run alone (bit for bit: the row-wise causal kernel computes a
+    /// row from the rows before it), and the naive reference agrees.
+    @Test func packedSequencesAttendWithinThemselves() {
+        var g = SeededGenerator(seed: 47)
+        let (c, heads) = (16, 4)
+        let lengths = [3, 1, 7, 5]
+        let segments = lengths.indices.map { i in
+            let start = lengths[..<i].reduce(0, +)
+            return start..<(start + lengths[i])
+        }
+        let qkv = Tensor.random([1, lengths.reduce(0, +), 3 * c], using: &g)  // (1, N, 3C)
+        let packed = Tensor.causalSelfAttention(packed: qkv, heads: heads, segments: segments)  // (1, N, C)
+        var worst = 0.0
+        for segment in segments {
+            let alone = qkv.sliced(dim: 1, range: segment)  // (1, L, 3C)
+            let q = alone.sliced(dim: 2, range: 0..<c), k = alone.sliced(dim: 2, range: c..<(2 * c)),
+                v = alone.sliced(dim: 2, range: (2 * c)..<(3 * c))
+            let expected = Tensor.scaledDotProductAttention(q: q, k: k, v: v, heads: heads, causal: true)
+            let got = packed.sliced(dim: 1, range: segment).contiguous()
+            #expect(got.scalars == expected.scalars, "segment \(segment)")
+            let diff = Closeness(got.scalars, Naive.attention(q: q, k: k, v: v, heads: heads, causal: true))
+            worst = max(worst, diff.maxAbsoluteDifference)
+            #expect(diff.within(absolute: 1e-5), "segment \(segment): \(diff)")
+        }
+        print("packed attention vs naive per sequence: max |diff| \(worst)")
+        // Attending across segments (one sequence of all rows) must differ from the packed rows.
+        let across = Tensor.causalSelfAttention(packed: qkv, heads: heads, segments: [0..<qkv.shape[1]])
+        #expect(across.scalars != packed.scalars)
+    }
 }

@@ -34,6 +34,9 @@ public struct Linear: Sendable {
         int8 = store.int8Weights(weightKey, weight: weight)
     }
 
+    /// Whether the weight or the bias requires gradients.
+    var requiresGrad: Bool { weight.requiresGrad || bias?.requiresGrad == true }
+
     /// (…, I) → (…, O)
     public func callAsFunction(_ x: Variable) -> Variable {
         if let int8 { return Variable(Tensor.int8Linear(x.value, weights: int8, bias: bias?.value)) }
@@ -61,6 +64,9 @@ public struct Linear: Sendable {
 public struct LayerNorm: Sendable {
     public var weight: Variable  // (C)
     public var bias: Variable  // (C)
+
+    /// Whether the weight or the bias requires gradients.
+    var requiresGrad: Bool { weight.requiresGrad || bias.requiresGrad }
 
     public init(_ store: ParameterStore, _ prefix: String, width: Int) throws {
         weight = try store.parameter("\(prefix).weight", shape: [width])

@@ -24,6 +24,17 @@ public struct MultiheadAttention: Sendable {
         let attended = Variable.selfAttention(qkv, heads: heads, causal: causal)  // (B, T, C)
         return outProjection(attended, activation: .none, residual: residual)  // (B, T, C)
     }
+
+    /// Causal self-attention over packed sequences (inference): x (1, N, C) holds sequences
+    /// back to back in the row ranges `segments`, each attending within itself → (1, N, C).
+    public func callAsFunction(packed x: Variable, segments: [Range<Int>], residual: Variable? = nil) -> Variable {
+        let qkv = inProjection(x)  // (1, N, 3C)
+        let attended = Variable.causalSelfAttention(packed: qkv, heads: heads, segments: segments)  // (1, N, C)
+        return outProjection(attended, activation: .none, residual: residual)  // (1, N, C)
+    }
+
+    /// Whether any weight requires gradients.
+    var requiresGrad: Bool { inProjection.requiresGrad || outProjection.requiresGrad }
 }
 
 /// x + attn(ln_1(x)), then x + mlp(ln_2(x)); the MLP is c_fc → activation → c_proj, M wide
@@ -51,9 +62,25 @@ public struct ResidualAttentionBlock: Sendable {
 
     /// (B, T, C) → (B, T, C)
     public func callAsFunction(_ x: Variable, causal: Bool) -> Variable {
-        let h = attention(norm1(x), causal: causal, residual: x)
-        let activated = fc(norm2(h), activation: activation == .quickGELU ? .quickGELU : .gelu)  // (B, T, M)
+        mlp(attention(norm1(x), causal: causal, residual: x))
+    }
+
+    /// Packed causal sequences (inference): (1, N, C) → (1, N, C), see
+    /// ``MultiheadAttention/callAsFunction(packed:segments:residual:)``.
+    public func callAsFunction(packed x: Variable, segments: [Range<Int>]) -> Variable {
+        mlp(attention(packed: norm1(x), segments: segments, residual: x))
+    }
+
+    /// h + mlp(ln_2(h)): (…, C) → (…, C); every row on its own.
+    private func mlp(_ h: Variable) -> Variable {
+        let activated = fc(norm2(h), activation: activation == .quickGELU ? .quickGELU : .gelu)  // (…, M)
         return projection(activated, activation: .none, residual: h)
+    }
+
+    /// Whether any weight requires gradients.
+    var requiresGrad: Bool {
+        attention.requiresGrad || fc.requiresGrad || projection.requiresGrad || norm1.requiresGrad
+            || norm2.requiresGrad
     }
 }
 
@@ -77,4 +104,13 @@ public struct Transformer: Sendable {
     public func callAsFunction(_ x: Variable, causal: Bool) -> Variable {
         blocks.reduce(x) { $1($0, causal: causal) }
     }
+
+    /// Packed causal sequences (inference): (1, N, C) → (1, N, C); `segments` are the row
+    /// ranges of the sequences, each attending within itself.
+    public func callAsFunction(packed x: Variable, segments: [Range<Int>]) -> Variable {
+        blocks.reduce(x) { $1(packed: $0, segments: segments) }
+    }
+
+    /// Whether any weight requires gradients (false for a model loaded for inference).
+    public var requiresGrad: Bool { blocks.contains { $0.requiresGrad } }
 }

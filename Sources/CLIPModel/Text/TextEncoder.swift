@@ -36,17 +36,30 @@ public struct TextEncoder: Sendable {
     }
 
     /// Features (N, E) that stop at the EOT: each row needs only its positions up to its EOT
-    /// (the mask is causal), so rows are sorted by that length and run in sub-batches of similar
-    /// length (at most `maxBatch` rows each), and the result is in input order. The features
-    /// of the T-position forward up to float rounding (see ``TextLengthGroups``).
+    /// (the mask is causal). Where inference computes rows independently
+    /// (``Parallel/inferenceRowsAreIndependent``) the rows' positions are packed back to back,
+    /// at most `maxBatch` rows per pass, each attending within itself: no padding is computed,
+    /// and the features equal the T-position forward bit for bit. Elsewhere (the BLAS path, or
+    /// weights that require gradients) rows are sorted by length and run in sub-batches of
+    /// similar length (``TextLengthGroups``), equal up to float rounding. Results are in input order.
     ///
     /// ```swift
     /// let features = try model.text.encode(CLIP.tokenize(["a photo of a tabby cat."]))  // runs 9 of 77 positions
     /// ```
     public func encode(_ tokens: [[Int32]], maxBatch: Int = 64) throws -> Tensor {
         try check(tokens)
+        precondition(maxBatch > 0, "maxBatch must be positive")
         let t = configuration.contextLength
         let lengths = tokens.map { TextLengthGroups.positions(eot: TextEncoder.eotPosition($0), contextLength: t) }
+        if Parallel.inferenceRowsAreIndependent && !requiresGrad {
+            // Rows computed independently: pack the rows' positions back to back, so the linear
+            // layers run once over exactly the positions needed, without padding.
+            let parts = stride(from: 0, to: tokens.count, by: maxBatch).map { start in
+                let rows = start..<min(start + maxBatch, tokens.count)
+                return packed(Array(tokens[rows]), lengths: Array(lengths[rows])).value  // (rows, E)
+            }
+            return parts.count == 1 ? parts[0] : Tensor.concatenate(parts, dim: 0)
+        }
         return TextLengthGroups.run(lengths: lengths, maxBatch: maxBatch, width: projection.shape[1]) { rows, l in
             self(rows.map { tokens[$0] }, positions: l).value  // (rows, E)
         }
@@ -67,6 +80,35 @@ public struct TextEncoder: Sendable {
         precondition(eotPositions.allSatisfy { $0 < l }, "an EOT lies beyond the \(l) positions run")
         let pooled = Variable.gatherRows(x, indices: eotPositions)  // (B, C)
         return Variable.rowwiseMatmul(finalNorm(pooled), projection)  // (B, E), batch-invariant
+    }
+
+    /// Rows packed back to back (inference): row i contributes its first `lengths[i]`
+    /// positions, which must include its EOT, and attends within them only → (B, E). Equal bit
+    /// for bit to the padded forward where rows are computed independently
+    /// (``Parallel/inferenceRowsAreIndependent``). Rows must be checked.
+    func packed(_ tokens: [[Int32]], lengths: [Int]) -> Variable {
+        var ids: [Int32] = [], positions: [Int32] = [], segments: [Range<Int>] = [], eotRows: [Int32] = []
+        for (row, l) in zip(tokens, lengths) {
+            let start = ids.count, eot = TextEncoder.eotPosition(row)
+            precondition(eot < l, "an EOT lies beyond the \(l) positions run")
+            ids += row[..<l]
+            positions += (0..<Int32(l))
+            segments.append(start..<(start + l))
+            eotRows.append(Int32(start + eot))
+        }
+        let n = ids.count, c = configuration.width
+        let embedded = Variable.embedding(tokenEmbedding, ids: ids, idsShape: [1, n])  // (1, N, C)
+        let positional = Variable.embedding(positionalEmbedding, ids: positions, idsShape: [1, n])  // (1, N, C)
+        let x = transformer(packed: embedded + positional, segments: segments)  // (1, N, C)
+        // Only the EOT rows matter: gather them before the final norm (it is per row).
+        let pooled = Tensor.embedding(x.value.reshaped([n, c]), ids: eotRows, idsShape: [tokens.count])  // (B, C)
+        return Variable.rowwiseMatmul(finalNorm(Variable(pooled)), projection)  // (B, E), batch-invariant
+    }
+
+    /// Whether any weight requires gradients (false for a model loaded for inference).
+    var requiresGrad: Bool {
+        tokenEmbedding.requiresGrad || positionalEmbedding.requiresGrad || projection.requiresGrad
+            || finalNorm.requiresGrad || transformer.requiresGrad
     }
 
     /// OpenAI's pooling position: the first position of the row's largest id (the EOT, 49407).

@@ -27,4 +27,12 @@ extension Variable {
             [Tensor.selfAttentionBackward(qkv: value, g: g, heads: heads, causal: causal, probabilities: probabilities)]
         }
     }
+
+    /// Causal self-attention over packed sequences (inference only: nothing is recorded):
+    /// qkv (1, N, 3C) holds sequences back to back in the row ranges `segments` → (1, N, C),
+    /// each row attending within its own sequence (``Tensor/causalSelfAttention(packed:heads:segments:)``).
+    public static func causalSelfAttention(packed qkv: Variable, heads: Int, segments: [Range<Int>]) -> Variable {
+        precondition(!qkv.requiresGrad, "packed sequences are for inference: no gradient flows through them")
+        return Variable(Tensor.causalSelfAttention(packed: qkv.value, heads: heads, segments: segments))
+    }
 }

@@ -83,6 +83,46 @@ extension Tensor {
         return (out, kept)
     }
 
+    /// Causal self-attention over packed sequences (inference): the rows of qkv (1, N, 3C) =
+    /// [q | k | v] hold several sequences back to back, `segments` their row ranges (in order,
+    /// disjoint, covering 0..<N), and each row attends to the rows of its own segment up to
+    /// itself → (1, N, C). A row's bits are those of its sequence run alone
+    /// (`clip_causal_attention_head` computes row i from rows 0 … i only), so texts of different
+    /// lengths share one pass through the linear layers without padding.
+    public static func causalSelfAttention(packed qkv: Tensor, heads: Int, segments: [Range<Int>]) -> Tensor {
+        precondition(
+            qkv.rank == 3 && qkv.shape[0] == 1 && qkv.shape[2] % 3 == 0,
+            "packed attention needs (1, N, 3C), got \(qkv.shape)")
+        let (n, c) = (qkv.shape[1], qkv.shape[2] / 3)
+        precondition(heads > 0 && c % heads == 0, "attention: width \(c) not divisible by \(heads) heads")
+        var next = 0
+        for segment in segments {
+            precondition(
+                segment.lowerBound == next && !segment.isEmpty,
+                "packed attention: segments \(segments) do not tile 0..<\(n)")
+            next = segment.upperBound
+        }
+        precondition(next == n, "packed attention: segments \(segments) do not tile 0..<\(n)")
+        let d = c / heads
+        let rows = rowMajorRows(qkv)  // (1, N, 3C), unit-stride rows
+        let ld = rows.strides[1]
+        let out = Tensor(uninitializedShape: [1, n, c])
+        let scale = 1 / Float(d).squareRoot()
+        let xp = SendablePointer(rows.baseAddress), op = SendablePointer(out.baseAddress)
+        let longest = segments.map(\.count).max() ?? 0
+        Parallel.forEachIndex(segments.count * heads) { task in
+            let segment = segments[task / heads], h = task % heads
+            let q = xp.pointer + segment.lowerBound * ld + h * d  // (L, D), row stride ld
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: d * longest + longest)  // Kᵀ (D, L) + scores (L)
+            defer { scratch.deallocate() }
+            clip_causal_attention_head(
+                q, ld, q + c, ld, q + 2 * c, ld, segment.count, d, scale,
+                op.pointer + segment.lowerBound * c + h * d, c, scratch)
+        }
+        withExtendedLifetime(rows) {}
+        return out
+    }
+
     /// P = softmax(scale · Q Kᵀ + causal mask) for one head, into `p` (Tq, Tk): the forward
     /// pass and the backward pass's recomputation share it.
     static func attentionProbabilities(
