@@ -113,7 +113,8 @@ extension Tensor {
         Parallel.forEachIndex(segments.count * heads) { task in
             let segment = segments[task / heads], h = task % heads
             let q = xp.pointer + segment.lowerBound * ld + h * d  // (L, D), row stride ld
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: d * longest + longest)  // Kᵀ (D, L) + scores (L)
+            // Kᵀ (D, L) + scores (L)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: d * longest + longest)
             defer { scratch.deallocate() }
             clip_causal_attention_head(
                 q, ld, q + c, ld, q + 2 * c, ld, segment.count, d, scale,
