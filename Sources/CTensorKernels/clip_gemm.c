@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clip_half.h"
 #include "clip_math.h"
 
 #define TILE_ROWS 12
@@ -384,10 +385,70 @@ int clip_gemm_level(void) {
     return cached_level;
 }
 
+int clip_gemm_best_level(void) {
+    if (cached_level < 0) cached_level = environment_level(detected_level());
+    return cached_level;
+}
+
 int clip_gemm_limit_level(int level) {
     const int previous = forced_level;
     forced_level = level;
     return previous;
+}
+
+// MARK: - fp16 weights (widened per row block into scratch; the same bits as widened weights)
+
+typedef void (*tile_function)(int rows, long valid, long k, const float *w, long ldw, const float *panel, float *buf);
+
+static tile_function current_tile(void) {
+    switch (clip_gemm_level()) {
+#if defined(__x86_64__)
+    case 2: return tile512;
+    case 1: return tile256;
+#endif
+    default: return tile_scalar;
+    }
+}
+
+void clip_gemm_compute_half(const unsigned short *w, long ldw, long n0, long n1, const float *panels, long m, long k,
+                            long p0, long p1, float *out, long ldo, int transposed, const float *scale,
+                            const float *shift, int activation, const float *residual, long ldr) {
+    const tile_function tile = current_tile();
+    // R rows of W widened, (R, K): widening is exact, so the tiles see the fp32 weights' values.
+    float *rows_f32 = malloc((size_t)TILE_ROWS * (size_t)(k > 0 ? k : 1) * sizeof(float));
+    if (!rows_f32) abort();
+    float buf[TILE_ROWS * PANEL] __attribute__((aligned(64)));
+    const long rows = n1 - n0;
+    const long blocks = (rows + TILE_ROWS - 1) / TILE_ROWS;
+    const long group = group_panels(k);
+    for (long g0 = p0; g0 < p1; g0 += group) {
+        const long g1 = g0 + group < p1 ? g0 + group : p1;
+        for (long b = 0; b < blocks; b++) {
+            const long r0 = n0 + rows * b / blocks, r1 = n0 + rows * (b + 1) / blocks;
+            const int count = (int)(r1 - r0);
+            for (int r = 0; r < count; r++) clip_half_to_float(w + (r0 + r) * ldw, rows_f32 + r * k, k);
+            for (long p = g0; p < g1; p++) {
+                const long valid = m - p * PANEL < PANEL ? m - p * PANEL : PANEL;
+                tile(count, valid, k, rows_f32, k, panels + p * k * PANEL, buf);
+                epilogue(count, buf, valid, r0, p * PANEL, out, ldo, transposed, scale, shift, activation, residual,
+                         ldr);
+            }
+        }
+    }
+    free(rows_f32);
+}
+
+void clip_gemm_pack_half(const unsigned short *x, long ld, long m, long k, long p0, long p1, float *panels) {
+    // Up to 32 rows widened, (32, K), then packed as fp32 rows: the same panels as from widened rows.
+    float *rows_f32 = malloc((size_t)PANEL * (size_t)(k > 0 ? k : 1) * sizeof(float));
+    if (!rows_f32) abort();
+    for (long p = p0; p < p1; p++) {
+        const long first = p * PANEL;
+        const long valid = m - first < PANEL ? m - first : PANEL;
+        for (long r = 0; r < valid; r++) clip_half_to_float(x + (first + r) * ld, rows_f32 + r * k, k);
+        clip_gemm_pack(rows_f32, k, 1, valid, k, 0, 1, panels + p * k * PANEL);
+    }
+    free(rows_f32);
 }
 
 void clip_gemm_compute COMPUTE_PARAMS {

@@ -153,6 +153,55 @@ import Testing
         }
     }
 
+    /// fp16 checkpoints are computed from the mapped fp16 values (no Float32 copy of the linear
+    /// weights) where the packed GEMM reads fp16: the embeddings equal those of the same model
+    /// with every weight widened first, on the first call (fp16 in place) and the second (panels
+    /// packed from fp16); and an Inf in a mapped fp16 file is still refused by name.
+    @Test(arguments: ["vit-fp16.pt", "rn-jit.pt"]) func fp16WeightsAreReadInPlace(file: String) throws {
+        guard Tensor.readsHalfWeightsInPlace else { return }
+        let (state, config) = try Self.state(file)
+        let (pixels, tokens) = try Self.inputs(file)
+        let model = try CLIP(state: state, configuration: config)
+        let first = (try model.encodeImage(pixels), try model.encodeText(tokens))
+        let second = (try model.encodeImage(pixels), try model.encodeText(tokens))
+        let linearWeights = model.namedParameters.filter {
+            $0.key.hasSuffix("in_proj_weight") || $0.key.hasSuffix("c_fc.weight")
+        }
+        #expect(!linearWeights.isEmpty)
+        #expect(
+            linearWeights.allSatisfy { !$0.variable.value.storage.isWidened },
+            "linear weights of \(file) were widened to Float32")
+        // The same model with every weight widened (any Float32 read does it).
+        let widened = try CLIP(state: state, configuration: config)
+        for (_, v) in widened.namedParameters { _ = v.value.baseAddress }
+        #expect(widened.namedParameters.allSatisfy { $0.variable.value.storage.isWidened })
+        let expected = (try widened.encodeImage(pixels), try widened.encodeText(tokens))
+        for (name, got) in [("first call", first), ("second call", second)] {
+            let d = (Self.maxDifference(got.0, expected.0), Self.maxDifference(got.1, expected.1))
+            print("\(file) \(name): fp16 in place vs widened: image \(d.0), text \(d.1) (tolerance 0)")
+            #expect(d.0 == 0 && d.1 == 0, "\(file) \(name)")
+        }
+        // A mapped fp16 file with an Inf in a linear weight fails naming the key.
+        let key = "transformer.resblocks.0.mlp.c_fc.weight"
+        let weight = try #require(state.tensors[key])
+        var bytes = weight.bytes
+        bytes[4] = 0x00
+        bytes[5] = 0x7C  // element 2 = +Inf
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("clip-fp16-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("inf.safetensors")
+        let tensors = state.tensors.sorted { $0.key < $1.key }.map { name, tensor in
+            (name, name == key ? WeightTensor(dtype: .float16, shape: weight.shape, bytes: bytes) : tensor)
+        }
+        try SafetensorsWriter.write(tensors, metadata: [:], to: url)
+        let mapped = try WeightLoader.load(url)
+        #expect(mapped.tensors[key]?.isMemoryMapped == true)
+        #expect(throws: CLIPModelError.nonFiniteWeight(key: key)) {
+            try CLIP(state: mapped, configuration: config)
+        }
+    }
+
     /// The tokenizer is built on first use (image-only loads never need it): a model loaded
     /// for images tokenizes, through ``CLIP/tokenizer`` and `encodeText`, exactly as
     /// `CLIP.tokenize` does, and its text embeddings are the eager model's bit for bit.

@@ -68,6 +68,21 @@ import Testing
         #expect(nonFinite == 2 * 1024)  // exponent all ones: ±Inf and the NaNs, for both signs
     }
 
+    /// Counting without widening: every pattern once (2,048 have the exponent all ones), and
+    /// chunks large enough to run in parallel.
+    @Test func nonFiniteHalfValuesAreCountedWithoutWidening() {
+        let all = (0...UInt16.max).map { $0 }
+        #expect(
+            all.withUnsafeBufferPointer { HalfPrecision.countNonFiniteHalf($0.baseAddress!, count: $0.count) } == 2048)
+        var large = [UInt16](repeating: 0x3C00, count: 3 << 20)  // 1.0
+        #expect(
+            large.withUnsafeBufferPointer { HalfPrecision.countNonFiniteHalf($0.baseAddress!, count: $0.count) } == 0)
+        large[(3 << 20) - 1] = 0xFC00  // −Inf in the last chunk
+        large[5] = 0x7E00  // NaN in the first
+        #expect(
+            large.withUnsafeBufferPointer { HalfPrecision.countNonFiniteHalf($0.baseAddress!, count: $0.count) } == 2)
+    }
+
     @Test func decodingHalfCountsNonFiniteElements() {
         let halves: [UInt16] = [0x3C00, 0x7C00, 0xFC00, 0x7E00] + [UInt16](repeating: 0x3800, count: 37)
         let bytes = halves.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }

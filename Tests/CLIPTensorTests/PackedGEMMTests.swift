@@ -205,4 +205,57 @@ import Testing
             #expect(same, "first \(rows) rows alone differ from the 70-row product")
         }
     }
+
+    /// fp16 weights read where they are (a tensor over an fp16 checkpoint's values): the linear
+    /// layer, in place and through packed panels, on every path, gives the bits of the widened
+    /// weights, and leaves the weights unwidened; reading the Float32 memory widens them once.
+    @Test func halfWeightsGiveTheWidenedBits() {
+        guard PackedGEMM.isAvailable else { return }
+        var g = SeededGenerator(seed: 23)
+        for (m, k, n) in [(50, 300, 37), (1, 64, 5), (9, 768, 64), (70, 33, 96), (13, 1, 40)] {
+            let x = Tensor.random([m, k], using: &g), b = Tensor.random([n], using: &g)
+            // fp16 bit patterns of random weights, with a subnormal and a signed zero among them.
+            var bits = Tensor.random([n, k], using: &g).scalars.map { HalfPrecision.halfBits(from: $0) }
+            bits[0] = 0x0001
+            if bits.count > 1 { bits[1] = 0x8000 }
+            let owner = BitsOwner(bits)
+            let widened = Tensor(shape: [n, k], scalars: bits.map { HalfPrecision.float(fromHalfBits: $0) })
+            for level in 0...PackedGEMM.level {
+                let half = Tensor(borrowingHalf: owner.pointer, shape: [n, k], owner: owner)
+                let (expected, inPlace, packed) = PackedGEMM.withLevel(level) {
+                    let expected = Tensor.linear(x, weight: widened, bias: b, activation: .gelu, residual: nil)
+                    let inPlace = Tensor.linear(x, weight: half, bias: b, activation: .gelu, residual: nil)
+                    let packed = PackedWeights.panels(for: half, force: true, budget: .max).map { panels in
+                        let out = Tensor(uninitializedShape: [m, n])
+                        PackedGEMM.runPackedWeights(
+                            x: x.baseAddress, ldx: k, m: m, k: k, panels: panels.baseAddress, n: n,
+                            out: out.baseAddress, ldo: n, shift: UnsafePointer(b.baseAddress), activation: .gelu,
+                            residual: nil, ldr: n)
+                        return out
+                    }
+                    return (expected, inPlace, packed)
+                }
+                #expect(!half.storage.isWidened, "(\(m), \(k), \(n)) level \(level): the GEMM widened the weights")
+                let (same, diff) = Self.sameBits(inPlace.scalars, expected.scalars)
+                #expect(same, "(\(m), \(k), \(n)) level \(level) fp16 in place: \(diff)")
+                let (samePacked, diffPacked) = Self.sameBits(packed?.scalars ?? [], expected.scalars)
+                #expect(samePacked, "(\(m), \(k), \(n)) level \(level) fp16 panels: \(diffPacked)")
+                // Any Float32 read widens, to the same values.
+                #expect(half.scalars == widened.scalars)
+                #expect(half.storage.isWidened)
+            }
+        }
+    }
+}
+
+/// fp16 bit patterns kept alive for a borrowing tensor.
+private final class BitsOwner {
+    let pointer: UnsafeMutablePointer<UInt16>
+    let count: Int
+    init(_ bits: [UInt16]) {
+        count = bits.count
+        pointer = .allocate(capacity: bits.count)
+        pointer.initialize(from: bits, count: bits.count)
+    }
+    deinit { pointer.deallocate() }
 }

@@ -67,7 +67,10 @@ public final class ParameterStore {
             // Every weight passes here exactly once per load: the one place to refuse NaN/Inf,
             // which would otherwise give null embeddings with a successful exit.
             let t: Tensor
-            if w.dtype == .float16 {
+            if let lazy = try ParameterStore.halfInPlace(w, key: key, trainable: trainable, precision: precision) {
+                // The file's fp16 pages are the weights now: they stay mapped.
+                return lazy.shape == shape ? lazy : lazy.reshaped(shape)
+            } else if w.dtype == .float16 {
                 // Counted while widening, so fp16 weights (OpenAI's releases) are read once.
                 let (converted, nonFinite) = w.withUnsafeBytes { Tensor.decodingHalf($0, shape: w.shape) }
                 guard nonFinite == 0 else { throw CLIPModelError.nonFiniteWeight(key: key) }
@@ -153,6 +156,22 @@ public final class ParameterStore {
     /// Float32 tensor from a checkpoint tensor of any floating-point storage type. Aligned
     /// float32 data in a memory-mapped file is used in place (no copy: the file's pages are the
     /// weights); everything else is converted into new memory.
+    /// An fp16 tensor of a memory-mapped file used where it is, for inference in fp32 where
+    /// linear layers read fp16 (``Tensor/readsHalfWeightsInPlace``): no Float32 copy is written
+    /// (ViT-B/32's image tower: 352 MB of fresh pages the kernel would fault in and zero, the
+    /// largest cost of a first image embedding). Nil where the tensor must be converted now.
+    static func halfInPlace(_ w: WeightTensor, key: String, trainable: Bool, precision: Precision) throws -> Tensor? {
+        guard w.dtype == .float16, w.isMemoryMapped, !trainable, precision == .fp32, Tensor.readsHalfWeightsInPlace,
+            w.elementCount > 0, let base = w.withUnsafeBytes({ $0.baseAddress }),
+            Int(bitPattern: base) % MemoryLayout<UInt16>.alignment == 0
+        else { return nil }
+        let bits = base.assumingMemoryBound(to: UInt16.self)
+        guard HalfPrecision.countNonFiniteHalf(bits, count: w.elementCount) == 0 else {
+            throw CLIPModelError.nonFiniteWeight(key: key)
+        }
+        return Tensor(borrowingHalf: bits, shape: w.shape, owner: MappedWeight(w))
+    }
+
     static func convert(_ w: WeightTensor, key: String) throws -> Tensor {
         if w.dtype == .float32 && w.isMemoryMapped, let base = w.withUnsafeBytes({ $0.baseAddress }),
             Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0, w.elementCount > 0

@@ -2,13 +2,16 @@ import Foundation
 
 /// Reference-counted Float32 memory behind one or more ``Tensor`` views.
 ///
-/// Storage is either owned (allocated here, 64-byte aligned for SIMD and BLAS) or borrowed
-/// from someone who keeps it alive (an `owner` object, e.g. a memory-mapped weight file).
+/// Storage is either owned (allocated here, 64-byte aligned for SIMD and BLAS), borrowed
+/// from someone who keeps it alive (an `owner` object, e.g. a memory-mapped weight file), or
+/// fp16 values borrowed the same way and widened to owned Float32 memory on first read of
+/// ``base`` (a weight of an OpenAI fp16 checkpoint: the packed GEMM reads the fp16 values in
+/// place, so a one-off embedding never writes a Float32 copy).
 /// Views share storage; kernels always write into fresh storage unless a function says
 /// "in place".
 public final class TensorStorage: @unchecked Sendable {
-    /// First element.
-    public let base: UnsafeMutablePointer<Float>
+    /// First element. Reading it widens fp16 storage (once, under a lock).
+    public var base: UnsafeMutablePointer<Float> { eagerBase ?? widened() }
     /// Number of Float32 elements.
     public let count: Int
     /// True when this storage allocated its memory (false for borrowed memory).
@@ -16,18 +19,30 @@ public final class TensorStorage: @unchecked Sendable {
     private let owner: AnyObject?
     /// Packed panels of weight views of this storage (``PackedWeights``), under its lock.
     var packedWeights: PackedWeights.Cache?
+    /// The Float32 memory, nil for fp16 storage (then ``base`` widens into `half`).
+    private let eagerBase: UnsafeMutablePointer<Float>?
+    /// fp16 storage: the borrowed values and, once ``base`` was read, their widened copy.
+    private let half: HalfValues?
+
+    private final class HalfValues: @unchecked Sendable {
+        /// `count` binary16 bit patterns.
+        let bits: UnsafePointer<UInt16>
+        /// The widened values, under `lock`.
+        var widened: UnsafeMutablePointer<Float>?
+        let lock = NSLock()
+        init(_ bits: UnsafePointer<UInt16>) { self.bits = bits }
+    }
 
     /// Allocates `count` uninitialised elements.
     public init(uninitializedCount count: Int) {
         precondition(count >= 0, "negative element count \(count)")
         let byteCount = max(count, 1) * MemoryLayout<Float>.stride
-        let raw =
-            StoragePool.take(byteCount: byteCount)
-            ?? UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
-        self.base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        let raw = StoragePool.take(byteCount: byteCount) ?? TensorStorage.allocate(byteCount: byteCount)
+        self.eagerBase = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
         self.isOwned = true
         self.owner = nil
+        self.half = nil
     }
 
     /// Allocates `count` zero-filled elements.
@@ -38,15 +53,71 @@ public final class TensorStorage: @unchecked Sendable {
 
     /// Wraps memory that `owner` keeps alive (no copy). The memory must hold `count` aligned floats.
     public init(borrowing base: UnsafeMutablePointer<Float>, count: Int, owner: AnyObject) {
-        self.base = base
+        self.eagerBase = base
         self.count = count
         self.isOwned = false
         self.owner = owner
+        self.half = nil
+    }
+
+    /// Wraps `count` fp16 values (binary16 bit patterns, 2-byte aligned) that `owner` keeps
+    /// alive, widened to Float32 on the first read of ``base``. Widening is exact, so every
+    /// reader sees the same values whether it reads ``halfValues`` or ``base``.
+    public init(borrowingHalf bits: UnsafePointer<UInt16>, count: Int, owner: AnyObject) {
+        self.eagerBase = nil
+        self.count = count
+        self.isOwned = false
+        self.owner = owner
+        self.half = HalfValues(bits)
+    }
+
+    /// The fp16 values of fp16 storage that has not been widened yet, else nil: kernels that
+    /// can read fp16 (the packed GEMM) use them instead of ``base``.
+    var halfValues: UnsafePointer<UInt16>? {
+        guard let half else { return nil }
+        return half.lock.withLock { half.widened == nil ? half.bits : nil }
+    }
+
+    /// Whether the Float32 values exist in memory (always, except for fp16 storage not read
+    /// through ``base`` yet).
+    public var isWidened: Bool {
+        guard let half else { return true }
+        return half.lock.withLock { half.widened != nil }
+    }
+
+    private func widened() -> UnsafeMutablePointer<Float> {
+        guard let half else { preconditionFailure("storage without memory") }
+        return half.lock.withLock {
+            if let widened = half.widened { return widened }
+            let byteCount = max(count, 1) * MemoryLayout<Float>.stride
+            let raw = StoragePool.take(byteCount: byteCount) ?? TensorStorage.allocate(byteCount: byteCount)
+            let floats = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+            HalfPrecision.convertHalfToFloat(half.bits, floats, count: count)
+            half.widened = floats
+            return floats
+        }
+    }
+
+    /// Buffers of at least this many bytes are placed on 2 MB boundaries and offered to the
+    /// kernel as transparent huge pages: a fresh buffer is faulted in 2 MB at a time instead
+    /// of 4 KB (converting a tower's fp16 weights spent a quarter of its time in page faults).
+    static let hugePageBytes = 4 << 20
+
+    static func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
+        guard byteCount >= hugePageBytes else { return .allocate(byteCount: byteCount, alignment: 64) }
+        let huge = 2 << 20
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: huge)
+        #if os(Linux)
+            // Advice only: where huge pages are off, nothing changes.
+            _ = madvise(raw, byteCount / huge * huge, MADV_HUGEPAGE)
+        #endif
+        return raw
     }
 
     deinit {
-        guard isOwned else { return }
-        let raw = UnsafeMutableRawPointer(base)
+        let memory = isOwned ? eagerBase : half?.widened
+        guard let memory else { return }
+        let raw = UnsafeMutableRawPointer(memory)
         if !StoragePool.give(raw, byteCount: max(count, 1) * MemoryLayout<Float>.stride) { raw.deallocate() }
     }
 }

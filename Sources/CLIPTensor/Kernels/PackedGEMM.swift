@@ -23,14 +23,17 @@ public enum FusedActivation: Sendable {
 
 /// The packed GEMM's entry points; `nil`-free pointers, shapes checked by the callers.
 enum PackedGEMM {
-    /// True where the packed kernels run (x86-64 with AVX2 + FMA or AVX-512).
-    static var isAvailable: Bool { clip_gemm_level() > 0 }
+    /// True where the packed kernels run (x86-64 with AVX2 + FMA or AVX-512, unless
+    /// `CLIP_GEMM=blas`). Not changed by ``withLevel(_:_:)``.
+    static var isAvailable: Bool { clip_gemm_best_level() > 0 }
 
-    /// The kernel path in use: 2 AVX-512, 1 AVX2 + FMA, 0 none (BLAS).
-    static var level: Int { Int(clip_gemm_level()) }
+    /// The best kernel path: 2 AVX-512, 1 AVX2 + FMA, 0 none (BLAS). Not changed by
+    /// ``withLevel(_:_:)``.
+    static var level: Int { Int(clip_gemm_best_level()) }
 
-    /// Runs `body` with the kernel path capped at `level` (tests compare the paths on one
-    /// machine; every path gives the same bits, so concurrent callers are unaffected).
+    /// Runs `body` with the kernels' ISA capped at `level`, 0 being the portable loops (tests
+    /// compare the paths on one machine). Every path gives the same bits and callers still
+    /// choose the packed GEMM over BLAS by ``isAvailable``, so concurrent callers are unaffected.
     static func withLevel<T>(_ level: Int, _ body: () throws -> T) rethrows -> T {
         let previous = clip_gemm_limit_level(Int32(level))
         defer { clip_gemm_limit_level(previous) }
@@ -75,6 +78,29 @@ enum PackedGEMM {
         activation: FusedActivation = .none, epilogue: Int32? = nil, residual: UnsafePointer<Float>? = nil,
         ldr: Int = 0, parallel: Bool = true
     ) {
+        run(
+            weights: .float(w), ldw: ldw, n: n, k: k, x: x, ldx: ldx, rowsAreColumns: rowsAreColumns, m: m, out: out,
+            ldo: ldo, transposed: transposed, scale: scale, shift: shift, activation: activation, epilogue: epilogue,
+            residual: residual, ldr: ldr, parallel: parallel)
+    }
+
+    /// Weight rows in memory: Float32, or fp16 bit patterns widened per row block (exact, so
+    /// the same outputs).
+    enum Weights: @unchecked Sendable {
+        case float(UnsafePointer<Float>)
+        case half(UnsafePointer<UInt16>)
+    }
+
+    /// ``run(w:ldw:n:k:x:ldx:rowsAreColumns:m:out:ldo:transposed:scale:shift:activation:epilogue:residual:ldr:parallel:)``
+    /// with the weights in either format.
+    static func run(
+        weights: Weights, ldw: Int, n: Int, k: Int,
+        x: UnsafePointer<Float>, ldx: Int, rowsAreColumns: Bool, m: Int,
+        out: UnsafeMutablePointer<Float>, ldo: Int, transposed: Bool,
+        scale: UnsafePointer<Float>? = nil, shift: UnsafePointer<Float>? = nil,
+        activation: FusedActivation = .none, epilogue: Int32? = nil, residual: UnsafePointer<Float>? = nil,
+        ldr: Int = 0, parallel: Bool = true
+    ) {
         let code = epilogue ?? activation.code
         if m == 0 || n == 0 { return }
         let panelCount = (m + Int(CLIP_GEMM_PANEL) - 1) / Int(CLIP_GEMM_PANEL)
@@ -84,7 +110,7 @@ enum PackedGEMM {
         let buffer = Tensor(uninitializedShape: [panelCount * panelFloats])
         defer { withExtendedLifetime(buffer) {} }
         let panels = SendablePointer(buffer.baseAddress)
-        let xp = SendableConstPointer(x), wp = SendableConstPointer(w), op = SendablePointer(out)
+        let xp = SendableConstPointer(x), op = SendablePointer(out)
         let (sp, hp, rp) = (
             scale.map(SendableConstPointer.init), shift.map(SendableConstPointer.init),
             residual.map(SendableConstPointer.init)
@@ -103,9 +129,16 @@ enum PackedGEMM {
         let compute: @Sendable (Int) -> Void = { t in
             let n0 = n * t / tasks, n1 = n * (t + 1) / tasks
             guard n0 < n1 else { return }
-            clip_gemm_compute(
-                wp.pointer, ldw, n0, n1, panels.pointer, m, k, 0, panelCount, op.pointer, ldo, transposed ? 1 : 0,
-                sp?.pointer, hp?.pointer, code, rp?.pointer, ldr)
+            switch weights {
+            case .float(let w):
+                clip_gemm_compute(
+                    w, ldw, n0, n1, panels.pointer, m, k, 0, panelCount, op.pointer, ldo, transposed ? 1 : 0,
+                    sp?.pointer, hp?.pointer, code, rp?.pointer, ldr)
+            case .half(let w):
+                clip_gemm_compute_half(
+                    w, ldw, n0, n1, panels.pointer, m, k, 0, panelCount, op.pointer, ldo, transposed ? 1 : 0,
+                    sp?.pointer, hp?.pointer, code, rp?.pointer, ldr)
+            }
         }
         if tasks > 1 {
             Parallel.forEachIndex(tasks, compute)
@@ -183,8 +216,11 @@ extension Tensor {
             withExtendedLifetime((x2, w, b, r, panels)) {}
             return out
         }
+        // Weights of an fp16 checkpoint not widened yet are read as fp16 (no Float32 copy).
+        let rowsOfW: PackedGEMM.Weights =
+            w.storage.halfValues.map { .half($0 + w.offset) } ?? .float(UnsafePointer(w.baseAddress))
         PackedGEMM.run(
-            w: w.baseAddress, ldw: w.strides[0], n: outFeatures, k: inFeatures,
+            weights: rowsOfW, ldw: w.strides[0], n: outFeatures, k: inFeatures,
             x: x2.baseAddress, ldx: ldx, rowsAreColumns: true, m: rows,
             out: out.baseAddress, ldo: outFeatures, transposed: true,
             shift: b.map { UnsafePointer($0.baseAddress) }, activation: activation,

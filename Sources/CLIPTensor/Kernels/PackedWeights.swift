@@ -77,7 +77,12 @@ enum PackedWeights {
             cache.calls[key] = calls
             guard force || calls > callsBeforePacking else { return nil }
             let panels = Tensor(uninitializedShape: [panelCount * k * Int(CLIP_GEMM_PANEL)])
-            clip_gemm_pack(w.baseAddress, w.strides[0], 1, n, k, 0, panelCount, panels.baseAddress)
+            if let half = storage.halfValues {
+                // fp16 weights not widened: packed from the fp16 values (the same panels).
+                clip_gemm_pack_half(half + w.offset, w.strides[0], n, k, 0, panelCount, panels.baseAddress)
+            } else {
+                clip_gemm_pack(w.baseAddress, w.strides[0], 1, n, k, 0, panelCount, panels.baseAddress)
+            }
             cache.panels[key] = panels
             cache.calls[key] = nil
             cache.bytes += bytes

@@ -96,6 +96,20 @@ public enum HalfPrecision {
         return counts.total
     }
 
+    /// How many of `count` fp16 values at `source` are not finite (±Inf or NaN), in parallel
+    /// chunks, without widening them.
+    public static func countNonFiniteHalf(_ source: UnsafePointer<UInt16>, count: Int) -> Int {
+        let s = SendablePointer(UnsafeMutablePointer(mutating: source))
+        let counts = NonFiniteCounts()
+        Parallel.forEach(count, grain: 1 << 20) { range in
+            // The exponent field all ones marks ±Inf and NaN; counted as a vectorisable sum.
+            var bad = 0
+            for i in range { bad &+= (s.pointer[i] & 0x7C00) == 0x7C00 ? 1 : 0 }
+            if bad > 0 { counts.add(bad) }
+        }
+        return counts.total
+    }
+
     /// Widens `count` bfloat16 values to Float32 (parallel).
     public static func convertBFloat16ToFloat(
         _ source: UnsafePointer<UInt16>, _ destination: UnsafeMutablePointer<Float>, count: Int
@@ -171,6 +185,20 @@ extension Tensor {
         return (tensor, HalfPrecision.widenHalf(base, tensor.baseAddress, count: count))
     }
 
+    /// Whether linear layers read fp16 weights where they are (the packed GEMM widens a block
+    /// of weight rows at a time into scratch), so that a tensor from
+    /// ``init(borrowingHalf:shape:owner:)`` is computed with without a Float32 copy.
+    public static var readsHalfWeightsInPlace: Bool { PackedGEMM.isAvailable }
+
+    /// A tensor over `count(shape)` fp16 values at `bits` (2-byte aligned) that `owner` keeps
+    /// alive: linear layers read them as fp16 (``readsHalfWeightsInPlace``), anything else that
+    /// reads the tensor's Float32 memory widens them once (``TensorStorage/base``). Widening is
+    /// exact, so the values are the same either way.
+    public init(borrowingHalf bits: UnsafePointer<UInt16>, shape: [Int], owner: AnyObject) {
+        let storage = TensorStorage(borrowingHalf: bits, count: Tensor.elementCount(shape), owner: owner)
+        self.init(storage: storage, shape: shape, strides: Tensor.contiguousStrides(shape))
+    }
+
     /// Encodes the elements (row-major) in `format`, little-endian.
     public func encoded(as format: StorageFormat) -> [UInt8] {
         let c = contiguous()
@@ -204,7 +232,7 @@ extension Tensor {
 }
 
 /// Non-finite counts of the chunks of one parallel conversion.
-private final class NonFiniteCounts: @unchecked Sendable {
+final class NonFiniteCounts: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var total = 0
 

@@ -29,6 +29,11 @@ enum { CLIP_GEMM_COLUMN_SHIFT = 32 };
 /// non-x86 builds): callers then use BLAS.
 int clip_gemm_level(void);
 
+/// The level the CPU supports, ignoring the cap below: whether the packed GEMM runs at all
+/// (callers choose it or BLAS by this, so a test capping the kernels' ISA never reroutes a
+/// concurrent caller to BLAS; every level gives the same bits).
+int clip_gemm_best_level(void);
+
 /// Caps the level clip_gemm_level reports (tests run every path on one machine); −1 removes
 /// the cap. Returns the previous cap. Not for concurrent use.
 int clip_gemm_limit_level(int level);
@@ -46,5 +51,16 @@ void clip_gemm_pack(const float *x, long ld, int rows_are_columns, long m, long 
 void clip_gemm_compute(const float *w, long ldw, long n0, long n1, const float *panels, long m, long k,
                        long p0, long p1, float *out, long ldo, int transposed, const float *scale,
                        const float *shift, int activation, const float *residual, long ldr);
+
+/// clip_gemm_compute with W given as fp16 (IEEE binary16 bit patterns, rows with stride ldw
+/// elements, any 2-byte alignment): each block of rows is widened into scratch first. Widening
+/// is exact, so the outputs equal clip_gemm_compute's on the widened weights bit for bit.
+void clip_gemm_compute_half(const unsigned short *w, long ldw, long n0, long n1, const float *panels, long m, long k,
+                            long p0, long p1, float *out, long ldo, int transposed, const float *scale,
+                            const float *shift, int activation, const float *residual, long ldr);
+
+/// clip_gemm_pack of X (M, K) rows given as fp16 (row stride ld elements): the same panels as
+/// packing the widened rows.
+void clip_gemm_pack_half(const unsigned short *x, long ld, long m, long k, long p0, long p1, float *panels);
 
 #endif
