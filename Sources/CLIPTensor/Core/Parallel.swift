@@ -1,4 +1,5 @@
 import CBLAS
+import CTensorKernels
 import Dispatch
 import Foundation
 
@@ -40,10 +41,28 @@ public enum Parallel {
             body(0..<count)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        run(chunks, threads: threads) { c in
             let start = count * c / chunks, end = count * (c + 1) / chunks
             if start < end { body(start..<end) }
         }
+    }
+
+    /// Runs `body` for every index in `0..<count` on the engine's pool (`clip_pool.c`: workers
+    /// that spin briefly between regions, so a batch-1 forward pass does not pay a thread
+    /// wake-up per layer), or on libdispatch when the pool is busy with another thread's region
+    /// or the call comes from inside a region.
+    private static func run(_ count: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
+        let ran = withoutActuallyEscaping(body) { task in
+            var task = task
+            return withUnsafeMutablePointer(to: &task) { pointer in
+                clip_pool_run(
+                    count, Int32(threads),
+                    { context, index in
+                        context!.assumingMemoryBound(to: (@Sendable (Int) -> Void).self).pointee(index)
+                    }, pointer)
+            }
+        }
+        if ran == 0 { DispatchQueue.concurrentPerform(iterations: count, execute: body) }
     }
 
     /// Like ``forEach(_:grain:_:)`` but hands out single indices dynamically, for uneven work
@@ -62,11 +81,12 @@ public enum Parallel {
 
     public static func forEachIndex(_ count: Int, _ body: @Sendable (Int) -> Void) {
         if count <= 0 { return }
-        if threadCount <= 1 || count == 1 {
+        let threads = threadCount
+        if threads <= 1 || count == 1 {
             for i in 0..<count { body(i) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        run(count, threads: threads, body)
     }
 }
 

@@ -43,12 +43,16 @@ extension Tensor {
         // Batch-invariant: a non-overlapping patchify (ViT) runs one
         // single-threaded GEMM per image whatever the batch, so an image's result never depends on
         // the images beside it.
-        let perImage = batchInvariant && stride == (kh, kw) && padding == (0, 0)
-        let group = perImage ? 1 : max(1, min(b, (512 + s - 1) / s, max(1, (1 << 24) / max(k * s, 1))))
+        // The packed GEMM gives every output the same bits however the images are grouped or
+        // the work is split: one image per GEMM there (written in place, residual fused), the
+        // images in parallel when there are enough, else each GEMM split across the threads.
+        let packed = PackedGEMM.isAvailable && k > 0
+        let perImage = batchInvariant && !packed && stride == (kh, kw) && padding == (0, 0)
+        let group =
+            packed || perImage ? 1 : max(1, min(b, (512 + s - 1) / s, max(1, (1 << 24) / max(k * s, 1))))
         let groups = (b + group - 1) / group
         let biasValues = bias?.scalars
         let biasTensor = bias?.contiguous()
-        let packed = PackedGEMM.isAvailable && k > 0
         if let residual {
             precondition(
                 residual.shape == [b, co, ho, wo], "conv2d: residual \(residual.shape) for output \([b, co, ho, wo])")

@@ -120,23 +120,33 @@ enum PackedGEMM {
             clip_gemm_pack(
                 xp.pointer, ldx, rowsAreColumns ? 1 : 0, m, k, range.lowerBound, range.upperBound, panels.pointer)
         }
-        let tasks = parallel ? taskCount(rows: n, work: work) : 1
+        // Tasks split the weight rows and, when there are few rows (a ResNet stem's 32 or 64
+        // channels at batch 1), the panels too; every output is computed by one task, so the
+        // split does not change any bits.
+        let rowTasks = parallel ? taskCount(rows: n, work: work) : 1
+        let wanted = Parallel.threadCount * 4
+        let panelTasks =
+            parallel && Parallel.threadCount > 1 && work >= 1 << 18 && rowTasks < wanted
+            ? min(panelCount, (wanted + rowTasks - 1) / rowTasks) : 1
+        let tasks = rowTasks * panelTasks
         if tasks > 1 && panelCount > 1 {
             Parallel.forEach(panelCount, pack)
         } else {
             pack(0..<panelCount)
         }
         let compute: @Sendable (Int) -> Void = { t in
-            let n0 = n * t / tasks, n1 = n * (t + 1) / tasks
-            guard n0 < n1 else { return }
+            let (rt, pt) = (t / panelTasks, t % panelTasks)
+            let n0 = n * rt / rowTasks, n1 = n * (rt + 1) / rowTasks
+            let p0 = panelCount * pt / panelTasks, p1 = panelCount * (pt + 1) / panelTasks
+            guard n0 < n1 && p0 < p1 else { return }
             switch weights {
             case .float(let w):
                 clip_gemm_compute(
-                    w, ldw, n0, n1, panels.pointer, m, k, 0, panelCount, op.pointer, ldo, transposed ? 1 : 0,
+                    w, ldw, n0, n1, panels.pointer, m, k, p0, p1, op.pointer, ldo, transposed ? 1 : 0,
                     sp?.pointer, hp?.pointer, code, rp?.pointer, ldr)
             case .half(let w):
                 clip_gemm_compute_half(
-                    w, ldw, n0, n1, panels.pointer, m, k, 0, panelCount, op.pointer, ldo, transposed ? 1 : 0,
+                    w, ldw, n0, n1, panels.pointer, m, k, p0, p1, op.pointer, ldo, transposed ? 1 : 0,
                     sp?.pointer, hp?.pointer, code, rp?.pointer, ldr)
             }
         }
