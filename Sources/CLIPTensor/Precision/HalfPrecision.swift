@@ -102,10 +102,15 @@ public enum HalfPrecision {
         let s = SendablePointer(UnsafeMutablePointer(mutating: source))
         let counts = NonFiniteCounts()
         Parallel.forEach(count, grain: 1 << 20) { range in
-            // The exponent field all ones marks ±Inf and NaN; counted as a vectorisable sum.
+            // The exponent field all ones marks ±Inf and NaN. The largest masked exponent is an
+            // integer max the compiler vectorises (a per-element count did not); only a chunk
+            // that has one is counted.
+            var largest: UInt16 = 0
+            for i in range { largest = max(largest, s.pointer[i] & 0x7C00) }
+            guard largest == 0x7C00 else { return }
             var bad = 0
-            for i in range { bad &+= (s.pointer[i] & 0x7C00) == 0x7C00 ? 1 : 0 }
-            if bad > 0 { counts.add(bad) }
+            for i in range where s.pointer[i] & 0x7C00 == 0x7C00 { bad += 1 }
+            counts.add(bad)
         }
         return counts.total
     }
