@@ -100,11 +100,17 @@ public final class TensorStorage: @unchecked Sendable {
 
     /// Buffers of at least this many bytes are placed on 2 MB boundaries and offered to the
     /// kernel as transparent huge pages: a fresh buffer is faulted in 2 MB at a time instead
-    /// of 4 KB (converting a tower's fp16 weights spent a quarter of its time in page faults).
+    /// of 4 KB (converting a tower's fp16 weights spent a quarter of its time in page faults),
+    /// and streaming packed weight panels needs fewer TLB entries. `CLIP_HUGE_PAGES=0` in the
+    /// environment turns the advice off (a kernel that compacts memory to find huge pages can
+    /// stall a fault on a fragmented machine).
     static let hugePageBytes = 4 << 20
+    static let usesHugePages = ProcessInfo.processInfo.environment["CLIP_HUGE_PAGES"] != "0"
 
     static func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
-        guard byteCount >= hugePageBytes else { return .allocate(byteCount: byteCount, alignment: 64) }
+        guard byteCount >= hugePageBytes && usesHugePages else {
+            return .allocate(byteCount: byteCount, alignment: 64)
+        }
         let huge = 2 << 20
         let raw = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: huge)
         #if os(Linux)
