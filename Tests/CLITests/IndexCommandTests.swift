@@ -108,6 +108,8 @@ import Testing
         let root = try Self.folder(images: total)
         defer { try? FileManager.default.removeItem(at: root) }
         let db = root.appendingPathComponent("i.sqlite")
+        // Each run's stderr goes to a file in the test folder, quoted when a run fails.
+        var runs = 0
         func start(_ extra: [String], stdout: URL? = nil) throws -> Process {
             let process = Process()
             process.executableURL = CLIRunner.executable
@@ -119,9 +121,15 @@ import Testing
             } else {
                 process.standardOutput = FileHandle.nullDevice
             }
-            process.standardError = FileHandle.nullDevice
+            runs += 1
+            let stderr = root.appendingPathComponent("stderr-\(runs).txt")
+            _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: stderr)
             try process.run()
             return process
+        }
+        func stderr(_ run: Int) -> String {
+            (try? String(contentsOf: root.appendingPathComponent("stderr-\(run).txt"), encoding: .utf8)) ?? ""
         }
         // kill -9 as soon as the first batch is committed.
         let first = try start(["--model", Self.model])
@@ -135,7 +143,9 @@ import Testing
         first.waitUntilExit()
         let atKill = try ImageIndex(at: db, create: false).count()
         print("killed with \(atKill) of \(total) images committed")
-        #expect(atKill > 0 && atKill < total, "the run should be killed part way")
+        #expect(
+            atKill > 0 && atKill < total,
+            "the run should be killed part way; it ended with status \(first.terminationStatus), stderr: \(stderr(1))")
 
         // The rerun continues; searches meanwhile see the committed batches.
         let rerunOutput = root.appendingPathComponent("rerun.json")
@@ -148,7 +158,7 @@ import Testing
         } while rerun.isRunning && searches < 20
         rerun.waitUntilExit()
         print("\(searches) searches during the rerun")
-        #expect(rerun.terminationStatus == 0)
+        #expect(rerun.terminationStatus == 0, "rerun stderr: \(stderr(2))")
         let line = String(decoding: try Data(contentsOf: rerunOutput), as: UTF8.self)
         let rerunSummary = try #require(
             try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double], "\(line)")

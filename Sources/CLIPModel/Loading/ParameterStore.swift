@@ -153,9 +153,6 @@ public final class ParameterStore {
         if !left.isEmpty { throw CLIPModelError.unexpectedKeys(left) }
     }
 
-    /// Float32 tensor from a checkpoint tensor of any floating-point storage type. Aligned
-    /// float32 data in a memory-mapped file is used in place (no copy: the file's pages are the
-    /// weights); everything else is converted into new memory.
     /// An fp16 tensor of a memory-mapped file used where it is, for inference in fp32 where
     /// linear layers read fp16 (``Tensor/readsHalfWeightsInPlace``): no Float32 copy is written
     /// (ViT-B/32's image tower: 352 MB of fresh pages the kernel would fault in and zero, the
@@ -172,6 +169,9 @@ public final class ParameterStore {
         return Tensor(borrowingHalf: bits, shape: w.shape, owner: MappedWeight(w))
     }
 
+    /// Float32 tensor from a checkpoint tensor of any floating-point storage type. Aligned
+    /// float32 data in a memory-mapped file is used in place (no copy: the file's pages are the
+    /// weights); everything else is converted into new memory.
     static func convert(_ w: WeightTensor, key: String) throws -> Tensor {
         if w.dtype == .float32 && w.isMemoryMapped, let base = w.withUnsafeBytes({ $0.baseAddress }),
             Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0, w.elementCount > 0

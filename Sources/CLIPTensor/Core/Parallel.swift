@@ -65,8 +65,6 @@ public enum Parallel {
         if ran == 0 { DispatchQueue.concurrentPerform(iterations: count, execute: body) }
     }
 
-    /// Like ``forEach(_:grain:_:)`` but hands out single indices dynamically, for uneven work
-    /// (e.g. one attention head per index).
     /// Whether model inference computes each batch entry with its own BLAS calls (one per
     /// sequence and fixed column chunk, see `sequenceSGEMM`), so that an input's result is bit
     /// for bit the same whatever else shares its batch: a text embedded alone, in `clip embed`'s
@@ -79,6 +77,8 @@ public enum Parallel {
     nonisolated(unsafe) public static var batchInvariant =
         ProcessInfo.processInfo.environment["CLIP_BATCH_INVARIANT"] != "0"
 
+    /// Like ``forEach(_:grain:_:)`` but hands out single indices dynamically, for uneven work
+    /// (e.g. one attention head per index).
     public static func forEachIndex(_ count: Int, _ body: @Sendable (Int) -> Void) {
         if count <= 0 { return }
         let threads = threadCount
