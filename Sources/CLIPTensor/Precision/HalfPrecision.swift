@@ -192,7 +192,7 @@ extension Tensor {
 
     /// Whether linear layers read fp16 weights where they are (the packed GEMM widens a block
     /// of weight rows at a time into scratch), so that a tensor from
-    /// ``init(borrowingHalf:shape:owner:)`` is computed with without a Float32 copy.
+    /// ``init(borrowingHalf:shape:owner:)`` is computed with no Float32 copy.
     public static var readsHalfWeightsInPlace: Bool { PackedGEMM.isAvailable }
 
     /// A tensor over `count(shape)` fp16 values at `bits` (2-byte aligned) that `owner` keeps
