@@ -23,12 +23,16 @@ enum ByteEncoder {
         return (printable + rest).map { UInt8($0) }
     }()
 
-    /// The inverse of ``scalars``.
-    static let bytes: [UInt32: UInt8] = {
-        var map: [UInt32: UInt8] = [:]
-        for (b, s) in scalars.enumerated() { map[s.value] = UInt8(b) }
-        return map
+    /// The inverse of ``scalars``: `byteOfScalar[s]` is the byte scalar `s` stands for, or -1.
+    /// Every scalar of the alphabet is below ``scalarLimit``.
+    static let byteOfScalar: [Int16] = {
+        var table = [Int16](repeating: -1, count: Int(scalarLimit))
+        for (b, s) in scalars.enumerated() { table[Int(s.value)] = Int16(b) }
+        return table
     }()
+
+    /// One past the largest scalar of the alphabet (U+0143).
+    static let scalarLimit: UInt32 = 0x144
 
     /// The vocabulary string of one byte: its scalar.
     static func symbol(_ byte: UInt8) -> String { String(Character(scalars[Int(byte)])) }

@@ -20,34 +20,31 @@
 /// The bound: words of up to ``scanLimit`` symbols take the scan, longer words the heap. No
 /// word is ever cut into chunks (as some tokenizers do for speed), so no result changes while
 /// a 1 MB word without spaces still tokenizes in O(n log n).
-struct BytePairMerger: Sendable {
+struct BytePairMerger: Sendable, Equatable {
     /// Words longer than this many symbols (bytes) are merged with the heap.
     static let scanLimit = 64
 
-    /// (left id << 32 | right id) -> (rank, merged id).
-    private let pairs: [UInt64: Merge]
+    /// (left id, right id) -> (rank, merged id).
+    private let pairs: PairTable
     /// Whether every merge's parts are created by lower-ranked merges (see the type's doc).
     let isMonotone: Bool
 
-    struct Merge: Sendable {
+    struct Merge: Sendable, Equatable {
         var rank: Int32
         var merged: Int32
     }
 
     /// - Parameters:
-    ///   - merges: (left, right, merged) ids in rank order.
+    ///   - merges: (left, right, merged) ids in rank order; ids are not negative.
     init(merges: [(Int32, Int32, Int32)]) {
-        var pairs: [UInt64: Merge] = [:]
-        pairs.reserveCapacity(merges.count)
-        var createdAt: [Int32: Int32] = [:]  // symbol -> highest rank creating it
-        for (rank, (a, b, m)) in merges.enumerated() {
-            // Python's dict(zip(merges, ranks)) keeps the last rank of a repeated pair.
-            pairs[Self.key(a, b)] = Merge(rank: Int32(rank), merged: m)
-            createdAt[m] = max(createdAt[m] ?? -1, Int32(rank))
-        }
+        // Python's dict(zip(merges, ranks)) keeps the last rank of a repeated pair.
+        let pairs = PairTable(merges: merges)
+        let symbols = merges.reduce(0) { max($0, Int($1.0), Int($1.1), Int($1.2)) } + 1
+        var createdAt = [Int32](repeating: -1, count: symbols)  // symbol -> highest rank creating it
+        for (rank, (_, _, m)) in merges.enumerated() { createdAt[Int(m)] = max(createdAt[Int(m)], Int32(rank)) }
         var monotone = true
         for (rank, (a, b, _)) in merges.enumerated() {
-            if (createdAt[a] ?? -1) >= Int32(rank) || (createdAt[b] ?? -1) >= Int32(rank) { monotone = false }
+            if createdAt[Int(a)] >= Int32(rank) || createdAt[Int(b)] >= Int32(rank) { monotone = false }
         }
         // A repeated pair keeps only its last rank, which breaks the ordering argument too.
         if pairs.count != merges.count { monotone = false }
@@ -56,12 +53,7 @@ struct BytePairMerger: Sendable {
     }
 
     @inline(__always)
-    private static func key(_ a: Int32, _ b: Int32) -> UInt64 {
-        UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))
-    }
-
-    @inline(__always)
-    func merge(_ a: Int32, _ b: Int32) -> Merge? { pairs[Self.key(a, b)] }
+    func merge(_ a: Int32, _ b: Int32) -> Merge? { pairs[a, b] }
 
     /// Merges `symbols` with the algorithm that suits their length.
     func merge(_ symbols: [Int32]) -> [Int32] {
@@ -252,5 +244,66 @@ struct PairHeap {
         }
         items[i] = last
         return top
+    }
+}
+
+/// An open-addressing table (id, id) -> merge, built once: ~49,000 inserts into a `Dictionary`
+/// took several milliseconds of a first text query, and lookups are the merge loop's hot path.
+struct PairTable: Sendable, Equatable {
+    /// left << 32 | right per slot; `empty` marks a free slot (ids are not negative).
+    private let keys: [UInt64]
+    private let values: [BytePairMerger.Merge]
+    private let mask: Int
+    let count: Int
+    private static let empty = UInt64.max
+
+    /// The table of (left, right, merged) ids in rank order; a repeated pair keeps its last rank.
+    init(merges: [(Int32, Int32, Int32)]) {
+        var size = 16
+        while size < 2 * merges.count { size <<= 1 }
+        let mask = size - 1
+        var keys = [UInt64](repeating: Self.empty, count: size)
+        var values = [BytePairMerger.Merge](repeating: .init(rank: 0, merged: 0), count: size)
+        var count = 0
+        keys.withUnsafeMutableBufferPointer { keys in
+            values.withUnsafeMutableBufferPointer { values in
+                for (rank, (a, b, merged)) in merges.enumerated() {
+                    precondition(a >= 0 && b >= 0, "merge ids are not negative")
+                    let key = Self.key(a, b)
+                    var i = Self.slot(key, mask)
+                    while keys[i] != Self.empty && keys[i] != key { i = (i + 1) & mask }
+                    if keys[i] == Self.empty { count += 1 }
+                    keys[i] = key
+                    values[i] = .init(rank: Int32(rank), merged: merged)
+                }
+            }
+        }
+        self.keys = keys
+        self.values = values
+        self.mask = mask
+        self.count = count
+    }
+
+    @inline(__always)
+    private static func key(_ a: Int32, _ b: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))
+    }
+
+    /// Fibonacci hashing: the high bits of key × 2⁶⁴/φ.
+    @inline(__always)
+    private static func slot(_ key: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+    }
+
+    @inline(__always)
+    subscript(a: Int32, b: Int32) -> BytePairMerger.Merge? {
+        let key = Self.key(a, b)
+        var i = Self.slot(key, mask)
+        while true {
+            let k = keys[i]
+            if k == key { return values[i] }
+            if k == Self.empty { return nil }
+            i = (i + 1) & mask
+        }
     }
 }

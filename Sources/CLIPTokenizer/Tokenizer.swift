@@ -25,7 +25,7 @@ public final class Tokenizer: Sendable {
     /// The id of `<|endoftext|>` (49407 in OpenAI's vocabulary).
     public let endOfText: Int32
     /// The number of ids (49408 in OpenAI's vocabulary).
-    public var vocabularySize: Int { vocabulary.tokens.count }
+    public var vocabularySize: Int { vocabulary.size }
 
     let vocabulary: Vocabulary
     /// One merge cache per core: a batch's worker `w` uses `caches[w]`, so the workers never wait
@@ -41,16 +41,25 @@ public final class Tokenizer: Sendable {
         self.caches = (0..<max(1, Self.cores)).map { _ in MergeCache(capacity: cacheCapacity) }
     }
 
-    private static let bundledResult: Result<Tokenizer, Error> = Result {
+    /// OpenAI's `bpe_simple_vocab_16e6.txt.gz` in this package's resources.
+    static func bundledFileURL() throws -> URL {
         guard let url = Bundle.module.url(forResource: "bpe_simple_vocab_16e6.txt", withExtension: "gz") else {
             throw TokenizerError.invalidVocabulary(
                 file: "bpe_simple_vocab_16e6.txt.gz", reason: "missing from the CLIPTokenizer resource bundle")
         }
-        return try Tokenizer(openAIMergesFile: url)
+        return url
+    }
+
+    private static let bundledResult: Result<Tokenizer, Error> = Result {
+        let url = try bundledFileURL()
+        // Only the lines SimpleTokenizer uses are inflated (a fifth of the file): the bundled
+        // file is known to be whole UTF-8 (`bundledFileIsWholeUTF8` checks it).
+        let data = try read(url)
+        return Tokenizer(vocabulary: try Vocabulary(openAIMerges: data, file: url.path, prefixOnly: true))
     }
 
     /// The tokenizer of all OpenAI CLIP models, from the merges file bundled with this package.
-    /// Loaded once (about 0.1 s) and shared.
+    /// Loaded once (a few milliseconds) and shared.
     public static func bundled() throws -> Tokenizer { try bundledResult.get() }
 
     /// Loads a merges file laid out like OpenAI's `bpe_simple_vocab_16e6.txt.gz` (gzip or plain).
@@ -245,9 +254,7 @@ public final class Tokenizer: Sendable {
     public func decode<IDs: Sequence>(_ ids: IDs) throws -> String where IDs.Element: BinaryInteger {
         var bytes: [UInt8] = []
         for id in ids {
-            guard let i = Int(exactly: id), i >= 0, i < vocabulary.tokenBytes.count,
-                let tokenBytes = vocabulary.tokenBytes[i]
-            else {
+            guard let i = Int(exactly: id), let tokenBytes = vocabulary.tokenBytes(i) else {
                 throw TokenizerError.unknownTokenID(Int(truncatingIfNeeded: id))
             }
             bytes += tokenBytes

@@ -5,14 +5,17 @@ import Foundation
 // for the bundled merges, and the vocab.json + merges.txt layout of Hugging Face CLIPTokenizer.
 
 /// Token strings, ids and merges: everything the tokenizer knows about its vocabulary.
-struct Vocabulary: Sendable {
+struct Vocabulary: Sendable, Equatable {
     /// SimpleTokenizer uses the first 49152 - 256 - 2 merges of the bundled file.
     static let bundledMergeCount = 49_152 - 256 - 2
 
-    /// id -> token string (nil for an id no string maps to, as in Python's inverted dict).
-    let tokens: [String?]
-    /// id -> the bytes it decodes to (the token string through the byte decoder).
-    let tokenBytes: [[UInt8]?]
+    /// The number of ids.
+    let size: Int
+    /// id -> the bytes it decodes to (its token string through the byte decoder).
+    private let decodedBytes: TokenStrings
+    /// Whether an id decodes: false for an id no string maps to (as in Python's inverted dict)
+    /// and for a string outside the byte alphabet.
+    private let decodes: [Bool]
     /// Byte value -> id of its symbol inside a word, and at the end of a word (`</w>` appended).
     let byteSymbol: [Int32]
     let byteEndSymbol: [Int32]
@@ -20,75 +23,139 @@ struct Vocabulary: Sendable {
     let endOfText: Int32
     let merger: BytePairMerger
 
-    /// Builds the tables from an encoder (string -> id) and the merges in rank order.
+    /// The bytes `id` decodes to, or nil for an id outside the vocabulary.
+    func tokenBytes(_ id: Int) -> ArraySlice<UInt8>? {
+        guard id >= 0, id < size, decodes[id] else { return nil }
+        return decodedBytes[id]
+    }
+
+    /// Builds the tables from every id's token string (UTF-8) and the merges in rank order.
     ///
-    /// Swift compares `String` keys by canonical equivalence where Python compares code points;
-    /// that makes no difference here because token strings are spelled with the byte encoder's
-    /// alphabet (U+0021 ... U+0143), in which no two distinct sequences are canonically equivalent
-    /// (the combining marks U+0300 ... that precomposed letters decompose into are not in it).
-    init(encoder: [String: Int], merges: [(String, String)], file: String) throws {
-        func id(_ s: String) throws -> Int32 {
-            guard let v = encoder[s] else {
-                throw TokenizerError.invalidVocabulary(file: file, reason: "no id for the token \(s.debugDescription)")
+    /// - Parameters:
+    ///   - strings: the token string of each id, `named[id]` false where no string maps to the id.
+    ///   - id: the id of a token string (the encoder's lookup), throwing for an unknown string.
+    private init(
+        strings: TokenStrings, named: [Bool], merges: [(Int32, Int32, Int32)], id: (String) throws -> Int32
+    ) throws {
+        let size = strings.count
+        self.size = size
+        var decoded = TokenStrings(capacity: size, byteCapacity: strings.bytes.count)
+        var decodes = [Bool](repeating: false, count: size)
+        var scratch: [UInt8] = []
+        strings.withLookup { strings in
+            for i in 0..<size {
+                scratch.removeAll(keepingCapacity: true)
+                if named[i], Self.decode(strings.string(i), into: &scratch) { decodes[i] = true }
+                decoded.append(decodes[i] ? scratch : [])
             }
-            return Int32(v)
         }
-        let size = (encoder.values.max() ?? -1) + 1
-        // Ids index an array: refuse a sparse file that would make it huge.
-        guard size <= 2 * encoder.count + 1024 else {
-            throw TokenizerError.invalidVocabulary(
-                file: file, reason: "ids go up to \(size - 1) for \(encoder.count) tokens")
-        }
-        var tokens = [String?](repeating: nil, count: size)
-        for (s, v) in encoder {
-            guard v >= 0 else { throw TokenizerError.invalidVocabulary(file: file, reason: "negative id \(v)") }
-            tokens[v] = s
-        }
-        self.tokens = tokens
-        self.tokenBytes = tokens.map { token in
-            guard let token else { return nil }
-            var bytes: [UInt8] = []
-            for scalar in token.unicodeScalars {
-                guard let b = ByteEncoder.bytes[scalar.value] else { return nil }
-                bytes.append(b)
-            }
-            return bytes
-        }
+        self.decodedBytes = decoded
+        self.decodes = decodes
         byteSymbol = try (0..<256).map { try id(ByteEncoder.symbol(UInt8($0))) }
         byteEndSymbol = try (0..<256).map { try id(ByteEncoder.symbol(UInt8($0)) + "</w>") }
         startOfText = try id("<|startoftext|>")
         endOfText = try id("<|endoftext|>")
-        merger = BytePairMerger(merges: try merges.map { (try id($0.0), try id($0.1), try id($0.0 + $0.1)) })
+        merger = BytePairMerger(merges: merges)
+    }
+
+    /// Token string (valid UTF-8) -> bytes through the byte decoder; false if a scalar is not in
+    /// the byte alphabet (U+0021 ... U+0143: one- and two-byte sequences only).
+    private static func decode(_ utf8: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
+        var i = 0
+        while i < utf8.count {
+            let lead = UInt32(utf8[i])
+            let scalar: UInt32
+            if lead < 0x80 {
+                scalar = lead
+                i += 1
+            } else if lead & 0xE0 == 0xC0 {
+                scalar = (lead & 0x1F) << 6 | UInt32(utf8[i + 1] & 0x3F)
+                i += 2
+            } else {
+                return false
+            }
+            guard scalar < ByteEncoder.scalarLimit else { return false }
+            let byte = ByteEncoder.byteOfScalar[Int(scalar)]
+            guard byte >= 0 else { return false }
+            out.append(UInt8(byte))
+        }
+        return true
     }
 
     /// OpenAI's `bpe_simple_vocab_16e6.txt.gz` content (or any file laid out like it).
-    init(openAIMerges data: Data, file: String) throws {
-        let text = try Self.utf8(try Self.gunzipIfNeeded(data, file: file), file: file)
-        // Line 0 is a header; SimpleTokenizer keeps lines 1 ... 48894 (of 262,145: stop there).
-        var lines: [Substring] = []
-        var rest = text[...]
-        while lines.count <= Self.bundledMergeCount, !rest.isEmpty {
-            guard let newline = rest.utf8.firstIndex(of: UInt8(ascii: "\n")) else {
-                lines.append(rest)
-                break
-            }
-            lines.append(rest[..<newline])
-            rest = rest[rest.utf8.index(after: newline)...]
+    ///
+    /// - Parameter prefixOnly: inflate and check only the lines SimpleTokenizer uses. For the
+    ///   bundled file, whose integrity a test checks: Python decodes the whole file, so a user's
+    ///   file is read whole to refuse a bad byte anywhere, as Python does.
+    init(openAIMerges data: Data, file: String, prefixOnly: Bool = false) throws {
+        let text = try Self.gunzipIfNeeded(data, file: file, lines: prefixOnly ? Self.bundledMergeCount + 1 : 0)
+        if let offset = UTF8Input.firstInvalidOffset(text) {
+            throw TokenizerError.invalidVocabulary(file: file, reason: "not UTF-8 at byte offset \(offset)")
         }
-        let merges = try lines.dropFirst().map { try Self.pair($0, file: file) }
-        var vocab = ByteEncoder.vocabularyOrder.map { ByteEncoder.symbol($0) }
-        vocab += vocab.map { $0 + "</w>" }
-        vocab += merges.map { $0.0 + $0.1 }
-        vocab += ["<|startoftext|>", "<|endoftext|>"]
-        // dict(zip(vocab, range)): a repeated string keeps its last id.
-        var encoder: [String: Int] = [:]
-        encoder.reserveCapacity(vocab.count)  // no rehashing while 49,408 tokens go in (startup time)
-        for (i, s) in vocab.enumerated() { encoder[s] = i }
-        try self.init(encoder: encoder, merges: merges, file: file)
+        // Line 0 is a header; SimpleTokenizer keeps lines 1 ... 48894 (of 262,145: stop there).
+        // Each merge is two byte ranges of `text`: (left, right).
+        var merges: [(Range<Int>, Range<Int>)] = []
+        merges.reserveCapacity(Self.bundledMergeCount)
+        try text.withUnsafeBufferPointer { text in
+            var lineStart = 0
+            var line = 0
+            while line <= Self.bundledMergeCount, lineStart < text.count {
+                let rest = UnsafeBufferPointer(rebasing: text[lineStart...])
+                let lineEnd = rest.firstIndex(of: UInt8(ascii: "\n")).map { lineStart + $0 } ?? text.count
+                if line > 0 { merges.append(try Self.pair(text, lineStart..<lineEnd, file: file)) }
+                line += 1
+                lineStart = lineEnd + 1
+            }
+        }
+        // The vocabulary in id order: byte symbols, the same with </w>, the merges, the specials.
+        var strings = TokenStrings(capacity: 512 + merges.count + 2, byteCapacity: text.count + 4096)
+        let symbols = ByteEncoder.vocabularyOrder.map { ByteEncoder.symbol($0) }
+        for symbol in symbols { strings.append(symbol.utf8) }
+        for symbol in symbols { strings.append((symbol + "</w>").utf8) }
+        text.withUnsafeBufferPointer { text in
+            for (left, right) in merges { strings.append(text, left, right) }
+        }
+        strings.append("<|startoftext|>".utf8)
+        strings.append("<|endoftext|>".utf8)
+        strings.index()  // dict(zip(vocab, range)): a repeated string keeps its last id.
+        let table = strings
+        var named = [Bool](repeating: false, count: table.count)
+        let ids: [(Int32, Int32, Int32)] = try text.withUnsafeBufferPointer { text in
+            try table.withLookup { lookup in
+                for i in 0..<table.count { named[i] = lookup.id(of: lookup.string(i)) == Int32(i) }
+                return try merges.enumerated().map { rank, merge in
+                    func id(_ range: Range<Int>) throws -> Int32 {
+                        guard let id = lookup.id(of: UnsafeBufferPointer(rebasing: text[range])) else {
+                            throw TokenizerError.invalidVocabulary(
+                                file: file,
+                                reason:
+                                    "no id for the token \(String(decoding: text[range], as: UTF8.self).debugDescription)"
+                            )
+                        }
+                        return id
+                    }
+                    // The merged string is a vocabulary entry: id 512 + rank, or a later equal one.
+                    let merged = lookup.id(of: lookup.string(512 + rank)) ?? Int32(512 + rank)
+                    return (try id(merge.0), try id(merge.1), merged)
+                }
+            }
+        }
+        try self.init(strings: strings, named: named, merges: ids) { token in
+            guard let id = table.id(of: token) else {
+                throw TokenizerError.invalidVocabulary(
+                    file: file, reason: "no id for the token \(token.debugDescription)")
+            }
+            return id
+        }
     }
 
     /// A Hugging Face CLIP tokenizer: `vocab.json` (token -> id) and `merges.txt`
     /// ("#version" header, then one "left right" merge per line, in rank order).
+    ///
+    /// Swift compares these `String` keys by canonical equivalence where Python compares code
+    /// points; that makes no difference here because token strings are spelled with the byte
+    /// encoder's alphabet (U+0021 ... U+0143), in which no two distinct sequences are canonically
+    /// equivalent (the combining marks U+0300 ... that precomposed letters decompose into are not in it).
     init(huggingFaceVocabulary vocabData: Data, merges mergesData: Data, vocabFile: String, mergesFile: String) throws {
         let json: Any
         do {
@@ -107,11 +174,51 @@ struct Vocabulary: Sendable {
             }
             encoder[token] = id
         }
+        func id(_ s: String) throws -> Int32 {
+            guard let v = encoder[s] else {
+                throw TokenizerError.invalidVocabulary(
+                    file: vocabFile, reason: "no id for the token \(s.debugDescription)")
+            }
+            return Int32(v)
+        }
+        let size = (encoder.values.max() ?? -1) + 1
+        // Ids index an array: refuse a sparse file that would make it huge.
+        guard size <= 2 * encoder.count + 1024 else {
+            throw TokenizerError.invalidVocabulary(
+                file: vocabFile, reason: "ids go up to \(size - 1) for \(encoder.count) tokens")
+        }
+        var tokens = [String?](repeating: nil, count: size)
+        for (s, v) in encoder {
+            guard v >= 0 else { throw TokenizerError.invalidVocabulary(file: vocabFile, reason: "negative id \(v)") }
+            tokens[v] = s
+        }
+        var strings = TokenStrings(capacity: size)
+        for token in tokens { strings.append((token ?? "").utf8) }
         let text = try Self.utf8(mergesData, file: mergesFile)
         let merges = try text.split(separator: "\n", omittingEmptySubsequences: true)
             .filter { !$0.hasPrefix("#version") && !$0.allSatisfy(\.isWhitespace) }
-            .map { try Self.pair($0, file: mergesFile) }
-        try self.init(encoder: encoder, merges: merges, file: vocabFile)
+            .map { line in
+                let pair = try Self.pair(line, file: mergesFile)
+                return (try id(pair.0), try id(pair.1), try id(pair.0 + pair.1))
+            }
+        try self.init(strings: strings, named: tokens.map { $0 != nil }, merges: merges, id: id)
+    }
+
+    /// A merge line of the bytes `text[line]` as its two parts' ranges.
+    private static func pair(_ text: UnsafeBufferPointer<UInt8>, _ line: Range<Int>, file: String) throws -> (
+        Range<Int>, Range<Int>
+    ) {
+        var end = line.upperBound
+        if end > line.lowerBound, text[end - 1] == UInt8(ascii: "\r") { end -= 1 }  // Windows line ends
+        let body = text[line.lowerBound..<end]
+        guard let space = body.firstIndex(of: UInt8(ascii: " ")), space != body.startIndex, space + 1 != end,
+            !body[(space + 1)...].contains(UInt8(ascii: " "))
+        else {
+            throw TokenizerError.invalidVocabulary(
+                file: file,
+                reason: "merge line \(String(decoding: text[line], as: UTF8.self).debugDescription) is not two symbols")
+        }
+        return (line.lowerBound..<space, (space + 1)..<end)
     }
 
     private static func pair(_ line: Substring, file: String) throws -> (String, String) {
@@ -138,16 +245,24 @@ struct Vocabulary: Sendable {
 
     /// Inflates gzip data (magic 1f 8b); other data is returned as is.
     static func gunzipIfNeeded(_ data: Data, file: String) throws -> Data {
-        guard data.count >= 2, data[data.startIndex] == 0x1F, data[data.startIndex + 1] == 0x8B else { return data }
+        Data(try gunzipIfNeeded(data, file: file, lines: 0))
+    }
+
+    /// Inflates gzip data (magic 1f 8b), stopping after `lines` lines if that is not 0 (the
+    /// result may hold more); other data is returned as is.
+    static func gunzipIfNeeded(_ data: Data, file: String, lines: Int) throws -> [UInt8] {
+        guard data.count >= 2, data[data.startIndex] == 0x1F, data[data.startIndex + 1] == 0x8B else {
+            return [UInt8](data)
+        }
         var out: UnsafeMutablePointer<UInt8>?
         var length = 0
         let rc = data.withUnsafeBytes { raw in
-            clip_gunzip(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, &out, &length)
+            clip_gunzip_lines(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, lines, &out, &length)
         }
         guard rc == 0, let out else {
             throw TokenizerError.invalidVocabulary(file: file, reason: "gzip data is corrupt (zlib error \(rc))")
         }
         defer { free(out) }
-        return Data(bytes: out, count: length)
+        return [UInt8](UnsafeBufferPointer(start: out, count: length))
     }
 }

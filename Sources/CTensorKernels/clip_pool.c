@@ -56,6 +56,13 @@ static _Atomic long regions_run;
 
 long clip_pool_regions(void) { return atomic_load_explicit(&regions_run, memory_order_relaxed); }
 
+int clip_pool_workers(void) {
+    pthread_mutex_lock(&pool.start_lock);
+    const int workers = pool.workers;
+    pthread_mutex_unlock(&pool.start_lock);
+    return workers;
+}
+
 static long now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -76,10 +83,16 @@ static void take_indices(void) {
 // A region is waiting when `generation` is even and not the last one this worker saw.
 static int is_new_region(long g, long seen) { return g != seen && (g & 1) == 0; }
 
+// A worker's argument: its id in the low 8 bits, above them the generation when it was started.
+#define WORKER_ID_BITS 8
+
 static void *worker_main(void *argument) {
-    const int id = (int)(long)argument;
+    const int id = (int)((long)argument & ((1L << WORKER_ID_BITS) - 1));
     inside_task = 1;  // a region started from a task runs on its own thread, not the pool
-    long seen = atomic_load_explicit(&pool.generation, memory_order_acquire) & ~1L;
+    // The generation before the region that started this worker: by the time the thread runs,
+    // that region may be published already, and it must count as new (reading `generation`
+    // here made a new worker skip its first region, e.g. a first query's whole weight scan).
+    long seen = ((long)argument >> WORKER_ID_BITS) & ~1L;
     for (;;) {
         long g = atomic_load_explicit(&pool.generation, memory_order_acquire);
         if (!is_new_region(g, seen)) {
@@ -115,7 +128,10 @@ static void start_workers(int wanted) {
         pthread_attr_t attributes;
         pthread_attr_init(&attributes);
         pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
-        const int failed = pthread_create(&thread, &attributes, worker_main, (void *)(long)pool.workers);
+        // Called before the region's `generation` bumps (the caller holds `region_lock`).
+        const long started = atomic_load_explicit(&pool.generation, memory_order_acquire);
+        const int failed = pthread_create(
+            &thread, &attributes, worker_main, (void *)((started << WORKER_ID_BITS) | (long)pool.workers));
         pthread_attr_destroy(&attributes);
         if (failed) break;
         pool.workers++;

@@ -154,7 +154,7 @@ import Testing
     }
 
     /// fp16 checkpoints are computed from the mapped fp16 values (no Float32 copy of the linear
-    /// weights) where the packed GEMM reads fp16: the embeddings equal those of the same model
+    /// and patch-embedding weights) where the packed GEMM reads fp16: the embeddings equal those of the same model
     /// with every weight widened first, on the first call (fp16 in place) and the second (panels
     /// packed from fp16); and an Inf in a mapped fp16 file is still refused by name.
     @Test(arguments: ["vit-fp16.pt", "rn-jit.pt"]) func fp16WeightsAreReadInPlace(file: String) throws {
@@ -164,9 +164,13 @@ import Testing
         let model = try CLIP(state: state, configuration: config)
         let first = (try model.encodeImage(pixels), try model.encodeText(tokens))
         let second = (try model.encodeImage(pixels), try model.encodeText(tokens))
+        // The ViT's patch embedding is a convolution that reads its fp16 weights in place too
+        // (a ResNet's convolutions fold batch norm into new Float32 weights at load).
         let linearWeights = model.namedParameters.filter {
             $0.key.hasSuffix("in_proj_weight") || $0.key.hasSuffix("c_fc.weight")
+                || (file == "vit-fp16.pt" && $0.key == "visual.conv1.weight")
         }
+        #expect(linearWeights.count(where: { $0.key == "visual.conv1.weight" }) == (file == "vit-fp16.pt" ? 1 : 0))
         #expect(!linearWeights.isEmpty)
         #expect(
             linearWeights.allSatisfy { !$0.variable.value.storage.isWidened },

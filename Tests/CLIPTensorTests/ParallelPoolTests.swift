@@ -58,4 +58,53 @@ import Testing
         }
         #expect(failures.values[0] == 0, "\(failures.values[0]) regions ran an index other than once")
     }
+
+    /// Arrivals at a barrier that gives up at a deadline.
+    final class Barrier: @unchecked Sendable {
+        let parties: Int
+        let deadline: UInt64
+        private let lock = NSLock()
+        private var arrived = 0
+        private(set) var timedOut = false
+        init(parties: Int, seconds: Double) {
+            self.parties = parties
+            deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        }
+        func arriveAndWait() {
+            lock.withLock { arrived += 1 }
+            while lock.withLock({ arrived < parties }) {
+                if DispatchTime.now().uptimeNanoseconds > deadline {
+                    lock.withLock { timedOut = true }
+                    return
+                }
+                usleep(100)
+            }
+        }
+    }
+
+    /// Workers started by a region take part in it: each of the region's indices waits until
+    /// all of them run at once, which needs the caller and every worker, the two new ones
+    /// included. (A new worker used to read the region counter when its thread began running,
+    /// after the region was published, and skipped it: a process's first region, a first
+    /// query's whole weight scan, ran on one core.)
+    @Test func newWorkersJoinTheRegionThatStartsThem() {
+        var ran: Int32 = 0
+        var barrier: Barrier?
+        for _ in 0..<1000 where ran == 0 {
+            let threads = Int(clip_pool_workers()) + 3
+            guard threads <= 64 else { return }  // the pool's most threads: nothing new to start
+            let b = Barrier(parties: threads, seconds: 3)
+            barrier = b
+            let context = Unmanaged.passRetained(b)
+            ran = clip_pool_run(
+                threads, Int32(threads),
+                { context, _ in
+                    Unmanaged<Barrier>.fromOpaque(context!).takeUnretainedValue().arriveAndWait()
+                }, context.toOpaque())
+            context.release()
+            if ran == 0 { usleep(1000) }  // another test's region holds the pool
+        }
+        #expect(ran == 1, "the pool stayed busy")
+        #expect(barrier?.timedOut == false, "not every thread of the region took part in it")
+    }
 }

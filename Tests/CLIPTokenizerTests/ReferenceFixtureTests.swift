@@ -151,3 +151,31 @@ func splitting(text: String, words: [String]) {
     }
     #expect(got == words)
 }
+
+/// `Tokenizer.bundled()` inflates only the lines SimpleTokenizer uses (a fifth of the file) and
+/// checks only them: safe because the whole bundled stream inflates with a good CRC and is UTF-8,
+/// and the tables equal those built from the whole file.
+@Test func bundledFileIsWholeUTF8() throws {
+    let data = try Data(contentsOf: Tokenizer.bundledFileURL())
+    let whole = try Vocabulary.gunzipIfNeeded(data, file: "bundled", lines: 0)
+    #expect(whole.count == 3_194_984)
+    #expect(UTF8Input.firstInvalidOffset(whole) == nil)
+    let prefix = try Vocabulary.gunzipIfNeeded(data, file: "bundled", lines: Vocabulary.bundledMergeCount + 1)
+    #expect(prefix.count < whole.count / 2 && whole.starts(with: prefix))
+    let fromPrefix = try Vocabulary(openAIMerges: data, file: "bundled", prefixOnly: true)
+    #expect(fromPrefix == (try Vocabulary(openAIMerges: data, file: "bundled")))
+    #expect(fromPrefix.size == 49_408 && fromPrefix.tokenBytes(49_407).map(Array.init) == Array("<|endoftext|>".utf8))
+}
+
+/// A merge listed twice: Python's encoder keeps the last id of the repeated string "ab", so the
+/// first id decodes to nothing, both merges make the last id, and the ranks keep the last one.
+@Test func repeatedMergeKeepsTheLastId() throws {
+    let vocabulary = try Vocabulary(openAIMerges: Data("#version: 0.2\na b\na b\n".utf8), file: "merges.txt")
+    #expect(vocabulary.size == 512 + 2 + 2)
+    #expect(vocabulary.tokenBytes(512) == nil)
+    #expect(vocabulary.tokenBytes(513).map(Array.init) == Array("ab".utf8))
+    let a = vocabulary.byteSymbol[Int(UInt8(ascii: "a"))], b = vocabulary.byteSymbol[Int(UInt8(ascii: "b"))]
+    #expect(vocabulary.merger.merge(a, b) == BytePairMerger.Merge(rank: 1, merged: 513))
+    #expect(!vocabulary.merger.isMonotone)
+    #expect(vocabulary.startOfText == 514 && vocabulary.endOfText == 515)
+}

@@ -65,6 +65,20 @@ public enum Parallel {
         if ran == 0 { DispatchQueue.concurrentPerform(iterations: count, execute: body) }
     }
 
+    /// Calls `body` on consecutive ranges of `chunk` elements (the last one shorter) covering
+    /// `0..<count`, handed out one at a time: for memory-bound passes over large buffers
+    /// (finiteness scans of mapped weights) where a core may be late or busy with other work
+    /// (the tokenizer being built beside a first text query), so the other takes over its share.
+    public static func forEachChunk(_ count: Int, chunk: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        if count <= 0 { return }
+        let size = max(chunk, 1)
+        forEachIndex((count + size - 1) / size) { c in body(c * size..<min(count, (c + 1) * size)) }
+    }
+
+    /// Elements per task of a finiteness scan: 1 MB of fp16, 2 MB of Float32, so a text
+    /// tower's 1M-element weights are split across the cores too.
+    public static let scanChunk = 1 << 19
+
     /// Whether model inference computes each batch entry with its own BLAS calls (one per
     /// sequence and fixed column chunk, see `sequenceSGEMM`), so that an input's result is bit
     /// for bit the same whatever else shares its batch: a text embedded alone, in `clip embed`'s

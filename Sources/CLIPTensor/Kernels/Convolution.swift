@@ -66,6 +66,9 @@ extension Tensor {
         let epilogueCode =
             (fuseActivation ? activation.code : 0) | (residualTensor != nil ? Int32(CLIP_GEMM_RESIDUAL_FIRST) : 0)
         let inputPointer = SendablePointer(input.baseAddress), outPointer = SendablePointer(out.baseAddress)
+        // Weights of an fp16 checkpoint not widened yet are read as fp16 by the packed GEMM: a
+        // Float32 copy of ViT-B/32's patch weights cost a first image embedding ~15 ms of fresh pages.
+        let weightRows = packed ? weight2.gemmWeights : nil
         // One group of images [first, first + g): im2col into `columns` (K, G·S) unless the
         // input can be read directly, one GEMM into `staging` (Co, G·S) or the output itself.
         let run: @Sendable (Int, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, Bool) -> Void = {
@@ -87,10 +90,10 @@ extension Tensor {
             }
             let target = staging ?? (outPointer.pointer + first * co * s)
             let ldc = staging == nil ? s : group * s
-            if packed {
+            if let weightRows {
                 // out (Co, G·S) = W (Co, K) · columns (K, G·S) + bias, weights read in place.
                 PackedGEMM.run(
-                    w: weight2.baseAddress, ldw: k, n: co, k: k, x: colView.pointer, ldx: colView.leadingDimension,
+                    weights: weightRows, ldw: k, n: co, k: k, x: colView.pointer, ldx: colView.leadingDimension,
                     rowsAreColumns: false, m: g * s, out: target, ldo: ldc, transposed: false,
                     shift: biasTensor.map { UnsafePointer($0.baseAddress) }, epilogue: epilogueCode,
                     residual: residualPointer.map { UnsafePointer($0.pointer + first * co * s) }, ldr: s,

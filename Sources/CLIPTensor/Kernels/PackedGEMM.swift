@@ -175,6 +175,12 @@ struct SendableConstPointer: @unchecked Sendable {
 }
 
 extension Tensor {
+    /// The values as weight rows of the packed GEMM: the fp16 bits of an fp16 checkpoint's
+    /// tensor not widened yet (read in place, no Float32 copy), else Float32.
+    var gemmWeights: PackedGEMM.Weights {
+        storage.halfValues.map { .half($0 + offset) } ?? .float(UnsafePointer(baseAddress))
+    }
+
     /// act(x · weightᵀ + bias) + residual: a linear layer with its activation and residual
     /// connection in one pass over the output (inference; ``Variable`` composes the separate
     /// differentiable ops when gradients are needed).
@@ -226,11 +232,8 @@ extension Tensor {
             withExtendedLifetime((x2, w, b, r, panels)) {}
             return out
         }
-        // Weights of an fp16 checkpoint not widened yet are read as fp16 (no Float32 copy).
-        let rowsOfW: PackedGEMM.Weights =
-            w.storage.halfValues.map { .half($0 + w.offset) } ?? .float(UnsafePointer(w.baseAddress))
         PackedGEMM.run(
-            weights: rowsOfW, ldw: w.strides[0], n: outFeatures, k: inFeatures,
+            weights: w.gemmWeights, ldw: w.strides[0], n: outFeatures, k: inFeatures,
             x: x2.baseAddress, ldx: ldx, rowsAreColumns: true, m: rows,
             out: out.baseAddress, ldo: outFeatures, transposed: true,
             shift: b.map { UnsafePointer($0.baseAddress) }, activation: activation,

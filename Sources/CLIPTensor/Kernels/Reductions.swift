@@ -130,7 +130,7 @@ extension Tensor {
                 // is first touched here, on the path to a first text embedding.
                 let p = SendablePointer(UnsafeMutablePointer(mutating: base))
                 let chunksWithNonFinite = NonFiniteCounts()
-                Parallel.forEach(bits.count, grain: 1 << 20) { range in
+                Parallel.forEachChunk(bits.count, chunk: Parallel.scanChunk) { range in
                     let exponent: UInt32 = 0x7F80_0000
                     var largest: UInt32 = 0
                     for i in range { largest = Swift.max(largest, p.pointer[i] & exponent) }

@@ -101,7 +101,7 @@ public enum HalfPrecision {
     public static func countNonFiniteHalf(_ source: UnsafePointer<UInt16>, count: Int) -> Int {
         let s = SendablePointer(UnsafeMutablePointer(mutating: source))
         let counts = NonFiniteCounts()
-        Parallel.forEach(count, grain: 1 << 20) { range in
+        Parallel.forEachChunk(count, chunk: Parallel.scanChunk) { range in
             // The exponent field all ones marks ±Inf and NaN. The largest masked exponent is an
             // integer max the compiler vectorises (a per-element count did not); only a chunk
             // that has one is counted.

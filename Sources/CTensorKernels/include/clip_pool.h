@@ -17,4 +17,7 @@ int clip_pool_run(long count, int threads, clip_pool_task task, void *context);
 /// Regions the pool has run in this process (tests check that it is used).
 long clip_pool_regions(void);
 
+/// Worker threads started so far (tests start new ones on purpose).
+int clip_pool_workers(void);
+
 #endif

@@ -7,4 +7,10 @@
 /// and *outLength; returns a negative zlib error code on failure.
 int clip_gunzip(const unsigned char *input, size_t inputLength, unsigned char **out, size_t *outLength);
 
+/// Like clip_gunzip, but stops once the output holds at least `maxLines` newlines (0: the whole
+/// stream). A prefix is not checked against the stream's CRC: use it for bundled data whose
+/// integrity a test checks, and only the first `maxLines` lines of the output.
+int clip_gunzip_lines(const unsigned char *input, size_t inputLength, size_t maxLines, unsigned char **out,
+                      size_t *outLength);
+
 #endif
