@@ -182,17 +182,18 @@ static long group_panels(long k) {
             const int count = (int)(r1 - r0);                                                         \
             for (long p = g0; p < g1; p++) {                                                          \
                 const long valid = m - p * PANEL < PANEL ? m - p * PANEL : PANEL;                     \
-                tile(count, valid, k, w + r0 * ldw, ldw, panels + p * k * PANEL, buf);                \
+                tile(count, valid, k, w + r0 * ldw, ldw, panels + (p - first) * k * PANEL, buf);      \
                 epilogue(count, buf, valid, r0, p * PANEL, out, ldo, transposed, scale, shift,         \
                          activation, residual, ldr);                                                  \
             }                                                                                         \
         }                                                                                             \
     }
 
+// `panels` holds panel `first` onwards (0: all of them; a task packing its own panels: its first).
 #define COMPUTE_PARAMS                                                                                 \
-    (const float *w, long ldw, long n0, long n1, const float *panels, long m, long k, long p0, long p1, \
-     float *out, long ldo, int transposed, const float *scale, const float *shift, int activation,      \
-     const float *residual, long ldr)
+    (const float *w, long ldw, long n0, long n1, const float *panels, long first, long m, long k,      \
+     long p0, long p1, float *out, long ldo, int transposed, const float *scale, const float *shift,    \
+     int activation, const float *residual, long ldr)
 
 // Columns a tile computes for `valid` real columns of its panel: the first half alone when the
 // rest is padding (a text at batch 1 has 9 or so tokens), else all 32. Every computed output is
@@ -451,12 +452,98 @@ void clip_gemm_pack_half(const unsigned short *x, long ld, long m, long k, long 
     free(rows_f32);
 }
 
-void clip_gemm_compute COMPUTE_PARAMS {
+static void compute_from COMPUTE_PARAMS {
     switch (clip_gemm_level()) {
 #if defined(__x86_64__)
-    case 2: compute512(w, ldw, n0, n1, panels, m, k, p0, p1, out, ldo, transposed, scale, shift, activation, residual, ldr); return;
-    case 1: compute256(w, ldw, n0, n1, panels, m, k, p0, p1, out, ldo, transposed, scale, shift, activation, residual, ldr); return;
+    case 2: compute512(w, ldw, n0, n1, panels, first, m, k, p0, p1, out, ldo, transposed, scale, shift, activation, residual, ldr); return;
+    case 1: compute256(w, ldw, n0, n1, panels, first, m, k, p0, p1, out, ldo, transposed, scale, shift, activation, residual, ldr); return;
 #endif
-    default: compute_scalar(w, ldw, n0, n1, panels, m, k, p0, p1, out, ldo, transposed, scale, shift, activation, residual, ldr); return;
+    default: compute_scalar(w, ldw, n0, n1, panels, first, m, k, p0, p1, out, ldo, transposed, scale, shift, activation, residual, ldr); return;
+    }
+}
+
+void clip_gemm_compute(const float *w, long ldw, long n0, long n1, const float *panels, long m, long k, long p0,
+                       long p1, float *out, long ldo, int transposed, const float *scale, const float *shift,
+                       int activation, const float *residual, long ldr) {
+    compute_from(w, ldw, n0, n1, panels, 0, m, k, p0, p1, out, ldo, transposed, scale, shift, activation, residual,
+                 ldr);
+}
+
+// MARK: - Convolutions packed from the image
+
+// One run of a panel's columns inside one output row: output pixels (oy, ox) for ox in
+// [ox0, ox1), written to columns j0 … of every panel row (zero where the window leaves the image).
+static void conv_pack_run(const float *image, const clip_conv_geometry *g, long oy, long ox0, long ox1, int j0,
+                          float *panel) {
+    const long n = ox1 - ox0;
+    long row = 0;
+    for (long c = 0; c < g->channels; c++) {
+        const float *plane = image + c * g->height * g->width;
+        for (long ky = 0; ky < g->kernel_h; ky++) {
+            const long y = oy * g->stride_h - g->pad_h + ky;
+            for (long kx = 0; kx < g->kernel_w; kx++, row++) {
+                float *dst = panel + row * PANEL + j0;
+                if (y < 0 || y >= g->height) {
+                    for (long t = 0; t < n; t++) dst[t] = 0.0f;
+                    continue;
+                }
+                // Output pixels whose input column x = ox · stride − pad + kx is inside the image.
+                const long offset = kx - g->pad_w, s = g->stride_w, last = g->width - 1 - offset;
+                long lo = offset >= 0 ? 0 : (-offset + s - 1) / s, hi = last < 0 ? 0 : last / s + 1;
+                if (lo < ox0) lo = ox0;
+                if (lo > ox1) lo = ox1;
+                if (hi > ox1) hi = ox1;
+                if (hi < lo) hi = lo;
+                const float *line = plane + y * g->width;
+                long t = 0;
+                for (; t < lo - ox0; t++) dst[t] = 0.0f;
+                if (s == 1) {
+                    if (hi > lo) memcpy(dst + t, line + lo + offset, (size_t)(hi - lo) * sizeof(float));
+                    t += hi - lo;
+                } else {
+                    for (long ox = lo; ox < hi; ox++, t++) dst[t] = line[ox * s + offset];
+                }
+                for (; t < n; t++) dst[t] = 0.0f;
+            }
+        }
+    }
+}
+
+void clip_conv_pack(const float *image, const clip_conv_geometry *g, long p0, long p1, float *panels) {
+    const long k = g->channels * g->kernel_h * g->kernel_w, m = g->out_h * g->out_w;
+    const int pointwise = g->kernel_h == 1 && g->kernel_w == 1 && g->stride_h == 1 && g->stride_w == 1 &&
+                          g->pad_h == 0 && g->pad_w == 0;
+    for (long p = p0; p < p1; p++) {
+        float *panel = panels + (p - p0) * k * PANEL;
+        const long first = p * PANEL, valid = m - first < PANEL ? m - first : PANEL;
+        if (pointwise) {
+            // The image (Ci, H·W) is the (K, M) matrix itself: row i of the panel is a run of row i.
+            for (long i = 0; i < k; i++) memcpy(panel + i * PANEL, image + i * m + first, (size_t)valid * sizeof(float));
+        } else {
+            // Runs of the panel's columns within one output row.
+            for (long j = 0; j < valid;) {
+                const long col = first + j, oy = col / g->out_w, ox = col % g->out_w;
+                const long run = g->out_w - ox < valid - j ? g->out_w - ox : valid - j;
+                conv_pack_run(image, g, oy, ox, ox + run, (int)j, panel);
+                j += run;
+            }
+        }
+        if (valid < PANEL)
+            for (long i = 0; i < k; i++)
+                for (long j = valid; j < PANEL; j++) panel[i * PANEL + j] = 0.0f;
+    }
+}
+
+long clip_conv_scratch_floats(long k) { return group_panels(k) * (k > 0 ? k : 1) * PANEL; }
+
+void clip_conv_compute(const float *w, long ldw, long n0, long n1, const float *image, const clip_conv_geometry *g,
+                       long p0, long p1, float *scratch, float *out, long ldo, const float *scale, const float *shift,
+                       int activation, const float *residual, long ldr) {
+    const long k = g->channels * g->kernel_h * g->kernel_w, m = g->out_h * g->out_w;
+    const long group = group_panels(k);
+    for (long g0 = p0; g0 < p1; g0 += group) {
+        const long g1 = g0 + group < p1 ? g0 + group : p1;
+        clip_conv_pack(image, g, g0, g1, scratch);
+        compute_from(w, ldw, n0, n1, scratch, g0, m, k, g0, g1, out, ldo, 0, scale, shift, activation, residual, ldr);
     }
 }

@@ -1,4 +1,5 @@
 import CLIPTestSupport
+import CTensorKernels
 import Foundation
 import Testing
 
@@ -258,4 +259,64 @@ private final class BitsOwner {
         pointer.initialize(from: bits, count: bits.count)
     }
     deinit { pointer.deallocate() }
+}
+
+extension PackedGEMMTests {
+    /// Convolution panels packed straight from the image (`clip_conv_pack`, inside each task of
+    /// `runConvolution`) equal the panels of the im2col matrix, and the fused convolution gives
+    /// the im2col + GEMM product's bits, on every ISA path: strides 1 and 2, padding, 1×1, 3×3
+    /// and 7×7 kernels, maps narrower than the kernel, outputs with a panel tail and rows of
+    /// every tile size, with bias, ReLU and a residual.
+    @Test(arguments: [
+        // (Ci, H, W, Co, kernel, stride, padding)
+        (3, 17, 19, 13, 3, 2, 1), (5, 9, 9, 29, 3, 1, 1), (16, 7, 7, 40, 1, 1, 0), (4, 6, 5, 7, 7, 2, 3),
+        (2, 2, 3, 5, 3, 1, 1), (3, 32, 32, 8, 16, 16, 0), (6, 11, 4, 12, 1, 2, 0), (1, 1, 1, 3, 3, 1, 1),
+    ])
+    func convolutionPackedFromTheImageGivesTheIm2colBits(shape: (Int, Int, Int, Int, Int, Int, Int)) {
+        guard PackedGEMM.isAvailable else { return }
+        let (ci, h, w, co, kernel, stride, padding) = shape
+        var g = SeededGenerator(seed: UInt64(ci * 1_000_003 + h * 1009 + w * 101 + co * 11 + kernel))
+        let image = Tensor.random([ci, h, w], using: &g), weight = Tensor.random([co, ci * kernel * kernel], using: &g)
+        let bias = Tensor.random([co], using: &g)
+        let ho = Tensor.convOutputSize(h, kernel: kernel, stride: stride, padding: padding)
+        let wo = Tensor.convOutputSize(w, kernel: kernel, stride: stride, padding: padding)
+        let (k, m) = (ci * kernel * kernel, ho * wo)
+        let residual = Tensor.random([co, m], using: &g)
+        let panelCount = (m + 31) / 32
+        // The reference: im2col columns (K, M), packed, then the in-place GEMM.
+        let columns = Tensor(uninitializedShape: [k, m])
+        Tensor.im2col(
+            image.baseAddress, channels: ci, height: h, width: w, kernel: (kernel, kernel), stride: (stride, stride),
+            padding: (padding, padding), outHeight: ho, outWidth: wo, into: columns.baseAddress, rowStride: m)
+        let panels = Tensor(uninitializedShape: [panelCount * k * 32])
+        clip_gemm_pack(columns.baseAddress, m, 0, m, k, 0, panelCount, panels.baseAddress)
+        let geometry = clip_conv_geometry(
+            channels: ci, height: h, width: w, kernel_h: kernel, kernel_w: kernel, stride_h: stride, stride_w: stride,
+            pad_h: padding, pad_w: padding, out_h: ho, out_w: wo)
+        let direct = Tensor(repeating: .nan, shape: [panelCount * k * 32])
+        withUnsafePointer(to: geometry) { clip_conv_pack(image.baseAddress, $0, 0, panelCount, direct.baseAddress) }
+        #expect(Self.sameBits(direct.scalars, panels.scalars).0, "\(shape): panels packed from the image differ")
+        let epilogue = Int32(CLIP_GEMM_RELU) | Int32(CLIP_GEMM_RESIDUAL_FIRST)
+        for level in 0...PackedGEMM.level {
+            let (expected, fused) = PackedGEMM.withLevel(level) {
+                let expected = Tensor(uninitializedShape: [co, m])
+                clip_gemm_compute(
+                    weight.baseAddress, k, 0, co, panels.baseAddress, m, k, 0, panelCount, expected.baseAddress, m, 0,
+                    nil, bias.baseAddress, epilogue, residual.baseAddress, m)
+                let fused = [false, true].map { parallel in
+                    let out = Tensor(uninitializedShape: [co, m])
+                    PackedGEMM.runConvolution(
+                        w: weight.baseAddress, n: co, image: image.baseAddress, geometry: geometry,
+                        out: out.baseAddress, shift: bias.baseAddress, epilogue: epilogue,
+                        residual: residual.baseAddress, parallel: parallel)
+                    return out
+                }
+                return (expected, fused)
+            }
+            for (out, parallel) in zip(fused, [false, true]) {
+                let (same, diff) = Self.sameBits(out.scalars, expected.scalars)
+                #expect(same, "\(shape) level \(level) parallel \(parallel): \(diff)")
+            }
+        }
+    }
 }

@@ -69,10 +69,33 @@ extension Tensor {
         // Weights of an fp16 checkpoint not widened yet are read as fp16 by the packed GEMM: a
         // Float32 copy of ViT-B/32's patch weights cost a first image embedding ~15 ms of fresh pages.
         let weightRows = packed ? weight2.gemmWeights : nil
+        // Float32 weights on the packed path (a ResNet's folded convolutions) with a window to
+        // unfold: each task packs its panels straight from the image, a group at a time in L2,
+        // and computes them at once — no im2col matrix (RN50's stem writes and reads 14 MB of
+        // it per image). Tasks split the panels, so this pays where there are many (large maps)
+        // or few weight rows; 14×14 and 7×7 maps with hundreds of rows keep im2col and split
+        // the rows. The same panels, so the same bits (RN50 batch 1: −10 %).
+        var fusedWeights: UnsafePointer<Float>?
+        if case .float(let w) = weightRows, !pointwise, co <= 64 || s >= 16 * Int(CLIP_GEMM_PANEL) {
+            fusedWeights = w
+        }
+        let fused = fusedWeights.map(SendableConstPointer.init)
+        let geometry = clip_conv_geometry(
+            channels: ci, height: h, width: w, kernel_h: kh, kernel_w: kw, stride_h: stride.0, stride_w: stride.1,
+            pad_h: padding.0, pad_w: padding.1, out_h: ho, out_w: wo)
         // One group of images [first, first + g): im2col into `columns` (K, G·S) unless the
         // input can be read directly, one GEMM into `staging` (Co, G·S) or the output itself.
         let run: @Sendable (Int, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, Bool) -> Void = {
             first, columns, staging, parallel in
+            if let fused {
+                PackedGEMM.runConvolution(
+                    w: fused.pointer, n: co, image: inputPointer.pointer + first * ci * h * w, geometry: geometry,
+                    out: outPointer.pointer + first * co * s, shift: biasTensor.map { UnsafePointer($0.baseAddress) },
+                    epilogue: epilogueCode,
+                    residual: residualPointer.map { UnsafePointer($0.pointer + first * co * s) },
+                    parallel: parallel)
+                return
+            }
             let g = min(group, b - first)
             let colView: GEMMOperand
             if let columns {
@@ -118,7 +141,7 @@ extension Tensor {
                 }
             }
         }
-        let needsColumns = !(pointwise && group == 1)
+        let needsColumns = !(pointwise && group == 1) && fused == nil
         if groups >= 4 || perImage {
             // Enough groups to keep every thread busy: one group per task, single-threaded.
             // Buffers from the storage pool: a fresh allocation of this size is a fresh mapping,

@@ -158,6 +158,47 @@ enum PackedGEMM {
     }
 }
 
+extension PackedGEMM {
+    /// One image's convolution, out (N, Ho·Wo) = act(W · im2col(image) + shift) with the
+    /// residual fused as `epilogue` says, where each task takes a share of the panels, packs
+    /// them from the image and computes every weight row on them (`clip_conv_compute`): no
+    /// im2col matrix and no full set of panels is written.
+    ///
+    /// - Parameters:
+    ///   - w: (N, K) weight rows, contiguous. - image: (Ci, H, W). - out, residual: (N, Ho·Wo).
+    static func runConvolution(
+        w: UnsafePointer<Float>, n: Int, image: UnsafePointer<Float>, geometry: clip_conv_geometry,
+        out: UnsafeMutablePointer<Float>, shift: UnsafePointer<Float>?, epilogue: Int32,
+        residual: UnsafePointer<Float>?, parallel: Bool
+    ) {
+        let k = geometry.channels * geometry.kernel_h * geometry.kernel_w
+        let m = geometry.out_h * geometry.out_w
+        if m == 0 || n == 0 { return }
+        let panelCount = (m + Int(CLIP_GEMM_PANEL) - 1) / Int(CLIP_GEMM_PANEL)
+        let threads = Parallel.threadCount
+        let tasks = parallel && threads > 1 && m * n * k >= 1 << 18 ? min(panelCount, threads * 4) : 1
+        let (wp, ip, op) = (SendableConstPointer(w), SendableConstPointer(image), SendablePointer(out))
+        let (hp, rp) = (shift.map(SendableConstPointer.init), residual.map(SendableConstPointer.init))
+        let scratchFloats = clip_conv_scratch_floats(k)
+        let task: @Sendable (Int) -> Void = { t in
+            let p0 = panelCount * t / tasks, p1 = panelCount * (t + 1) / tasks
+            guard p0 < p1 else { return }
+            let scratch = Tensor(uninitializedShape: [scratchFloats])  // one group of panels (K, 32) each
+            withUnsafePointer(to: geometry) { g in
+                clip_conv_compute(
+                    wp.pointer, k, 0, n, ip.pointer, g, p0, p1, scratch.baseAddress, op.pointer, m, nil, hp?.pointer,
+                    epilogue, rp?.pointer, m)
+            }
+            withExtendedLifetime(scratch) {}
+        }
+        if tasks > 1 {
+            Parallel.forEachIndex(tasks, task)
+        } else {
+            task(0)
+        }
+    }
+}
+
 extension Parallel {
     /// Whether inference computes every token row independently of the rows it shares a batch
     /// and a product with, so that grouping rows differently cannot change their bits: true

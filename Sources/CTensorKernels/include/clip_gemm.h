@@ -63,4 +63,27 @@ void clip_gemm_compute_half(const unsigned short *w, long ldw, long n0, long n1,
 /// packing the widened rows.
 void clip_gemm_pack_half(const unsigned short *x, long ld, long m, long k, long p0, long p1, float *panels);
 
+/// One image of a convolution: (Ci, H, W) input, kh × kw kernel, stride, zero padding, and the
+/// (Ho, Wo) output. Its im2col matrix has K = Ci·kh·kw rows and M = Ho·Wo columns.
+typedef struct {
+    long channels, height, width;
+    long kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+    long out_h, out_w;
+} clip_conv_geometry;
+
+/// Packs panels [p0, p1) of one image's im2col matrix straight from the image, panel p at
+/// panels + (p − p0) · K · 32: the panels clip_gemm_pack makes from im2col's columns, without
+/// writing the columns.
+void clip_conv_pack(const float *image, const clip_conv_geometry *g, long p0, long p1, float *panels);
+
+/// Floats of scratch clip_conv_compute needs for depth K (a group of panels that fits L2).
+long clip_conv_scratch_floats(long k);
+
+/// One task of a convolution: panels [p0, p1) are packed from the image a group at a time into
+/// `scratch` and computed at once for weight rows [n0, n1), as clip_gemm_compute does (output
+/// (N, M), not transposed): the same bits, with no im2col matrix or full panel set in memory.
+void clip_conv_compute(const float *w, long ldw, long n0, long n1, const float *image, const clip_conv_geometry *g,
+                       long p0, long p1, float *scratch, float *out, long ldo, const float *scale, const float *shift,
+                       int activation, const float *residual, long ldr);
+
 #endif
