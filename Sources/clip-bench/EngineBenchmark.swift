@@ -94,9 +94,13 @@ struct EngineBenchmark: ParsableCommand {
         }
         print("")
 
-        // Attention: ViT-B/32 (T 50) and the text tower (T 77, causal), 12 heads of 64, batch 16.
+        // Attention: ViT-B/32 (T 50), ViT-B/16 (T 197) and the text tower (T 77, causal), 12 heads
+        // of 64, batch 16.
         print("attention (batch 16, 12 heads × 64)                 ms/call   GFLOP/s")
-        for (name, t, causal) in [("ViT-B/32 image tokens T=50", 50, false), ("text tokens T=77 causal", 77, true)] {
+        for (name, t, causal) in [
+            ("ViT-B/32 image tokens T=50", 50, false), ("ViT-B/16 image tokens T=197", 197, false),
+            ("text tokens T=77 causal", 77, true),
+        ] {
             let q = Tensor(repeating: 0.1, shape: [16, t, 768])
             let flops = 2.0 * 2.0 * Double(16 * 12 * t * t * 64)
             let s = Bench.median { _ = Tensor.scaledDotProductAttention(q: q, k: q, v: q, heads: 12, causal: causal) }

@@ -5,7 +5,7 @@ import Testing
 @Suite struct AttentionTests {
     @Test(arguments: [
         (1, 5, 5, 8, 2, false), (2, 7, 7, 12, 3, true), (3, 1, 9, 16, 4, false), (2, 4, 6, 8, 1, true),
-        (4, 77, 77, 64, 8, true),
+        (4, 77, 77, 64, 8, true), (2, 50, 50, 128, 2, false), (1, 70, 45, 96, 3, false),
     ])
     func attentionMatchesReference(b: Int, tq: Int, tk: Int, c: Int, heads: Int, causal: Bool) {
         var g = SeededGenerator(seed: UInt64(b * 100 + tq + tk))
