@@ -43,6 +43,21 @@ import Testing
         #expect(clip_pool_regions() > before)
     }
 
+    /// `forEachChunk` covers 0..<count once in chunks of the given size (the last one shorter).
+    @Test(arguments: [(0, 4), (1, 4), (7, 4), (8, 4), (1_000_003, 1 << 19), (5, 100)])
+    func chunksCoverTheRangeOnce(count: Int, chunk: Int) {
+        let covered = Counts(max(count, 1))
+        let sizes = Counts(count / chunk + 2)  // chunk index -> 1 if its size is right
+        Parallel.forEachChunk(count, chunk: chunk) { range in
+            for i in range { covered.hit(i) }
+            let index = range.lowerBound / chunk
+            if range.lowerBound % chunk == 0 && range.count == min(chunk, count - range.lowerBound) { sizes.hit(index) }
+        }
+        #expect(count == 0 ? covered.values[0] == 0 : covered.allOnce)
+        let chunks = (count + chunk - 1) / chunk
+        #expect((0..<chunks).allSatisfy { sizes.values[$0] == 1 } && sizes.values[chunks] == 0)
+    }
+
     @Test func concurrentAndNestedRegions() {
         guard Parallel.threadCount > 1 else { return }
         let failures = Counts(1)
