@@ -35,12 +35,19 @@ public final class ImageIndex: @unchecked Sendable {
 
     /// Opens the index at `url`, creating it (and its folder) when `create` is true and it does not
     /// exist, and migrating an older schema. A file that is not an index — not SQLite, damaged, or
-    /// another program's database — is refused before anything is written to it.
+    /// another program's database — is refused before anything is written to it. With `create`
+    /// false, a database that is not a whole index yet (empty, or being created by `clip index`
+    /// right now) is ``IndexError/empty(path:)`` and is not written to.
     public init(at url: URL, create: Bool = true) throws {
         self.url = url
         let path = url.path
         if FileManager.default.fileExists(atPath: path) {
-            try Self.checkIsIndex(path)
+            // A reader (`clip search`, the server) writes nothing to a database that is not a
+            // whole index yet: one that `clip index` is creating right now would otherwise be set
+            // up twice at once ("table failures already exists" in one of the two), and even
+            // opening it for writing switches it to WAL. An older index (it has its id) is still
+            // migrated.
+            if try !Self.checkIsIndex(path) && !create { throw IndexError.empty(path: path) }
         } else if create {
             try FileManager.default.createDirectory(
                 at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -79,13 +86,15 @@ public final class ImageIndex: @unchecked Sendable {
         }
     }
 
-    /// Refuses files that are not (empty or) swift-clip indexes, reading them without writing.
-    static func checkIsIndex(_ path: String) throws {
+    /// Refuses files that are not (empty or) swift-clip indexes, reading them without writing;
+    /// returns whether the file is a whole index (set up, with its id), of any schema version.
+    @discardableResult
+    static func checkIsIndex(_ path: String) throws -> Bool {
         var configuration = Configuration()
         configuration.readonly = true
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
-            try queue.read { db in
+            let whole = try queue.read { db in
                 let application = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
                 let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0
                 if application != IndexSchema.applicationID && (application != 0 || tables > 0) {
@@ -95,8 +104,11 @@ public final class ImageIndex: @unchecked Sendable {
                     let found = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").count
                     throw IndexError.newerSchema(path: path, found: found, supported: IndexSchema.version)
                 }
+                return try application == IndexSchema.applicationID && db.tableExists("meta")
+                    && String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'index_id'") != nil
             }
             try queue.close()
+            return whole
         } catch let error as DatabaseError {
             throw IndexError.notADatabase(path: path, detail: error.message ?? "\(error.resultCode)")
         }

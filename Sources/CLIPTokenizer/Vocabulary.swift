@@ -89,23 +89,27 @@ struct Vocabulary: Sendable, Equatable {
     ///   file is read whole to refuse a bad byte anywhere, as Python does.
     init(openAIMerges data: Data, file: String, prefixOnly: Bool = false) throws {
         let text = try Self.gunzipIfNeeded(data, file: file, lines: prefixOnly ? Self.bundledMergeCount + 1 : 0)
-        if let offset = UTF8Input.firstInvalidOffset(text) {
-            throw TokenizerError.invalidVocabulary(file: file, reason: "not UTF-8 at byte offset \(offset)")
-        }
         // Line 0 is a header; SimpleTokenizer keeps lines 1 ... 48894 (of 262,145: stop there).
-        // Each merge is two byte ranges of `text`: (left, right).
-        var merges: [(Range<Int>, Range<Int>)] = []
-        merges.reserveCapacity(Self.bundledMergeCount)
-        try text.withUnsafeBufferPointer { text in
+        var lines: [Range<Int>] = []
+        lines.reserveCapacity(Self.bundledMergeCount + 1)
+        text.withUnsafeBufferPointer { text in
             var lineStart = 0
-            var line = 0
-            while line <= Self.bundledMergeCount, lineStart < text.count {
+            while lines.count <= Self.bundledMergeCount, lineStart < text.count {
                 let rest = UnsafeBufferPointer(rebasing: text[lineStart...])
                 let lineEnd = rest.firstIndex(of: UInt8(ascii: "\n")).map { lineStart + $0 } ?? text.count
-                if line > 0 { merges.append(try Self.pair(text, lineStart..<lineEnd, file: file)) }
-                line += 1
+                lines.append(lineStart..<lineEnd)
                 lineStart = lineEnd + 1
             }
+        }
+        // Python decodes the whole file. An inflated prefix ends anywhere after the lines used,
+        // maybe inside a character: only those lines are checked then.
+        let checked = prefixOnly ? (lines.last?.upperBound ?? 0) : text.count
+        if let offset = UTF8Input.firstInvalidOffset(checked == text.count ? text : Array(text[..<checked])) {
+            throw TokenizerError.invalidVocabulary(file: file, reason: "not UTF-8 at byte offset \(offset)")
+        }
+        // Each merge is two byte ranges of `text`: (left, right).
+        let merges = try text.withUnsafeBufferPointer { text in
+            try lines.dropFirst().map { try Self.pair(text, $0, file: file) }
         }
         // The vocabulary in id order: byte symbols, the same with </w>, the merges, the specials.
         var strings = TokenStrings(capacity: 512 + merges.count + 2, byteCapacity: text.count + 4096)

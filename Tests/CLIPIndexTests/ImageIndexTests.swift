@@ -151,6 +151,29 @@ import Testing
         #expect(try Data(contentsOf: foreign) == before)
     }
 
+    /// A reader opening a database that is not a whole index yet — an empty file, or one that
+    /// `clip index` has begun to set up (application id written, migrations not yet) — reports it
+    /// empty and writes nothing: setting it up beside the writer made one of the two fail.
+    @Test func readersDoNotSetUpAnIndexBeingCreated() throws {
+        let scratch = try Scratch()
+        let empty = scratch.url.appendingPathComponent("empty.sqlite")
+        try Data().write(to: empty)
+        #expect(throws: IndexError.empty(path: empty.path)) { try ImageIndex(at: empty, create: false) }
+        #expect(try Data(contentsOf: empty).isEmpty)
+
+        let starting = scratch.url.appendingPathComponent("starting.sqlite")
+        let queue = try DatabaseQueue(path: starting.path)
+        try queue.write { try $0.execute(sql: "PRAGMA application_id = \(IndexSchema.applicationID)") }
+        try queue.close()
+        let before = try Data(contentsOf: starting)
+        #expect(throws: IndexError.empty(path: starting.path)) { try ImageIndex(at: starting, create: false) }
+        #expect(try Data(contentsOf: starting) == before)
+        // The writer then sets it up, and readers open it.
+        let index = try ImageIndex(at: starting)
+        #expect(try index.schemaVersion() == IndexSchema.version)
+        #expect(try ImageIndex(at: starting, create: false).schemaVersion() == IndexSchema.version)
+    }
+
     @Test func migratesAnOlderSchema() throws {
         let scratch = try Scratch()
         let path = scratch.path("old.sqlite")

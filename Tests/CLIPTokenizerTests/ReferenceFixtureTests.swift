@@ -179,3 +179,17 @@ func splitting(text: String, words: [String]) {
     #expect(!vocabulary.merger.isMonotone)
     #expect(vocabulary.startOfText == 514 && vocabulary.endOfText == 515)
 }
+
+/// An inflated prefix may end inside a character after the lines SimpleTokenizer uses: only
+/// those lines are checked then, while a whole file (a user's) is refused for the same byte.
+@Test func prefixIsCheckedUpToTheLinesUsed() throws {
+    var text = Array("#version: 0.2\n".utf8)
+    for _ in 0..<Vocabulary.bundledMergeCount { text += Array("a b\n".utf8) }
+    let used = text.count
+    text += [0xC4]  // the first byte of "Ġ" (U+0120), cut off
+    let prefix = try Vocabulary(openAIMerges: Data(text), file: "merges.txt", prefixOnly: true)
+    #expect(prefix.size == 512 + Vocabulary.bundledMergeCount + 2)
+    #expect(throws: TokenizerError.invalidVocabulary(file: "merges.txt", reason: "not UTF-8 at byte offset \(used)")) {
+        try Vocabulary(openAIMerges: Data(text), file: "merges.txt")
+    }
+}
