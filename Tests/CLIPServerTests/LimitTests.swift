@@ -98,10 +98,12 @@ struct LimitTests {
     }
 
     @Test func fullQueueIs429WithRetryAfter() async throws {
-        // One request may wait; the batch waits 3 s to fill, so a second request finds the queue full.
+        // One request may wait; the batch waits 10 s to fill, so a second request finds the queue
+        // full. (3 s was too short a window under the full suite on 2 cores: a /metrics poll that
+        // saw the first request late let the second arrive after it had left the queue.)
         let options = ServerOptions.testing {
             $0.maxConcurrent = 1
-            $0.maxWait = .milliseconds(3000)
+            $0.maxWait = .milliseconds(10_000)
         }
         try await withServer(options) { client in
             async let first = client.post("/v1/embeddings", json: ["input": ["a red circle"]])
