@@ -136,7 +136,18 @@ public struct AttentionPool2d: Sendable {
         v = try Linear(store, "visual.attnpool.v_proj", input: width, output: width)
         c = try Linear(store, "visual.attnpool.c_proj", input: width, output: outputDim)
         self.heads = heads
+        if !store.trainable && k.int8 == nil && v.int8 == nil && AttentionPool2d.foldsKeys {
+            keysByHead = SingleQueryAttention.keysByHead(k.weight.value, heads: heads)
+        }
     }
+
+    /// Wk regrouped per head for ``SingleQueryAttention`` (frozen float models where the packed
+    /// GEMM runs, unless `CLIP_FOLDED_POOL=0`): the pool's one query then never forms the keys
+    /// and values of all H·W + 1 positions (RN50: 0.84 GFLOP per image).
+    var keysByHead: Tensor?
+
+    static let foldsKeys =
+        SingleQueryAttention.isAvailable && ProcessInfo.processInfo.environment["CLIP_FOLDED_POOL"] != "0"
 
     /// (B, D, H, W) → (B, E)
     func callAsFunction(_ x: Variable) -> Variable {
@@ -145,6 +156,13 @@ public struct AttentionPool2d: Sendable {
         let tokens = Variable.transpose(Variable.reshape(x, [b, d, n]), 1, 2)  // (B, HW, D)
         let meanToken = Variable.reshape(Variable.mean(tokens, dim: 1), [b, 1, d])  // (B, 1, D)
         let seq = Variable.concatenate([meanToken, tokens], dim: 1) + positionalEmbedding  // (B, HW + 1, D)
+        if let keysByHead, !seq.requiresGrad {
+            let query = q(Variable.reshape(Variable.slice(seq, dim: 1, range: 0..<1), [b, d]))  // (B, D)
+            let attended = SingleQueryAttention.attend(
+                query: query.value, x: seq.value, keysByHead: keysByHead, valueWeight: v.weight.value,
+                valueBias: v.bias?.value, heads: heads)  // (B, D)
+            return c(Variable(attended))  // (B, E)
+        }
         let query = q(Variable.slice(seq, dim: 1, range: 0..<1))  // (B, 1, D)
         let attended = Variable.attention(q: query, k: k(seq), v: v(seq), heads: heads, causal: false)  // (B, 1, D)
         return c(Variable.reshape(attended, [b, d]))  // (B, E)
