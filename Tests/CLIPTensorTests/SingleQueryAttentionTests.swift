@@ -1,6 +1,7 @@
-import CLIPTensor
 import CLIPTestSupport
 import Testing
+
+@testable import CLIPTensor
 
 /// Attention of one query per sequence with the keys and values folded into the query and the
 /// pooled rows (a ResNet's attention pool), against projecting K and V and running
@@ -55,5 +56,22 @@ import Testing
                 valueBias: bv, heads: heads)
             #expect(batch.sliced(dim: 0, range: i..<(i + 1)).contiguous().scalars == alone.scalars, "sequence \(i)")
         }
+    }
+
+    @Test func everyISAPathGivesTheSameBits() throws {
+        try #require(SingleQueryAttention.isAvailable, "the packed GEMM runs on this CI machine")
+        var g = SeededGenerator(seed: 53)
+        let (b, n, d, heads) = (3, 20, 48, 3)
+        let x = Tensor.random([b, n, d], using: &g), query = Tensor.random([b, d], using: &g)
+        let keys = SingleQueryAttention.keysByHead(Tensor.random([d, d], using: &g), heads: heads)
+        let wv = Tensor.random([d, d], using: &g), bv = Tensor.random([d], using: &g)
+        let results = (0...PackedGEMM.level).map { level in
+            PackedGEMM.withLevel(level) {
+                SingleQueryAttention.attend(
+                    query: query, x: x, keysByHead: keys, valueWeight: wv, valueBias: bv, heads: heads
+                ).scalars
+            }
+        }
+        for level in results.indices.dropFirst() { #expect(results[level] == results[0], "level \(level) vs 0") }
     }
 }

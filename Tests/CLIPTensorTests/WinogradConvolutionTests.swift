@@ -1,6 +1,7 @@
-import CLIPTensor
 import CLIPTestSupport
 import Testing
+
+@testable import CLIPTensor
 
 /// The Winograd F(2×2, 3×3) convolution against the direct one in Double (`Naive.conv2d`), with
 /// bias, residual and ReLU, on maps whose tiles fill one panel or several, odd sizes (the last
@@ -58,5 +59,21 @@ import Testing
                 batch.sliced(dim: 0, range: i..<(i + 1)).contiguous().scalars == alone.scalars,
                 "image \(i): batch of 5 (one image per task) vs alone (threaded)")
         }
+    }
+
+    /// The products run on the packed GEMM's AVX-512, AVX2 and portable paths with the same
+    /// bits, and the transforms are the same code on every CPU: so is the convolution.
+    @Test func everyISAPathGivesTheSameBits() throws {
+        try #require(WinogradWeights.isAvailable, "the packed GEMM runs on this CI machine")
+        var g = SeededGenerator(seed: 43)
+        let x = Tensor.random([1, 12, 9, 11], using: &g)
+        let weights = WinogradWeights(Tensor.random([20, 12, 3, 3], using: &g))
+        let bias = Tensor.random([20], using: &g)
+        let results = (0...PackedGEMM.level).map { level in
+            PackedGEMM.withLevel(level) {
+                Tensor.winogradConvolution(x, weights: weights, bias: bias, activation: .relu).scalars
+            }
+        }
+        for level in results.indices.dropFirst() { #expect(results[level] == results[0], "level \(level) vs 0") }
     }
 }
