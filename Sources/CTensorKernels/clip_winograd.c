@@ -20,9 +20,9 @@
 long clip_winograd_v_stride(long ci, long tiles) { return (tiles + PANEL - 1) / PANEL * ci * PANEL + 16; }
 long clip_winograd_m_stride(long co, long tiles) { return (co * tiles + 15) / 16 * 16 + 16; }
 
-void clip_winograd_weights(const float *g, long co, long ci, float *u) {
+void clip_winograd_weights(const float *g, long co, long ci, long o0, long o1, float *u) {
     const long plane = co * ci;
-    for (long o = 0; o < co; o++) {
+    for (long o = o0; o < o1; o++) {
         for (long i = 0; i < ci; i++) {
             const float *k = g + (o * ci + i) * 9;  // (3, 3)
             float t[4][3];                          // G g: (4, 3)

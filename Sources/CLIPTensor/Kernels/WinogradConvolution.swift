@@ -27,7 +27,10 @@ public struct WinogradWeights: Sendable {
         let (co, ci) = (weight.shape[0], weight.shape[1])
         let g = weight.contiguous()
         let u = Tensor(uninitializedShape: [16, co, ci])
-        clip_winograd_weights(g.baseAddress, co, ci, u.baseAddress)
+        let (gp, up) = (SendableConstPointer(g.baseAddress), SendablePointer(u.baseAddress))
+        Parallel.forEach(co) { range in
+            clip_winograd_weights(gp.pointer, co, ci, range.lowerBound, range.upperBound, up.pointer)
+        }
         withExtendedLifetime(g) {}
         transformed = u
         (outputChannels, inputChannels) = (co, ci)

@@ -18,8 +18,8 @@
 long clip_winograd_v_stride(long ci, long tiles);
 long clip_winograd_m_stride(long co, long tiles);
 
-/// g (Co, Ci, 3, 3) → u (16, Co, Ci).
-void clip_winograd_weights(const float *g, long co, long ci, float *u);
+/// Output channels [o0, o1) of g (Co, Ci, 3, 3) → u (16, Co, Ci).
+void clip_winograd_weights(const float *g, long co, long ci, long o0, long o1, float *u);
 
 /// Input channels [c0, c1) of the tiles of panels [p0, p1) of one image (Ci, H, W) → their rows
 /// of the 16 · P panels at v: panel p of ξ at v + ξ · v_stride + p · Ci · 32, tiles beyond T zero.
