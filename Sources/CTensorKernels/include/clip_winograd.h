@@ -26,9 +26,9 @@ void clip_winograd_weights(const float *g, long co, long ci, long o0, long o1, f
 void clip_winograd_input(const float *image, long ci, long h, long w, long c0, long c1, long p0, long p1,
                          float *v);
 
-/// Output channels [c0, c1) of the tiles of panels [p0, p1) from m (16 blocks M[ξ] (Co, T), m_stride apart): out (Co, H, W)
-/// = act(Aᵀ M A + shift[c] (+ residual)); `activation` as in clip_gemm.h (CLIP_GEMM_RELU, …),
-/// the residual (Co, H, W) is added before it, or NULL.
+/// Output channels [c0, c1) of the tiles of panels [p0, p1) from m (16 blocks M[ξ] (Co, T),
+/// m_stride apart): out (Co, H, W) = act(Aᵀ M A + shift[c] (+ residual)); `activation` as in
+/// clip_gemm.h (CLIP_GEMM_RELU, …), the residual (Co, H, W) is added before it, or NULL.
 void clip_winograd_output(const float *m, long co, long h, long w, long c0, long c1, long p0, long p1,
                           const float *shift, const float *residual, int activation, float *out);
 
