@@ -103,8 +103,10 @@ void clip_winograd_input(const float *image, long ci, long h, long w, long c0, l
                     float *dst = v + p * ci * PANEL + c * PANEL + col;
                     for (int r = 0; r < 4; r++) {
                         const float *restrict a = ev[r] + j, *restrict b = od[r] + j;
-                        float *restrict x0 = dst + (r * 4 + 0) * xi_stride, *restrict x1 = dst + (r * 4 + 1) * xi_stride;
-                        float *restrict x2 = dst + (r * 4 + 2) * xi_stride, *restrict x3 = dst + (r * 4 + 3) * xi_stride;
+                        float *restrict x0 = dst + (r * 4 + 0) * xi_stride;
+                        float *restrict x1 = dst + (r * 4 + 1) * xi_stride;
+                        float *restrict x2 = dst + (r * 4 + 2) * xi_stride;
+                        float *restrict x3 = dst + (r * 4 + 3) * xi_stride;
                         for (long u = 0; u < run; u++) {
                             x0[u] = a[u] - a[u + 1];
                             x1[u] = b[u] + a[u + 1];
