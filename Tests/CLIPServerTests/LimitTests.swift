@@ -98,24 +98,28 @@ struct LimitTests {
     }
 
     @Test func fullQueueIs429WithRetryAfter() async throws {
-        // One request may wait; the batch waits 10 s to fill, so a second request finds the queue
-        // full. (3 s was too short a window under the full suite on 2 cores: a /metrics poll that
-        // saw the first request late let the second arrive after it had left the queue.)
+        // One request may wait, and the first waits 30 s for its batch to fill, so the second
+        // finds the queue full unless this test's own tasks are held back longer than that:
+        // windows of 3 s and then 10 s each failed once in CI, when CPU-bound tests held the
+        // 2-thread cooperative pool and the second request went out after the first had been
+        // answered. (The test takes the whole window: the server answers the first at its end.)
         let options = ServerOptions.testing {
             $0.maxConcurrent = 1
-            $0.maxWait = .milliseconds(10_000)
+            $0.maxWait = .seconds(30)
         }
         try await withServer(options) { client in
             async let first = client.post("/v1/embeddings", json: ["input": ["a red circle"]])
             // Until the first request waits in the queue (a loaded machine may take a while).
-            let deadline = ContinuousClock.now + .seconds(20)
-            while ContinuousClock.now < deadline {
+            var queued = false
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !queued && ContinuousClock.now < deadline {
                 let metrics = try await client.get("/metrics").text
                 let line = metrics.split(separator: "\n").first { $0.hasPrefix("clip_queue_items ") }
-                if let value = line?.split(separator: " ").last.flatMap({ Double($0) }), value >= 1 { break }
-                try await Task.sleep(for: .milliseconds(20))
+                queued = (line?.split(separator: " ").last.flatMap { Double($0) } ?? 0) >= 1
+                if !queued { try await Task.sleep(for: .milliseconds(20)) }
             }
             let second = try await client.post("/v1/embeddings", json: ["input": ["a green square"]])
+            #expect(queued, "the first request never showed up in clip_queue_items")
             #expect(second.status == 429)
             #expect(second.errorCode == "queue_full")
             #expect(second.header("Retry-After") == "1")

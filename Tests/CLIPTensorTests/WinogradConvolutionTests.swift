@@ -17,7 +17,7 @@ import Testing
         Case(batch: 1, inputs: 3, outputs: 5, height: 7, width: 7),  // 16 tiles: one panel
         Case(batch: 1, inputs: 8, outputs: 16, height: 5, width: 9),  // odd both ways
         Case(batch: 1, inputs: 16, outputs: 8, height: 14, width: 14),  // 49 tiles: two panels
-        Case(batch: 1, inputs: 24, outputs: 20, height: 28, width: 26),  // 182 tiles across 6 panels
+        Case(batch: 1, inputs: 6, outputs: 5, height: 28, width: 26),  // 182 tiles across 6 panels
         Case(batch: 2, inputs: 4, outputs: 4, height: 1, width: 1),
         Case(batch: 5, inputs: 6, outputs: 7, height: 12, width: 10),  // one image per task
         Case(batch: 1, inputs: 4, outputs: 3, height: 150, width: 3),  // a tile row longer than a pass
