@@ -12,6 +12,24 @@ import Testing
         var description: String { "B\(batch) N\(rows) D\(width) H\(heads)" }
     }
 
+    /// Random inputs and weights for `attend`, sequences (B, N, D) with H heads.
+    struct Problem {
+        let x: Tensor, query: Tensor, keys: Tensor, wv: Tensor, bv: Tensor, heads: Int
+        init(batch: Int, rows: Int, width: Int, heads: Int, seed: UInt64) {
+            var g = SeededGenerator(seed: seed)
+            x = Tensor.random([batch, rows, width], using: &g)
+            query = Tensor.random([batch, width], using: &g)
+            keys = SingleQueryAttention.keysByHead(Tensor.random([width, width], using: &g), heads: heads)
+            (wv, bv, self.heads) = (Tensor.random([width, width], using: &g), Tensor.random([width], using: &g), heads)
+        }
+        /// The given sequences alone, or the whole batch.
+        func attend(sequences: Range<Int>? = nil) -> Tensor {
+            let pick = { (t: Tensor) in sequences.map { t.sliced(dim: 0, range: $0).contiguous() } ?? t }
+            return SingleQueryAttention.attend(
+                query: pick(query), x: pick(x), keysByHead: keys, valueWeight: wv, valueBias: bv, heads: heads)
+        }
+    }
+
     static let cases: [Case] = [
         Case(batch: 1, rows: 5, width: 16, heads: 1),
         Case(batch: 3, rows: 50, width: 64, heads: 8),  // 50 rows: two panels
@@ -42,36 +60,18 @@ import Testing
 
     @Test func eachSequenceIgnoresTheBatchAroundIt() throws {
         try #require(SingleQueryAttention.isAvailable, "the packed GEMM runs on this CI machine")
-        var g = SeededGenerator(seed: 52)
-        let (b, n, d, heads) = (6, 12, 32, 4)
-        let x = Tensor.random([b, n, d], using: &g), query = Tensor.random([b, d], using: &g)
-        let keys = SingleQueryAttention.keysByHead(Tensor.random([d, d], using: &g), heads: heads)
-        let wv = Tensor.random([d, d], using: &g), bv = Tensor.random([d], using: &g)
-        let batch = SingleQueryAttention.attend(
-            query: query, x: x, keysByHead: keys, valueWeight: wv, valueBias: bv, heads: heads)
-        for i in 0..<b {
-            let alone = SingleQueryAttention.attend(
-                query: query.sliced(dim: 0, range: i..<(i + 1)).contiguous(),
-                x: x.sliced(dim: 0, range: i..<(i + 1)).contiguous(), keysByHead: keys, valueWeight: wv,
-                valueBias: bv, heads: heads)
+        let p = Problem(batch: 6, rows: 12, width: 32, heads: 4, seed: 52)
+        let batch = p.attend()
+        for i in 0..<p.query.shape[0] {
+            let alone = p.attend(sequences: i..<(i + 1))
             #expect(batch.sliced(dim: 0, range: i..<(i + 1)).contiguous().scalars == alone.scalars, "sequence \(i)")
         }
     }
 
     @Test func everyISAPathGivesTheSameBits() throws {
         try #require(SingleQueryAttention.isAvailable, "the packed GEMM runs on this CI machine")
-        var g = SeededGenerator(seed: 53)
-        let (b, n, d, heads) = (3, 20, 48, 3)
-        let x = Tensor.random([b, n, d], using: &g), query = Tensor.random([b, d], using: &g)
-        let keys = SingleQueryAttention.keysByHead(Tensor.random([d, d], using: &g), heads: heads)
-        let wv = Tensor.random([d, d], using: &g), bv = Tensor.random([d], using: &g)
-        let results = (0...PackedGEMM.level).map { level in
-            PackedGEMM.withLevel(level) {
-                SingleQueryAttention.attend(
-                    query: query, x: x, keysByHead: keys, valueWeight: wv, valueBias: bv, heads: heads
-                ).scalars
-            }
-        }
+        let p = Problem(batch: 3, rows: 20, width: 48, heads: 3, seed: 53)
+        let results = (0...PackedGEMM.level).map { level in PackedGEMM.withLevel(level) { p.attend().scalars } }
         for level in results.indices.dropFirst() { #expect(results[level] == results[0], "level \(level) vs 0") }
     }
 }

@@ -45,12 +45,18 @@ import Testing
         #expect(diff.within(absolute: 2e-6 * scale), "\(c): \(diff)")
     }
 
+    /// A random input (B, Ci, H, W) and a layer of `outputs` 3×3 filters with bias.
+    static func layer(input: [Int], outputs: Int, seed: UInt64) -> (Tensor, WinogradWeights, Tensor) {
+        var g = SeededGenerator(seed: seed)
+        let x = Tensor.random(input, using: &g)
+        return (
+            x, WinogradWeights(Tensor.random([outputs, input[1], 3, 3], using: &g)), Tensor.random([outputs], using: &g)
+        )
+    }
+
     @Test func eachImageIgnoresTheBatchAroundIt() throws {
         try #require(WinogradWeights.isAvailable, "the packed GEMM runs on this CI machine")
-        var g = SeededGenerator(seed: 42)
-        let x = Tensor.random([5, 16, 14, 14], using: &g)
-        let weights = WinogradWeights(Tensor.random([24, 16, 3, 3], using: &g))
-        let bias = Tensor.random([24], using: &g)
+        let (x, weights, bias) = Self.layer(input: [5, 16, 14, 14], outputs: 24, seed: 42)
         let batch = Tensor.winogradConvolution(x, weights: weights, bias: bias, activation: .relu)
         for i in 0..<5 {
             let alone = Tensor.winogradConvolution(
@@ -65,10 +71,7 @@ import Testing
     /// bits, and the transforms are the same code on every CPU: so is the convolution.
     @Test func everyISAPathGivesTheSameBits() throws {
         try #require(WinogradWeights.isAvailable, "the packed GEMM runs on this CI machine")
-        var g = SeededGenerator(seed: 43)
-        let x = Tensor.random([1, 12, 9, 11], using: &g)
-        let weights = WinogradWeights(Tensor.random([20, 12, 3, 3], using: &g))
-        let bias = Tensor.random([20], using: &g)
+        let (x, weights, bias) = Self.layer(input: [1, 12, 9, 11], outputs: 20, seed: 43)
         let results = (0...PackedGEMM.level).map { level in
             PackedGEMM.withLevel(level) {
                 Tensor.winogradConvolution(x, weights: weights, bias: bias, activation: .relu).scalars
