@@ -47,8 +47,15 @@ struct EmbedCommand: ParsableCommand {
     @Flag(help: "Output the raw projections instead of L2-normalised embeddings.")
     var raw = false
 
-    @Option(help: "Output format: json, jsonl or npy.")
-    var format: String = "json"
+    @Option(
+        name: .customLong("format"),
+        help: "Output format: json, jsonl or npy (default: the -o file's extension if it is one of these, else json).")
+    var formatFlag: String?
+
+    /// --format, else the output file's extension, else json.
+    var format: String {
+        OutputFormat.resolve(flag: formatFlag, output: output, formats: ["json", "jsonl", "npy"], default: "json")
+    }
 
     @Option(name: [.short, .long], help: "Output file (default: standard output).")
     var output: String?
@@ -57,8 +64,8 @@ struct EmbedCommand: ParsableCommand {
     static let batch = 32
 
     func validate() throws {
-        guard ["json", "jsonl", "npy"].contains(format) else {
-            throw ValidationError("--format must be json, jsonl or npy, got '\(format)'")
+        if let formatFlag, !["json", "jsonl", "npy"].contains(formatFlag) {
+            throw ValidationError("--format must be json, jsonl or npy, got '\(formatFlag)'")
         }
     }
 
@@ -104,7 +111,7 @@ struct EmbedCommand: ParsableCommand {
             throw fail("nothing to embed", hint: "Give --image, --text, --images-from or --texts-from.", .usage)
         }
         if format == "npy" && !imagePaths.isEmpty && !textInputs.isEmpty {
-            throw fail("--format npy writes one array: embed images and texts in separate calls", .usage)
+            throw fail("NPY output (--format npy or a .npy file) holds one array: embed images and texts in separate calls", .usage)
         }
         // diffusers' single towers (text_encoder_2/, image_encoder/) have no CLIP to load.
         if CLIPTowers.isSingleTower(try modelOptions.resolve()) { return (imagePaths, textInputs, nil, nil) }

@@ -69,15 +69,22 @@ struct HiddenStatesCommand: ParsableCommand {
     @Flag(help: "Keep long prompts whole: 75-token chunks wrapped to 77, concatenated along the tokens.")
     var chunks = false
 
-    @Option(help: "Output format: npy or safetensors.")
-    var format: String = "npy"
+    @Option(
+        name: .customLong("format"),
+        help: "Output format: npy or safetensors (default: the -o file's extension if it is one of these, else npy).")
+    var formatFlag: String?
+
+    /// --format, else the output file's extension, else npy.
+    var format: String {
+        OutputFormat.resolve(flag: formatFlag, output: output, formats: ["npy", "safetensors"], default: "npy")
+    }
 
     @Option(name: [.short, .long], help: "Output file (default: standard output).")
     var output: String?
 
     func validate() throws {
-        guard ["npy", "safetensors"].contains(format) else {
-            throw ValidationError("--format must be npy or safetensors, got '\(format)'")
+        if let formatFlag, !["npy", "safetensors"].contains(formatFlag) {
+            throw ValidationError("--format must be npy or safetensors, got '\(formatFlag)'")
         }
         if let pad, TextPadding(rawValue: pad) == nil {
             throw ValidationError("--pad must be eot or zero, got '\(pad)'")

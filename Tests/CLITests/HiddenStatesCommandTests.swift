@@ -123,6 +123,12 @@ enum TinyTextTower {
         ])
         #expect(s.status == 0, "\(s.stderr)")
         #expect(try WeightLoader.load(st).tensors["hidden_states"]?.shape == [1, 77, 8])
+        // Without --format the file's extension chooses safetensors.
+        let byName = Self.temporary("by-name.safetensors")
+        defer { try? FileManager.default.removeItem(at: byName) }
+        let n = try CLIRunner.run(["hidden-states", "--model", TinyModel.path, "--text", "short", "-o", byName.path])
+        #expect(n.status == 0, "\(n.stderr)")
+        #expect(try WeightLoader.load(byName).tensors["hidden_states"]?.shape == [1, 77, 8])
     }
 
     @Test func badInputHasTheDocumentedExitCodes() throws {

@@ -33,6 +33,32 @@ import Testing
         }
     }
 
+    @Test func embedFormatFollowsTheOutputExtensionUnlessGiven() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-embed-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func embed(_ name: String, _ extra: [String] = []) throws -> Data {
+            let file = dir.appendingPathComponent(name)
+            let r = try CLIRunner.run(["embed", "--model", TinyModel.path, "--text", "a cat", "-o", file.path] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            return try Data(contentsOf: file)
+        }
+        let npy = try embed("out.NPY")
+        #expect(npy.starts(with: [0x93] + Array("NUMPY".utf8)), "-o out.NPY without --format writes NPY")
+        let lines = String(decoding: try embed("out.jsonl"), as: UTF8.self)
+        #expect(lines.hasPrefix("{\"") && lines.split(separator: "\n").count == 1, "\(lines)")
+        let json = String(decoding: try embed("out.txt"), as: UTF8.self)
+        #expect(json.contains("\"text_embeddings\""), "an unknown extension keeps the default, JSON: \(json)")
+        let explicit = String(decoding: try embed("given.npy", ["--format", "json"]), as: UTF8.self)
+        #expect(explicit.contains("\"text_embeddings\""), "--format wins over the extension")
+        let both = try CLIRunner.run([
+            "embed", "--model", TinyModel.path, "--text", "a cat", "--image", Self.images[0], "-o",
+            dir.appendingPathComponent("both.npy").path,
+        ])
+        #expect(both.status == 64 && both.stderr.contains("one array"), "\(both.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("both.npy").path))
+    }
+
     @Test func embedRawNPYAndListFiles() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-embed-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
