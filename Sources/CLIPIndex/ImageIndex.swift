@@ -41,6 +41,16 @@ public final class ImageIndex: @unchecked Sendable {
     public init(at url: URL, create: Bool = true) throws {
         self.url = url
         let path = url.path
+        // Writers open one at a time (see SetupLock): two starting together on a new file would
+        // otherwise both switch it to WAL and set it up ("database is locked" in one of them).
+        // Readers take no lock, so a search never waits for a writer.
+        var setup: SetupLock?
+        defer { setup?.release() }
+        if create {
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            setup = SetupLock(folder: url.deletingLastPathComponent())
+        }
         if FileManager.default.fileExists(atPath: path) {
             // A reader (`clip search`, the server) writes nothing to a database that is not a
             // whole index yet: one that `clip index` is creating right now would otherwise be set
@@ -48,10 +58,7 @@ public final class ImageIndex: @unchecked Sendable {
             // opening it for writing switches it to WAL. An older index (it has its id) is still
             // migrated.
             if try !Self.checkIsIndex(path) && !create { throw IndexError.empty(path: path) }
-        } else if create {
-            try FileManager.default.createDirectory(
-                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        } else {
+        } else if !create {
             throw IndexError.missing(path: path)
         }
         var configuration = Configuration()
@@ -81,6 +88,8 @@ public final class ImageIndex: @unchecked Sendable {
                         arguments: [UUID().uuidString])
                 }
             }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            throw IndexError.busy(path: path)
         } catch let error as DatabaseError {
             throw IndexError.notADatabase(path: path, detail: error.message ?? "\(error.resultCode)")
         }
@@ -92,6 +101,7 @@ public final class ImageIndex: @unchecked Sendable {
     static func checkIsIndex(_ path: String) throws -> Bool {
         var configuration = Configuration()
         configuration.readonly = true
+        configuration.busyMode = .timeout(30)
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             let whole = try queue.read { db in
@@ -109,6 +119,8 @@ public final class ImageIndex: @unchecked Sendable {
             }
             try queue.close()
             return whole
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            throw IndexError.busy(path: path)
         } catch let error as DatabaseError {
             throw IndexError.notADatabase(path: path, detail: error.message ?? "\(error.resultCode)")
         }

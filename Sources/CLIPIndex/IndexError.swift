@@ -18,6 +18,8 @@ public enum IndexError: LocalizedError, Equatable {
     case missing(path: String)
     /// A query term could not be understood.
     case badQuery(String)
+    /// Another process held the index's write lock for longer than the wait (30 s).
+    case busy(path: String)
 
     public var errorDescription: String? {
         switch self {
@@ -33,6 +35,7 @@ public enum IndexError: LocalizedError, Equatable {
             "vector width \(found) does not match the index's embedding width \(expected)"
         case .missing(let path): "no index at \(path)"
         case .badQuery(let why): "bad query: \(why)"
+        case .busy(let path): "\(path) is locked by another process"
         }
     }
 
@@ -47,6 +50,9 @@ public enum IndexError: LocalizedError, Equatable {
                 + "(or delete \(path) and reindex)."
         case .empty, .missing: "Index a folder first: clip index ~/Pictures"
         case .dimensionMismatch: "Embed the query with the model the index was built with."
+        case .busy:
+            "Another clip index (or a server indexing) is writing to it; wait for it to finish and run "
+                + "the command again. Nothing was written."
         case .badQuery:
             "Terms are texts, image paths (./photo.jpg or --image F), optionally weighted (2:cat) and "
                 + "joined with + or - (\"2:cat\" + ./img.jpg - fruit)."

@@ -174,6 +174,39 @@ import Testing
         #expect(try ImageIndex(at: starting, create: false).schemaVersion() == IndexSchema.version)
     }
 
+    @Test func writersOpeningANewIndexTogetherAllSucceed() throws {
+        // `clip index` runs started together on a new index each open it as a writer. Set-up (WAL,
+        // schema, id) runs once; the others wait for it and find a whole index. Before the set-up
+        // lock, most rounds failed one opener with "database is locked".
+        let scratch = try Scratch()
+        for round in 0..<8 {
+            let url = scratch.url.appendingPathComponent("db-\(round)/index.sqlite")
+            let failures = Collected()
+            let ids = Collected()
+            DispatchQueue.concurrentPerform(iterations: 4) { _ in
+                do {
+                    let index = try ImageIndex(at: url)
+                    let id = try index.database.read { db in
+                        try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'index_id'")
+                    }
+                    ids.add(id ?? "none")
+                } catch {
+                    failures.add("\(error)")
+                }
+            }
+            #expect(failures.all.isEmpty, "round \(round): \(failures.all)")
+            #expect(Set(ids.all).count == 1 && ids.all.count == 4, "round \(round): ids \(ids.all)")
+        }
+    }
+
+    /// Strings appended from concurrent closures.
+    final class Collected: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [String] = []
+        func add(_ s: String) { lock.withLock { items.append(s) } }
+        var all: [String] { lock.withLock { items } }
+    }
+
     @Test func migratesAnOlderSchema() throws {
         let scratch = try Scratch()
         let path = scratch.path("old.sqlite")
