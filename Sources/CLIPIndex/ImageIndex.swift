@@ -88,7 +88,8 @@ public final class ImageIndex: @unchecked Sendable {
                         arguments: [UUID().uuidString])
                 }
             }
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
+        {
             throw IndexError.busy(path: path)
         } catch let error as DatabaseError {
             throw IndexError.notADatabase(path: path, detail: error.message ?? "\(error.resultCode)")
@@ -119,7 +120,8 @@ public final class ImageIndex: @unchecked Sendable {
             }
             try queue.close()
             return whole
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
+        {
             throw IndexError.busy(path: path)
         } catch let error as DatabaseError {
             throw IndexError.notADatabase(path: path, detail: error.message ?? "\(error.resultCode)")

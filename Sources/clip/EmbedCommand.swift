@@ -111,7 +111,9 @@ struct EmbedCommand: ParsableCommand {
             throw fail("nothing to embed", hint: "Give --image, --text, --images-from or --texts-from.", .usage)
         }
         if format == "npy" && !imagePaths.isEmpty && !textInputs.isEmpty {
-            throw fail("NPY output (--format npy or a .npy file) holds one array: embed images and texts in separate calls", .usage)
+            throw fail(
+                "NPY output (--format npy or a .npy file) holds one array: embed images and texts in separate calls",
+                .usage)
         }
         // diffusers' single towers (text_encoder_2/, image_encoder/) have no CLIP to load.
         if CLIPTowers.isSingleTower(try modelOptions.resolve()) { return (imagePaths, textInputs, nil, nil) }
