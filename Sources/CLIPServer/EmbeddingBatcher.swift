@@ -57,6 +57,9 @@ final class EmbeddingBatcher: @unchecked Sendable {
     private var queue: [Entry] = []
     private var jobs = 0
     private var stopping = false
+    /// Set when shutdown begins: batches no longer wait to fill (requests still come in until
+    /// the HTTP server has drained; then ``stop()``).
+    private var draining = false
     private var worker: Thread?
 
     let maxBatch: Int
@@ -113,6 +116,16 @@ final class EmbeddingBatcher: @unchecked Sendable {
     func stop() {
         condition.lock()
         stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Runs each batch with what is queued from now on, without waiting up to `maxWait` for it
+    /// to fill: shutdown has begun, so no more requests are coming that the wait could batch
+    /// (those in flight are still taken, until ``stop()``).
+    func drain() {
+        condition.lock()
+        draining = true
         condition.broadcast()
         condition.unlock()
     }
@@ -187,7 +200,7 @@ final class EmbeddingBatcher: @unchecked Sendable {
         }
         let text = queue[0].job.items[queue[0].index].isText
         let deadline = Date().addingTimeInterval(Double(maxWait / .microseconds(1)) / 1e6)
-        while !stopping, queue.lazy.filter({ $0.job.items[$0.index].isText == text }).count < maxBatch {
+        while !stopping, !draining, queue.lazy.filter({ $0.job.items[$0.index].isText == text }).count < maxBatch {
             if !condition.wait(until: deadline) { break }
         }
         var batch: [Entry] = []

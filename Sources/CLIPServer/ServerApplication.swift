@@ -22,8 +22,24 @@ import ServiceLifecycle
 public func buildApplication(
     _ options: ServerOptions, index: IndexService? = nil, logger: Logger = Logger(label: "clip-server"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) -> some Service {
     makeApplication(options, index: index, loadModel: true, logger: logger, onServerRunning: onServerRunning)
+}
+
+/// The application with its model slot: when graceful shutdown begins (before the HTTP server
+/// drains its requests, which may wait in the batcher), the batcher stops waiting for batches
+/// to fill, so a long `--max-wait` does not hold the shutdown up.
+struct ServerService<App: ApplicationProtocol>: Service {
+    let app: App
+    let slot: ModelSlot
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await app.run()
+        } onGracefulShutdown: {
+            slot.current?.batcher.drain()
+        }
+    }
 }
 
 /// ``buildApplication(_:index:logger:onServerRunning:)``; with `loadModel: false` the model never
@@ -31,7 +47,7 @@ public func buildApplication(
 func makeApplication(
     _ options: ServerOptions, index: IndexService? = nil, loadModel: Bool, logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void
-) -> some ApplicationProtocol {
+) -> some Service {
     let metrics = ServerMetrics(maxBatch: options.maxBatch)
     let slot = ModelSlot()
     let router = Router(context: BasicRequestContext.self)
@@ -39,19 +55,20 @@ func makeApplication(
     if let runs = options.runs { RunReportRoutes(runs: RunFolders(root: URL(fileURLWithPath: runs))).add(to: router) }
     let servesModel = !options.model.isEmpty
     if !servesModel { slot.fail("this server has no model: it was started with --runs alone (add --model to embed)") }
-    return Application(
+    let app = Application(
         router: router,
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "clip-server"),
         services: loadModel && servesModel
             ? [ModelService(options: options, index: index, slot: slot, metrics: metrics, logger: logger)] : [],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? options.port) },
         logger: logger)
+    return ServerService(app: app, slot: slot)
 }
 
 /// Runs `app` until SIGTERM or SIGINT, then shuts down gracefully: no new connections, requests
 /// in flight are answered, idle keep-alive connections are closed; after
 /// `options.shutdownTimeout` the remaining work is cancelled.
-public func runServer(_ app: some ApplicationProtocol, options: ServerOptions, logger: Logger) async throws {
+public func runServer(_ app: some Service, options: ServerOptions, logger: Logger) async throws {
     var configuration = ServiceGroupConfiguration(
         services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     configuration.maximumGracefulShutdownDuration = options.shutdownTimeout
