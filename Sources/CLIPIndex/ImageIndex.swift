@@ -88,11 +88,8 @@ public final class ImageIndex: @unchecked Sendable {
                         arguments: [UUID().uuidString])
                 }
             }
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
-        {
-            throw IndexError.busy(path: path)
         } catch let error as DatabaseError {
-            throw IndexError.notADatabase(path: path, detail: error.message ?? "\(error.resultCode)")
+            throw IndexError.opening(path: path, error)
         }
     }
 
@@ -120,11 +117,8 @@ public final class ImageIndex: @unchecked Sendable {
             }
             try queue.close()
             return whole
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
-        {
-            throw IndexError.busy(path: path)
         } catch let error as DatabaseError {
-            throw IndexError.notADatabase(path: path, detail: error.message ?? "\(error.resultCode)")
+            throw IndexError.opening(path: path, error)
         }
     }
 

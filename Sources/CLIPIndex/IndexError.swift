@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 /// Why an image index could not be opened, updated or searched.
 public enum IndexError: LocalizedError, Equatable {
@@ -20,6 +21,13 @@ public enum IndexError: LocalizedError, Equatable {
     case badQuery(String)
     /// Another process held the index's write lock for longer than the wait (30 s).
     case busy(path: String)
+
+    /// What an SQLite error while opening the file at `path` means: a lock another process held
+    /// past the wait, or a file that is not a (whole) database.
+    static func opening(path: String, _ error: DatabaseError) -> IndexError {
+        if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED { return .busy(path: path) }
+        return .notADatabase(path: path, detail: error.message ?? "\(error.resultCode)")
+    }
 
     public var errorDescription: String? {
         switch self {
