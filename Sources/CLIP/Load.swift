@@ -37,6 +37,8 @@ extension CLIP {
     ///   - towers: the towers to convert now (`[.text]` for text queries: the image tower's
     ///     weights are then read only if it is used, and converted then).
     ///   - precision: `.int8` quantises the transformer linear layers at load (``Precision``).
+    ///   - weightCheck: `.whenRead` checks an fp16 file's weights for NaN and infinity as the
+    ///     first embedding reads them instead of by a scan at load (``WeightCheck``).
     ///   - progress: called as download bytes arrive (from another thread).
     /// - Returns: the model and a `CLIPPreprocessor` at its image size, callable on a `URL`
     ///   (→ (1, 3, S, S)) or `[URL]` (→ (B, 3, S, S)).
@@ -45,7 +47,7 @@ extension CLIP {
     public static func load(
         _ pathOrName: String, store: ModelStore = .fromEnvironment(), configuration: CLIPConfiguration? = nil,
         activation: Activation? = nil, towers: Set<Tower> = [.image, .text], precision: Precision = .fp32,
-        progress: (@Sendable (DownloadProgress) -> Void)? = nil
+        weightCheck: WeightCheck = .atLoad, progress: (@Sendable (DownloadProgress) -> Void)? = nil
     ) async throws -> (model: CLIP, preprocess: CLIPPreprocessor) {
         // Downloading and reading weights block for seconds: keep them off the cooperative pool.
         try await withCheckedThrowingContinuation { continuation in
@@ -55,7 +57,7 @@ extension CLIP {
                         let resolved = try store.resolve(pathOrName, progress: progress)
                         let model = try CLIP.load(
                             resolved.url, configuration: configuration, activation: activation, towers: towers,
-                            precision: precision)
+                            precision: precision, weightCheck: weightCheck)
                         return (model, model.preprocessor)
                     })
             }

@@ -38,10 +38,24 @@ public struct CLIP: Sendable {
     private let towers: LazyTowers
     /// The image tower; converted from the file on first use when the model was loaded with
     /// `towers: [.text]` (which is when this throws: a missing key, a shape mismatch, NaN).
-    public var visual: ImageEncoder { get throws { try towers.imageEncoder() } }
+    /// Its weights are all checked for NaN and infinity before it is returned, also under
+    /// ``WeightCheck/whenRead`` (the tower's own calls return no error).
+    public var visual: ImageEncoder {
+        get throws {
+            let encoder = try towers.imageEncoder()
+            try towers.scanUnchecked(.image)
+            return encoder
+        }
+    }
     /// The text tower; converted from the file on first use when the model was loaded with
-    /// `towers: [.image]` (which is when this throws).
-    public var text: TextEncoder { get throws { try towers.textEncoder() } }
+    /// `towers: [.image]` (which is when this throws). Checked as ``visual`` is.
+    public var text: TextEncoder {
+        get throws {
+            let encoder = try towers.textEncoder()
+            try towers.scanUnchecked(.text)
+            return encoder
+        }
+    }
     /// The towers converted so far: both, unless the model was loaded with `towers:` and the
     /// other tower has not been used yet.
     public var builtTowers: Set<Tower> { towers.built }
@@ -87,9 +101,11 @@ public struct CLIP: Sendable {
     ///
     /// With `precision: .int8` the transformer linear layers are quantised at load (from any
     /// format; files written by `clip convert --dtype int8` are used as stored), see ``Precision``.
+    /// With `weightCheck: .whenRead` an fp16 file's weights are checked for NaN and infinity
+    /// as the first embedding reads them instead of by a scan at load (``WeightCheck``).
     public static func load(
         _ url: URL, configuration: CLIPConfiguration? = nil, activation: Activation? = nil,
-        towers: Set<Tower> = [.image, .text], precision: Precision = .fp32
+        towers: Set<Tower> = [.image, .text], precision: Precision = .fp32, weightCheck: WeightCheck = .atLoad
     ) throws -> CLIP {
         // The bundled BPE vocabulary (about 50 ms to build) is made on another core while the
         // file is parsed and converted, when the text tower is asked for: text queries then
@@ -97,10 +113,13 @@ public struct CLIP: Sendable {
         if towers.contains(.text) { DispatchQueue.global(qos: .userInitiated).async { _ = try? Tokenizer.bundled() } }
         let state = try WeightLoader.load(url)
         if towers == Set(Tower.allCases) {
-            return try CLIP(state: state, configuration: configuration, activation: activation, precision: precision)
+            return try CLIP(
+                state: state, configuration: configuration, activation: activation, precision: precision,
+                weightCheck: weightCheck)
         }
         return try CLIP(
-            state: state, configuration: configuration, activation: activation, towers: towers, precision: precision)
+            state: state, configuration: configuration, activation: activation, towers: towers, precision: precision,
+            weightCheck: weightCheck)
     }
 
     /// Builds a model from a loaded state dict converting only `towers` now (see
@@ -109,12 +128,13 @@ public struct CLIP: Sendable {
     /// others when they are first used (``visual``, ``text``, `encodeImage`, `encodeText` throw then).
     public init(
         state: StateDict, configuration: CLIPConfiguration? = nil, activation: Activation? = nil, towers: Set<Tower>,
-        precision: Precision = .fp32
+        precision: Precision = .fp32, weightCheck: WeightCheck = .atLoad
     ) throws {
         let config = try CLIP.configuration(of: state, given: configuration, activation: activation)
         let stray = CLIP.strayKeys(state)
         if !stray.isEmpty { throw CLIPModelError.unexpectedKeys(stray) }
-        self.towers = try LazyTowers(state: state, configuration: config, now: towers, precision: precision)
+        self.towers = try LazyTowers(
+            state: state, configuration: config, now: towers, precision: precision, weightCheck: weightCheck)
         logitScaleParameter = try ParameterStore(state).parameter("logit_scale", shape: [])
         guard Foundation.exp(logitScaleParameter.value.item).isFinite else {
             throw CLIPModelError.nonFiniteWeight(key: "logit_scale")
@@ -129,14 +149,17 @@ public struct CLIP: Sendable {
     }
 
     /// Builds a model from a loaded state dict (strict: every tensor must be used, with the
-    /// right shape). With `trainable`, parameters are private copies that require gradients.
+    /// right shape). With `trainable`, parameters are private copies that require gradients
+    /// (and are checked for NaN and infinity at load whatever `weightCheck` says).
     public init(
         state: StateDict, configuration: CLIPConfiguration? = nil, activation: Activation? = nil,
-        trainable: Bool = false, frozenPrefixes: [String] = [], precision: Precision = .fp32
+        trainable: Bool = false, frozenPrefixes: [String] = [], precision: Precision = .fp32,
+        weightCheck: WeightCheck = .atLoad
     ) throws {
         let config = try CLIP.configuration(of: state, given: configuration, activation: activation)
         let store = ParameterStore(state, trainable: trainable)
         store.frozenPrefixes = frozenPrefixes
+        store.weightCheck = weightCheck
         // int8 is for inference: a trainable model computes in float32.
         store.precision = trainable ? .fp32 : precision
         try self.init(store: store, configuration: config, format: state.format)
@@ -215,13 +238,16 @@ public struct CLIP: Sendable {
     /// with `towers: [.text]` and by ``CLIPTowers``.
     static func loadTextEncoder(
         _ state: StateDict, configuration: TextConfiguration, embedDim: Int, activation: Activation,
-        precision: Precision = .fp32
-    ) throws -> (encoder: TextEncoder, parameters: [(key: String, variable: Variable)]) {
+        precision: Precision = .fp32, weightCheck: WeightCheck = .atLoad
+    ) throws -> (
+        encoder: TextEncoder, parameters: [(key: String, variable: Variable)], unchecked: UncheckedWeights
+    ) {
         let store = ParameterStore(state)
         store.precision = precision
+        store.weightCheck = weightCheck
         let encoder = try TextEncoder(store, configuration: configuration, embedDim: embedDim, activation: activation)
         try store.checkAllUsed { Tower.text.contains(key: $0) }
-        return (encoder, store.parameters)
+        return (encoder, store.parameters, store.uncheckedWeights)
     }
 
     /// Keys that belong to neither tower nor `logit_scale` (nor OpenAI's ignored ints), sorted.
@@ -348,12 +374,31 @@ public struct CLIP: Sendable {
                 "pixels have shape \(pixels.shape), the model takes (B, 3, \(imageSize), \(imageSize))")
         }
         let b = pixels.shape[0]
-        let visual = try self.visual
-        if b <= maxBatch { return visual(Variable(pixels)).value }
-        let parts = stride(from: 0, to: b, by: maxBatch).map {
-            visual(Variable(pixels.sliced(dim: 0, range: $0..<min($0 + maxBatch, b)))).value
+        let visual = try towers.imageEncoder()
+        if b <= maxBatch { return try checked(visual(Variable(pixels)).value, .image) }
+        let parts = try stride(from: 0, to: b, by: maxBatch).map {
+            try checked(visual(Variable(pixels.sliced(dim: 0, range: $0..<min($0 + maxBatch, b)))).value, .image)
         }
         return Tensor.concatenate(parts, dim: 0)
+    }
+
+    /// `features`, computed by `tower`, unless a kernel met NaN or infinity in one of its
+    /// weights on the way (``WeightCheck/whenRead``: nothing computed from one is returned).
+    private func checked(_ features: Tensor, _ tower: Tower) throws -> Tensor {
+        try towers.throwIfReadNonFinite(tower)
+        return features
+    }
+
+    /// Checks every weight of the towers built so far for NaN and infinity now (the scan a
+    /// ``WeightCheck/atLoad`` load does; nothing to do after one). Throws
+    /// ``CLIPModelError/nonFiniteWeight(key:)`` naming the first bad tensor.
+    ///
+    /// ```swift
+    /// let model = try CLIP.load(url, weightCheck: .whenRead)
+    /// try model.verifyWeights()   // a server that must not start on a damaged file
+    /// ```
+    public func verifyWeights() throws {
+        for tower in Tower.allCases { try towers.scanUnchecked(tower) }
     }
 
     /// Image files → (B, E), not normalised: each chunk of `maxBatch` files is decoded and
@@ -364,10 +409,10 @@ public struct CLIP: Sendable {
     /// ```
     public func encodeImage(_ urls: [URL], maxBatch: Int = 32) throws -> Tensor {
         var parts: [Tensor] = []
-        let visual = try self.visual
+        let visual = try towers.imageEncoder()
         for start in stride(from: 0, to: urls.count, by: maxBatch) {
             let chunk = Array(urls[start..<min(start + maxBatch, urls.count)])
-            parts.append(visual(Variable(try preprocessor(chunk))).value)
+            parts.append(try checked(visual(Variable(try preprocessor(chunk))).value, .image))
         }
         return parts.isEmpty ? Tensor(zeros: [0, configuration.embedDim]) : Tensor.concatenate(parts, dim: 0)
     }
@@ -391,7 +436,7 @@ public struct CLIP: Sendable {
     public func encodeText(_ tokens: [[Int32]], maxBatch: Int = 64) throws -> Tensor {
         if tokens.isEmpty { return Tensor(zeros: [0, configuration.embedDim]) }
         let rows = try fittedToContext(tokens)
-        return try text.encode(rows, maxBatch: maxBatch)
+        return try checked(towers.textEncoder().encode(rows, maxBatch: maxBatch), .text)
     }
 
     /// Texts → (N, E), not normalised, tokenized at the model's context length (a longer text

@@ -411,7 +411,7 @@ static tile_function current_tile(void) {
     }
 }
 
-void clip_gemm_compute_half(const unsigned short *w, long ldw, long n0, long n1, const float *panels, long m, long k,
+long clip_gemm_compute_half(const unsigned short *w, long ldw, long n0, long n1, const float *panels, long m, long k,
                             long p0, long p1, float *out, long ldo, int transposed, const float *scale,
                             const float *shift, int activation, const float *residual, long ldr) {
     const tile_function tile = current_tile();
@@ -422,12 +422,13 @@ void clip_gemm_compute_half(const unsigned short *w, long ldw, long n0, long n1,
     const long rows = n1 - n0;
     const long blocks = (rows + TILE_ROWS - 1) / TILE_ROWS;
     const long group = group_panels(k);
+    long nonfinite = 0;  // counted by the widening at no extra pass (a row may be counted once per group)
     for (long g0 = p0; g0 < p1; g0 += group) {
         const long g1 = g0 + group < p1 ? g0 + group : p1;
         for (long b = 0; b < blocks; b++) {
             const long r0 = n0 + rows * b / blocks, r1 = n0 + rows * (b + 1) / blocks;
             const int count = (int)(r1 - r0);
-            for (int r = 0; r < count; r++) clip_half_to_float(w + (r0 + r) * ldw, rows_f32 + r * k, k);
+            for (int r = 0; r < count; r++) nonfinite += clip_half_to_float(w + (r0 + r) * ldw, rows_f32 + r * k, k);
             for (long p = g0; p < g1; p++) {
                 const long valid = m - p * PANEL < PANEL ? m - p * PANEL : PANEL;
                 tile(count, valid, k, rows_f32, k, panels + p * k * PANEL, buf);
@@ -437,19 +438,22 @@ void clip_gemm_compute_half(const unsigned short *w, long ldw, long n0, long n1,
         }
     }
     free(rows_f32);
+    return nonfinite;
 }
 
-void clip_gemm_pack_half(const unsigned short *x, long ld, long m, long k, long p0, long p1, float *panels) {
+long clip_gemm_pack_half(const unsigned short *x, long ld, long m, long k, long p0, long p1, float *panels) {
     // Up to 32 rows widened, (32, K), then packed as fp32 rows: the same panels as from widened rows.
     float *rows_f32 = malloc((size_t)PANEL * (size_t)(k > 0 ? k : 1) * sizeof(float));
     if (!rows_f32) abort();
+    long nonfinite = 0;
     for (long p = p0; p < p1; p++) {
         const long first = p * PANEL;
         const long valid = m - first < PANEL ? m - first : PANEL;
-        for (long r = 0; r < valid; r++) clip_half_to_float(x + (first + r) * ld, rows_f32 + r * k, k);
+        for (long r = 0; r < valid; r++) nonfinite += clip_half_to_float(x + (first + r) * ld, rows_f32 + r * k, k);
         clip_gemm_pack(rows_f32, k, 1, valid, k, 0, 1, panels + p * k * PANEL);
     }
     free(rows_f32);
+    return nonfinite;
 }
 
 static void compute_from COMPUTE_PARAMS {

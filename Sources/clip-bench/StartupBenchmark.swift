@@ -30,6 +30,12 @@ struct StartupBenchmark: ParsableCommand {
     @Flag(help: "Convert both towers at load, as before lazy loading (for comparison).")
     var eager = false
 
+    @Flag(
+        help:
+            "Scan fp16 weights for NaN/Inf at load instead of as the first embedding reads them (as `clip embed` did before)."
+    )
+    var scanAtLoad = false
+
     func validate() throws {
         guard ["text", "image"].contains(modality) else { throw ValidationError("--modality must be text or image") }
         if modality == "image" && image == nil { throw ValidationError("--modality image needs --image") }
@@ -40,7 +46,10 @@ struct StartupBenchmark: ParsableCommand {
         func since(_ t: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9 }
         Parallel.threadCount = threads
         let tower: CLIP.Tower = modality == "text" ? .text : .image
-        let model = try CLIP.load(URL(fileURLWithPath: weights), towers: eager ? [.image, .text] : [tower])
+        // As `clip embed` loads: one tower, weights checked as they are read.
+        let model = try CLIP.load(
+            URL(fileURLWithPath: weights), towers: eager ? [.image, .text] : [tower],
+            weightCheck: scanAtLoad ? .atLoad : .whenRead)
         let loaded = since(start)
         let features =
             modality == "text"

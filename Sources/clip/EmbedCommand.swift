@@ -75,7 +75,7 @@ struct EmbedCommand: ParsableCommand {
         defer { world?.finalize() }
         let writes = (world?.rank ?? 0) == 0
         let (imagePaths, textInputs, loaded, opened) = try Ranks.agree(world, during: "reading the inputs") {
-            try inputs(writes: writes)
+            try inputs(writes: writes, alone: world == nil)
         }
         guard let model = loaded else {
             // A single tower runs in one process (rank 0 under mpirun).
@@ -92,8 +92,8 @@ struct EmbedCommand: ParsableCommand {
     }
 
     /// The image paths and texts in input order, the model (nil for a single-tower folder) and,
-    /// where this process `writes`, the opened output.
-    private func inputs(writes: Bool) throws -> ([String], [String], CLIP?, OutputFile?) {
+    /// where this process `writes`, the opened output. `alone`: no other ranks.
+    private func inputs(writes: Bool, alone: Bool) throws -> ([String], [String], CLIP?, OutputFile?) {
         var imagePaths = images
         if let imagesFrom {
             let found = try ImageInputs.paths(imagesFrom)
@@ -121,7 +121,12 @@ struct EmbedCommand: ParsableCommand {
         let out = writes ? try Output.open(output) : nil
         // Only the towers the inputs need are converted: a text query never reads the image tower.
         let towers: Set<CLIP.Tower> = imagePaths.isEmpty ? [.text] : textInputs.isEmpty ? [.image] : [.image, .text]
-        return (imagePaths, textInputs, try modelOptions.load(towers: towers, precision: precisionOption.value), out)
+        // One tower in one process: its first batch reads every weight before anything is
+        // written, so the weights are checked in that pass instead of by a scan at load (a
+        // first embedding from OpenAI's fp16 .pt reads them once instead of twice).
+        let check: WeightCheck = alone && towers.count == 1 ? .whenRead : .atLoad
+        let model = try modelOptions.load(towers: towers, precision: precisionOption.value, weightCheck: check)
+        return (imagePaths, textInputs, model, out)
     }
 
     /// Embeds (or takes the `gathered` rows of) the inputs and writes them in the chosen format.
@@ -140,14 +145,26 @@ struct EmbedCommand: ParsableCommand {
             try gathered?.texts ?? self.embedTexts(texts, model)
         }
         let width = model.configuration.embedDim
+        // What precedes the first rows (NPY's header, JSON's opening) goes out with them: a
+        // damaged weight found by the first batch as it reads it (`WeightCheck.whenRead`)
+        // leaves standard output empty, as the scan at load did.
+        var leadIn: Data?
+        func emit(_ data: Data) throws {
+            if let pending = leadIn {
+                try out.write(pending)
+                leadIn = nil
+            }
+            try out.write(data)
+        }
         do {
             switch format {
             case "npy":
-                try out.write(NPY.header(shape: [imagePaths.isEmpty ? textInputs.count : imagePaths.count, width]))
-                try embedImages(imagePaths, model) { _, rows in try out.write(NPY.littleEndianBytes(rows.scalars)) }
+                leadIn = NPY.header(shape: [imagePaths.isEmpty ? textInputs.count : imagePaths.count, width])
+                try embedImages(imagePaths, model) { _, rows in try emit(NPY.littleEndianBytes(rows.scalars)) }
                 if !textInputs.isEmpty {
-                    try out.write(NPY.littleEndianBytes(try embedTexts(textInputs, model).scalars))
+                    try emit(NPY.littleEndianBytes(try embedTexts(textInputs, model).scalars))
                 }
+                try emit(Data())
             case "jsonl":
                 try embedImages(imagePaths, model) { paths, rows in
                     try out.write(
@@ -162,16 +179,16 @@ struct EmbedCommand: ParsableCommand {
                             .joined())
                 }
             default:
-                try out.write("{\"image_embeddings\": [")
+                leadIn = Data("{\"image_embeddings\": [".utf8)
                 var first = true
                 try embedImages(imagePaths, model) { _, rows in
                     for row in JSONRows.rows(rows) {
-                        try out.write((first ? "" : ", ") + row)
+                        try emit(Data(((first ? "" : ", ") + row).utf8))
                         first = false
                     }
                 }
                 let textRows = textInputs.isEmpty ? Tensor(zeros: [0, width]) : try embedTexts(textInputs, model)
-                try out.write("], \"text_embeddings\": " + JSONRows.encode(textRows) + "}\n")
+                try emit(Data(("], \"text_embeddings\": " + JSONRows.encode(textRows) + "}\n").utf8))
             }
             try out.commit()
             note(
@@ -199,7 +216,7 @@ struct EmbedCommand: ParsableCommand {
                 let pixels = try preprocessor.preprocessBatch(contentsOf: chunk.map { URL(fileURLWithPath: $0) })
                 rows = try model.encodeImage(Tensor(shape: [chunk.count, 3, side, side], scalars: pixels))
             } catch {
-                throw fail(error, .input)
+                throw fail(error, Self.isDamagedWeight(error) ? .model : .input)
             }
             if !raw { rows = Tensor.l2Normalized(rows) }
             try emit(chunk, rows)
@@ -224,8 +241,15 @@ struct EmbedCommand: ParsableCommand {
             let rows = Tensor(shape: [texts.count, model.configuration.embedDim], scalars: scalars)
             return raw ? rows : Tensor.l2Normalized(rows)
         } catch {
-            throw fail(error, .input)
+            throw fail(error, Self.isDamagedWeight(error) ? .model : .input)
         }
+    }
+
+    /// A NaN or infinity met in a weight as it was read (``WeightCheck/whenRead``): the
+    /// model's fault (exit 66, as when a scan at load finds it), not the input's.
+    static func isDamagedWeight(_ error: any Error) -> Bool {
+        if case .nonFiniteWeight? = error as? CLIPModelError { return true }
+        return false
     }
 }
 

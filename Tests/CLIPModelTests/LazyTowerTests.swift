@@ -187,23 +187,137 @@ import Testing
         }
         // A mapped fp16 file with an Inf in a linear weight fails naming the key.
         let key = "transformer.resblocks.0.mlp.c_fc.weight"
-        let weight = try #require(state.tensors[key])
-        var bytes = weight.bytes
-        bytes[4] = 0x00
-        bytes[5] = 0x7C  // element 2 = +Inf
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("clip-fp16-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let url = folder.appendingPathComponent("inf.safetensors")
-        let tensors = state.tensors.sorted { $0.key < $1.key }.map { name, tensor in
-            (name, name == key ? WeightTensor(dtype: .float16, shape: weight.shape, bytes: bytes) : tensor)
-        }
-        try SafetensorsWriter.write(tensors, metadata: [:], to: url)
-        let mapped = try WeightLoader.load(url)
+        let mapped = try Self.mapped(state, infAt: (key, 2), in: folder)
         #expect(mapped.tensors[key]?.isMemoryMapped == true)
         #expect(throws: CLIPModelError.nonFiniteWeight(key: key)) {
             try CLIP(state: mapped, configuration: config)
         }
+    }
+
+    static func temporaryFolder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("clip-fp16-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    /// `state` written as safetensors into `folder`, with +Inf as element `infAt.element` of the
+    /// fp16 or fp32 tensor `infAt.key` (−1: the last; nil: unchanged), and loaded back
+    /// memory-mapped, so that fp32 inference reads its fp16 weights in place.
+    static func mapped(_ state: StateDict, infAt: (key: String, element: Int)?, in folder: URL) throws -> StateDict {
+        let url = folder.appendingPathComponent("weights-\(UUID().uuidString).safetensors")
+        let tensors = try state.tensors.sorted { $0.key < $1.key }.map { name, tensor in
+            guard let infAt, name == infAt.key else { return (name, tensor) }
+            try #require(tensor.dtype == .float16 || tensor.dtype == .float32)
+            var bytes = tensor.bytes
+            let i = infAt.element < 0 ? tensor.elementCount - 1 : infAt.element
+            try #require(i < tensor.elementCount)
+            // +Inf, little-endian.
+            let inf: [UInt8] = tensor.dtype == .float16 ? [0x00, 0x7C] : [0x00, 0x00, 0x80, 0x7F]
+            for (j, byte) in inf.enumerated() { bytes[inf.count * i + j] = byte }
+            return (name, WeightTensor(dtype: tensor.dtype, shape: tensor.shape, bytes: bytes))
+        }
+        try SafetensorsWriter.write(tensors, metadata: [:], to: url)
+        return try WeightLoader.load(url)
+    }
+
+    /// `weightCheck: .whenRead`: a mapped fp16 file with an Inf loads (nothing is scanned), and
+    /// every embedding through the damaged tower throws naming the key (the first call reads the
+    /// weights in place, the second packs them into panels), while the other tower embeds as the
+    /// `.atLoad` model does; `text` / `visual` and `verifyWeights()` scan and throw. The keys: a
+    /// linear weight of each tower (the bad value in the value rows of `in_proj_weight`), the
+    /// patch embedding, tensors widened on their first read (projections, a bias) and the
+    /// float32 token embedding (the bad value in the row of the first prompt's first token).
+    /// Loaded eagerly and with the damaged tower built on first use.
+    @Test(arguments: [
+        "transformer.resblocks.0.mlp.c_fc.weight", "visual.transformer.resblocks.1.attn.in_proj_weight",
+        "visual.conv1.weight", "text_projection", "visual.proj", "transformer.resblocks.1.mlp.c_fc.bias",
+        "token_embedding.weight",
+    ])
+    func whenReadFindsANonFiniteWeightAsTheKernelsReadIt(key: String) throws {
+        guard Tensor.readsHalfWeightsInPlace else { return }
+        let (state, config) = try Self.state("vit-fp16.pt")
+        let (pixels, tokens) = try Self.inputs("vit-fp16.pt")
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let width = config.text.width
+        let element = key == "token_embedding.weight" ? Int(tokens[0][1]) * width + 5 : -1
+        let damaged = try Self.mapped(state, infAt: (key, element), in: folder)
+        let clean = try CLIP(state: try Self.mapped(state, infAt: nil, in: folder), configuration: config)
+        #expect(throws: CLIPModelError.nonFiniteWeight(key: key)) { try CLIP(state: damaged, configuration: config) }
+        let imageIsBad = key.hasPrefix("visual.")
+        for towers in [Set(CLIP.Tower.allCases), [imageIsBad ? .text : .image]] {
+            let model = try CLIP(state: damaged, configuration: config, towers: towers, weightCheck: .whenRead)
+            for call in 1...2 {
+                if imageIsBad {
+                    #expect(throws: CLIPModelError.nonFiniteWeight(key: key), "call \(call)") {
+                        try model.encodeImage(pixels)
+                    }
+                    let text = try model.encodeText(tokens)
+                    #expect(Self.maxDifference(text, try clean.encodeText(tokens)) == 0)
+                } else {
+                    #expect(throws: CLIPModelError.nonFiniteWeight(key: key), "call \(call)") {
+                        try model.encodeText(tokens)
+                    }
+                    let image = try model.encodeImage(pixels)
+                    #expect(Self.maxDifference(image, try clean.encodeImage(pixels)) == 0)
+                }
+            }
+            #expect(throws: CLIPModelError.nonFiniteWeight(key: key)) { try model.verifyWeights() }
+            #expect(throws: CLIPModelError.nonFiniteWeight(key: key)) {
+                if imageIsBad { _ = try model.visual } else { _ = try model.text }
+            }
+        }
+        // Checked by `visual` before a tower call returns anything: its scan finds the value
+        // before any kernel has read it.
+        let unread = try CLIP(state: damaged, configuration: config, weightCheck: .whenRead)
+        #expect(throws: CLIPModelError.nonFiniteWeight(key: key)) {
+            if imageIsBad { _ = try unread.visual } else { _ = try unread.text }
+        }
+    }
+
+    /// Under `.whenRead` only the token-embedding rows a prompt reads are checked: an Inf in a
+    /// row no prompt uses leaves the embeddings as they are, and `verifyWeights()` (a scan)
+    /// still finds it.
+    @Test func whenReadChecksTheTokenEmbeddingRowsThatAreRead() throws {
+        guard Tensor.readsHalfWeightsInPlace else { return }
+        let (state, config) = try Self.state("vit-fp16.pt")
+        let (_, tokens) = try Self.inputs("vit-fp16.pt")
+        let unused = try #require((0..<Int32(config.text.vocabularySize)).first { id in !tokens.joined().contains(id) })
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let key = "token_embedding.weight"
+        let damaged = try Self.mapped(state, infAt: (key, Int(unused) * config.text.width), in: folder)
+        let model = try CLIP(state: damaged, configuration: config, towers: [.text], weightCheck: .whenRead)
+        let clean = try CLIP(state: try Self.mapped(state, infAt: nil, in: folder), configuration: config)
+        #expect(Self.maxDifference(try model.encodeText(tokens), try clean.encodeText(tokens)) == 0)
+        #expect(throws: CLIPModelError.nonFiniteWeight(key: key)) { try model.verifyWeights() }
+        #expect(throws: CLIPModelError.nonFiniteWeight(key: key)) { try CLIP(state: damaged, configuration: config) }
+    }
+
+    /// A clean fp16 file loaded with `.whenRead` embeds the `.atLoad` model's bits, and its
+    /// towers and `verifyWeights()` pass (also after the weights were read).
+    @Test func whenReadOnACleanFileGivesTheSameEmbeddings() throws {
+        guard Tensor.readsHalfWeightsInPlace else { return }
+        let (state, config) = try Self.state("vit-fp16.pt")
+        let (pixels, tokens) = try Self.inputs("vit-fp16.pt")
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let mapped = try Self.mapped(state, infAt: nil, in: folder)
+        let atLoad = try CLIP(state: mapped, configuration: config)
+        let whenRead = try CLIP(state: mapped, configuration: config, weightCheck: .whenRead)
+        for call in 1...2 {
+            let d = (
+                Self.maxDifference(try whenRead.encodeImage(pixels), try atLoad.encodeImage(pixels)),
+                Self.maxDifference(try whenRead.encodeText(tokens), try atLoad.encodeText(tokens))
+            )
+            print("whenRead vs atLoad, call \(call): image \(d.0), text \(d.1) (tolerance 0)")
+            #expect(d.0 == 0 && d.1 == 0)
+        }
+        try whenRead.verifyWeights()
+        _ = try whenRead.visual
+        _ = try whenRead.text
     }
 
     /// The tokenizer is built on first use (image-only loads never need it): a model loaded

@@ -249,6 +249,47 @@ import Testing
     }
 }
 
+extension PackedGEMMTests {
+    /// Every reader of fp16 weights in place reports a non-finite value it meets (what lets
+    /// CLIP check weights as they are read instead of by a scan at load): the linear layer in
+    /// place, the packing of weight panels and the widening on a Float32 read, on every ISA
+    /// path, for +Inf, NaN and −Inf at the first, a middle and the last element; clean weights
+    /// report nothing.
+    @Test func halfWeightReadersReportNonFiniteValues() {
+        guard PackedGEMM.isAvailable else { return }
+        var g = SeededGenerator(seed: 29)
+        let (m, k, n) = (50, 96, 40)
+        let x = Tensor.random([m, k], using: &g)
+        let clean = Tensor.random([n, k], using: &g).scalars.map { HalfPrecision.halfBits(from: $0) }
+        let cases: [(position: Int, bits: UInt16)] = [
+            (0, 0x7C00), (n * k / 2 + 3, 0x7E00), (n * k - 1, 0xFC00), (-1, 0),
+        ]
+        for level in 0...PackedGEMM.level {
+            for (position, value) in cases {
+                var bits = clean
+                if position >= 0 { bits[position] = value }
+                for reader in ["linear in place", "weight panels", "Float32 read"] {
+                    let owner = BitsOwner(bits)
+                    let half = Tensor(borrowingHalf: owner.pointer, shape: [n, k], owner: owner)
+                    #expect(!half.storage.hasReadNonFinite)
+                    PackedGEMM.withLevel(level) {
+                        switch reader {
+                        case "linear in place":
+                            _ = Tensor.linear(x, weight: half, bias: nil, activation: .none, residual: nil)
+                            #expect(!half.storage.isWidened)
+                        case "weight panels": _ = PackedWeights.panels(for: half, force: true, budget: .max)
+                        default: _ = half.scalars
+                        }
+                    }
+                    let label = "level \(level), \(reader), element \(position)"
+                    #expect(half.storage.hasReadNonFinite == (position >= 0), "\(label)")
+                    #expect(half.storage.valuesAreFinite == (position < 0), "\(label)")
+                }
+            }
+        }
+    }
+}
+
 /// fp16 bit patterns kept alive for a borrowing tensor.
 private final class BitsOwner {
     let pointer: UnsafeMutablePointer<UInt16>

@@ -257,6 +257,41 @@ import Testing
         #expect(CLIPModelError.nonFiniteWeight(key: key).recoverySuggestion != nil)
     }
 
+    /// `clip embed` with one tower checks an fp16 file's weights as the first batch reads them
+    /// (no scan at load): a NaN or infinity is still refused with exit 66 and the key, nothing
+    /// on standard output and an existing `-o` file untouched; with both towers the scan at load
+    /// refuses it first.
+    @Test(arguments: [
+        ("visual.transformer.resblocks.0.mlp.c_fc.weight", 17, Float.nan, ["--image", SafetyTests.image]),
+        ("visual.conv1.weight", 100, Float.infinity, ["--image", SafetyTests.image]),
+        ("transformer.resblocks.0.attn.in_proj_weight", 190, -Float.infinity, ["--text", "hi"]),
+        ("ln_final.weight", 3, Float.nan, ["--text", "hi"]),
+        ("token_embedding.weight", 49406 * 8 + 3, Float.nan, ["--text", "hi"]),  // <|startoftext|>'s row
+        (
+            "transformer.resblocks.0.mlp.c_proj.weight", 5, Float.infinity,
+            ["--image", SafetyTests.image, "--text", "hi"]
+        ),
+    ])
+    func nonFiniteFp16WeightIsRefusedWhenRead(key: String, index: Int, value: Float, inputs: [String]) throws {
+        let dir = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("damaged-fp16.safetensors")
+        try TinyModel.write(to: url, replacing: [key: (index, value)], half: true)
+        let out = dir.appendingPathComponent("keep.json")
+        try Data("precious".utf8).write(to: out)
+        for extra in [[], ["-o", out.path]] {
+            let result = try CLIRunner.run(["embed", "--model", url.path] + inputs + extra)
+            #expect(result.status == 66, "\(key) \(extra): \(result.stderr)")
+            #expect(result.stdout.isEmpty)
+            #expect(result.stderr.contains("error: weight '\(key)' holds NaN or infinite values"), "\(result.stderr)")
+        }
+        #expect(try Data(contentsOf: out) == Data("precious".utf8))
+        // The same file without the damage embeds.
+        try TinyModel.write(to: url, half: true)
+        let good = try CLIRunner.run(["embed", "--model", url.path] + inputs)
+        #expect(good.status == 0, "\(good.stderr)")
+    }
+
     @Test func finiteCheckSeesEveryElement() {
         for count in [1, 7, 64, 1000] {
             for position in [0, count / 2, count - 1] {

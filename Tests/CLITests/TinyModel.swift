@@ -21,8 +21,9 @@ enum TinyModel {
     }()
 
     /// Writes the tiny model to `url`, with the values of `replacing` (by key, flat index)
-    /// swapped in: damaged checkpoints for the loader's checks.
-    static func write(to url: URL, replacing: [String: (index: Int, value: Float)] = [:]) throws {
+    /// swapped in: damaged checkpoints for the loader's checks. `half`: every tensor stored as
+    /// fp16 (as OpenAI's releases; fp32 inference then reads them in place).
+    static func write(to url: URL, replacing: [String: (index: Int, value: Float)] = [:], half: Bool = false) throws {
         var g = SeededGenerator(seed: 77)
         func random(_ shape: [Int], scale: Float = 0.5) -> WeightTensor {
             WeightTensor(
@@ -59,6 +60,16 @@ enum TinyModel {
             var values = tensor.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             values[change.index] = change.value
             tensors[i] = (key, WeightTensor(float32: values, shape: tensor.shape))
+        }
+        if half {
+            tensors = tensors.map { key, tensor in
+                let values = tensor.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+                let bytes = values.flatMap { value in
+                    let bits = HalfPrecision.halfBits(from: value)
+                    return [UInt8(bits & 0xFF), UInt8(bits >> 8)]
+                }
+                return (key, WeightTensor(dtype: .float16, shape: tensor.shape, bytes: bytes))
+            }
         }
         let json = String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self)
         try SafetensorsWriter.write(tensors, metadata: [CLIP.configurationMetadataKey: json], to: url)

@@ -20,11 +20,15 @@ final class LazyTowers: @unchecked Sendable {
     private let configuration: CLIPConfiguration
     /// The arithmetic of the linear layers of towers built from `state`.
     private let precision: Precision
+    /// When the fp16 weights of towers built from `state` are checked.
+    private let weightCheck: WeightCheck
 
     /// What building one tower handed out, in construction order.
     struct BuiltParts {
         var parameters: [(key: String, variable: Variable)]
         var statistics: [(prefix: String, statistics: RunningStatistics)]
+        /// Weights not scanned at load (``WeightCheck/whenRead``).
+        var unchecked = UncheckedWeights()
     }
 
     /// Both towers already built from one store (training, fresh initialisation, eager loads).
@@ -33,19 +37,45 @@ final class LazyTowers: @unchecked Sendable {
         self.text = text
         self.configuration = configuration
         precision = store.precision
+        weightCheck = store.weightCheck
         imageParts = BuiltParts(
             parameters: store.parameters.filter { CLIP.Tower.image.contains(key: $0.key) },
-            statistics: store.statistics)
+            statistics: store.statistics,
+            unchecked: store.uncheckedWeights.filter { CLIP.Tower.image.contains(key: $0) })
         textParts = BuiltParts(
-            parameters: store.parameters.filter { CLIP.Tower.text.contains(key: $0.key) }, statistics: [])
+            parameters: store.parameters.filter { CLIP.Tower.text.contains(key: $0.key) }, statistics: [],
+            unchecked: store.uncheckedWeights.filter { CLIP.Tower.text.contains(key: $0) })
     }
 
     /// The towers in `now` built at once (strict for their keys); the others when first used.
-    init(state: StateDict, configuration: CLIPConfiguration, now: Set<CLIP.Tower>, precision: Precision) throws {
+    init(
+        state: StateDict, configuration: CLIPConfiguration, now: Set<CLIP.Tower>, precision: Precision,
+        weightCheck: WeightCheck
+    ) throws {
         self.state = state
         self.configuration = configuration
         self.precision = precision
+        self.weightCheck = weightCheck
         for tower in CLIP.Tower.allCases.filter(now.contains) { try build(tower) }
+    }
+
+    /// Throws ``CLIPModelError/nonFiniteWeight(key:)`` when a kernel met NaN or infinity in
+    /// one of `tower`'s weights not scanned at load (call after computing with the tower).
+    func throwIfReadNonFinite(_ tower: CLIP.Tower) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try (tower == .image ? imageParts : textParts)?.unchecked.throwIfReadNonFinite()
+    }
+
+    /// Scans `tower`'s weights not scanned at load, if it is built (once: they count as
+    /// checked afterwards).
+    func scanUnchecked(_ tower: CLIP.Tower) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        switch tower {
+        case .image: try imageParts?.unchecked.scanAll()
+        case .text: try textParts?.unchecked.scanAll()
+        }
     }
 
     /// The image tower, built on first use.
@@ -97,15 +127,17 @@ final class LazyTowers: @unchecked Sendable {
         case .image:
             let store = ParameterStore(state)
             store.precision = precision
+            store.weightCheck = weightCheck
             image = try CLIP.buildImageEncoder(store, configuration)
             try store.checkAllUsed { CLIP.Tower.image.contains(key: $0) }
-            imageParts = BuiltParts(parameters: store.parameters, statistics: store.statistics)
+            imageParts = BuiltParts(
+                parameters: store.parameters, statistics: store.statistics, unchecked: store.uncheckedWeights)
         case .text:
-            let (encoder, parameters) = try CLIP.loadTextEncoder(
+            let loaded = try CLIP.loadTextEncoder(
                 state, configuration: configuration.text, embedDim: configuration.embedDim,
-                activation: configuration.activation, precision: precision)
-            text = encoder
-            textParts = BuiltParts(parameters: parameters, statistics: [])
+                activation: configuration.activation, precision: precision, weightCheck: weightCheck)
+            text = loaded.encoder
+            textParts = BuiltParts(parameters: loaded.parameters, statistics: [], unchecked: loaded.unchecked)
         }
         // The checkpoint (and its map) is released once nothing is left to build from it;
         // converted tensors own their memory, mapped float32 ones keep their own reference.

@@ -30,6 +30,10 @@ public final class ParameterStore {
     public var precision: Precision = .fp32
     /// int8 weights read as such from the file (`KEY` int8 + `KEY.scale`), packed, by key.
     private var storedInt8: [String: Int8Weights] = [:]
+    /// When fp16 weights read in place are checked for NaN and infinity (``WeightCheck``).
+    public var weightCheck: WeightCheck = .atLoad
+    /// The weights handed out without a scan (``WeightCheck/whenRead``), checked by their readers.
+    var uncheckedWeights = UncheckedWeights()
 
     /// Keys that carry no parameters in OpenAI's releases and are skipped silently.
     static let ignoredKeys: Set<String> = ["input_resolution", "context_length", "vocab_size"]
@@ -46,8 +50,10 @@ public final class ParameterStore {
         self.trainable = trainable
     }
 
-    /// The raw tensor at `key`, which must have `shape`.
-    public func tensor(_ key: String, shape: [Int]) throws -> Tensor {
+    /// The raw tensor at `key`, which must have `shape`. `checkedByReader`: every reader of the
+    /// tensor reports a non-finite value it meets (an embedding table), so under
+    /// ``WeightCheck/whenRead`` it is not scanned here whatever its type.
+    public func tensor(_ key: String, shape: [Int], checkedByReader: Bool = false) throws -> Tensor {
         switch source {
         case .initializer(let make):
             used.insert(key)
@@ -67,8 +73,12 @@ public final class ParameterStore {
             // Every weight passes here exactly once per load: the one place to refuse NaN/Inf,
             // which would otherwise give null embeddings with a successful exit.
             let t: Tensor
-            if let lazy = try ParameterStore.halfInPlace(w, key: key, trainable: trainable, precision: precision) {
+            let scan = weightCheck == .atLoad
+            if let lazy = try ParameterStore.halfInPlace(
+                w, key: key, trainable: trainable, precision: precision, scan: scan)
+            {
                 // The file's fp16 pages are the weights now: they stay mapped.
+                if !scan { uncheckedWeights.append(key: key, storage: lazy.storage) }
                 return lazy.shape == shape ? lazy : lazy.reshaped(shape)
             } else if w.dtype == .float16 {
                 // Counted while widening, so fp16 weights (OpenAI's releases) are read once.
@@ -77,7 +87,11 @@ public final class ParameterStore {
                 t = converted
             } else {
                 t = try ParameterStore.convert(w, key: key)
-                guard t.isAllFinite else { throw CLIPModelError.nonFiniteWeight(key: key) }
+                if checkedByReader && weightCheck == .whenRead && !trainable {
+                    uncheckedWeights.append(key: key, storage: t.storage)
+                } else {
+                    guard t.isAllFinite else { throw CLIPModelError.nonFiniteWeight(key: key) }
+                }
             }
             // The file's copy of a converted tensor is not read again: its pages need not stay
             // resident beside the float32 copy (a ViT-B/32 image tower: 176 MB of fp16 pages).
@@ -117,9 +131,11 @@ public final class ParameterStore {
     }
 
     /// A parameter at `key`: a Variable that requires gradients when the store is trainable.
-    public func parameter(_ key: String, shape: [Int]) throws -> Variable {
+    /// `checkedByReader` as for ``tensor(_:shape:checkedByReader:)``.
+    public func parameter(_ key: String, shape: [Int], checkedByReader: Bool = false) throws -> Variable {
         let frozen = frozenPrefixes.contains { key.hasPrefix($0) }
-        let v = Variable(try tensor(key, shape: shape), requiresGrad: trainable && !frozen)
+        let v = Variable(
+            try tensor(key, shape: shape, checkedByReader: checkedByReader), requiresGrad: trainable && !frozen)
         parameters.append((key, v))
         return v
     }
@@ -157,13 +173,16 @@ public final class ParameterStore {
     /// linear layers read fp16 (``Tensor/readsHalfWeightsInPlace``): no Float32 copy is written
     /// (ViT-B/32's image tower: 352 MB of fresh pages the kernel would fault in and zero, the
     /// largest cost of a first image embedding). Nil where the tensor must be converted now.
-    static func halfInPlace(_ w: WeightTensor, key: String, trainable: Bool, precision: Precision) throws -> Tensor? {
+    /// Without `scan` the values are not read here: the kernels check them as they read them.
+    static func halfInPlace(
+        _ w: WeightTensor, key: String, trainable: Bool, precision: Precision, scan: Bool = true
+    ) throws -> Tensor? {
         guard w.dtype == .float16, w.isMemoryMapped, !trainable, precision == .fp32, Tensor.readsHalfWeightsInPlace,
             w.elementCount > 0, let base = w.withUnsafeBytes({ $0.baseAddress }),
             Int(bitPattern: base) % MemoryLayout<UInt16>.alignment == 0
         else { return nil }
         let bits = base.assumingMemoryBound(to: UInt16.self)
-        guard HalfPrecision.countNonFiniteHalf(bits, count: w.elementCount) == 0 else {
+        guard !scan || HalfPrecision.countNonFiniteHalf(bits, count: w.elementCount) == 0 else {
             throw CLIPModelError.nonFiniteWeight(key: key)
         }
         return Tensor(borrowingHalf: bits, shape: w.shape, owner: MappedWeight(w))

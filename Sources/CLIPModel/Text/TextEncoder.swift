@@ -17,7 +17,8 @@ public struct TextEncoder: Sendable {
         throws
     {
         configuration = c
-        tokenEmbedding = try store.parameter("token_embedding.weight", shape: [c.vocabularySize, c.width])
+        tokenEmbedding = try store.parameter(
+            "token_embedding.weight", shape: [c.vocabularySize, c.width], checkedByReader: true)
         positionalEmbedding = try store.parameter("positional_embedding", shape: [c.contextLength, c.width])
         transformer = try Transformer(
             store, "transformer", width: c.width, layers: c.layers, heads: c.heads, activation: activation)

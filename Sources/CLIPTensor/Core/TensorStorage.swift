@@ -19,6 +19,10 @@ public final class TensorStorage: @unchecked Sendable {
     private let owner: AnyObject?
     /// Packed panels of weight views of this storage (``PackedWeights``), under its lock.
     var packedWeights: PackedWeights.Cache?
+    /// Whether a checking reader met a non-finite value, under ``readLock``.
+    private var readNonFinite = false
+    /// Guards every storage's `readNonFinite` (set at most once, read once per embedding).
+    private static let readLock = NSLock()
     /// The Float32 memory, nil for fp16 storage (then ``base`` widens into `half`).
     private let eagerBase: UnsafeMutablePointer<Float>?
     /// fp16 storage: the borrowed values and, once ``base`` was read, their widened copy.
@@ -78,6 +82,22 @@ public final class TensorStorage: @unchecked Sendable {
         return half.lock.withLock { half.widened == nil ? half.bits : nil }
     }
 
+    /// Whether a reader met a non-finite value (±Inf or NaN) in this storage. The readers of
+    /// fp16 storage (the packed GEMM, its weight packing, the widening behind ``base``) count
+    /// them in the pass that reads the values, and the embedding lookup checks the rows it
+    /// copies, so a weight checked on use needs no scan of its own. Other readers do not check.
+    public var hasReadNonFinite: Bool { TensorStorage.readLock.withLock { readNonFinite } }
+
+    /// Records that a reader met a non-finite value.
+    func noteNonFinite() { TensorStorage.readLock.withLock { readNonFinite = true } }
+
+    /// Whether every value is finite, by a scan of all of them on every core (fp16 storage:
+    /// of the fp16 values, without widening them).
+    public var valuesAreFinite: Bool {
+        if let half { return HalfPrecision.countNonFiniteHalf(half.bits, count: count) == 0 }
+        return Tensor(storage: self, shape: [count], strides: [1]).isAllFinite
+    }
+
     /// Whether the Float32 values exist in memory (always, except for fp16 storage not read
     /// through ``base`` yet).
     public var isWidened: Bool {
@@ -92,7 +112,7 @@ public final class TensorStorage: @unchecked Sendable {
             let byteCount = max(count, 1) * MemoryLayout<Float>.stride
             let raw = StoragePool.take(byteCount: byteCount) ?? TensorStorage.allocate(byteCount: byteCount)
             let floats = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-            HalfPrecision.convertHalfToFloat(half.bits, floats, count: count)
+            if HalfPrecision.widenHalf(UnsafeRawPointer(half.bits), floats, count: count) > 0 { noteNonFinite() }
             half.widened = floats
             return floats
         }

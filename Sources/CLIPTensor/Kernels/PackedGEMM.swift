@@ -85,10 +85,10 @@ enum PackedGEMM {
     }
 
     /// Weight rows in memory: Float32, or fp16 bit patterns widened per row block (exact, so
-    /// the same outputs).
+    /// the same outputs) from the storage that learns of any non-finite value among them.
     enum Weights: @unchecked Sendable {
         case float(UnsafePointer<Float>)
-        case half(UnsafePointer<UInt16>)
+        case half(UnsafePointer<UInt16>, TensorStorage?)
     }
 
     /// ``run(w:ldw:n:k:x:ldx:rowsAreColumns:m:out:ldo:transposed:scale:shift:activation:epilogue:residual:ldr:parallel:)``
@@ -144,10 +144,11 @@ enum PackedGEMM {
                 clip_gemm_compute(
                     w, ldw, n0, n1, panels.pointer, m, k, p0, p1, op.pointer, ldo, transposed ? 1 : 0,
                     sp?.pointer, hp?.pointer, code, rp?.pointer, ldr)
-            case .half(let w):
-                clip_gemm_compute_half(
+            case .half(let w, let storage):
+                let nonFinite = clip_gemm_compute_half(
                     w, ldw, n0, n1, panels.pointer, m, k, p0, p1, op.pointer, ldo, transposed ? 1 : 0,
                     sp?.pointer, hp?.pointer, code, rp?.pointer, ldr)
+                if nonFinite > 0 { storage?.noteNonFinite() }
             }
         }
         if tasks > 1 {
@@ -219,7 +220,7 @@ extension Tensor {
     /// The values as weight rows of the packed GEMM: the fp16 bits of an fp16 checkpoint's
     /// tensor not widened yet (read in place, no Float32 copy), else Float32.
     var gemmWeights: PackedGEMM.Weights {
-        storage.halfValues.map { .half($0 + offset) } ?? .float(UnsafePointer(baseAddress))
+        storage.halfValues.map { .half($0 + offset, storage) } ?? .float(UnsafePointer(baseAddress))
     }
 
     /// act(x · weightᵀ + bias) + residual: a linear layer with its activation and residual

@@ -79,7 +79,9 @@ enum PackedWeights {
             let panels = Tensor(uninitializedShape: [panelCount * k * Int(CLIP_GEMM_PANEL)])
             if let half = storage.halfValues {
                 // fp16 weights not widened: packed from the fp16 values (the same panels).
-                clip_gemm_pack_half(half + w.offset, w.strides[0], n, k, 0, panelCount, panels.baseAddress)
+                if clip_gemm_pack_half(half + w.offset, w.strides[0], n, k, 0, panelCount, panels.baseAddress) > 0 {
+                    storage.noteNonFinite()
+                }
             } else {
                 clip_gemm_pack(w.baseAddress, w.strides[0], 1, n, k, 0, panelCount, panels.baseAddress)
             }

@@ -89,7 +89,7 @@ public enum SingleQueryAttention {
             let rows: PackedGEMM.Weights
             switch values {
             case .float(let w): rows = .float(w + h * dh * d)
-            case .half(let w): rows = .half(w + h * dh * d)
+            case .half(let w, let storage): rows = .half(w + h * dh * d, storage)
             }
             PackedGEMM.run(
                 weights: rows, ldw: d, n: dh, k: d, x: UnsafePointer(pp.pointer + h * d), ldx: heads * d,

@@ -55,13 +55,15 @@ void clip_gemm_compute(const float *w, long ldw, long n0, long n1, const float *
 /// clip_gemm_compute with W given as fp16 (IEEE binary16 bit patterns, rows with stride ldw
 /// elements, any 2-byte alignment): each block of rows is widened into scratch first. Widening
 /// is exact, so the outputs equal clip_gemm_compute's on the widened weights bit for bit.
-void clip_gemm_compute_half(const unsigned short *w, long ldw, long n0, long n1, const float *panels, long m, long k,
+/// Returns how many non-finite fp16 values (±Inf, NaN) the widening met: > 0 exactly when a
+/// weight row the call read holds one (a row may be counted more than once).
+long clip_gemm_compute_half(const unsigned short *w, long ldw, long n0, long n1, const float *panels, long m, long k,
                             long p0, long p1, float *out, long ldo, int transposed, const float *scale,
                             const float *shift, int activation, const float *residual, long ldr);
 
 /// clip_gemm_pack of X (M, K) rows given as fp16 (row stride ld elements): the same panels as
-/// packing the widened rows.
-void clip_gemm_pack_half(const unsigned short *x, long ld, long m, long k, long p0, long p1, float *panels);
+/// packing the widened rows. Returns how many non-finite fp16 values the rows held.
+long clip_gemm_pack_half(const unsigned short *x, long ld, long m, long k, long p0, long p1, float *panels);
 
 /// One image of a convolution: (Ci, H, W) input, kh × kw kernel, stride, zero padding, and the
 /// (Ho, Wo) output. Its im2col matrix has K = Ci·kh·kw rows and M = Ho·Wo columns.

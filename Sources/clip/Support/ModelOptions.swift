@@ -37,9 +37,12 @@ struct ModelOptions: ParsableArguments {
 
     /// Loads the model (its linear layers in `precision`), mapping failures to one `error:`
     /// line and the model exit code. Only `towers` are converted now; the other is converted
-    /// if and when it is used.
-    func load(towers: Set<CLIP.Tower> = [.image, .text], precision: Precision = .fp32) throws -> CLIP {
-        try loading.load(model, towers: towers, precision: precision).model
+    /// if and when it is used. `weightCheck: .whenRead` (one-off embeddings) checks fp16 weights
+    /// for NaN and infinity as the first embedding reads them instead of by a scan at load.
+    func load(
+        towers: Set<CLIP.Tower> = [.image, .text], precision: Precision = .fp32, weightCheck: WeightCheck = .atLoad
+    ) throws -> CLIP {
+        try loading.load(model, towers: towers, precision: precision, weightCheck: weightCheck).model
     }
 
     /// The model together with its state dict and the file it came from (for `clip convert`).
@@ -98,7 +101,7 @@ struct ModelLoadingOptions: ParsableArguments {
     func load(
         _ model: String, configuration: CLIPConfiguration? = nil, trainable: Bool = false,
         lockedTowers: Set<CLIP.Tower> = [], towers: Set<CLIP.Tower> = [.image, .text],
-        precision: Precision = .fp32
+        precision: Precision = .fp32, weightCheck: WeightCheck = .atLoad
     ) throws -> (model: CLIP, state: StateDict, url: URL) {
         let url = try ModelOptions.resolve(model, offline: offline)
         let started = Date()
@@ -110,11 +113,14 @@ struct ModelLoadingOptions: ParsableArguments {
             }
             let act = activation.flatMap(Activation.init(rawValue:))
             let model =
-                trainable || (towers == Set(CLIP.Tower.allCases) && precision == .fp32)
+                trainable
                 ? try CLIP(
-                    state: state, configuration: config, activation: act, trainable: trainable,
-                    lockedTowers: lockedTowers)
-                : try CLIP(state: state, configuration: config, activation: act, towers: towers, precision: precision)
+                    state: state, configuration: config, activation: act, trainable: true, lockedTowers: lockedTowers)
+                : towers == Set(CLIP.Tower.allCases) && precision == .fp32
+                    ? try CLIP(state: state, configuration: config, activation: act, weightCheck: weightCheck)
+                    : try CLIP(
+                        state: state, configuration: config, activation: act, towers: towers, precision: precision,
+                        weightCheck: weightCheck)
             let int8 = model.precision == .int8 ? " (int8, \(Int8KernelPath.best) kernels)" : ""
             note(
                 "loaded \(model.configuration.architectureName)\(int8) from \(url.path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
