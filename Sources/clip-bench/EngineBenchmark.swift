@@ -60,11 +60,16 @@ struct EngineBenchmark: ParsableCommand {
         print("")
 
         // Linear layers x (M, K) · Wᵀ, W (N, K) as stored: the inference kernel (packed GEMM
-        // where the CPU has AVX2 or AVX-512, else BLAS), ViT-B/32's MLP at batch 1 and 16.
+        // where the CPU has AVX2 or AVX-512, else BLAS), the MLPs of ViT-B/32 at batch 1 and 16
+        // and of ViT-B/16 and ViT-L/14 at batch 1.
         print("linear x·Wᵀ (inference kernel)                 engine GFLOP/s   % of peak")
         for (name, m, k, n) in [
             ("ViT-B/32 c_fc b1 50×768 → 3072", 50, 768, 3072), ("ViT-B/32 c_proj b1 50×3072 → 768", 50, 3072, 768),
             ("ViT-B/32 c_fc b16 800×768 → 3072", 800, 768, 3072),
+            ("ViT-B/32 c_proj b16 800×3072 → 768", 800, 3072, 768),
+            ("ViT-B/16 c_fc b1 197×768 → 3072", 197, 768, 3072), ("ViT-B/16 c_proj b1 197×3072 → 768", 197, 3072, 768),
+            ("ViT-L/14 c_fc b1 257×1024 → 4096", 257, 1024, 4096),
+            ("ViT-L/14 c_proj b1 257×4096 → 1024", 257, 4096, 1024),
         ] {
             var g = SystemRandomNumberGenerator()
             let x = Tensor(shape: [m, k], scalars: (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &g) })
