@@ -41,6 +41,10 @@ public final class ImageIndex: @unchecked Sendable {
     public init(at url: URL, create: Bool = true) throws {
         self.url = url
         let path = url.path
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw IndexError.folder(path: path)
+        }
         // Writers open one at a time (see SetupLock): two starting together on a new file would
         // otherwise both switch it to WAL and set it up ("database is locked" in one of them).
         // Readers take no lock, so a search never waits for a writer.

@@ -21,6 +21,8 @@ public enum IndexError: LocalizedError, Equatable {
     case badQuery(String)
     /// Another process held the index's write lock for longer than the wait (30 s).
     case busy(path: String)
+    /// The index path names a folder (the index is one file).
+    case folder(path: String)
 
     /// What an SQLite error while opening the file at `path` means: a lock another process held
     /// past the wait, or a file that is not a (whole) database.
@@ -44,6 +46,7 @@ public enum IndexError: LocalizedError, Equatable {
         case .missing(let path): "no index at \(path)"
         case .badQuery(let why): "bad query: \(why)"
         case .busy(let path): "\(path) is locked by another process"
+        case .folder(let path): "\(path) is a folder; the index is a single file"
         }
     }
 
@@ -61,6 +64,9 @@ public enum IndexError: LocalizedError, Equatable {
         case .busy:
             "Another clip index (or a server indexing) is writing to it; wait for it to finish and run "
                 + "the command again. Nothing was written."
+        case .folder(let path):
+            "Nothing was written. Pass --db (or CLIP_INDEX) a file path, e.g. "
+                + URL(fileURLWithPath: path).appendingPathComponent("index.sqlite").path + "."
         case .badQuery:
             "Terms are texts, image paths (./photo.jpg or --image F), optionally weighted (2:cat) and "
                 + "joined with + or - (\"2:cat\" + ./img.jpg - fruit)."

@@ -149,6 +149,16 @@ import Testing
         let before = try Data(contentsOf: foreign)
         #expect(throws: IndexError.foreignDatabase(path: foreign.path)) { try ImageIndex(at: foreign) }
         #expect(try Data(contentsOf: foreign) == before)
+
+        // A folder is refused by name, for writers and readers, and stays empty (SQLite's
+        // answer was "disk I/O error").
+        let folder = scratch.url.appendingPathComponent("photos.sqlite")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for create in [true, false] {
+            #expect(throws: IndexError.folder(path: folder.path)) { try ImageIndex(at: folder, create: create) }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
+        #expect(IndexError.folder(path: folder.path).recoverySuggestion?.contains("photos.sqlite/index.sqlite") == true)
     }
 
     /// A reader opening a database that is not a whole index yet — an empty file, or one that
