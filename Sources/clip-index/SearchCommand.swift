@@ -105,7 +105,7 @@ struct SearchCommand: ParsableCommand {
             }
         } else {
             let tower = try IndexModel.loadTextTower(stored.name, offline: offline)
-            textVectors = try rows(tower.encodeText(parsed.texts, truncate: true))
+            textVectors = try rows(IndexModel.encodeQuery(tower, parsed.texts))
         }
         let vector = try catching { try parsed.vector(texts: textVectors, images: imageVectors) }
         let underPath = under.map { URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path }

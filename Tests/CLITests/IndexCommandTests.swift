@@ -201,6 +201,26 @@ import Testing
         #expect(missing.status == 65 && missing.stderr.contains("clip index"), "\(missing.stderr)")
     }
 
+    /// A text search loads the text tower with its fp16 weights checked as the query reads them
+    /// (no scan at load): a NaN in the model file is still refused by name (exit 66), with
+    /// nothing on standard output, and the clean file searches.
+    @Test func textSearchRefusesADamagedFp16Model() throws {
+        let root = try Self.folder(images: 2)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let model = root.appendingPathComponent("tiny-fp16.safetensors")
+        try TinyModel.write(to: model, half: true)
+        let indexed = try Self.index(root, ["--model", model.path])
+        #expect(indexed.status == 0, "\(indexed.stderr)")
+        let db = root.appendingPathComponent("i.sqlite").path
+        #expect(try CLIRunner.run(["search", "cat", "--db", db]).status == 0)
+        let key = "transformer.resblocks.0.mlp.c_fc.weight"
+        try TinyModel.write(to: model, replacing: [key: (7, .nan)], half: true)
+        let result = try CLIRunner.run(["search", "cat", "--db", db])
+        #expect(result.status == 66, "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.contains("error: weight '\(key)' holds NaN or infinite values"), "\(result.stderr)")
+    }
+
     @Test func olderSchemaIsMigrated() throws {
         let root = try Self.folder(images: 2)
         defer { try? FileManager.default.removeItem(at: root) }

@@ -30,15 +30,28 @@ enum IndexModel {
         } catch { throw fail(error, .model) }
     }
 
-    /// Only the text tower (a text-only search): the image tower's weights are never read.
+    /// Only the text tower (a text-only search): the image tower's weights are never read, and
+    /// the text tower's are checked for NaN and infinity as the query reads them
+    /// (`WeightCheck.whenRead`: ``encodeQuery(_:_:)`` reports a damaged weight).
     static func loadTextTower(_ model: String, offline: Bool) throws -> CLIP {
         let url = try resolve(model, offline: offline)
         let started = Date()
         do {
-            let tower = try CLIP.load(url, towers: [.text])
+            let tower = try CLIP.load(url, towers: [.text], weightCheck: .whenRead)
             note("loaded the text tower of \(url.path) in \(elapsed(started)) s")
             return tower
         } catch { throw fail(error, .model) }
+    }
+
+    /// The query texts' embeddings from a text tower loaded by ``loadTextTower(_:offline:)``: a
+    /// NaN or infinity met in a weight is the model's fault (exit 66, as a scan at load reports it).
+    static func encodeQuery(_ tower: CLIP, _ texts: [String]) throws -> Tensor {
+        do {
+            return try tower.encodeText(texts, truncate: true)
+        } catch let error as CLIPModelError {
+            if case .nonFiniteWeight = error { throw fail(error, .model) }
+            throw error
+        }
     }
 
     private static func elapsed(_ start: Date) -> String { String(format: "%.2f", Date().timeIntervalSince(start)) }
