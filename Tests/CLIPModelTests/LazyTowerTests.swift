@@ -166,11 +166,16 @@ import Testing
         let second = (try model.encodeImage(pixels), try model.encodeText(tokens))
         // The ViT's patch embedding is a convolution that reads its fp16 weights in place too
         // (a ResNet's convolutions fold batch norm into new Float32 weights at load).
+        // A ResNet's attention pool regroups Wk per head from the fp16 values (session 10; it
+        // widened the whole weight before).
         let linearWeights = model.namedParameters.filter {
             $0.key.hasSuffix("in_proj_weight") || $0.key.hasSuffix("c_fc.weight")
                 || (file == "vit-fp16.pt" && $0.key == "visual.conv1.weight")
+                || $0.key == "visual.attnpool.k_proj.weight"
         }
         #expect(linearWeights.count(where: { $0.key == "visual.conv1.weight" }) == (file == "vit-fp16.pt" ? 1 : 0))
+        #expect(
+            linearWeights.count(where: { $0.key == "visual.attnpool.k_proj.weight" }) == (file == "rn-jit.pt" ? 1 : 0))
         #expect(!linearWeights.isEmpty)
         #expect(
             linearWeights.allSatisfy { !$0.variable.value.storage.isWidened },

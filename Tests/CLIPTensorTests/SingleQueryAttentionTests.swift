@@ -75,3 +75,33 @@ import Testing
         for level in results.indices.dropFirst() { #expect(results[level] == results[0], "level \(level) vs 0") }
     }
 }
+
+extension SingleQueryAttentionTests {
+    /// Wk read in place from an fp16 checkpoint is regrouped from the fp16 values: the same
+    /// values as from the widened weight, the storage left unwidened (no Float32 copy of the
+    /// whole weight kept), and a NaN among them reported to the storage.
+    @Test func keysByHeadFromFp16LeavesTheWeightUnwidened() {
+        var g = SeededGenerator(seed: 41)
+        let (d, heads) = (48, 4)
+        var bits = Tensor.random([d, d], using: &g).scalars.map { HalfPrecision.halfBits(from: $0) }
+        let widened = Tensor(shape: [d, d], scalars: bits.map { HalfPrecision.float(fromHalfBits: $0) })
+        let expected = SingleQueryAttention.keysByHead(widened, heads: heads)
+        for nan in [false, true] {
+            if nan { bits[d * 17 + 5] = 0x7E00 }
+            let pointer = UnsafeMutablePointer<UInt16>.allocate(capacity: bits.count)
+            pointer.initialize(from: bits, count: bits.count)
+            defer { pointer.deallocate() }
+            let owner = NSObjectOwner()
+            let half = Tensor(borrowingHalf: pointer, shape: [d, d], owner: owner)
+            let keys = SingleQueryAttention.keysByHead(half, heads: heads)
+            #expect(!half.storage.isWidened)
+            #expect(half.storage.hasReadNonFinite == nan)
+            #expect(keys.shape == expected.shape)
+            if !nan { #expect(keys.scalars.map(\.bitPattern) == expected.scalars.map(\.bitPattern)) }
+            withExtendedLifetime(half) {}
+        }
+    }
+}
+
+/// An owner object for borrowed test memory (the test frees the memory itself).
+private final class NSObjectOwner {}

@@ -1,3 +1,5 @@
+import CTensorKernels
+
 // Attention with one query per sequence (a ResNet's attention pool) without forming the keys
 // or values: per head h, with x_t the N input rows,
 //   score_t = q_h · (Wk_h x_t + bk_h) / √dh = (Wk_hᵀ q_h) · x_t / √dh + const
@@ -20,8 +22,28 @@ public enum SingleQueryAttention {
                 && keyWeight.shape[0] % heads == 0,
             "keysByHead needs a square (D, D) weight and heads dividing D, got \(keyWeight.shape), \(heads)")
         let d = keyWeight.shape[0], dh = d / heads
-        // (D, D) = (H, dh, D) → (H, D, dh)
-        return keyWeight.reshaped([heads, dh, d]).transposed(1, 2).contiguous()
+        guard let half = keyWeight.storage.halfValues, keyWeight.isContiguous else {
+            // (D, D) = (H, dh, D) → (H, D, dh)
+            return keyWeight.reshaped([heads, dh, d]).transposed(1, 2).contiguous()
+        }
+        // An fp16 checkpoint's Wk read in place: each row widened (exact, non-finite values
+        // reported to the weight's storage) and scattered into its column, without a Float32
+        // copy of the whole weight kept beside the file's pages (RN50: 16 MB).
+        let out = Tensor(uninitializedShape: [heads, d, dh])
+        let bits = half + keyWeight.offset
+        var row = [Float](repeating: 0, count: d)
+        var nonFinite = 0
+        for h in 0..<heads {
+            for r in 0..<dh {
+                row.withUnsafeMutableBufferPointer {
+                    nonFinite += clip_half_to_float(bits + (h * dh + r) * d, $0.baseAddress, d)
+                }
+                let block = out.baseAddress + h * d * dh + r
+                for c in 0..<d { block[c * dh] = row[c] }
+            }
+        }
+        if nonFinite > 0 { keyWeight.storage.noteNonFinite() }
+        return out
     }
 
     /// softmax((query_h · (x Wk_hᵀ + bk_h)ᵀ) / √dh) · (x Wv_hᵀ + bv_h) per head: what
