@@ -1,3 +1,5 @@
+import Foundation
+
 /// The memory one file's reading may allocate beyond its memory map: inflated zip records and
 /// private copies of strided tensor views. Each such allocation is reserved here before it is
 /// made, so a small hostile file cannot make the reader take gigabytes (a zip bomb, or one
@@ -15,7 +17,10 @@ final class ReadBudget {
 
     let path: String
     let limit: Int
-    private(set) var used = 0
+    /// Bytes reserved so far, under `lock` (TorchScript code records are inflated concurrently).
+    var used: Int { lock.withLock { reserved } }
+    private var reserved = 0
+    private let lock = NSLock()
 
     /// The budget for a file of `fileSize` bytes.
     init(path: String, fileSize: Int) {
@@ -33,13 +38,17 @@ final class ReadBudget {
     /// Records that `bytes` more are about to be allocated for `what` (for the error message),
     /// or throws ``WeightError/limitExceeded(file:detail:)`` if that would pass the limit.
     func reserve(_ bytes: Int, for what: @autoclosure () -> String) throws {
-        guard bytes >= 0, bytes <= limit - used else {
+        let taken: Int? = lock.withLock {
+            guard bytes >= 0, bytes <= limit - reserved else { return reserved }
+            reserved += bytes
+            return nil
+        }
+        if let taken {
             throw WeightError.limitExceeded(
                 file: path,
                 detail:
                     "\(what()) needs \(bytes) bytes, but reading this file may allocate at most \(limit) "
-                    + "(64 MiB + 4 × the file's size) and \(used) are taken")
+                    + "(64 MiB + 4 × the file's size) and \(taken) are taken")
         }
-        used += bytes
     }
 }

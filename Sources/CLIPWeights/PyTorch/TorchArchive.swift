@@ -132,46 +132,73 @@ enum TorchArchive {
     static func declaredStateNames(_ zip: ZipArchive, root: String, for typeNames: Set<String>) throws -> [String: Set<
         String
     >] {
-        var result: [String: Set<String>] = [:]
         let codeRoot = root + "code/"
         let qualifiers = Set(typeNames.compactMap { name in name.lastIndex(of: ".").map { String(name[..<$0]) } })
-        for entry in zip.entries where entry.name.hasPrefix(codeRoot) && entry.name.hasSuffix(".py") {
+        let files: [(entry: ZipArchive.Entry, qualifier: String)] = zip.entries.compactMap { entry in
+            guard entry.name.hasPrefix(codeRoot) && entry.name.hasSuffix(".py") else { return nil }
             let qualifier = entry.name.dropFirst(codeRoot.count).dropLast(3).replacingOccurrences(of: "/", with: ".")
-            guard qualifiers.contains(qualifier) else { continue }
-            let text = try zip.contents(of: entry, verify: true, limit: ZipArchive.maximumRecordSize).withUnsafeBytes {
-                [UInt8]($0)
-            }
-            var current: String?
-            var pending: [UInt8] = []  // a declaration whose list continues on the next lines
-            // Byte-level scan: most lines are method bodies and are skipped after a prefix check.
-            for line in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-                if line.starts(with: classPrefix) {
-                    let name = line.dropFirst(classPrefix.count).prefix {
-                        $0 != UInt8(ascii: "(") && $0 != UInt8(ascii: ":")
-                    }
-                    let className =
-                        "\(qualifier).\(String(decoding: name, as: UTF8.self).trimmingCharacters(in: .whitespaces))"
-                    current = className
-                    result[className] = result[className] ?? []
-                    pending = []
-                    continue
-                }
-                guard let current else { continue }
-                let trimmed = line.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
-                if pending.isEmpty, !(trimmed.starts(with: parametersPrefix) || trimmed.starts(with: buffersPrefix)) {
-                    continue
-                }
-                pending += trimmed
-                guard pending.contains(UInt8(ascii: "]")) else { continue }
-                // Names are the double-quoted strings inside the brackets.
-                let parts = pending.split(separator: UInt8(ascii: "\""), omittingEmptySubsequences: false)
-                for (i, part) in parts.enumerated() where i % 2 == 1 {
-                    result[current, default: []].insert(String(decoding: part, as: UTF8.self))
-                }
-                pending = []
-            }
+            return qualifiers.contains(qualifier) ? (entry, qualifier) : nil
+        }
+        // A TorchScript CLIP has one small, separately compressed file per module type (ViT-B/32:
+        // ~200, 280 KB): inflated and scanned on every core while the rest of loading waits for
+        // them, then merged in archive order (the same result as one after the other).
+        let found = FileResults(count: files.count)
+        DispatchQueue.concurrentPerform(iterations: files.count) { i in
+            found.set(i, Result { try declaredStateNames(in: zip, files[i].entry, qualifier: files[i].qualifier) })
+        }
+        var result: [String: Set<String>] = [:]
+        for names in try found.results() {
+            for (className, declared) in names { result[className, default: []].formUnion(declared) }
         }
         return result
+    }
+
+    /// One code file's classes and their declared parameter and buffer names.
+    private static func declaredStateNames(in zip: ZipArchive, _ entry: ZipArchive.Entry, qualifier: String) throws
+        -> [(String, Set<String>)]
+    {
+        var result: [(String, Set<String>)] = []
+        let text = try zip.contents(of: entry, verify: true, limit: ZipArchive.maximumRecordSize).withUnsafeBytes {
+            [UInt8]($0)
+        }
+        var pending: [UInt8] = []  // a declaration whose list continues on the next lines
+        // Byte-level scan: most lines are method bodies and are skipped after a prefix check.
+        for line in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            if line.starts(with: classPrefix) {
+                let name = line.dropFirst(classPrefix.count).prefix {
+                    $0 != UInt8(ascii: "(") && $0 != UInt8(ascii: ":")
+                }
+                let className =
+                    "\(qualifier).\(String(decoding: name, as: UTF8.self).trimmingCharacters(in: .whitespaces))"
+                result.append((className, []))
+                pending = []
+                continue
+            }
+            guard !result.isEmpty else { continue }
+            let trimmed = line.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+            if pending.isEmpty, !(trimmed.starts(with: parametersPrefix) || trimmed.starts(with: buffersPrefix)) {
+                continue
+            }
+            pending += trimmed
+            guard pending.contains(UInt8(ascii: "]")) else { continue }
+            // Names are the double-quoted strings inside the brackets.
+            let parts = pending.split(separator: UInt8(ascii: "\""), omittingEmptySubsequences: false)
+            for (i, part) in parts.enumerated() where i % 2 == 1 {
+                result[result.count - 1].1.insert(String(decoding: part, as: UTF8.self))
+            }
+            pending = []
+        }
+        return result
+    }
+
+    /// Per-file results filled in concurrently, one slot per file.
+    private final class FileResults: @unchecked Sendable {
+        private var slots: [Result<[(String, Set<String>)], any Error>?]
+        private let lock = NSLock()
+        init(count: Int) { slots = Array(repeating: nil, count: count) }
+        func set(_ i: Int, _ result: Result<[(String, Set<String>)], any Error>) { lock.withLock { slots[i] = result } }
+        /// Every file's classes in order, or the first file's error.
+        func results() throws -> [[(String, Set<String>)]] { try lock.withLock { try slots.map { try $0!.get() } } }
     }
 
     private static let classPrefix = Array("class ".utf8)

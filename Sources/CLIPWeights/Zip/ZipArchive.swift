@@ -4,8 +4,11 @@
 // TorchScript's code/ records are deflated; those are inflated by ``Inflate``.
 
 /// A read-only view of a zip archive's entries in a memory-mapped file.
-struct ZipArchive {
-    struct Entry {
+///
+/// Shared across threads (TorchScript code records are inflated concurrently): every field is
+/// immutable, the map is only read, and the budget takes a lock.
+struct ZipArchive: @unchecked Sendable {
+    struct Entry: Sendable {
         let name: String
         let method: Int
         let crc32: UInt32
