@@ -209,3 +209,19 @@ import Testing
         return result
     }
 }
+
+/// The read budget is shared by the threads that inflate TorchScript's code records: concurrent
+/// reservations are counted exactly, and exactly those that fit succeed.
+@Test func readBudgetCountsConcurrentReservations() {
+    final class Count: @unchecked Sendable {
+        let lock = NSLock()
+        var value = 0
+    }
+    let budget = ReadBudget(path: "concurrent", limit: 60_000)
+    let successes = Count()
+    DispatchQueue.concurrentPerform(iterations: 100_000) { _ in
+        if (try? budget.reserve(1, for: "a record")) != nil { successes.lock.withLock { successes.value += 1 } }
+    }
+    #expect(successes.value == 60_000)
+    #expect(budget.used == 60_000)
+}

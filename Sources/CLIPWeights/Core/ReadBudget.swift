@@ -9,7 +9,7 @@ import Foundation
 /// their size, so a compressed record inflates to ~1.1 × its share of the file, and a saved
 /// transpose is copied once; four times the file's size covers both with room for tied weights.
 /// The fixed allowance covers the small records (pickles, TorchScript code) of tiny files.
-final class ReadBudget {
+final class ReadBudget: @unchecked Sendable {  // `reserved` is read and written under `lock`
     /// Always allowed, whatever the file's size.
     static let fixedAllowance = 64 << 20
     /// Allowed per byte of the file.
