@@ -19,6 +19,13 @@ public enum CLIPModelError: LocalizedError, Equatable, Sendable {
     /// A weight holds NaN or infinity (or `logit_scale` is so large that its exponential is).
     case nonFiniteWeight(key: String)
 
+    /// Whether this is ``nonFiniteWeight(key:)``: a damaged model, also when a weight checked as
+    /// it is read (``WeightCheck/whenRead``) fails while encoding rather than at load.
+    public var isNonFiniteWeight: Bool {
+        if case .nonFiniteWeight = self { return true }
+        return false
+    }
+
     public var errorDescription: String? {
         switch self {
         case .missingKey(let key, let context): return "missing weight '\(key)' (\(context))"

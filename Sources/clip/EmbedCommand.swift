@@ -248,8 +248,7 @@ struct EmbedCommand: ParsableCommand {
     /// A NaN or infinity met in a weight as it was read (``WeightCheck/whenRead``): the
     /// model's fault (exit 66, as when a scan at load finds it), not the input's.
     static func isDamagedWeight(_ error: any Error) -> Bool {
-        if case .nonFiniteWeight? = error as? CLIPModelError { return true }
-        return false
+        (error as? CLIPModelError)?.isNonFiniteWeight == true
     }
 }
 

@@ -48,9 +48,8 @@ enum IndexModel {
     static func encodeQuery(_ tower: CLIP, _ texts: [String]) throws -> Tensor {
         do {
             return try tower.encodeText(texts, truncate: true)
-        } catch let error as CLIPModelError {
-            if case .nonFiniteWeight = error { throw fail(error, .model) }
-            throw error
+        } catch let error as CLIPModelError where error.isNonFiniteWeight {
+            throw fail(error, .model)
         }
     }
 
