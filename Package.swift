@@ -63,7 +63,7 @@ let package = Package(
         ),
         .target(name: "CLIPImage", dependencies: ["CImageCodecs"]),
         .target(name: "CLIPOutput"),
-        .target(name: "CLIPWeights", dependencies: ["CLIPOutput"]),
+        .target(name: "CLIPWeights", dependencies: ["CLIPOutput", "CZlib"]),
         .target(name: "CLIPModel", dependencies: ["CLIPTensor", "CLIPTokenizer", "CLIPImage", "CLIPWeights"]),
         .target(name: "CLIPEvaluation", dependencies: ["CLIPTensor", "CLIPImage", "CLIPModel"]),
         // Training reports (HTML + SVG) and plots (PNG): no model or training code, so a server can render them.

@@ -54,3 +54,63 @@ int clip_gunzip_lines(const unsigned char *input, size_t inputLength, size_t max
     *outLength = len;
     return 0;
 }
+
+int clip_inflate_raw(const unsigned char *input, size_t input_length, unsigned char *out, size_t capacity,
+                     size_t *written, const char **reason) {
+    z_stream s;
+    memset(&s, 0, sizeof s);
+    *written = 0;
+    if (reason) *reason = NULL;
+    // Negative window bits: a raw stream, no zlib or gzip wrapper (zip's method 8).
+    if (inflateInit2(&s, -MAX_WBITS) != Z_OK) {
+        if (reason) *reason = "zlib could not start";
+        return CLIP_INFLATE_INVALID;
+    }
+    // zlib counts in uInt: feed and drain in chunks so records past 4 GiB stay correct.
+    const size_t chunk = (size_t)1 << 30;
+    size_t in_left = input_length, out_left = capacity;
+    s.next_in = (unsigned char *)input;
+    s.next_out = out;
+    int rc;
+    for (;;) {
+        if (s.avail_in == 0 && in_left > 0) {
+            s.avail_in = (uInt)(in_left < chunk ? in_left : chunk);
+            in_left -= s.avail_in;
+        }
+        if (s.avail_out == 0 && out_left > 0) {
+            s.avail_out = (uInt)(out_left < chunk ? out_left : chunk);
+            out_left -= s.avail_out;
+        }
+        // Z_OK: progress was made; call again (with no room left too: zlib may still reach
+        // the end of the stream, or report Z_BUF_ERROR because more output is pending).
+        rc = inflate(&s, Z_NO_FLUSH);
+        if (rc != Z_OK) break;
+    }
+    *written = (size_t)(s.next_out - out);
+    int outcome;
+    if (rc == Z_STREAM_END) {
+        outcome = CLIP_INFLATE_OK;
+    } else if (rc == Z_BUF_ERROR && s.avail_in == 0 && in_left == 0) {
+        outcome = CLIP_INFLATE_TRUNCATED;
+    } else if (rc == Z_BUF_ERROR) {
+        outcome = CLIP_INFLATE_TOO_LARGE;
+    } else {
+        if (reason) *reason = rc == Z_MEM_ERROR ? "out of memory" : s.msg ? s.msg : "invalid deflate data";
+        outcome = CLIP_INFLATE_INVALID;
+    }
+    inflateEnd(&s);
+    return outcome;
+}
+
+unsigned int clip_crc32(const unsigned char *data, size_t length) {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    // crc32 takes a uInt length: large records go in chunks.
+    const size_t chunk = (size_t)1 << 30;
+    while (length > 0) {
+        const uInt n = (uInt)(length < chunk ? length : chunk);
+        crc = crc32(crc, data, n);
+        data += n;
+        length -= n;
+    }
+    return (unsigned int)crc;
+}

@@ -64,6 +64,17 @@ import Testing
         #expect(try fixed.withUnsafeBytes { try Inflate.inflate($0, expectedSize: 12) } == Array("abcabcabcabc".utf8))
         // Output larger than announced is refused rather than grown.
         #expect(throws: Inflate.Failure.self) { try fixed.withUnsafeBytes { try Inflate.inflate($0, expectedSize: 5) } }
+        // A stream cut short, a reserved block type and an empty input are typed failures.
+        func failure(_ bytes: [UInt8], _ size: Int) -> String {
+            do {
+                _ = try bytes.withUnsafeBytes { try Inflate.inflate($0, expectedSize: size) }
+                return "inflated"
+            } catch { return "\(error)" }
+        }
+        #expect(failure(Array(fixed.dropLast(3)), 12) == "truncated")
+        #expect(failure([], 0) == "truncated")
+        #expect(failure([0x07, 0x00], 12).hasPrefix("invalid"))
+        #expect(failure(fixed, 11) == "tooLarge")
     }
 
     @Test func legacyFormatIsExplained() throws {

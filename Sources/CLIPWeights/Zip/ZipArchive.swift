@@ -1,3 +1,4 @@
+import CZlib
 // Follows the PKWARE APPNOTE 6.3.10 (sections 4.3.7 local header, 4.3.12 central directory,
 // 4.3.14-4.3.16 end of central directory and its zip64 forms) as written by PyTorch's
 // `PyTorchStreamWriter` (miniz, torch 2.5): stored entries, data padded to 64-byte alignment.
@@ -250,17 +251,8 @@ func readUInt16LE(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt16 {
     UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
 }
 
-/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as zip uses.
+/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as zip uses (the system zlib's).
 func crc32(_ data: UnsafeRawBufferPointer) -> UInt32 {
-    var crc: UInt32 = 0xFFFF_FFFF
-    for byte in data {
-        crc = crc32Table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8)
-    }
-    return crc ^ 0xFFFF_FFFF
-}
-
-private let crc32Table: [UInt32] = (0..<256).map { n -> UInt32 in
-    var c = UInt32(n)
-    for _ in 0..<8 { c = (c & 1) != 0 ? (0xEDB8_8320 ^ (c >> 1)) : (c >> 1) }
-    return c
+    guard let base = data.baseAddress else { return 0 }
+    return UInt32(clip_crc32(base.assumingMemoryBound(to: UInt8.self), data.count))
 }
