@@ -29,6 +29,18 @@ extension ImageIndex {
             return bytes.withUnsafeBytes { model.vectorType.decode($0) }
         }
     }
+
+    /// The stored (unit) embedding of a file whose bytes hash to `hash` (``ContentHash``), under
+    /// whatever path it was indexed: E floats, nil when no indexed file has that content. This
+    /// is what an image query that is already in the library reuses instead of loading a model.
+    public func vector(hash: String) throws -> [Float]? {
+        try database.read { db in
+            guard let model = try Self.model(db),
+                let bytes = try Data.fetchOne(db, sql: "SELECT vector FROM vectors WHERE hash = ?", arguments: [hash])
+            else { return nil }
+            return bytes.withUnsafeBytes { model.vectorType.decode($0) }
+        }
+    }
 }
 
 extension IndexedModel {

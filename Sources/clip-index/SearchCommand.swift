@@ -13,7 +13,8 @@ struct SearchCommand: ParsableCommand {
             QUERY terms are texts or image paths (starting with ./, ../, / or ~/; or --image F), each \
             optionally weighted (2:cat), joined with + or - as separate arguments. The query vector is \
             the weighted sum of the terms' unit embeddings, normalised; scores are cosines, best first. \
-            The model is the one the index was built with; a text-only query loads only the text tower.
+            The model is the one the index was built with; only the towers a query needs are loaded (an \
+            image already in the index, by content, reuses its stored vector and needs none).
 
             Output: `score<TAB>path` per line, or with --json one {"path": ..., "score": ...} per line.
             --duplicates lists pairs of images with cosine >= --threshold (default 0.95), exact \
@@ -91,23 +92,25 @@ struct SearchCommand: ParsableCommand {
         for url in parsed.images where !FileManager.default.fileExists(atPath: url.path) {
             throw fail("no such image: \(url.path)", hint: "Image terms are paths: ./photo.jpg or --image F.", .input)
         }
-        var textVectors: [[Float]] = []
-        var imageVectors: [[Float]] = []
-        if parsed.hasImages {
-            let clip = try IndexModel.load(stored.name, offline: offline)
-            textVectors = try parsed.texts.map { try rows(clip.encodeText([$0], truncate: true))[0] }
-            for (url, result) in zip(parsed.images, ImageEmbedder(model: clip).embed(parsed.images)) {
-                switch result {
-                case .success(let v): imageVectors.append(v)
-                case .failure(let error):
-                    throw fail("\(url.path): \((error as? LocalizedError)?.errorDescription ?? "\(error)")", .input)
-                }
-            }
-        } else {
-            let tower = try IndexModel.loadTextTower(stored.name, offline: offline)
-            textVectors = try rows(IndexModel.encodeQuery(tower, parsed.texts))
+        // An image term whose bytes are already indexed reuses its stored vector (the same
+        // content gives the same embedding), so "more like this photo" loads no model.
+        var imageVectors = [[Float]?](repeating: nil, count: parsed.images.count)
+        for (i, url) in parsed.images.enumerated() {
+            guard let hash = try? ContentHash.ofFile(url.path) else { continue }
+            imageVectors[i] = try catching { try index.vector(hash: hash) }
         }
-        let vector = try catching { try parsed.vector(texts: textVectors, images: imageVectors) }
+        let unindexed = parsed.images.indices.filter { imageVectors[$0] == nil }
+        var towers: Set<CLIP.Tower> = []
+        if !parsed.texts.isEmpty { towers.insert(.text) }
+        if !unindexed.isEmpty { towers.insert(.image) }
+        var textVectors: [[Float]] = []
+        if !towers.isEmpty {
+            let model = try IndexModel.loadTowers(towers, of: stored.name, offline: offline)
+            textVectors = try IndexModel.encodeTexts(model, parsed.texts)
+            let embedded = try IndexModel.encodeImages(model, unindexed.map { parsed.images[$0] })
+            for (i, vector) in zip(unindexed, embedded) { imageVectors[i] = vector }
+        }
+        let vector = try catching { try parsed.vector(texts: textVectors, images: imageVectors.compactMap { $0 }) }
         let underPath = under.map { URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path }
         let started = Date()
         let hits = try catching {
@@ -122,12 +125,6 @@ struct SearchCommand: ParsableCommand {
                 : String(format: "%.4f", hit.score) + "\t\(hit.path)\n"
         }
         try Output.write(Data(out.utf8), to: nil)
-    }
-
-    /// The rows of an (N, E) tensor.
-    private func rows(_ t: Tensor) -> [[Float]] {
-        let n = t.shape[0], e = t.shape[1], s = t.scalars
-        return (0..<n).map { Array(s[($0 * e)..<(($0 + 1) * e)]) }
     }
 
     static func jsonString(_ text: String) -> String {

@@ -221,6 +221,63 @@ import Testing
         #expect(result.stderr.contains("error: weight '\(key)' holds NaN or infinite values"), "\(result.stderr)")
     }
 
+    /// A search loads only the towers its terms need: an image whose bytes are in the index
+    /// reuses the stored vector (no model is read: a damaged image tower does not stop it, and
+    /// the scores equal those of embedding it), a text term loads the text tower, and an image
+    /// that is not indexed the image tower, whose damaged weight is then refused by name.
+    @Test func imageTermsInTheIndexReuseTheirVectors() throws {
+        let root = try Self.folder(images: 3)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let model = root.appendingPathComponent("tiny-fp16.safetensors")
+        try TinyModel.write(to: model, half: true)
+        #expect(try Self.index(root, ["--model", model.path]).status == 0)
+        let db = root.appendingPathComponent("i.sqlite").path
+        let indexed = root.appendingPathComponent("photos/0001.png").path
+        // Same bytes under another name, and new bytes (not indexed).
+        let copy = root.appendingPathComponent("copy.png")
+        try FileManager.default.copyItem(atPath: indexed, toPath: copy.path)
+        let fresh = root.appendingPathComponent("fresh.png")
+        try (Data(contentsOf: URL(fileURLWithPath: indexed)) + Data("fresh".utf8)).write(to: fresh)
+
+        let clean = try CLIRunner.run([
+            "search", "--image", fresh.path, "--db", db, "--json", "--top", "3", "--verbose",
+        ])
+        #expect(clean.status == 0 && clean.stderr.contains("loaded the image tower"), "\(clean.stderr)")
+        let mixedClean = try CLIRunner.run(["search", "cat", "+", copy.path, "--db", db, "--top", "3"])
+        #expect(mixedClean.status == 0, "\(mixedClean.stderr)")
+
+        let key = "visual.transformer.resblocks.0.mlp.c_fc.weight"
+        try TinyModel.write(to: model, replacing: [key: (3, .infinity)], half: true)
+        for image in [indexed, copy.path] {
+            let result = try CLIRunner.run(["search", "--image", image, "--db", db, "--top", "1", "--verbose"])
+            #expect(result.status == 0 && result.stdout.hasPrefix("1.0000\t"), "\(result.stdout)\(result.stderr)")
+            #expect(!result.stderr.contains("loaded"), "a model was loaded: \(result.stderr)")
+        }
+        // The stored vector ranks as the freshly embedded image does (same content, same scores).
+        let reused = try CLIRunner.run(["search", "--image", copy.path, "--db", db, "--json", "--top", "3"])
+        let embedded = try CLIRunner.run(["search", "--image", fresh.path, "--db", db, "--json", "--top", "3"])
+        #expect(reused.status == 0 && embedded.status == 66, "\(reused.stderr)\(embedded.stderr)")
+        #expect(embedded.stdout.isEmpty)
+        #expect(embedded.stderr.contains("error: weight '\(key)' holds NaN or infinite values"), "\(embedded.stderr)")
+        func scores(_ output: String) throws -> [String: Double] {
+            var result: [String: Double] = [:]
+            for line in output.split(separator: "\n") {
+                let hit = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                result[try #require(hit["path"] as? String)] = try #require(hit["score"] as? Double)
+            }
+            return result
+        }
+        let a = try scores(reused.stdout), b = try scores(clean.stdout)
+        #expect(a.keys == b.keys)
+        let maxDiff = a.map { abs($0.value - (b[$0.key] ?? .nan)) }.max() ?? .nan
+        print("reused vs embedded image query: max score difference \(maxDiff) (tolerance 1e-5)")
+        #expect(maxDiff < 1e-5)
+        // A text term with an indexed image loads only the text tower.
+        let mixed = try CLIRunner.run(["search", "cat", "+", copy.path, "--db", db, "--top", "3", "--verbose"])
+        #expect(mixed.status == 0 && mixed.stdout == mixedClean.stdout, "\(mixed.stdout)\(mixed.stderr)")
+        #expect(mixed.stderr.contains("loaded the text tower"), "\(mixed.stderr)")
+    }
+
     @Test func olderSchemaIsMigrated() throws {
         let root = try Self.folder(images: 2)
         defer { try? FileManager.default.removeItem(at: root) }

@@ -30,27 +30,50 @@ enum IndexModel {
         } catch { throw fail(error, .model) }
     }
 
-    /// Only the text tower (a text-only search): the image tower's weights are never read, and
-    /// the text tower's are checked for NaN and infinity as the query reads them
-    /// (`WeightCheck.whenRead`: ``encodeQuery(_:_:)`` reports a damaged weight).
-    static func loadTextTower(_ model: String, offline: Bool) throws -> CLIP {
+    /// Only the towers a query needs (text terms: the text tower; image terms that are not in
+    /// the index: the image tower): a tower that is not needed is never read, and the weights of
+    /// those loaded are checked for NaN and infinity as the query reads them
+    /// (`WeightCheck.whenRead`: ``encodeTexts(_:_:)`` and ``encodeImages(_:_:)`` report a
+    /// damaged weight).
+    static func loadTowers(_ towers: Set<CLIP.Tower>, of model: String, offline: Bool) throws -> CLIP {
         let url = try resolve(model, offline: offline)
         let started = Date()
         do {
-            let tower = try CLIP.load(url, towers: [.text], weightCheck: .whenRead)
-            note("loaded the text tower of \(url.path) in \(elapsed(started)) s")
+            let tower = try CLIP.load(url, towers: towers, weightCheck: .whenRead)
+            let what = towers.count == 2 ? "both towers" : towers.contains(.text) ? "the text tower" : "the image tower"
+            note("loaded \(what) of \(url.path) in \(elapsed(started)) s")
             return tower
         } catch { throw fail(error, .model) }
     }
 
-    /// The query texts' embeddings from a text tower loaded by ``loadTextTower(_:offline:)``: a
+    /// The query texts' embeddings (not normalised: `SearchQuery` does that) from a model loaded by ``loadTowers(_:of:offline:)``: a
     /// NaN or infinity met in a weight is the model's fault (exit 66, as a scan at load reports it).
-    static func encodeQuery(_ tower: CLIP, _ texts: [String]) throws -> Tensor {
+    static func encodeTexts(_ model: CLIP, _ texts: [String]) throws -> [[Float]] {
+        guard !texts.isEmpty else { return [] }
         do {
-            return try tower.encodeText(texts, truncate: true)
+            return rows(try model.encodeText(texts, truncate: true))
         } catch let error as CLIPModelError where error.isNonFiniteWeight {
             throw fail(error, .model)
         }
+    }
+
+    /// The query images' unit embeddings, as `clip index` computes them: an unreadable image is
+    /// the input's fault (exit 65), a damaged weight the model's (exit 66).
+    static func encodeImages(_ model: CLIP, _ urls: [URL]) throws -> [[Float]] {
+        try zip(urls, ImageEmbedder(model: model).embed(urls)).map { url, result in
+            switch result {
+            case .success(let vector): return vector
+            case .failure(let error as CLIPModelError) where error.isNonFiniteWeight: throw fail(error, .model)
+            case .failure(let error):
+                throw fail("\(url.path): \((error as? LocalizedError)?.errorDescription ?? "\(error)")", .input)
+            }
+        }
+    }
+
+    /// The rows of an (N, E) tensor.
+    static func rows(_ t: Tensor) -> [[Float]] {
+        let n = t.shape[0], e = t.shape[1], s = t.scalars
+        return (0..<n).map { Array(s[($0 * e)..<(($0 + 1) * e)]) }
     }
 
     private static func elapsed(_ start: Date) -> String { String(format: "%.2f", Date().timeIntervalSince(start)) }
