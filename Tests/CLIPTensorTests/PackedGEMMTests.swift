@@ -105,7 +105,7 @@ import Testing
     @Test func packedWeightPanelsGiveTheInPlaceBits() {
         guard PackedGEMM.isAvailable else { return }
         var g = SeededGenerator(seed: 11)
-        for (m, k, n) in [(50, 300, 37), (1, 64, 5), (9, 768, 64), (70, 33, 96), (13, 1, 40)] {
+        for (m, k, n) in [(50, 300, 37), (1, 64, 5), (9, 768, 64), (70, 33, 96), (13, 1, 40), (150, 40, 70)] {
             let x = Tensor.random([m, k], using: &g), w = Tensor.random([n, k], using: &g)
             let b = Tensor.random([n], using: &g), r = Tensor.random([m, n], using: &g)
             let panels = PackedWeights.panels(for: w, force: true)!
@@ -129,6 +129,18 @@ import Testing
                         #expect(
                             same,
                             "(\(m), \(k), \(n)) level \(level) \(activation) bias \(bias != nil): \(diff)")
+                        // Rows split into chunks (48 rows each, the least) as for a large input.
+                        let chunked = Tensor(uninitializedShape: [m, n])
+                        PackedGEMM.withLevel(level) {
+                            PackedGEMM.runPackedWeights(
+                                x: x.baseAddress, ldx: k, m: m, k: k, panels: panels.baseAddress, n: n,
+                                out: chunked.baseAddress, ldo: n, shift: bias.map { UnsafePointer($0.baseAddress) },
+                                activation: activation, residual: residual.map { UnsafePointer($0.baseAddress) },
+                                ldr: n, rowChunkBytes: 1)
+                        }
+                        let (sameChunked, diffChunked) = Self.sameBits(chunked.scalars, inPlace.scalars)
+                        #expect(
+                            sameChunked, "(\(m), \(k), \(n)) level \(level) \(activation) row chunks: \(diffChunked)")
                     }
                 }
             }
