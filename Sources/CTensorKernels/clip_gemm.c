@@ -473,6 +473,30 @@ void clip_gemm_compute(const float *w, long ldw, long n0, long n1, const float *
                  ldr);
 }
 
+// MARK: - Weights packed per call (x's rows broadcast)
+
+long clip_gemm_linear_packing(const void *w, int w_is_half, long ldw, long n, long k, long p0, long p1,
+                              const float *x, long ldx, long m, float *out, long ldo, const float *shift,
+                              int activation, const float *residual, long ldr) {
+    // One panel (K, 32) of W's rows at a time, then every row block of x over it: the product
+    // of clip_gemm_compute with the operands' roles swapped, so the same FMA chains.
+    float *panel = aligned_alloc(64, (size_t)(k > 0 ? k : 1) * PANEL * sizeof(float));
+    if (!panel) abort();
+    long nonfinite = 0;
+    for (long p = p0; p < p1; p++) {
+        const long first = p * PANEL;
+        const long valid = n - first < PANEL ? n - first : PANEL;
+        if (w_is_half)
+            nonfinite += clip_gemm_pack_half((const unsigned short *)w + first * ldw, ldw, valid, k, 0, 1, panel);
+        else
+            clip_gemm_pack((const float *)w + first * ldw, ldw, 1, valid, k, 0, 1, panel);
+        compute_from(x, ldx, 0, m, panel, p, n, k, p, p + 1, out, ldo, 0, NULL, shift,
+                     activation | CLIP_GEMM_COLUMN_SHIFT, residual, ldr);
+    }
+    free(panel);
+    return nonfinite;
+}
+
 // MARK: - Convolutions packed from the image
 
 // One run of a panel's columns inside one output row: output pixels (oy, ox) for ox in

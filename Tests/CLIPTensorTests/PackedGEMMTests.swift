@@ -151,6 +151,70 @@ import Testing
         }
     }
 
+    /// Weights packed per call (a first call on few tokens) give the in-place product's bits on
+    /// every ISA path, from Float32 and fp16 weights, with and without bias, activation and
+    /// residual; a non-finite fp16 weight is reported to its storage. Linear layers choose it
+    /// where it saves at least a tenth of the outputs.
+    @Test func weightsPackedPerCallGiveTheInPlaceBits() {
+        guard PackedGEMM.isAvailable else { return }
+        var g = SeededGenerator(seed: 31)
+        for (m, k, n) in [(50, 300, 37), (1, 64, 5), (9, 768, 64), (197, 40, 70), (13, 1, 40)] {
+            let x = Tensor.random([m, k], using: &g), b = Tensor.random([n], using: &g)
+            let r = Tensor.random([m, n], using: &g)
+            var bits = Tensor.random([n, k], using: &g).scalars.map { HalfPrecision.halfBits(from: $0) }
+            bits[0] = 0x0001
+            let owner = BitsOwner(bits)
+            let widened = Tensor(shape: [n, k], scalars: bits.map { HalfPrecision.float(fromHalfBits: $0) })
+            let half = Tensor(borrowingHalf: owner.pointer, shape: [n, k], owner: owner)
+            for level in 0...PackedGEMM.level {
+                for activation in [FusedActivation.none, .quickGELU, .gelu, .relu] {
+                    for (bias, residual) in [(b, r), (nil, nil)] as [(Tensor?, Tensor?)] {
+                        let inPlace = Tensor(uninitializedShape: [m, n])
+                        let (fromFloat, fromHalf) = (
+                            Tensor(uninitializedShape: [m, n]), Tensor(uninitializedShape: [m, n])
+                        )
+                        PackedGEMM.withLevel(level) {
+                            PackedGEMM.run(
+                                w: widened.baseAddress, ldw: k, n: n, k: k, x: x.baseAddress, ldx: k,
+                                rowsAreColumns: true, m: m, out: inPlace.baseAddress, ldo: n, transposed: true,
+                                shift: bias.map { UnsafePointer($0.baseAddress) }, activation: activation,
+                                residual: residual.map { UnsafePointer($0.baseAddress) }, ldr: n)
+                            for (weights, out) in [
+                                (widened.gemmWeights, fromFloat), (half.gemmWeights, fromHalf),
+                            ] as [(PackedGEMM.Weights, Tensor)] {
+                                PackedGEMM.runPackingWeights(
+                                    weights: weights, ldw: k, n: n, k: k, x: x.baseAddress, ldx: k, m: m,
+                                    out: out.baseAddress, ldo: n, shift: bias.map { UnsafePointer($0.baseAddress) },
+                                    activation: activation, residual: residual.map { UnsafePointer($0.baseAddress) },
+                                    ldr: n)
+                            }
+                        }
+                        for (name, out) in [("Float32", fromFloat), ("fp16", fromHalf)] {
+                            let (same, diff) = Self.sameBits(out.scalars, inPlace.scalars)
+                            #expect(same, "(\(m), \(k), \(n)) level \(level) \(activation) \(name): \(diff)")
+                        }
+                    }
+                }
+            }
+            #expect(!half.storage.isWidened && !half.storage.hasReadNonFinite)
+            // A NaN in the last weight row is met by the packing and reported.
+            var damaged = bits
+            damaged[(n - 1) * k + k / 2] = 0x7E00
+            let damagedOwner = BitsOwner(damaged)
+            let bad = Tensor(borrowingHalf: damagedOwner.pointer, shape: [n, k], owner: damagedOwner)
+            let out = Tensor(uninitializedShape: [m, n])
+            PackedGEMM.runPackingWeights(
+                weights: bad.gemmWeights, ldw: k, n: n, k: k, x: x.baseAddress, ldx: k, m: m, out: out.baseAddress,
+                ldo: n, shift: nil, activation: .none, residual: nil, ldr: n)
+            #expect(bad.storage.hasReadNonFinite, "(\(m), \(k), \(n)): the NaN weight was not reported")
+        }
+        // 50 image tokens pad to 64 columns in place, 9 text tokens to 16; 197 tokens to 208 (5 %),
+        // 800 tokens not at all.
+        #expect(PackedGEMM.prefersPackingWeights(m: 50, n: 768) && PackedGEMM.prefersPackingWeights(m: 9, n: 3072))
+        #expect(!PackedGEMM.prefersPackingWeights(m: 197, n: 2304))
+        #expect(!PackedGEMM.prefersPackingWeights(m: 800, n: 768) && !PackedGEMM.prefersPackingWeights(m: 64, n: 5))
+    }
+
     /// A linear layer uses its weights in place on the first call and packs them on the second
     /// (then keeps them, one view per key); every call gives the same bits. Past the byte budget
     /// nothing is packed.

@@ -274,12 +274,19 @@ extension Tensor {
             withExtendedLifetime((x2, w, b, r, panels)) {}
             return out
         }
-        PackedGEMM.run(
-            weights: w.gemmWeights, ldw: w.strides[0], n: outFeatures, k: inFeatures,
-            x: x2.baseAddress, ldx: ldx, rowsAreColumns: true, m: rows,
-            out: out.baseAddress, ldo: outFeatures, transposed: true,
-            shift: b.map { UnsafePointer($0.baseAddress) }, activation: activation,
-            residual: r.map { UnsafePointer($0.baseAddress) }, ldr: outFeatures)
+        if PackedGEMM.prefersPackingWeights(m: rows, n: outFeatures) {
+            PackedGEMM.runPackingWeights(
+                weights: w.gemmWeights, ldw: w.strides[0], n: outFeatures, k: inFeatures, x: x2.baseAddress, ldx: ldx,
+                m: rows, out: out.baseAddress, ldo: outFeatures, shift: b.map { UnsafePointer($0.baseAddress) },
+                activation: activation, residual: r.map { UnsafePointer($0.baseAddress) }, ldr: outFeatures)
+        } else {
+            PackedGEMM.run(
+                weights: w.gemmWeights, ldw: w.strides[0], n: outFeatures, k: inFeatures,
+                x: x2.baseAddress, ldx: ldx, rowsAreColumns: true, m: rows,
+                out: out.baseAddress, ldo: outFeatures, transposed: true,
+                shift: b.map { UnsafePointer($0.baseAddress) }, activation: activation,
+                residual: r.map { UnsafePointer($0.baseAddress) }, ldr: outFeatures)
+        }
         withExtendedLifetime((x2, w, b, r)) {}
         return out
     }

@@ -151,4 +151,53 @@ extension PackedGEMM {
             for t in 0..<tasks { compute(t) }
         }
     }
+
+    /// out (M, N) = act(x · Wᵀ + shift) + residual with W's rows packed per call, one panel of
+    /// 32 features at a time, and x's rows broadcast (`clip_gemm_linear_packing`): the first
+    /// call of a layer on few tokens, where the in-place product would pad M to its 32-column
+    /// panels (50 image tokens cost 64 columns, 9 text tokens 16). The same bits as the
+    /// in-place product; tasks split the panels. fp16 weights are widened as they are packed,
+    /// and a non-finite one is reported to their storage.
+    static func runPackingWeights(
+        weights: Weights, ldw: Int, n: Int, k: Int, x: UnsafePointer<Float>, ldx: Int, m: Int,
+        out: UnsafeMutablePointer<Float>, ldo: Int, shift: UnsafePointer<Float>?, activation: FusedActivation,
+        residual: UnsafePointer<Float>?, ldr: Int, parallel: Bool = true
+    ) {
+        if m == 0 || n == 0 { return }
+        let panelCount = (n + Int(CLIP_GEMM_PANEL) - 1) / Int(CLIP_GEMM_PANEL)
+        let xp = SendableConstPointer(x), op = SendablePointer(out)
+        let (hp, rp) = (shift.map(SendableConstPointer.init), residual.map(SendableConstPointer.init))
+        let threads = Parallel.threadCount
+        let tasks = parallel && threads > 1 && m * n * k >= 1 << 18 ? max(1, min(threads * 4, panelCount)) : 1
+        let code = activation.code
+        let compute: @Sendable (Int) -> Void = { t in
+            let p0 = panelCount * t / tasks, p1 = panelCount * (t + 1) / tasks
+            guard p0 < p1 else { return }
+            switch weights {
+            case .float(let w):
+                _ = clip_gemm_linear_packing(
+                    w, 0, ldw, n, k, p0, p1, xp.pointer, ldx, m, op.pointer, ldo, hp?.pointer, code, rp?.pointer, ldr)
+            case .half(let w, let storage):
+                let nonFinite = clip_gemm_linear_packing(
+                    w, 1, ldw, n, k, p0, p1, xp.pointer, ldx, m, op.pointer, ldo, hp?.pointer, code, rp?.pointer, ldr)
+                if nonFinite > 0 { storage?.noteNonFinite() }
+            }
+        }
+        if tasks > 1 {
+            Parallel.forEachIndex(tasks, compute)
+        } else {
+            compute(0)
+        }
+    }
+
+    /// Whether ``runPackingWeights(weights:ldw:n:k:x:ldx:m:out:ldo:shift:activation:residual:ldr:parallel:)``
+    /// computes at least 10 % fewer outputs than the in-place product for M tokens and N
+    /// features: each pads its column operand to panels of 32 (16 for a last panel of ≤ 16).
+    static func prefersPackingWeights(m: Int, n: Int) -> Bool {
+        func padded(_ columns: Int) -> Int {
+            let tail = columns % Int(CLIP_GEMM_PANEL)
+            return columns - tail + (tail == 0 ? 0 : tail <= Int(CLIP_GEMM_PANEL) / 2 ? 16 : Int(CLIP_GEMM_PANEL))
+        }
+        return m * padded(n) * 10 <= padded(m) * n * 9
+    }
 }

@@ -65,6 +65,17 @@ long clip_gemm_compute_half(const unsigned short *w, long ldw, long n0, long n1,
 /// packing the widened rows. Returns how many non-finite fp16 values the rows held.
 long clip_gemm_pack_half(const unsigned short *x, long ld, long m, long k, long p0, long p1, float *panels);
 
+/// out (M, N) = act(x · Wᵀ + shift) + residual, a linear layer whose weight rows W (N, K)
+/// (Float32, or fp16 bit patterns when w_is_half; row stride ldw) are packed per call, one
+/// panel of 32 rows at a time, and whose input rows x (M, K) (stride ldx) are the broadcast
+/// operand: no column padding of M (50 tokens cost 50 rows, not 64 columns). Outputs for
+/// weight panels [p0, p1) (features p0·32 …); shift (N) may be NULL, residual (M, N) with
+/// stride ldr may be NULL. The same bits as clip_gemm_compute(_half) on the same operands
+/// (transposed = 1). Returns how many non-finite fp16 weights the packing met.
+long clip_gemm_linear_packing(const void *w, int w_is_half, long ldw, long n, long k, long p0, long p1,
+                              const float *x, long ldx, long m, float *out, long ldo, const float *shift,
+                              int activation, const float *residual, long ldr);
+
 /// One image of a convolution: (Ci, H, W) input, kh × kw kernel, stride, zero padding, and the
 /// (Ho, Wo) output. Its im2col matrix has K = Ci·kh·kw rows and M = Ho·Wo columns.
 typedef struct {
