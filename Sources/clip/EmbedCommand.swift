@@ -121,10 +121,11 @@ struct EmbedCommand: ParsableCommand {
         let out = writes ? try Output.open(output) : nil
         // Only the towers the inputs need are converted: a text query never reads the image tower.
         let towers: Set<CLIP.Tower> = imagePaths.isEmpty ? [.text] : textInputs.isEmpty ? [.image] : [.image, .text]
-        // One tower in one process: its first batch reads every weight before anything is
-        // written, so the weights are checked in that pass instead of by a scan at load (a
+        // In one process every weight is read before anything is written (the texts are
+        // embedded first when there are images too, and the images' first batch reads the whole
+        // image tower), so the weights are checked in that pass instead of by a scan at load (a
         // first embedding from OpenAI's fp16 .pt reads them once instead of twice).
-        let check: WeightCheck = alone && towers.count == 1 ? .whenRead : .atLoad
+        let check: WeightCheck = alone ? .whenRead : .atLoad
         let model = try modelOptions.load(towers: towers, precision: precisionOption.value, weightCheck: check)
         return (imagePaths, textInputs, model, out)
     }
@@ -157,6 +158,9 @@ struct EmbedCommand: ParsableCommand {
             try out.write(data)
         }
         do {
+            // With images too, the texts go first (all at once, as they are written anyway):
+            // their tower's weights are then read, and checked, before any image row goes out.
+            let earlyTexts = imagePaths.isEmpty || textInputs.isEmpty ? nil : try embedTexts(textInputs, model)
             switch format {
             case "npy":
                 leadIn = NPY.header(shape: [imagePaths.isEmpty ? textInputs.count : imagePaths.count, width])
@@ -173,7 +177,7 @@ struct EmbedCommand: ParsableCommand {
                         }.joined())
                 }
                 if !textInputs.isEmpty {
-                    let rows = JSONRows.rows(try embedTexts(textInputs, model))
+                    let rows = JSONRows.rows(try earlyTexts ?? embedTexts(textInputs, model))
                     try out.write(
                         zip(textInputs, rows).map { "{\"text\": \(JSONRows.string($0)), \"embedding\": \($1)}\n" }
                             .joined())
@@ -187,7 +191,8 @@ struct EmbedCommand: ParsableCommand {
                         first = false
                     }
                 }
-                let textRows = textInputs.isEmpty ? Tensor(zeros: [0, width]) : try embedTexts(textInputs, model)
+                let textRows =
+                    textInputs.isEmpty ? Tensor(zeros: [0, width]) : try earlyTexts ?? embedTexts(textInputs, model)
                 try emit(Data(("], \"text_embeddings\": " + JSONRows.encode(textRows) + "}\n").utf8))
             }
             try out.commit()

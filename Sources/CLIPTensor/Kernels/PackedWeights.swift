@@ -100,6 +100,13 @@ extension PackedGEMM {
         clip_gemm_pack(x, ld, 1, m, k, 0, (m + Int(CLIP_GEMM_PANEL) - 1) / Int(CLIP_GEMM_PANEL), panels)
     }
 
+    /// Bytes of x's rows the tasks work on at a time (a share of L3) when x exceeds twice as
+    /// much; `CLIP_ROW_CHUNK_KB` overrides it for comparisons (0: never split).
+    static let rowChunkBytes =
+        ProcessInfo.processInfo.environment["CLIP_ROW_CHUNK_KB"].flatMap { Int($0) }.map {
+            $0 <= 0 ? Int.max / 4 : $0 << 10
+        } ?? 4 << 20
+
     /// out (M, N) = act(x · Wᵀ + shift) + residual with W given as packed panels
     /// (``PackedWeights``): x's rows are the broadcast operand, the panels' 32 features the
     /// vectors. Tasks split the weight panels, so each thread streams its share of the weights,
@@ -111,13 +118,6 @@ extension PackedGEMM {
     ///   - x: (M, K) rows with stride `ldx`. - panels: ceil(N/32) panels of K × 32.
     ///   - out: (M, N) with row stride `ldo`. - shift: N values or nil.
     ///   - residual: (M, N) with row stride `ldr`, or nil.
-    /// Bytes of x's rows the tasks work on at a time (a share of L3) when x exceeds twice as
-    /// much; `CLIP_ROW_CHUNK_KB` overrides it for comparisons (0: never split).
-    static let rowChunkBytes =
-        ProcessInfo.processInfo.environment["CLIP_ROW_CHUNK_KB"].flatMap { Int($0) }.map {
-            $0 <= 0 ? Int.max / 4 : $0 << 10
-        } ?? 4 << 20
-
     static func runPackedWeights(
         x: UnsafePointer<Float>, ldx: Int, m: Int, k: Int, panels: UnsafePointer<Float>, n: Int,
         out: UnsafeMutablePointer<Float>, ldo: Int, shift: UnsafePointer<Float>?, activation: FusedActivation,
