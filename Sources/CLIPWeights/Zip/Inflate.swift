@@ -1,7 +1,8 @@
 import CZlib
 
-/// Decompresses a raw DEFLATE stream (zip method 8) with the system zlib. Used for the small records some zip tools
-/// compress (TorchScript `code/` files, re-zipped checkpoints); PyTorch stores tensors uncompressed.
+/// Decompresses a raw DEFLATE stream (zip method 8) with the system zlib. Used for the small
+/// records some zip tools compress (TorchScript `code/` files, re-zipped checkpoints); PyTorch
+/// stores tensors uncompressed.
 enum Inflate {
     enum Failure: Error {
         case truncated

@@ -1,8 +1,9 @@
-import CZlib
 // Follows the PKWARE APPNOTE 6.3.10 (sections 4.3.7 local header, 4.3.12 central directory,
 // 4.3.14-4.3.16 end of central directory and its zip64 forms) as written by PyTorch's
 // `PyTorchStreamWriter` (miniz, torch 2.5): stored entries, data padded to 64-byte alignment.
 // TorchScript's code/ records are deflated; those are inflated by ``Inflate``.
+
+import CZlib
 
 /// A read-only view of a zip archive's entries in a memory-mapped file.
 ///
