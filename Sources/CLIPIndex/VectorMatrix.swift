@@ -139,6 +139,8 @@ public final class VectorMatrix: @unchecked Sendable {
             throw IndexError.dimensionMismatch(expected: dimension, found: query.count)
         }
         guard k > 0, count > 0 else { return [] }
+        // No more than `count` can be kept: a huge k (`--top 99999999999`) must not size the heaps.
+        let k = min(k, count)
         let lock = NSLock()
         nonisolated(unsafe) var merged = TopK(k)
         query.withUnsafeBufferPointer { q in

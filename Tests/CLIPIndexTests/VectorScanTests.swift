@@ -48,6 +48,10 @@ import Testing
         #expect(try matrix.nearest(to: [1, 0], k: 3, threshold: 0.5).map(\.id) == [10, 20])
         #expect(try matrix.nearest(to: [1, 0], k: 3, allowed: { $0 != 10 }).map(\.id) == [20, 30])
         #expect(throws: IndexError.self) { try matrix.nearest(to: [1, 0, 0], k: 1) }
+        // A k far beyond the stored vectors (`clip search --top 99999999999`) returns them all
+        // (it allocated k slots per task and aborted before).
+        #expect(try matrix.nearest(to: [1, 0], k: 99_999_999_999).map(\.id) == [10, 20, 30])
+        #expect(try matrix.nearest(to: [1, 0], k: .max).count == 3)
     }
 
     static let queries: [([String], [String])] = [
