@@ -52,6 +52,13 @@ enum PackedGEMM {
         }
     }
 
+    /// Tasks that split `panelCount` panels: four per thread for dynamic balancing on a shared
+    /// machine, or one when the product is small (under 2^18 multiply-adds) or must run serially.
+    static func panelTaskCount(_ panelCount: Int, work: Int, parallel: Bool) -> Int {
+        let threads = Parallel.threadCount
+        return parallel && threads > 1 && work >= 1 << 18 ? max(1, min(threads * 4, panelCount)) : 1
+    }
+
     /// Weight rows per task: enough tasks for dynamic balancing on a shared machine, each a few
     /// 12-row tiles.
     static func taskCount(rows: Int, work: Int) -> Int {
@@ -176,8 +183,7 @@ extension PackedGEMM {
         let m = geometry.out_h * geometry.out_w
         if m == 0 || n == 0 { return }
         let panelCount = (m + Int(CLIP_GEMM_PANEL) - 1) / Int(CLIP_GEMM_PANEL)
-        let threads = Parallel.threadCount
-        let tasks = parallel && threads > 1 && m * n * k >= 1 << 18 ? min(panelCount, threads * 4) : 1
+        let tasks = panelTaskCount(panelCount, work: m * n * k, parallel: parallel)
         let (wp, ip, op) = (SendableConstPointer(w), SendableConstPointer(image), SendablePointer(out))
         let (hp, rp) = (shift.map(SendableConstPointer.init), residual.map(SendableConstPointer.init))
         let scratchFloats = clip_conv_scratch_floats(k)

@@ -128,8 +128,7 @@ extension PackedGEMM {
         let code = activation.code | Int32(CLIP_GEMM_COLUMN_SHIFT)
         let xp = SendableConstPointer(x), pp = SendableConstPointer(panels), op = SendablePointer(out)
         let (hp, rp) = (shift.map(SendableConstPointer.init), residual.map(SendableConstPointer.init))
-        let threads = Parallel.threadCount
-        let panelTasks = parallel && threads > 1 && m * n * k >= 1 << 18 ? max(1, min(threads * 4, panelCount)) : 1
+        let panelTasks = panelTaskCount(panelCount, work: m * n * k, parallel: parallel)
         // x that fits in a share of L3 is not split: the weights then stream from memory once.
         let rowBytes = max(k * MemoryLayout<Float>.stride, 1)
         let chunkRows = max(48, rowChunkBytes / rowBytes)
@@ -167,8 +166,7 @@ extension PackedGEMM {
         let panelCount = (n + Int(CLIP_GEMM_PANEL) - 1) / Int(CLIP_GEMM_PANEL)
         let xp = SendableConstPointer(x), op = SendablePointer(out)
         let (hp, rp) = (shift.map(SendableConstPointer.init), residual.map(SendableConstPointer.init))
-        let threads = Parallel.threadCount
-        let tasks = parallel && threads > 1 && m * n * k >= 1 << 18 ? max(1, min(threads * 4, panelCount)) : 1
+        let tasks = panelTaskCount(panelCount, work: m * n * k, parallel: parallel)
         let code = activation.code
         let compute: @Sendable (Int) -> Void = { t in
             let p0 = panelCount * t / tasks, p1 = panelCount * (t + 1) / tasks
