@@ -33,12 +33,35 @@ public final class ImageIndex: @unchecked Sendable {
         return data.appendingPathComponent("swift-clip/index.sqlite")
     }
 
+    /// How an existing index is opened for reading (`create: false`).
+    public enum ReadMode: Sendable, Equatable {
+        /// With SQLite's locks and write-ahead log, so a search sees every batch a running
+        /// `clip index` has committed — when this process may write the file and its folder (as
+        /// SQLite needs to); otherwise as ``immutable``.
+        case automatic
+        /// The file as it is on disk, without locks or write-ahead log: nothing is written or
+        /// created beside it (`-wal`, `-shm`), so an index on read-only media, in a snapshot or
+        /// owned by another user can be searched without touching it. Changes another process
+        /// has not merged into the file yet are not seen (``unmergedChanges``).
+        case immutable
+    }
+
+    /// Whether the index was opened ``ReadMode/immutable``.
+    public let isImmutable: Bool
+
+    /// True when the index was opened ``ReadMode/immutable`` while a non-empty write-ahead log
+    /// (`-wal`) lay beside it: batches committed there are not visible to this reader.
+    public let unmergedChanges: Bool
+
     /// Opens the index at `url`, creating it (and its folder) when `create` is true and it does not
     /// exist, and migrating an older schema. A file that is not an index — not SQLite, damaged, or
     /// another program's database — is refused before anything is written to it. With `create`
     /// false, a database that is not a whole index yet (empty, or being created by `clip index`
-    /// right now) is ``IndexError/empty(path:)`` and is not written to.
-    public init(at url: URL, create: Bool = true) throws {
+    /// right now) is ``IndexError/empty(path:)`` and is not written to, and `readMode` says how
+    /// the file is read (an immutable index cannot be migrated or written:
+    /// ``IndexError/readOnly(path:detail:)``).
+    public init(at url: URL, create: Bool = true, readMode: ReadMode = .automatic) throws {
+        precondition(!create || readMode == .automatic, "an immutable index cannot be created")
         self.url = url
         let path = url.path
         var isFolder: ObjCBool = false
@@ -55,15 +78,35 @@ public final class ImageIndex: @unchecked Sendable {
                 at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             setup = SetupLock(folder: url.deletingLastPathComponent())
         }
+        // Opening for writing needs write access to the file and its folder (SQLite creates the
+        // -wal and -shm files there, and GRDB commits an empty transaction to start the log).
+        let immutable = !create && (readMode == .immutable || !Self.isWritable(url))
+        isImmutable = immutable
+        unmergedChanges = immutable && Self.hasUnmergedLog(path)
         if FileManager.default.fileExists(atPath: path) {
             // A reader (`clip search`, the server) writes nothing to a database that is not a
             // whole index yet: one that `clip index` is creating right now would otherwise be set
             // up twice at once ("table failures already exists" in one of the two), and even
             // opening it for writing switches it to WAL. An older index (it has its id) is still
             // migrated.
-            if try !Self.checkIsIndex(path) && !create { throw IndexError.empty(path: path) }
+            if try !Self.checkIsIndex(path, immutable: immutable) && !create { throw IndexError.empty(path: path) }
         } else if !create {
             throw IndexError.missing(path: path)
+        }
+        if immutable {
+            do {
+                database = try Self.openImmutable(path)
+                let current = try database.read { db in
+                    try IndexSchema.migrator.hasCompletedMigrations(db)
+                }
+                guard current else {
+                    throw IndexError.readOnly(
+                        path: path, detail: "its schema must be migrated, which writes to it")
+                }
+            } catch let error as DatabaseError {
+                throw IndexError.opening(path: path, error)
+            }
+            return
         }
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
@@ -74,8 +117,9 @@ public final class ImageIndex: @unchecked Sendable {
         }
         do {
             database = try DatabasePool(path: path, configuration: configuration)
-            // Set up or migrate only when needed: opening a current index writes nothing, so a
-            // search never waits for a running `clip index` to let go of the write lock.
+            // Set up or migrate only when needed: opening a current index writes no rows, so a
+            // search does not wait for a running `clip index` to let go of the write lock (GRDB
+            // commits one empty transaction when no -wal file exists, i.e. no writer is open).
             let current = try database.read { db in
                 try Int32.fetchOne(db, sql: "PRAGMA application_id") == IndexSchema.applicationID
                     && IndexSchema.migrator.hasCompletedMigrations(db)
@@ -100,12 +144,15 @@ public final class ImageIndex: @unchecked Sendable {
     /// Refuses files that are not (empty or) swift-clip indexes, reading them without writing;
     /// returns whether the file is a whole index (set up, with its id), of any schema version.
     @discardableResult
-    static func checkIsIndex(_ path: String) throws -> Bool {
+    static func checkIsIndex(_ path: String, immutable: Bool = false) throws -> Bool {
         var configuration = Configuration()
         configuration.readonly = true
         configuration.busyMode = .timeout(30)
         do {
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            let queue =
+                immutable
+                ? try openingImmutable(path) { try DatabaseQueue(path: $0, configuration: configuration) }
+                : try DatabaseQueue(path: path, configuration: configuration)
             let whole = try queue.read { db in
                 let application = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
                 let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0
@@ -123,6 +170,43 @@ public final class ImageIndex: @unchecked Sendable {
             return whole
         } catch let error as DatabaseError {
             throw IndexError.opening(path: path, error)
+        }
+    }
+
+    /// Whether this process may write the index file (if it exists) and its folder.
+    static func isWritable(_ url: URL) -> Bool {
+        let manager = FileManager.default
+        if manager.fileExists(atPath: url.path) && !manager.isWritableFile(atPath: url.path) { return false }
+        return manager.isWritableFile(atPath: url.deletingLastPathComponent().path)
+    }
+
+    /// Whether a non-empty write-ahead log lies beside the index.
+    static func hasUnmergedLog(_ path: String) -> Bool {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int
+        return (size ?? 0) > 0
+    }
+
+    /// SQLite's URI for reading `path` as immutable (no locks, no -wal or -shm files).
+    static func immutableURI(_ path: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "?#%")
+        return "file:" + (path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path) + "?immutable=1"
+    }
+
+    /// A read-only pool on the immutable file.
+    static func openImmutable(_ path: String) throws -> DatabasePool {
+        var configuration = Configuration()
+        configuration.readonly = true
+        return try openingImmutable(path) { try DatabasePool(path: $0, configuration: configuration) }
+    }
+
+    /// `open` on the immutable URI, or on the plain path (read-only) where SQLite was built
+    /// without URI file names and cannot open the URI.
+    static func openingImmutable<T>(_ path: String, _ open: (String) throws -> T) throws -> T {
+        do {
+            return try open(immutableURI(path))
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CANTOPEN {
+            return try open(path)
         }
     }
 
@@ -430,13 +514,15 @@ public final class ImageIndex: @unchecked Sendable {
 
     /// Streams the vectors table into a new mirror file beside the database (in one read
     /// transaction, so ids, rows and generation agree), renames it into place and maps it. Memory
-    /// stays at one chunk of rows; if the folder is not writable the matrix is kept in memory.
+    /// stays at one chunk of rows; if the folder is not writable (or the index was opened
+    /// immutable) the matrix is kept in memory.
     func rebuildMirror(model: IndexedModel) throws -> VectorMatrix {
         let rowBytes = model.dimension * model.vectorType.size
         let temporary = URL(
             fileURLWithPath: url.path + "-vectors.partial-\(ProcessInfo.processInfo.processIdentifier)")
+        // An immutable reader creates nothing beside the index.
         let handle: FileHandle? =
-            FileManager.default.createFile(atPath: temporary.path, contents: nil)
+            !isImmutable && FileManager.default.createFile(atPath: temporary.path, contents: nil)
             ? try? FileHandle(forWritingTo: temporary) : nil
         var memoryIDs: [Int64] = []
         var memoryRows: [UInt8] = []

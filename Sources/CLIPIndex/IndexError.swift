@@ -23,11 +23,17 @@ public enum IndexError: LocalizedError, Equatable {
     case busy(path: String)
     /// The index path names a folder (the index is one file).
     case folder(path: String)
+    /// The index must be written (indexing, a schema migration) but this process may not write
+    /// the file or its folder.
+    case readOnly(path: String, detail: String)
 
     /// What an SQLite error while opening the file at `path` means: a lock another process held
     /// past the wait, or a file that is not a (whole) database.
     static func opening(path: String, _ error: DatabaseError) -> IndexError {
         if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED { return .busy(path: path) }
+        if error.resultCode == .SQLITE_READONLY || error.resultCode == .SQLITE_PERM {
+            return .readOnly(path: path, detail: error.message ?? "\(error.resultCode)")
+        }
         return .notADatabase(path: path, detail: error.message ?? "\(error.resultCode)")
     }
 
@@ -47,6 +53,7 @@ public enum IndexError: LocalizedError, Equatable {
         case .badQuery(let why): "bad query: \(why)"
         case .busy(let path): "\(path) is locked by another process"
         case .folder(let path): "\(path) is a folder; the index is a single file"
+        case .readOnly(let path, let detail): "\(path) cannot be written (\(detail))"
         }
     }
 
@@ -67,6 +74,10 @@ public enum IndexError: LocalizedError, Equatable {
         case .folder(let path):
             "Nothing was written. Pass --db (or CLIP_INDEX) a file path, e.g. "
                 + URL(fileURLWithPath: path).appendingPathComponent("index.sqlite").path + "."
+        case .readOnly:
+            "Nothing was written. Searching reads a read-only index as it is; indexing and migrating need "
+                + "write access to the file and its folder (check the permissions, or copy the index to a "
+                + "writable place and pass --db)."
         case .badQuery:
             "Terms are texts, image paths (./photo.jpg or --image F), optionally weighted (2:cat) and "
                 + "joined with + or - (\"2:cat\" + ./img.jpg - fruit)."

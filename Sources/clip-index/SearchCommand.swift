@@ -68,6 +68,12 @@ struct SearchCommand: ParsableCommand {
         do { index = try ImageIndex(at: database.url, create: false) } catch let error as IndexError {
             throw fail(error)
         } catch { throw fail("cannot open \(database.url.path): \(error.localizedDescription)", .io) }
+        if index.unmergedChanges {
+            warn(
+                "\(index.url.path) is read as it is on disk (this user cannot write it or its folder), and "
+                    + "\(index.url.path)-wal holds batches not merged into it yet: images indexed in them are not searched"
+            )
+        }
         guard let stored = try catching({ try index.model() }) else {
             throw fail(IndexError.empty(path: index.url.path))
         }

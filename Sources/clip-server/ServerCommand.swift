@@ -126,6 +126,12 @@ struct ServerCommand: AsyncParsableCommand {
         options.thumbnailCacheBytes = Int64(thumbnailCacheMb * 1_048_576)
         var logger = Logger(label: "clip-server")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        if let service = indexService, service.index.isImmutable {
+            let unmerged = service.index.unmergedChanges ? "; its -wal holds batches not merged yet, not searched" : ""
+            logger.notice(
+                "\(service.index.url.path) is not writable by this process: read as it is on disk (immutable), so images indexed after the start are not searched until a restart\(unmerged)"
+            )
+        }
         let listening = Listening()
         let hasIndex = indexService != nil
         let app = buildApplication(options, index: indexService, logger: logger) { port in

@@ -132,6 +132,41 @@ import Testing
         #expect(thresholded.map(\.path) == [scratch.path("photos/b/5.png")])
     }
 
+    @Test func immutableReadersWriteNothingAndSeeOnlyMergedBatches() throws {
+        let scratch = try Scratch()
+        for i in 1...4 { try scratch.image("photos/\(i).png", variant: i, demo: i % 4) }
+        let url = scratch.url.appendingPathComponent("db/index.sqlite")
+        let folder = url.deletingLastPathComponent().path
+        let embedder = CountingEmbedder()
+        _ = try run(try makeIndex(scratch), scratch, embedder)  // closed: its log merged into the file
+        let query = try embedder([URL(fileURLWithPath: scratch.path("photos/2.png"))])[0].get()
+        let expected = try ImageIndex(at: url, create: false).search(query, top: 4)
+        try FileManager.default.removeItem(atPath: url.path + "-vectors")  // a reader would rebuild it
+        let listing = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        let bytes = try Data(contentsOf: url)
+
+        do {
+            let reader = try ImageIndex(at: url, create: false, readMode: .immutable)
+            #expect(reader.isImmutable && !reader.unmergedChanges)
+            let hits = try reader.search(query, top: 4)
+            #expect(hits.map(\.path) == expected.map(\.path) && hits.map(\.score) == expected.map(\.score))
+            #expect(try reader.count() == 4 && reader.model()?.name == "test")
+            #expect(throws: (any Error).self) { try reader.remove([scratch.path("photos/1.png")]) }
+        }
+        // Nothing written or created: no -wal, -shm or vector mirror, the same bytes.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == listing, "\(listing)")
+        #expect(try Data(contentsOf: url) == bytes)
+
+        // A batch committed to the log of a writer still open is not seen, and is reported.
+        let writer = try ImageIndex(at: url)
+        try scratch.image("photos/5.png", variant: 5)
+        #expect(try run(writer, scratch, embedder).added == 1)
+        let reader = try ImageIndex(at: url, create: false, readMode: .immutable)
+        #expect(reader.unmergedChanges)
+        #expect(try (reader.count(), writer.count()) == (4, 5))
+        #expect(try ImageIndex(at: url, create: false).count() == 5)
+    }
+
     @Test func refusesFilesThatAreNotIndexesWithoutTouchingThem() throws {
         let scratch = try Scratch()
         let corrupt = scratch.url.appendingPathComponent("corrupt.sqlite")
