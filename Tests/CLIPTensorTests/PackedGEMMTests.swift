@@ -151,6 +151,53 @@ import Testing
         }
     }
 
+    /// Rows 4 KB apart (K = 1024, 2048) alias in L1: the AVX-512 tile then takes 8 rows, and fp16
+    /// rows are widened into a padded scratch. In place, on packed panels and from fp16 weights,
+    /// every path still gives the portable path's bits.
+    @Test func rowsFourKilobytesApartGiveTheSameBits() {
+        guard PackedGEMM.isAvailable else { return }
+        var g = SeededGenerator(seed: 41)
+        for (m, k, n) in [(29, 1024, 40), (13, 2048, 33)] {
+            let x = Tensor.random([m, k], using: &g), b = Tensor.random([n], using: &g)
+            let r = Tensor.random([m, n], using: &g)
+            let bits = Tensor.random([n, k], using: &g).scalars.map { HalfPrecision.halfBits(from: $0) }
+            let owner = BitsOwner(bits)
+            let w = Tensor(shape: [n, k], scalars: bits.map { HalfPrecision.float(fromHalfBits: $0) })
+            let half = Tensor(borrowingHalf: owner.pointer, shape: [n, k], owner: owner)
+            let panels = PackedWeights.panels(for: w, force: true)!
+            func inPlace(_ weights: PackedGEMM.Weights, level: Int) -> [Float] {
+                let out = Tensor(uninitializedShape: [m, n])
+                PackedGEMM.withLevel(level) {
+                    PackedGEMM.run(
+                        weights: weights, ldw: k, n: n, k: k, x: x.baseAddress, ldx: k, rowsAreColumns: true, m: m,
+                        out: out.baseAddress, ldo: n, transposed: true, shift: UnsafePointer(b.baseAddress),
+                        activation: .gelu, residual: UnsafePointer(r.baseAddress), ldr: n)
+                }
+                return out.scalars
+            }
+            let portable = inPlace(w.gemmWeights, level: 0)
+            for level in 0...PackedGEMM.level {
+                let swapped = Tensor(uninitializedShape: [m, n])
+                PackedGEMM.withLevel(level) {
+                    PackedGEMM.runPackedWeights(
+                        x: x.baseAddress, ldx: k, m: m, k: k, panels: panels.baseAddress, n: n,
+                        out: swapped.baseAddress, ldo: n, shift: UnsafePointer(b.baseAddress), activation: .gelu,
+                        residual: UnsafePointer(r.baseAddress), ldr: n)
+                }
+                for (name, y) in [
+                    ("in place", inPlace(w.gemmWeights, level: level)),
+                    ("fp16", inPlace(half.gemmWeights, level: level)),
+                    ("packed panels", swapped.scalars),
+                ] {
+                    let (same, diff) = Self.sameBits(y, portable)
+                    #expect(same, "(\(m), \(k), \(n)) level \(level) \(name): \(diff)")
+                }
+            }
+            let reference = Closeness(portable, Self.reference(x, w, b, .gelu, r))
+            #expect(reference.within(absolute: 1e-5 * Double(k).squareRoot(), relative: 1e-5), "\(reference)")
+        }
+    }
+
     /// Weights packed per call (a first call on few tokens) give the in-place product's bits on
     /// every ISA path, from Float32 and fp16 weights, with and without bias, activation and
     /// residual; a non-finite fp16 weight is reported to its storage. Linear layers choose it
