@@ -106,9 +106,9 @@ void clip_gemm_pack(const float *x, long ld, int rows_are_columns, long m, long 
 // MARK: - Epilogue (shared by every ISA path; contraction is off, so the same bits)
 
 // buf (R, 32): raw sums of rows n … n + R − 1 for columns m0 … m0 + 31, of which `valid` exist.
-ALWAYS_INLINE void epilogue(int rows, float *buf, long valid, long n, long m0, float *out, long ldo,
-                            int transposed, const float *scale, const float *shift, int activation,
-                            const float *residual, long ldr) {
+ALWAYS_INLINE void epilogue_valid(int rows, float *buf, long valid, long n, long m0, float *out, long ldo,
+                                  int transposed, const float *scale, const float *shift, int activation,
+                                  const float *residual, long ldr) {
     const int residual_first = residual && (activation & CLIP_GEMM_RESIDUAL_FIRST);
     for (int r = 0; r < rows; r++) {
         float *row = buf + r * PANEL;
@@ -159,6 +159,18 @@ ALWAYS_INLINE void epilogue(int rows, float *buf, long valid, long n, long m0, f
             }
         }
     }
+}
+
+// A whole panel (every tile but a matrix's last) with `valid` a constant: its loops become a few
+// fixed-length vector operations (with `valid` variable, each row's copy to `out` was a memmove
+// call: 6 % of RN50's batch-1 profile, ~2 % of ViT-B/32's at batch 16).
+ALWAYS_INLINE void epilogue(int rows, float *buf, long valid, long n, long m0, float *out, long ldo,
+                            int transposed, const float *scale, const float *shift, int activation,
+                            const float *residual, long ldr) {
+    if (valid == PANEL)
+        epilogue_valid(rows, buf, PANEL, n, m0, out, ldo, transposed, scale, shift, activation, residual, ldr);
+    else
+        epilogue_valid(rows, buf, valid, n, m0, out, ldo, transposed, scale, shift, activation, residual, ldr);
 }
 
 // Panels visited together by every row block: as many as fit in about 384 KB (a share of

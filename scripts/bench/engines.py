@@ -311,8 +311,8 @@ def main():
                 loads.append(os.getloadavg()[0])
                 times[engine].append(run_engine(engine, name, args))
             print(f"{name} round {r + 1}: load {loads[-1]:.1f}; " + "; ".join(
-                f"{e} image b{batches[-1]} {times[e][-1][f'image_b{batches[-1]}_seconds'] * 1e3:.0f} ms, "
-                f"text b{batches[-1]} {times[e][-1][f'text_b{batches[-1]}_seconds'] * 1e3:.1f} ms" for e in engines),
+                f"{e} image " + ", ".join(f"b{b} {times[e][-1][f'image_b{b}_seconds'] * 1e3:.1f}" for b in batches)
+                + f" ms, text b{batches[-1]} {times[e][-1][f'text_b{batches[-1]}_seconds'] * 1e3:.1f} ms" for e in engines),
                 flush=True)
         reference = times[engines[0]][0]
         for e in engines[1:]:

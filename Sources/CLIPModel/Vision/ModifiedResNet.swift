@@ -17,12 +17,15 @@ struct ConvNorm: Sendable {
     /// The folded 3×3 weights transformed for the Winograd convolution (frozen models, 3×3
     /// stride 1 padding 1, ≥ 64 channels, where the packed GEMM runs, unless
     /// `CLIP_WINOGRAD=0`): about half a ResNet's multiply-adds are in these convolutions, and
-    /// Winograd F(2×2, 3×3) needs 2.25× fewer of them.
+    /// Winograd F(2×2, 3×3) needs 2.25× fewer of them, F(4×4, 3×3) 4× fewer (chosen per layer
+    /// for the map it sees: ``WinogradTile/preferred(height:width:)``).
     var winograd: WinogradWeights?
 
+    /// - Parameter map: the side of the square map the convolution sees at the model's image
+    ///   size, which chooses the Winograd tile (nil: F(2×2, 3×3)).
     init(
         _ store: ParameterStore, conv: String, norm: String, input: Int, output: Int, kernel: Int,
-        stride: Int = 1, padding: Int = 0
+        stride: Int = 1, padding: Int = 0, map: Int? = nil
     ) throws {
         self.conv = try Conv2d(
             store, conv, input: input, output: output, kernel: kernel, stride: stride, padding: padding)
@@ -34,7 +37,8 @@ struct ConvNorm: Sendable {
             if kernel == 3 && stride == 1 && padding == 1 && input >= ConvNorm.winogradMinimumChannels
                 && output >= ConvNorm.winogradMinimumChannels && ConvNorm.usesWinograd
             {
-                winograd = WinogradWeights(weight)
+                let tile = ConvNorm.winogradTile ?? map.map { WinogradTile.preferred(height: $0, width: $0) } ?? .two
+                winograd = WinogradWeights(weight, tile: tile)
                 folded = (nil, bias)
             } else {
                 folded = (weight, bias)
@@ -46,6 +50,9 @@ struct ConvNorm: Sendable {
     /// the tiny fixture models (≤ 16 channels) through it against PyTorch without changing the
     /// models other tests load at the same time.
     @TaskLocal static var winogradMinimumChannels = 64
+
+    /// The Winograd tile for every layer instead of the one its map prefers (tests).
+    @TaskLocal static var winogradTile: WinogradTile?
 
     static let usesWinograd =
         WinogradWeights.isAvailable && ProcessInfo.processInfo.environment["CLIP_WINOGRAD"] != "0"
@@ -97,11 +104,14 @@ public struct Bottleneck: Sendable {
     var stride: Int
     var downsample: ConvNorm?
 
-    init(_ store: ParameterStore, _ prefix: String, inplanes: Int, planes: Int, stride: Int) throws {
+    /// - Parameter map: the side of the block's input map at the model's image size (conv2 sees
+    ///   it too: the stride is a pool after conv2).
+    init(_ store: ParameterStore, _ prefix: String, inplanes: Int, planes: Int, stride: Int, map: Int) throws {
         conv1 = try ConvNorm(
             store, conv: "\(prefix).conv1", norm: "\(prefix).bn1", input: inplanes, output: planes, kernel: 1)
         conv2 = try ConvNorm(
-            store, conv: "\(prefix).conv2", norm: "\(prefix).bn2", input: planes, output: planes, kernel: 3, padding: 1)
+            store, conv: "\(prefix).conv2", norm: "\(prefix).bn2", input: planes, output: planes, kernel: 3, padding: 1,
+            map: map)
         conv3 = try ConvNorm(
             store, conv: "\(prefix).conv3", norm: "\(prefix).bn3", input: planes, output: planes * 4, kernel: 1)
         self.stride = stride
@@ -193,16 +203,19 @@ public struct ModifiedResNet: Sendable {
                 store, conv: "visual.conv3", norm: "visual.bn3", input: width / 2, output: width, kernel: 3, padding: 1),
         ]
         var inplanes = width
+        var map = imageSize / 4  // after the stride-2 stem and its 2×2 pool
         stages = []
         for (i, blocks) in layers.enumerated() {
             let planes = width << i
             var stage: [Bottleneck] = []
             for j in 0..<blocks {
+                let stride = (i > 0 && j == 0) ? 2 : 1
                 stage.append(
                     try Bottleneck(
-                        store, "visual.layer\(i + 1).\(j)", inplanes: inplanes, planes: planes,
-                        stride: (i > 0 && j == 0) ? 2 : 1))
+                        store, "visual.layer\(i + 1).\(j)", inplanes: inplanes, planes: planes, stride: stride,
+                        map: map))
                 inplanes = planes * 4
+                map /= stride
             }
             stages.append(stage)
         }
