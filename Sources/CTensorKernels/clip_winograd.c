@@ -20,27 +20,35 @@
 long clip_winograd_v_stride(long ci, long tiles) { return (tiles + PANEL - 1) / PANEL * ci * PANEL + 16; }
 long clip_winograd_m_stride(long co, long tiles) { return (co * tiles + 15) / 16 * 16 + 16; }
 
+// Sixteen input channels at a time through a local (16, 16) block, then one 64-byte run per
+// position ξ: the 16 destinations lie Co·Ci floats apart, in one cache set (see
+// clip_winograd4_weights).
 void clip_winograd_weights(const float *g, long co, long ci, long o0, long o1, float *u) {
+    enum { RUN = 16 };
     const long plane = co * ci;
+    float block[16][RUN];
     for (long o = o0; o < o1; o++) {
-        for (long i = 0; i < ci; i++) {
-            const float *k = g + (o * ci + i) * 9;  // (3, 3)
-            float t[4][3];                          // G g: (4, 3)
-            for (int c = 0; c < 3; c++) {
-                const float k0 = k[c], k1 = k[3 + c], k2 = k[6 + c];
-                t[0][c] = k0;
-                t[1][c] = 0.5f * (k0 + k1 + k2);
-                t[2][c] = 0.5f * (k0 - k1 + k2);
-                t[3][c] = k2;
+        for (long i0 = 0; i0 < ci; i0 += RUN) {
+            const int n = ci - i0 < RUN ? (int)(ci - i0) : RUN;
+            for (int j = 0; j < n; j++) {
+                const float *k = g + (o * ci + i0 + j) * 9;  // (3, 3)
+                float t[4][3];                               // G g: (4, 3)
+                for (int c = 0; c < 3; c++) {
+                    const float k0 = k[c], k1 = k[3 + c], k2 = k[6 + c];
+                    t[0][c] = k0;
+                    t[1][c] = 0.5f * (k0 + k1 + k2);
+                    t[2][c] = 0.5f * (k0 - k1 + k2);
+                    t[3][c] = k2;
+                }
+                for (int r = 0; r < 4; r++) {  // (G g) Gᵀ: (4, 4)
+                    const float a = t[r][0], b = t[r][1], c = t[r][2];
+                    block[r * 4 + 0][j] = a;
+                    block[r * 4 + 1][j] = 0.5f * (a + b + c);
+                    block[r * 4 + 2][j] = 0.5f * (a - b + c);
+                    block[r * 4 + 3][j] = c;
+                }
             }
-            for (int r = 0; r < 4; r++) {  // (G g) Gᵀ: (4, 4)
-                const float a = t[r][0], b = t[r][1], c = t[r][2];
-                float *dst = u + (r * 4) * plane + o * ci + i;
-                dst[0 * plane] = a;
-                dst[1 * plane] = 0.5f * (a + b + c);
-                dst[2 * plane] = 0.5f * (a - b + c);
-                dst[3 * plane] = c;
-            }
+            for (int xi = 0; xi < 16; xi++) memcpy(u + xi * plane + o * ci + i0, block[xi], n * sizeof(float));
         }
     }
 }

@@ -22,19 +22,28 @@ static void g_apply(double k0, double k1, double k2, double t[6]) {
     t[5] = k2;
 }
 
+// Sixteen input channels at a time through a local (36, 16) block, then one 64-byte run per
+// position ξ: the 36 destinations lie Co·Ci floats apart (1 MB for 512 channels), all in one
+// cache set, and storing kernel by kernel evicted each line 16 times over (this transform was
+// ~15 % of a one-image RN50 `clip embed`).
 void clip_winograd4_weights(const float *g, long co, long ci, long o0, long o1, float *u) {
+    enum { RUN = 16 };
     const long plane = co * ci;
+    float block[36][RUN];
     for (long o = o0; o < o1; o++) {
-        for (long i = 0; i < ci; i++) {
-            const float *k = g + (o * ci + i) * 9;  // (3, 3)
-            double t[3][6];                         // (G g)ᵀ: column c of G g
-            for (int c = 0; c < 3; c++) g_apply(k[c], k[3 + c], k[6 + c], t[c]);
-            for (int r = 0; r < 6; r++) {  // (G g) Gᵀ: (6, 6)
-                double row[6];
-                g_apply(t[0][r], t[1][r], t[2][r], row);
-                float *dst = u + (r * 6) * plane + o * ci + i;
-                for (int s = 0; s < 6; s++) dst[s * plane] = (float)row[s];
+        for (long i0 = 0; i0 < ci; i0 += RUN) {
+            const int n = ci - i0 < RUN ? (int)(ci - i0) : RUN;
+            for (int j = 0; j < n; j++) {
+                const float *k = g + (o * ci + i0 + j) * 9;  // (3, 3)
+                double t[3][6];                              // (G g)ᵀ: column c of G g
+                for (int c = 0; c < 3; c++) g_apply(k[c], k[3 + c], k[6 + c], t[c]);
+                for (int r = 0; r < 6; r++) {  // (G g) Gᵀ: (6, 6)
+                    double row[6];
+                    g_apply(t[0][r], t[1][r], t[2][r], row);
+                    for (int s = 0; s < 6; s++) block[r * 6 + s][j] = (float)row[s];
+                }
             }
+            for (int xi = 0; xi < 36; xi++) memcpy(u + xi * plane + o * ci + i0, block[xi], n * sizeof(float));
         }
     }
 }
