@@ -8,6 +8,7 @@
 
 #include "clip_gemm.h"
 #include "clip_math.h"
+#include "clip_winograd_tiles.h"
 
 #include <string.h>
 
@@ -74,22 +75,9 @@ void clip_winograd_input(const float *image, long ci, long h, long w, long c0, l
             for (long c = c0; c < c1; c++) {
                 const float *plane = image + c * h * w;
                 // Input columns 2·tx0 − 1 … 2·(tx0 + n) of rows 2ty − 1 … 2ty + 2: x at x − 2·tx0 + 1.
-                const long span = 2 * n + 2, x_first = 2 * tx0 - 1;
-                // Columns i of the span inside the image: [i_lo, i_hi).
-                const long i_lo = x_first < 0 ? -x_first : 0;
-                const long i_hi = w - x_first < span ? w - x_first : span;
+                const long span = 2 * n + 2;
                 float d[4][2 * CHUNK + 2];
-                for (int r = 0; r < 4; r++) {
-                    const long y = 2 * ty - 1 + r;
-                    float *dr = d[r];
-                    if (y < 0 || y >= h) {
-                        for (long i = 0; i < span; i++) dr[i] = 0.0f;
-                        continue;
-                    }
-                    for (long i = 0; i < i_lo; i++) dr[i] = 0.0f;
-                    memcpy(dr + i_lo, plane + y * w + x_first + i_lo, (size_t)(i_hi - i_lo) * sizeof(float));
-                    for (long i = i_hi; i < span; i++) dr[i] = 0.0f;
-                }
+                clip_winograd_load_rows(plane, h, w, 2 * ty - 1, 4, 2 * tx0 - 1, span, d[0], 2 * CHUNK + 2);
                 // Bᵀ d down the columns, then split into even (column 2j) and odd (2j + 1) positions.
                 float e[4][2 * CHUNK + 2];
                 for (long i = 0; i < span; i++) {
@@ -127,12 +115,7 @@ void clip_winograd_input(const float *image, long ci, long h, long w, long c0, l
             }
         }
     }
-    for (long c = c0; c < c1; c++) {
-        for (long t = tiles > t_begin ? tiles : t_begin; t < p1 * PANEL; t++) {
-            float *dst = v + (t / PANEL) * ci * PANEL + c * PANEL + t % PANEL;
-            for (int x = 0; x < 16; x++) dst[x * xi_stride] = 0.0f;
-        }
-    }
+    clip_winograd_zero_padding(v, ci, tiles, t_begin, p1, c0, c1, 16, xi_stride, PANEL);
 }
 
 void clip_winograd_output(const float *m, long co, long h, long w, long c0, long c1, long p0, long p1,

@@ -6,6 +6,7 @@
 #include "clip_gemm.h"
 #include "clip_math.h"
 #include "clip_winograd.h"
+#include "clip_winograd_tiles.h"
 
 #include <string.h>
 
@@ -72,21 +73,9 @@ void clip_winograd4_input(const float *image, long ci, long h, long w, long c0, 
             for (long c = c0; c < c1; c++) {
                 const float *plane = image + c * h * w;
                 // Input columns 4·tx0 − 1 … 4·(tx0 + n) of rows 4ty − 1 … 4ty + 4.
-                const long span = 4 * n + 2, x_first = 4 * tx0 - 1;
-                const long i_lo = x_first < 0 ? -x_first : 0;
-                const long i_hi = w - x_first < span ? w - x_first : span;
+                const long span = 4 * n + 2;
                 float d[6][4 * CHUNK + 4];
-                for (int r = 0; r < 6; r++) {
-                    const long y = 4 * ty - 1 + r;
-                    float *dr = d[r];
-                    if (y < 0 || y >= h) {
-                        for (long i = 0; i < span; i++) dr[i] = 0.0f;
-                        continue;
-                    }
-                    for (long i = 0; i < i_lo; i++) dr[i] = 0.0f;
-                    memcpy(dr + i_lo, plane + y * w + x_first + i_lo, (size_t)(i_hi - i_lo) * sizeof(float));
-                    for (long i = i_hi; i < span; i++) dr[i] = 0.0f;
-                }
+                clip_winograd_load_rows(plane, h, w, 4 * ty - 1, 6, 4 * tx0 - 1, span, d[0], 4 * CHUNK + 4);
                 // Bᵀ d down the columns, split by column position: q[r][m][j] = (Bᵀ d)[r][4j + m].
                 float q[6][4][CHUNK + 1];
                 for (long i = 0; i < span; i++) {
@@ -125,12 +114,7 @@ void clip_winograd4_input(const float *image, long ci, long h, long w, long c0, 
             }
         }
     }
-    for (long c = c0; c < c1; c++) {
-        for (long t = tiles > t_begin ? tiles : t_begin; t < p1 * PANEL; t++) {
-            float *dst = v + (t / PANEL) * ci * PANEL + c * PANEL + t % PANEL;
-            for (int x = 0; x < 36; x++) dst[x * xi_stride] = 0.0f;
-        }
-    }
+    clip_winograd_zero_padding(v, ci, tiles, t_begin, p1, c0, c1, 36, xi_stride, PANEL);
 }
 
 // Aᵀ applied to six values b0 … b5.
