@@ -153,14 +153,7 @@ void clip_winograd_output(const float *m, long co, long h, long w, long c0, long
                     }
                     if (last < n) row[2 * last] = (a[r][0][last] + a[r][1][last] + a[r][2][last]) + bias;
                     const long count = 2 * (tx0 + n) <= w ? 2 * n : w - 2 * tx0;
-                    if (res_plane)
-                        for (long i = 0; i < count; i++) row[i] = row[i] + res_plane[offset + i];
-                    switch (activation & 0xF) {
-                    case CLIP_GEMM_QUICK_GELU: quick_gelu_impl(row, row, count); break;
-                    case CLIP_GEMM_GELU: gelu_impl(row, row, count); break;
-                    case CLIP_GEMM_RELU: relu_impl(row, row, count); break;
-                    default: break;
-                    }
+                    clip_winograd_finish_row(row, row, res_plane ? res_plane + offset : 0, count, activation);
                 }
             }
         }

@@ -165,16 +165,7 @@ void clip_winograd4_output(const float *m, long co, long h, long w, long c0, lon
                         y[4 * u + 2] = AT2(b0[u], b1[u], b2[u], b3[u], b4[u], b5[u]) + bias;
                         y[4 * u + 3] = AT3(b0[u], b1[u], b2[u], b3[u], b4[u], b5[u]) + bias;
                     }
-                    if (res_plane)
-                        for (long i = 0; i < count; i++) row[i] = y[i] + res_plane[offset + i];
-                    else
-                        memcpy(row, y, (size_t)count * sizeof(float));
-                    switch (activation & 0xF) {
-                    case CLIP_GEMM_QUICK_GELU: quick_gelu_impl(row, row, count); break;
-                    case CLIP_GEMM_GELU: gelu_impl(row, row, count); break;
-                    case CLIP_GEMM_RELU: relu_impl(row, row, count); break;
-                    default: break;
-                    }
+                    clip_winograd_finish_row(row, y, res_plane ? res_plane + offset : 0, count, activation);
                 }
             }
         }

@@ -3,6 +3,9 @@
 #ifndef CLIP_WINOGRAD_TILES_H
 #define CLIP_WINOGRAD_TILES_H
 
+#include "clip_gemm.h"
+#include "clip_math.h"
+
 #include <string.h>
 
 // Rows y0 … y0 + rows − 1, columns x_first … x_first + span − 1 of one (H, W) plane into d
@@ -34,6 +37,22 @@ static inline void clip_winograd_zero_padding(float *v, long ci, long tiles, lon
             float *dst = v + (t / panel) * ci * panel + c * panel + t % panel;
             for (int x = 0; x < blocks; x++) dst[x * xi_stride] = 0.0f;
         }
+    }
+}
+
+// One output row of `count` values: row = act(y + residual) (residual NULL: act(y)); y may be
+// row itself. Both tiles' output transforms end each row here, as the GEMM epilogue does.
+static inline void clip_winograd_finish_row(float *row, const float *y, const float *residual, long count,
+                                            int activation) {
+    if (residual)
+        for (long i = 0; i < count; i++) row[i] = y[i] + residual[i];
+    else if (y != row)
+        memcpy(row, y, (size_t)count * sizeof(float));
+    switch (activation & 0xF) {
+    case CLIP_GEMM_QUICK_GELU: quick_gelu_impl(row, row, count); break;
+    case CLIP_GEMM_GELU: gelu_impl(row, row, count); break;
+    case CLIP_GEMM_RELU: relu_impl(row, row, count); break;
+    default: break;
     }
 }
 
