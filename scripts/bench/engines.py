@@ -16,7 +16,8 @@ to 77; "a photo of a tabby cat." and a spread of lengths: EOT at positions 3 to 
 intra_op_num_threads, all graph optimisations) and `clip-bench model` — and times every tower
 and batch (median over --budget seconds, at least 3 calls). The table shows the median over
 rounds, the ratios ORT/swift and PyTorch/swift (> 1: swift-clip is faster), swift-clip's
-GFLOP/s on the image towers (FLOPs counted by torch.utils.flop_counter) against the FMA peak
+GFLOP/s on the image towers (FLOPs counted by torch.utils.flop_counter, less the rows of a ViT's
+last block that swift-clip skips: swift_image_flops) against the FMA peak
 `clip-bench engine` measures, and the load average seen before each round.
 
 Startup (unless --no-startup): a fresh process per engine, from spawn to the first text
@@ -146,7 +147,22 @@ def prepare(name, batch):
             model.encode_text(tokens[:1])
         text_flops = counter.get_total_flops()
     lengths = [int(row.argmax()) + 1 for row in tokens]
-    return image_flops, text_flops, lengths
+    return image_flops, swift_image_flops(model, image_flops), text_flops, lengths
+
+
+def swift_image_flops(model, image_flops):
+    """FLOPs per image swift-clip executes: a ViT's last block runs on the class token only,
+    with its keys and values folded into the query (SingleQueryAttention), so that block's other
+    rows are not computed; a ResNet counts as the direct convolutions PyTorch computes."""
+    visual = model.visual
+    if not hasattr(visual, "transformer") or not hasattr(visual, "class_embedding"):
+        return image_flops
+    block = visual.transformer.resblocks[-1]
+    c, m, h = visual.transformer.width, block.mlp.c_fc.out_features, block.attn.num_heads
+    t = visual.positional_embedding.shape[0]
+    full = 2 * t * c * 3 * c + 4 * t * t * c + 2 * t * c * c + 4 * t * c * m
+    class_token = 2 * c * c + 4 * c * c + 4 * h * t * c + 2 * c * c + 4 * c * m
+    return image_flops - full + class_token
 
 
 # MARK: - Workers (one process per engine and round)
@@ -303,7 +319,7 @@ def main():
     print(f"FMA peak {peak:.1f} GFLOP/s on {args.threads} threads; engine GEMM 1024³ {gemm:.1f} GFLOP/s", flush=True)
     table, starts, loads, notes = [], [], [], []
     for name in args.models.split(","):
-        image_flops, text_flops, lengths = prepare(name, max(batches))
+        image_flops, swift_flops, text_flops, lengths = prepare(name, max(batches))
         times = {e: [] for e in engines}
         for r in range(args.rounds):
             order = engines[r % len(engines):] + engines[:r % len(engines)]
@@ -324,7 +340,7 @@ def main():
                 med = {e: statistics.median(x[f"{tower}_b{b}_seconds"] for x in times[e]) for e in engines}
                 row = {"model": name, "tower": tower, "batch": b, **med}
                 if tower == "image" and "swift" in med:
-                    row["gflops"] = image_flops * b / med["swift"] / 1e9
+                    row["gflops"] = swift_flops * b / med["swift"] / 1e9
                 if tower == "text":
                     row["positions"] = statistics.mean(lengths[:b])
                 table.append(row)
@@ -336,8 +352,9 @@ def main():
                     continue
                 s, rss = startup(engine, name, args, token_row)
                 starts.append((name, engine, s, rss))
-        print(f"{name}: image {image_flops / 1e9:.2f} GFLOP per image, text {text_flops / 1e9:.2f} GFLOP per "
-              f"77-token prompt (PyTorch and ONNX Runtime compute all 77)", flush=True)
+        print(f"{name}: image {image_flops / 1e9:.2f} GFLOP per image ({swift_flops / 1e9:.2f} executed by swift-clip), "
+              f"text {text_flops / 1e9:.2f} GFLOP per 77-token prompt (PyTorch and ONNX Runtime compute all 77)",
+              flush=True)
 
     print()
     print(f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; {args.threads} threads each; {args.rounds} rounds, "

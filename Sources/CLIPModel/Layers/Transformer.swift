@@ -71,6 +71,42 @@ public struct ResidualAttentionBlock: Sendable {
         mlp(attention(packed: norm1(x), segments: segments, residual: x))
     }
 
+    /// Row 0's output only, (B, T, C) → (B, C): what ``callAsFunction(_:causal:)`` gives at row 0
+    /// without a mask (rounded differently), for a last block whose other rows nothing reads (a
+    /// ViT pooled at its class token). Every row is still a key and a value, but only row 0 is
+    /// queried, projected and passed through the MLP: 3/4 of the block's multiply-adds per other
+    /// row are skipped. With `keysByHead` (``SingleQueryAttention/keysByHead(_:heads:)`` of Wk,
+    /// float weights on the packed GEMM) the keys and values are never formed either, so almost
+    /// the whole block goes (ViT-B/32: 1/12 of the tower). An int8 block keeps its int8 keys and
+    /// values, so an int8 file and quantising at load still give the same bits.
+    func firstRowOutput(_ x: Variable, keysByHead: Tensor?) -> Variable {
+        let (b, c) = (x.shape[0], x.shape[2])
+        let normed = norm1(x)  // (B, T, C)
+        let input = attention.inProjection
+        let attended: Variable  // (B, C)
+        if let keysByHead, SingleQueryAttention.isAvailable, input.int8 == nil {
+            let (w, bias) = (input.weight.value, input.bias?.value)  // (3C, C), (3C)
+            let queryProjection = Linear(
+                weight: Variable(w.sliced(dim: 0, range: 0..<c)),
+                bias: bias.map { Variable($0.sliced(dim: 0, range: 0..<c)) })
+            let first = Variable.reshape(Variable.slice(normed, dim: 1, range: 0..<1), [b, c])  // (B, C)
+            attended = Variable(
+                SingleQueryAttention.attend(
+                    query: queryProjection(first).value, x: normed.value, keysByHead: keysByHead,
+                    valueWeight: w.sliced(dim: 0, range: (2 * c)..<(3 * c)),
+                    valueBias: bias?.sliced(dim: 0, range: (2 * c)..<(3 * c)), heads: attention.heads))
+        } else {
+            let qkv = input(normed)  // (B, T, 3C)
+            let query = Variable.slice(Variable.slice(qkv, dim: 1, range: 0..<1), dim: 2, range: 0..<c)  // (B, 1, C)
+            let keys = Variable.slice(qkv, dim: 2, range: c..<(2 * c)),
+                values = Variable.slice(qkv, dim: 2, range: (2 * c)..<(3 * c))
+            attended = Variable.reshape(
+                Variable.attention(q: query, k: keys, v: values, heads: attention.heads, causal: false), [b, c])
+        }
+        let first = Variable.reshape(Variable.slice(x, dim: 1, range: 0..<1), [b, c])  // (B, C)
+        return mlp(attention.outProjection(attended, activation: .none, residual: first))
+    }
+
     /// h + mlp(ln_2(h)): (…, C) → (…, C); every row on its own.
     private func mlp(_ h: Variable) -> Variable {
         let activated = fc(norm2(h), activation: activation == .quickGELU ? .quickGELU : .gelu)  // (…, M)

@@ -1,4 +1,5 @@
 import CLIPTensor
+import Foundation
 
 // OpenAI clip/model.py VisionTransformer.
 // Symbols: B batch, S image side, P patch side, G = S / P grid side, N = G² patches,
@@ -15,6 +16,15 @@ public struct VisionTransformer: Sendable {
     public var transformer: Transformer
     public var postNorm: LayerNorm
     public var projection: Variable  // (C, E)
+    /// The last block's Wk regrouped per head for ``SingleQueryAttention`` (frozen float
+    /// models on the packed GEMM): the class token's query then never forms keys or values.
+    var lastKeysByHead: Tensor?
+
+    /// Whether inference runs the last block on the class token only (nothing else of it
+    /// reaches the features): on unless `CLIP_CLASS_TOKEN_ONLY=0` is in the environment; tests
+    /// set it per task to compare with the full block.
+    @TaskLocal static var lastBlockOnClassToken =
+        ProcessInfo.processInfo.environment["CLIP_CLASS_TOKEN_ONLY"] != "0"
 
     public init(
         _ store: ParameterStore, imageSize: Int, patchSize: Int, width: Int, layers: Int, heads: Int,
@@ -34,6 +44,12 @@ public struct VisionTransformer: Sendable {
             mlpWidth: mlpWidth)
         postNorm = try LayerNorm(store, "visual.ln_post", width: width)
         projection = try store.parameter("visual.proj", shape: [width, embedDim])
+        if !store.trainable && Self.lastBlockOnClassToken && SingleQueryAttention.isAvailable,
+            let input = transformer.blocks.last?.attention.inProjection, input.int8 == nil
+        {
+            lastKeysByHead = SingleQueryAttention.keysByHead(
+                input.weight.value.sliced(dim: 0, range: width..<(2 * width)), heads: heads)
+        }
     }
 
     /// Pixels (B, 3, S, S) → unnormalised features (B, E).
@@ -45,8 +61,14 @@ public struct VisionTransformer: Sendable {
         let cls = Variable.broadcast(Variable.reshape(classEmbedding, [1, 1, width]), to: [b, 1, width])
         var x = Variable.concatenate([cls, tokens], dim: 1)  // (B, N + 1, C)
         x = preNorm(x + positionalEmbedding)
-        x = transformer(x, causal: false)
-        let classToken = Variable.select(x, dim: 1, index: 0)  // (B, C)
+        let classToken: Variable  // (B, C)
+        if let last = transformer.blocks.last, Self.lastBlockOnClassToken, !x.requiresGrad, !transformer.requiresGrad {
+            // Only the class token is pooled: the last block needs no other row's output.
+            for block in transformer.blocks.dropLast() { x = block(x, causal: false) }
+            classToken = last.firstRowOutput(x, keysByHead: lastKeysByHead)
+        } else {
+            classToken = Variable.select(transformer(x, causal: false), dim: 1, index: 0)
+        }
         return Variable.rowwiseMatmul(postNorm(classToken), projection)  // (B, E), batch-invariant
     }
 }
