@@ -89,10 +89,10 @@ public struct ResidualAttentionBlock: Sendable {
             let queryProjection = Linear(
                 weight: Variable(w.sliced(dim: 0, range: 0..<c)),
                 bias: bias.map { Variable($0.sliced(dim: 0, range: 0..<c)) })
-            let first = Variable.reshape(Variable.slice(normed, dim: 1, range: 0..<1), [b, c])  // (B, C)
+            let normedFirst = Variable.reshape(Variable.slice(normed, dim: 1, range: 0..<1), [b, c])  // (B, C)
             attended = Variable(
                 SingleQueryAttention.attend(
-                    query: queryProjection(first).value, x: normed.value, keysByHead: keysByHead,
+                    query: queryProjection(normedFirst).value, x: normed.value, keysByHead: keysByHead,
                     valueWeight: w.sliced(dim: 0, range: (2 * c)..<(3 * c)),
                     valueBias: bias?.sliced(dim: 0, range: (2 * c)..<(3 * c)), heads: attention.heads))
         } else {
