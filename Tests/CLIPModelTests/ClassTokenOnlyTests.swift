@@ -101,4 +101,51 @@ import Testing
             }
         }
     }
+
+    /// A tower's pooled outputs (transformers' `pooler_output`, `image_embeds`; IP-Adapter's
+    /// image embedding) run the pooled block on the class token too: within rounding of row 0
+    /// of the full states at every layer, the full block's bits with the switch off, and
+    /// `image_embeds` the model's image features bit for bit.
+    @Test func visionTowerPooledStates() throws {
+        let model = try Int8ModelTests.load("vit.safetensors", precision: .fp32)
+        let pixels = try Tensor(
+            converting: try #require(try ModelFixtures.outputs("vit-outputs.safetensors")["pixels"]))
+        let tower = try VisionTower(try model.visual)
+        let layers = tower.transformer.blocks.count
+        #expect(layers >= 2)
+        for layer in [-1, -2, 1, 0] {
+            for norm in [true, false] {
+                let pooled = try tower.pooledStates(pixels, layer: layer, finalNorm: norm)  // (B, C)
+                let rowZero = try tower.hiddenStates(pixels, layer: layer, finalNorm: norm)
+                    .selecting(dim: 1, index: 0).contiguous()
+                let whole = try VisionTransformer.$lastBlockOnClassToken.withValue(false) {
+                    try tower.pooledStates(pixels, layer: layer, finalNorm: norm)
+                }
+                let d = rowAgreement(pooled.scalars, rowZero.scalars, width: tower.width).relative
+                print("pooled states at layer \(layer), norm \(norm): class token only vs full block \(d)")
+                #expect(pooled.shape == [pixels.shape[0], tower.width])
+                #expect(d <= Self.tolerance, "layer \(layer) norm \(norm)")
+                #expect(whole.scalars == rowZero.scalars, "layer \(layer) norm \(norm): switch off")
+                if layer == -1 && SingleQueryAttention.isAvailable {
+                    #expect(pooled.scalars != rowZero.scalars, "the folded last block was not taken")
+                }
+            }
+        }
+        let embeds = try #require(try tower.projectedFeatures(pixels))
+        #expect(embeds.scalars == (try model.encodeImage(pixels)).scalars)
+    }
+
+    /// A tower read on its own (diffusers' `image_encoder/`) folds its last block's keys as
+    /// the whole model does.
+    @Test func standaloneVisionTowerFoldsItsLastKeys() throws {
+        let c = try #require(HiddenStatesTests.cases.first { $0.model == "ip-image" })
+        let tower = try HiddenStatesTests.load(c).visionTower()
+        #expect((tower.lastKeysByHead != nil) == SingleQueryAttention.isAvailable)
+        let pixels = try Tensor(converting: try #require(try HiddenStatesTests.outputs(c)["pixels"]))
+        let pooled = try tower.pooledStates(pixels)
+        let rowZero = try tower.hiddenStates(pixels, finalNorm: true).selecting(dim: 1, index: 0).contiguous()
+        let d = rowAgreement(pooled.scalars, rowZero.scalars, width: tower.width).relative
+        print("ip-image pooled: class token only vs full block \(d)")
+        #expect(d <= Self.tolerance)
+    }
 }

@@ -105,7 +105,7 @@ def tokenize(texts):
     return open_clip.tokenize(texts)  # clip.tokenize: (N, 77) int64, zero padded
 
 
-def prepare(name, batch):
+def prepare(name, batch, precision="fp32"):
     """Weights, inputs and ONNX files (cached); returns FLOPs per image and per 77-token text."""
     import torch
     from safetensors.torch import save_file
@@ -147,13 +147,15 @@ def prepare(name, batch):
             model.encode_text(tokens[:1])
         text_flops = counter.get_total_flops()
     lengths = [int(row.argmax()) + 1 for row in tokens]
-    return image_flops, swift_image_flops(model, image_flops), text_flops, lengths
+    return image_flops, swift_image_flops(model, image_flops, precision), text_flops, lengths
 
 
-def swift_image_flops(model, image_flops):
+def swift_image_flops(model, image_flops, precision="fp32"):
     """FLOPs per image swift-clip executes: a ViT's last block runs on the class token only,
     with its keys and values folded into the query (SingleQueryAttention), so that block's other
-    rows are not computed; a ResNet counts as the direct convolutions PyTorch computes."""
+    rows are not computed; int8 keeps every row's keys and values (its int8 projection) and
+    queries, projects and passes through the MLP the class token alone. A ResNet counts as the
+    direct convolutions PyTorch computes."""
     visual = model.visual
     if not hasattr(visual, "transformer") or not hasattr(visual, "class_embedding"):
         return image_flops
@@ -161,7 +163,10 @@ def swift_image_flops(model, image_flops):
     c, m, h = visual.transformer.width, block.mlp.c_fc.out_features, block.attn.num_heads
     t = visual.positional_embedding.shape[0]
     full = 2 * t * c * 3 * c + 4 * t * t * c + 2 * t * c * c + 4 * t * c * m
-    class_token = 2 * c * c + 4 * c * c + 4 * h * t * c + 2 * c * c + 4 * c * m
+    if precision == "int8":
+        class_token = 2 * t * c * 3 * c + 4 * t * c + 2 * c * c + 4 * c * m
+    else:
+        class_token = 2 * c * c + 4 * c * c + 4 * h * t * c + 2 * c * c + 4 * c * m
     return image_flops - full + class_token
 
 
@@ -319,7 +324,7 @@ def main():
     print(f"FMA peak {peak:.1f} GFLOP/s on {args.threads} threads; engine GEMM 1024³ {gemm:.1f} GFLOP/s", flush=True)
     table, starts, loads, notes = [], [], [], []
     for name in args.models.split(","):
-        image_flops, swift_flops, text_flops, lengths = prepare(name, max(batches))
+        image_flops, swift_flops, text_flops, lengths = prepare(name, max(batches), args.precision)
         times = {e: [] for e in engines}
         for r in range(args.rounds):
             order = engines[r % len(engines):] + engines[:r % len(engines)]

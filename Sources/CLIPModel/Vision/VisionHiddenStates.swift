@@ -18,37 +18,72 @@ extension VisionTower {
         throws -> Tensor
     {
         let k = try HiddenStateLayer.blocks(for: layer, layers: transformer.blocks.count)
-        guard pixels.rank == 4, pixels.shape[1] == 3, pixels.shape[2] == imageSize, pixels.shape[3] == imageSize else {
-            throw CLIPModelError.invalidInput(
-                "pixels have shape \(pixels.shape), the tower takes (B, 3, \(imageSize), \(imageSize))")
-        }
-        let b = pixels.shape[0], grid = imageSize / patchSize
-        if b == 0 { return Tensor(zeros: [0, grid * grid + 1, width]) }
-        let parts = stride(from: 0, to: b, by: maxBatch).map { start in
-            states(Variable(pixels.sliced(dim: 0, range: start..<min(start + maxBatch, b))), blocks: k, finalNorm)
-        }
-        return parts.count == 1 ? parts[0] : Tensor.concatenate(parts, dim: 0)  // (B, 1 + P, C)
+        try checkPixels(pixels)
+        let grid = imageSize / patchSize
+        return try inChunks(pixels, maxBatch: maxBatch, empty: [0, grid * grid + 1, width]) {
+            states(Variable($0), blocks: k, finalNorm)
+        }  // (B, 1 + P, C)
     }
 
-    /// The class token's state (B, C); with `finalNorm` (the default) transformers' `pooler_output`.
+    /// The class token's state (B, C) after `layer`; with `finalNorm` (the default)
+    /// transformers' `pooler_output`. At inference block k runs on the class token only (its
+    /// other rows are still keys and values; ``VisionTransformer`` does the same for image
+    /// features), so the result is row 0 of ``hiddenStates(_:layer:finalNorm:maxBatch:)``
+    /// rounded differently; `CLIP_CLASS_TOKEN_ONLY=0` runs the whole block.
     public func pooledStates(_ pixels: Tensor, layer: Int = -1, finalNorm: Bool = true) throws -> Tensor {
-        try hiddenStates(pixels, layer: layer, finalNorm: finalNorm).selecting(dim: 1, index: 0).contiguous()
+        let k = try HiddenStateLayer.blocks(for: layer, layers: transformer.blocks.count)
+        guard k > 0 && VisionTransformer.lastBlockOnClassToken && !transformer.requiresGrad else {
+            return try hiddenStates(pixels, layer: layer, finalNorm: finalNorm).selecting(dim: 1, index: 0).contiguous()
+        }
+        try checkPixels(pixels)
+        return try inChunks(pixels, maxBatch: 32, empty: [0, width]) { chunk in
+            var x = embeddings(Variable(chunk))  // (B, 1 + P, C)
+            for block in transformer.blocks.prefix(k - 1) { x = block(x, causal: false) }
+            // The last block's keys fold into the query; an earlier one forms its keys and values.
+            let keys = k == transformer.blocks.count ? lastKeysByHead : nil
+            let classToken = transformer.blocks[k - 1].firstRowOutput(x, keysByHead: keys)  // (B, C)
+            return (finalNorm ? postNorm(classToken) : classToken).value
+        }
     }
 
     /// transformers' `image_embeds`: the pooled output through `visual.proj` (B, E); nil
-    /// without a projection.
+    /// without a projection. The same bits as ``CLIP/encodeImage(_:maxBatch:)`` of the model
+    /// the tower came from.
     public func projectedFeatures(_ pixels: Tensor) throws -> Tensor? {
         guard let projection else { return nil }
         return Tensor.rowwiseMatmul(try pooledStates(pixels), projection.value)  // (B, E), batch-invariant
     }
 
-    private func states(_ pixels: Variable, blocks k: Int, _ applyNorm: Bool) -> Tensor {
+    private func checkPixels(_ pixels: Tensor) throws {
+        guard pixels.rank == 4, pixels.shape[1] == 3, pixels.shape[2] == imageSize, pixels.shape[3] == imageSize else {
+            throw CLIPModelError.invalidInput(
+                "pixels have shape \(pixels.shape), the tower takes (B, 3, \(imageSize), \(imageSize))")
+        }
+    }
+
+    /// `body` over chunks of at most `maxBatch` images, concatenated along dim 0; `empty` is
+    /// the shape returned for no images.
+    private func inChunks(_ pixels: Tensor, maxBatch: Int, empty: [Int], _ body: (Tensor) -> Tensor) throws -> Tensor {
+        let b = pixels.shape[0]
+        if b == 0 { return Tensor(zeros: empty) }
+        let parts = stride(from: 0, to: b, by: maxBatch).map { start in
+            body(pixels.sliced(dim: 0, range: start..<min(start + maxBatch, b)))
+        }
+        return parts.count == 1 ? parts[0] : Tensor.concatenate(parts, dim: 0)
+    }
+
+    /// hidden_states[0]: patches, class token and positions through `ln_pre`, (B, 1 + P, C).
+    private func embeddings(_ pixels: Variable) -> Variable {
         let b = pixels.shape[0]
         let patches = patchEmbedding(pixels)  // (B, C, G, G)
         let n = patches.shape[2] * patches.shape[3]
         let tokens = Variable.transpose(Variable.reshape(patches, [b, width, n]), 1, 2)  // (B, P, C)
         let cls = Variable.broadcast(Variable.reshape(classEmbedding, [1, 1, width]), to: [b, 1, width])
-        var x = preNorm(Variable.concatenate([cls, tokens], dim: 1) + positionalEmbedding)  // (B, 1 + P, C)
+        return preNorm(Variable.concatenate([cls, tokens], dim: 1) + positionalEmbedding)  // (B, 1 + P, C)
+    }
+
+    private func states(_ pixels: Variable, blocks k: Int, _ applyNorm: Bool) -> Tensor {
+        var x = embeddings(pixels)
         for block in transformer.blocks.prefix(k) { x = block(x, causal: false) }
         return (applyNorm ? postNorm(x) : x).value
     }

@@ -44,12 +44,17 @@ public struct VisionTransformer: Sendable {
             mlpWidth: mlpWidth)
         postNorm = try LayerNorm(store, "visual.ln_post", width: width)
         projection = try store.parameter("visual.proj", shape: [width, embedDim])
-        if !store.trainable && Self.lastBlockOnClassToken && SingleQueryAttention.isAvailable,
+        lastKeysByHead = Self.classTokenKeys(transformer, width: width, heads: heads, trainable: store.trainable)
+    }
+
+    /// The last block's Wk regrouped per head for its class-token-only run, where that run
+    /// folds the keys away: frozen float weights on the packed GEMM; nil otherwise.
+    static func classTokenKeys(_ transformer: Transformer, width: Int, heads: Int, trainable: Bool) -> Tensor? {
+        guard !trainable && lastBlockOnClassToken && SingleQueryAttention.isAvailable,
             let input = transformer.blocks.last?.attention.inProjection, input.int8 == nil
-        {
-            lastKeysByHead = SingleQueryAttention.keysByHead(
-                input.weight.value.sliced(dim: 0, range: width..<(2 * width)), heads: heads)
-        }
+        else { return nil }
+        return SingleQueryAttention.keysByHead(
+            input.weight.value.sliced(dim: 0, range: width..<(2 * width)), heads: heads)
     }
 
     /// Pixels (B, 3, S, S) → unnormalised features (B, E).
