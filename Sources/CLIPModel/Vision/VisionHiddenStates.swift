@@ -20,7 +20,7 @@ extension VisionTower {
         let k = try HiddenStateLayer.blocks(for: layer, layers: transformer.blocks.count)
         try checkPixels(pixels)
         let grid = imageSize / patchSize
-        return try inChunks(pixels, maxBatch: maxBatch, empty: [0, grid * grid + 1, width]) {
+        return inChunks(pixels, maxBatch: maxBatch, empty: [0, grid * grid + 1, width]) {
             states(Variable($0), blocks: k, finalNorm)
         }  // (B, 1 + P, C)
     }
@@ -36,7 +36,7 @@ extension VisionTower {
             return try hiddenStates(pixels, layer: layer, finalNorm: finalNorm).selecting(dim: 1, index: 0).contiguous()
         }
         try checkPixels(pixels)
-        return try inChunks(pixels, maxBatch: 32, empty: [0, width]) { chunk in
+        return inChunks(pixels, maxBatch: 32, empty: [0, width]) { chunk in
             var x = embeddings(Variable(chunk))  // (B, 1 + P, C)
             for block in transformer.blocks.prefix(k - 1) { x = block(x, causal: false) }
             // The last block's keys fold into the query; an earlier one forms its keys and values.
@@ -47,8 +47,8 @@ extension VisionTower {
     }
 
     /// transformers' `image_embeds`: the pooled output through `visual.proj` (B, E); nil
-    /// without a projection. The same bits as ``CLIP/encodeImage(_:maxBatch:)`` of the model
-    /// the tower came from.
+    /// without a projection. Computed as ``CLIP/encodeImage(_:maxBatch:)`` computes the model's
+    /// image features (a tower made from a whole model gives the same values).
     public func projectedFeatures(_ pixels: Tensor) throws -> Tensor? {
         guard let projection else { return nil }
         return Tensor.rowwiseMatmul(try pooledStates(pixels), projection.value)  // (B, E), batch-invariant
@@ -63,7 +63,7 @@ extension VisionTower {
 
     /// `body` over chunks of at most `maxBatch` images, concatenated along dim 0; `empty` is
     /// the shape returned for no images.
-    private func inChunks(_ pixels: Tensor, maxBatch: Int, empty: [Int], _ body: (Tensor) -> Tensor) throws -> Tensor {
+    private func inChunks(_ pixels: Tensor, maxBatch: Int, empty: [Int], _ body: (Tensor) -> Tensor) -> Tensor {
         let b = pixels.shape[0]
         if b == 0 { return Tensor(zeros: empty) }
         let parts = stride(from: 0, to: b, by: maxBatch).map { start in
