@@ -87,7 +87,7 @@ import Testing
         let dKept = rowAgreement(kept.scalars, fullRow.contiguous().scalars, width: 768).relative
         print("ViT-B/32 width block: row 0 with keys and values vs full block \(dKept)")
         #expect(dKept <= Self.tolerance)
-        if let keys = vit.lastKeysByHead {
+        if let keys = vit.lastKeys?.byHead {
             let folded = last.firstRowOutput(x, keysByHead: keys).value
             let dFolded = rowAgreement(folded.scalars, fullRow.contiguous().scalars, width: 768).relative
             print("ViT-B/32 width block: row 0 with folded keys vs full block \(dFolded)")
@@ -133,6 +133,17 @@ import Testing
         }
         let embeds = try #require(try tower.projectedFeatures(pixels))
         #expect(embeds.scalars == (try model.encodeImage(pixels)).scalars)
+
+        // The tower's fields are public: a last block given another `in_proj` weight forms its
+        // keys from that weight instead of folding the ones made at load.
+        var swapped = tower
+        let firstInput = tower.transformer.blocks[0].attention.inProjection
+        swapped.transformer.blocks[layers - 1].attention.inProjection = firstInput
+        let pooled = try swapped.pooledStates(pixels)
+        let rowZero = try swapped.hiddenStates(pixels, finalNorm: true).selecting(dim: 1, index: 0).contiguous()
+        let d = rowAgreement(pooled.scalars, rowZero.scalars, width: tower.width).relative
+        print("pooled states after replacing the last block's in_proj: vs full block \(d)")
+        #expect(d <= Self.tolerance)
     }
 
     /// A tower read on its own (diffusers' `image_encoder/`) folds its last block's keys as
@@ -140,7 +151,7 @@ import Testing
     @Test func standaloneVisionTowerFoldsItsLastKeys() throws {
         let c = try #require(HiddenStatesTests.cases.first { $0.model == "ip-image" })
         let tower = try HiddenStatesTests.load(c).visionTower()
-        #expect((tower.lastKeysByHead != nil) == SingleQueryAttention.isAvailable)
+        #expect((tower.lastKeys != nil) == SingleQueryAttention.isAvailable)
         let pixels = try Tensor(converting: try #require(try HiddenStatesTests.outputs(c)["pixels"]))
         let pooled = try tower.pooledStates(pixels)
         let rowZero = try tower.hiddenStates(pixels, finalNorm: true).selecting(dim: 1, index: 0).contiguous()

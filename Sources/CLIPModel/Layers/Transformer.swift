@@ -141,6 +141,17 @@ public struct Transformer: Sendable {
         blocks.reduce(x) { $1($0, causal: causal) }
     }
 
+    /// Row 0 after blocks 1 … k, (B, T, C) → (B, C): blocks 1 … k − 1 in full, block k on row 0
+    /// only (``ResidualAttentionBlock/firstRowOutput(_:keysByHead:)``, inference), its keys
+    /// folded into the query when `keys` were made from block k's weight.
+    func firstRowOutput(_ x: Variable, blocks k: Int, keys: ClassTokenKeys?) -> Variable {
+        precondition(k >= 1 && k <= blocks.count, "firstRowOutput: block \(k) of \(blocks.count)")
+        var x = x
+        for block in blocks.prefix(k - 1) { x = block(x, causal: false) }
+        let last = blocks[k - 1]
+        return last.firstRowOutput(x, keysByHead: keys.flatMap { $0.belong(to: last) ? $0.byHead : nil })
+    }
+
     /// Packed causal sequences (inference): (1, N, C) → (1, N, C); `segments` are the row
     /// ranges of the sequences, each attending within itself.
     public func callAsFunction(packed x: Variable, segments: [Range<Int>]) -> Variable {

@@ -37,11 +37,8 @@ extension VisionTower {
         }
         try checkPixels(pixels)
         return inChunks(pixels, maxBatch: 32, empty: [0, width]) { chunk in
-            var x = embeddings(Variable(chunk))  // (B, 1 + P, C)
-            for block in transformer.blocks.prefix(k - 1) { x = block(x, causal: false) }
-            // The last block's keys fold into the query; an earlier one forms its keys and values.
-            let keys = k == transformer.blocks.count ? lastKeysByHead : nil
-            let classToken = transformer.blocks[k - 1].firstRowOutput(x, keysByHead: keys)  // (B, C)
+            let x = embeddings(Variable(chunk))  // (B, 1 + P, C)
+            let classToken = transformer.firstRowOutput(x, blocks: k, keys: lastKeys)  // (B, C)
             return (finalNorm ? postNorm(classToken) : classToken).value
         }
     }

@@ -21,9 +21,9 @@ public struct VisionTower: Sendable {
     public var postNorm: LayerNorm
     /// `visual.proj` (C, E); nil for a `CLIPVisionModel`, which has none.
     public var projection: Variable?
-    /// The last block's Wk regrouped per head (``VisionTransformer/classTokenKeys(_:width:heads:trainable:)``)
-    /// for pooled outputs at the last layer; made from `transformer` as loaded.
-    var lastKeysByHead: Tensor?
+    /// The last block's Wk regrouped per head (``ClassTokenKeys``) for pooled outputs at the
+    /// last layer.
+    var lastKeys: ClassTokenKeys?
 
     /// The image tower of a whole ViT CLIP model.
     public init(_ vit: VisionTransformer) {
@@ -37,7 +37,7 @@ public struct VisionTower: Sendable {
         transformer = vit.transformer
         postNorm = vit.postNorm
         projection = vit.projection
-        lastKeysByHead = vit.lastKeysByHead
+        lastKeys = vit.lastKeys
     }
 
     /// The image tower of a whole CLIP model; ResNet towers have no per-token states.
@@ -71,8 +71,7 @@ public struct VisionTower: Sendable {
             mlpWidth: mlpWidth)
         postNorm = try LayerNorm(store, "visual.ln_post", width: width)
         projection = try projectionWidth.map { try store.parameter("visual.proj", shape: [width, $0]) }
-        lastKeysByHead = VisionTransformer.classTokenKeys(
-            transformer, width: width, heads: heads, trainable: store.trainable)
+        lastKeys = ClassTokenKeys(transformer, width: width, heads: heads, trainable: store.trainable)
     }
 
     /// Width of the projected embedding (`image_embeds`), when the tower has a projection.

@@ -18,7 +18,7 @@ public struct VisionTransformer: Sendable {
     public var projection: Variable  // (C, E)
     /// The last block's Wk regrouped per head for ``SingleQueryAttention`` (frozen float
     /// models on the packed GEMM): the class token's query then never forms keys or values.
-    var lastKeysByHead: Tensor?
+    var lastKeys: ClassTokenKeys?
 
     /// Whether inference runs the last block on the class token only (nothing else of it
     /// reaches the features): on unless `CLIP_CLASS_TOKEN_ONLY=0` is in the environment; tests
@@ -44,17 +44,7 @@ public struct VisionTransformer: Sendable {
             mlpWidth: mlpWidth)
         postNorm = try LayerNorm(store, "visual.ln_post", width: width)
         projection = try store.parameter("visual.proj", shape: [width, embedDim])
-        lastKeysByHead = Self.classTokenKeys(transformer, width: width, heads: heads, trainable: store.trainable)
-    }
-
-    /// The last block's Wk regrouped per head for its class-token-only run, where that run
-    /// folds the keys away: frozen float weights on the packed GEMM; nil otherwise.
-    static func classTokenKeys(_ transformer: Transformer, width: Int, heads: Int, trainable: Bool) -> Tensor? {
-        guard !trainable && lastBlockOnClassToken && SingleQueryAttention.isAvailable,
-            let input = transformer.blocks.last?.attention.inProjection, input.int8 == nil
-        else { return nil }
-        return SingleQueryAttention.keysByHead(
-            input.weight.value.sliced(dim: 0, range: width..<(2 * width)), heads: heads)
+        lastKeys = ClassTokenKeys(transformer, width: width, heads: heads, trainable: store.trainable)
     }
 
     /// Pixels (B, 3, S, S) → unnormalised features (B, E).
@@ -67,13 +57,39 @@ public struct VisionTransformer: Sendable {
         var x = Variable.concatenate([cls, tokens], dim: 1)  // (B, N + 1, C)
         x = preNorm(x + positionalEmbedding)
         let classToken: Variable  // (B, C)
-        if let last = transformer.blocks.last, Self.lastBlockOnClassToken, !x.requiresGrad, !transformer.requiresGrad {
+        if !transformer.blocks.isEmpty, Self.lastBlockOnClassToken, !x.requiresGrad, !transformer.requiresGrad {
             // Only the class token is pooled: the last block needs no other row's output.
-            for block in transformer.blocks.dropLast() { x = block(x, causal: false) }
-            classToken = last.firstRowOutput(x, keysByHead: lastKeysByHead)
+            classToken = transformer.firstRowOutput(x, blocks: transformer.blocks.count, keys: lastKeys)
         } else {
             classToken = Variable.select(transformer(x, causal: false), dim: 1, index: 0)
         }
         return Variable.rowwiseMatmul(postNorm(classToken), projection)  // (B, E), batch-invariant
+    }
+}
+
+/// A ViT's last block's Wk regrouped per head (``SingleQueryAttention/keysByHead(_:heads:)``)
+/// for its class-token-only run, and the weight it was made from: a block whose `in_proj`
+/// weight was replaced since (the struct's fields are public) forms its keys instead of
+/// folding stale ones.
+struct ClassTokenKeys: Sendable {
+    let byHead: Tensor
+    private let weightStorage: TensorStorage, weightOffset: Int
+
+    /// Frozen float weights on the packed GEMM, with the class-token-only block switched on;
+    /// nil otherwise.
+    init?(_ transformer: Transformer, width: Int, heads: Int, trainable: Bool) {
+        guard !trainable && VisionTransformer.lastBlockOnClassToken && SingleQueryAttention.isAvailable,
+            let input = transformer.blocks.last?.attention.inProjection, input.int8 == nil
+        else { return nil }
+        let weight = input.weight.value
+        byHead = SingleQueryAttention.keysByHead(weight.sliced(dim: 0, range: width..<(2 * width)), heads: heads)
+        (weightStorage, weightOffset) = (weight.storage, weight.offset)
+    }
+
+    /// Whether these keys were made from `block`'s current `in_proj` weight.
+    func belong(to block: ResidualAttentionBlock) -> Bool {
+        let weight = block.attention.inProjection.weight.value
+        return block.attention.inProjection.int8 == nil && weight.storage === weightStorage
+            && weight.offset == weightOffset
     }
 }
