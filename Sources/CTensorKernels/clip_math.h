@@ -11,14 +11,8 @@
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-// e^x = 2^k · e^r with k = round(x · log2 e), r = x − k · ln 2 (ln 2 split in two so k · C1 is
-// exact); e^r from Cephes' expf polynomial. Inputs are clamped so 2^k stays a normal number;
-// results below 2^-126 flush to 0 (masked softmax entries, e^-∞, become exactly 0) and
-// results above the float range are +∞.
-ALWAYS_INLINE float exp_core(float x) {
-    const float hi = 88.3762626647949f, lo = -87.3365478515625f;
-    float xc = x > hi ? hi : x;
-    xc = xc < lo ? lo : xc;                                   // NaN passes both tests unchanged
+// exp_core (below) on x already clamped to [EXP_LO, EXP_HI].
+ALWAYS_INLINE float exp_clamped(float xc) {
     float t = xc * 1.44269504088896341f;
     float k = (t + 12582912.0f) - 12582912.0f;                // round to nearest (|t| < 2^22)
     float r = xc - k * 0.693359375f;
@@ -33,9 +27,30 @@ ALWAYS_INLINE float exp_core(float x) {
     int32_t bits = ((int32_t)k + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    float y = p * scale;
-    y = x > hi ? __builtin_inff() : y;
-    return x < lo ? 0.0f : y;
+    return p * scale;
+}
+
+#define EXP_HI 88.3762626647949f
+#define EXP_LO -87.3365478515625f
+
+// e^x = 2^k · e^r with k = round(x · log2 e), r = x − k · ln 2 (ln 2 split in two so k · C1 is
+// exact); e^r from Cephes' expf polynomial. Inputs are clamped so 2^k stays a normal number;
+// results below 2^-126 flush to 0 (masked softmax entries, e^-∞, become exactly 0) and
+// results above the float range are +∞.
+ALWAYS_INLINE float exp_core(float x) {
+    float xc = x > EXP_HI ? EXP_HI : x;
+    xc = xc < EXP_LO ? EXP_LO : xc;                           // NaN passes both tests unchanged
+    float y = exp_clamped(xc);
+    y = x > EXP_HI ? __builtin_inff() : y;
+    return x < EXP_LO ? 0.0f : y;
+}
+
+// exp_core for x ≤ 0 or NaN (a softmax's x − max): the upper clamp and the +∞ case never apply
+// there, so they are left out — the same bits, four fewer vector operations per 16 lanes.
+ALWAYS_INLINE float exp_core_nonpositive(float x) {
+    const float xc = x < EXP_LO ? EXP_LO : x;
+    const float y = exp_clamped(xc);
+    return x < EXP_LO ? 0.0f : y;
 }
 
 // Φ(x) = 0.5 · (1 + erf(x/√2)) and e^(−x²/2), via Abramowitz & Stegun 7.1.26 on |x|/√2

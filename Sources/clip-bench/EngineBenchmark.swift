@@ -111,5 +111,25 @@ struct EngineBenchmark: ParsableCommand {
             let s = Bench.median { _ = Tensor.scaledDotProductAttention(q: q, k: q, v: q, heads: 12, causal: causal) }
             print("\(Bench.pad(name, 50)) \(Bench.pad(Bench.format(s * 1000, 2), 9)) \(Bench.format(flops / s / 1e9))")
         }
+        print("")
+
+        // Row kernels around the products at ViT-B/16's batch 1: a layer norm of its 197 tokens
+        // and the softmax of one layer's scores (12 heads × 197 rows of 197).
+        print("row kernels (ViT-B/16, batch 1)                     µs/call   ns/row")
+        var g = SystemRandomNumberGenerator()
+        let tokens = Tensor(
+            shape: [197, 768], scalars: (0..<(197 * 768)).map { _ in Float.random(in: -3...5, using: &g) })
+        let (gamma, beta) = (Tensor(repeating: 1.1, shape: [768]), Tensor(repeating: 0.1, shape: [768]))
+        let scores = Tensor(
+            shape: [12 * 197, 197], scalars: (0..<(12 * 197 * 197)).map { _ in Float.random(in: -8...8, using: &g) })
+        for (name, rows, body) in [
+            ("layer norm 197 × 768", 197, { _ = Tensor.layerNorm(tokens, weight: gamma, bias: beta) }),
+            ("softmax 2364 × 197", 12 * 197, { _ = Tensor.softmax(scores) }),
+        ] as [(String, Int, () -> Void)] {
+            let s = Bench.median(minRuns: 20, budget: 1, body)
+            print(
+                "\(Bench.pad(name, 50)) \(Bench.pad(Bench.format(s * 1e6, 1), 9)) \(Bench.format(s * 1e9 / Double(rows), 1))"
+            )
+        }
     }
 }
