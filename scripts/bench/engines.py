@@ -153,8 +153,8 @@ def prepare(name, batch, precision="fp32"):
 def swift_image_flops(model, image_flops, precision="fp32"):
     """FLOPs per image swift-clip executes: a ViT's last block runs on the class token only,
     with its keys and values folded into the query (SingleQueryAttention), so that block's other
-    rows are not computed; int8 keeps every row's keys and values (its int8 projection) and
-    queries, projects and passes through the MLP the class token alone. A ResNet counts as the
+    rows are not computed; int8 runs its fused int8 projection on every row (keys, values and the
+    unused queries) and attends, projects and passes through the MLP the class token alone. A ResNet counts as the
     direct convolutions PyTorch computes."""
     visual = model.visual
     if not hasattr(visual, "transformer") or not hasattr(visual, "class_embedding"):
