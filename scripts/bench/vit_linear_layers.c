@@ -2,6 +2,10 @@
 // no attention, norms or softmax): how close the kernel itself comes to the FMA peak, on one
 // thread with and without its epilogue and on two threads splitting the weight panels as the
 // engine does. Random weights, packed once per layer as the engine's PackedWeights does.
+// Two diagnostics: "outputs in cache" writes every output row onto the same N floats (row stride
+// 0, no epilogue), which stay in L1, so the difference to "no epilogue" is what the stores into
+// buffers the weight stream has evicted cost; "register tile in cache" repeats one 12-row block
+// over one panel at K = 768 (operands in L1/L2), the tile's own rate against the FMA probe.
 //   T tokens (197), C width (768); per block QKV C → 3C (+bias), out C → C (+bias +residual),
 //   c_fc C → 4C (+bias, QuickGELU), c_proj 4C → C (+bias +residual)
 //
@@ -24,7 +28,7 @@ typedef struct {
 
 static layer layers[LAYERS];
 static float *ln, *qkv, *attn, *x, *x2, *hidden, *x3;  // activations, (T, ·)
-static int with_epilogue = 1, threads = 1;
+static int with_epilogue = 1, threads = 1, outputs_in_cache = 0;
 static pthread_barrier_t barrier;
 
 static double now(void) {
@@ -55,8 +59,8 @@ static void linear(int thread, const float *in, long k, const float *panels, lon
         activation = 0;
         residual = NULL;
     }
-    clip_gemm_compute(in, k, 0, T, panels, n, k, p0, p1, out, n, 0, NULL, b, activation | CLIP_GEMM_COLUMN_SHIFT,
-                      residual, n);
+    clip_gemm_compute(in, k, 0, T, panels, n, k, p0, p1, out, outputs_in_cache ? 0 : n, 0, NULL, b,
+                      activation | CLIP_GEMM_COLUMN_SHIFT, residual, n);
     if (threads > 1) pthread_barrier_wait(&barrier);
 }
 
@@ -97,13 +101,28 @@ int main(void) {
     x3 = random_floats(T * C, 1);
     pthread_barrier_init(&barrier, NULL, 2);
     const double flops = 2.0 * T * C * (3 * C + C + 4 * C + 4 * C) * LAYERS;
-    const struct { int threads, epilogue; const char *name; } runs[] = {
-        {1, 1, "1 thread"}, {1, 0, "1 thread, no epilogue"}, {2, 1, "2 threads"}};
-    for (int i = 0; i < 3; i++) {
+    const struct { int threads, epilogue, in_cache; const char *name; } runs[] = {
+        {1, 1, 0, "1 thread"},  {1, 0, 0, "1 thread, no epilogue"},  {1, 0, 1, "1 thread, outputs in cache"},
+        {2, 1, 0, "2 threads"}, {2, 0, 0, "2 threads, no epilogue"}, {2, 0, 1, "2 threads, outputs in cache"}};
+    for (int i = 0; i < 6; i++) {
         threads = runs[i].threads;
         with_epilogue = runs[i].epilogue;
+        outputs_in_cache = runs[i].in_cache;
         const double t = best_of_rounds();
-        printf("%-24s %8.2f ms  %6.1f GFLOP/s\n", runs[i].name, t * 1e3, flops / t / 1e9);
+        printf("%-28s %8.2f ms  %6.1f GFLOP/s\n", runs[i].name, t * 1e3, flops / t / 1e9);
     }
+    // One 12-row block over one panel, repeated: tile, buffer and epilogue copy, no memory traffic.
+    const long repeats = 40000;
+    float *tile_out = random_floats(12 * 32, 1);
+    double best = 1e30;
+    for (int r = 0; r < ROUNDS; r++) {
+        const double t0 = now();
+        for (long i = 0; i < repeats; i++)
+            clip_gemm_compute(ln, C, 0, 12, layers[0].qkv_w, 32, C, 0, 1, tile_out, 32, 0, NULL, NULL, 0, NULL, 0);
+        const double t = now() - t0;
+        if (t < best) best = t;
+    }
+    printf("%-28s %8.2f ms  %6.1f GFLOP/s\n", "register tile in cache", best * 1e3,
+           2.0 * 12 * 32 * C * repeats / best / 1e9);
     return 0;
 }
