@@ -15,8 +15,9 @@ to 77; "a photo of a tabby cat." and a spread of lengths: EOT at positions 3 to 
 (encode_image / encode_text, torch.set_num_threads), ONNX Runtime fp32 (CPU provider,
 intra_op_num_threads, all graph optimisations) and `clip-bench model` — and times every tower
 and batch (median over --budget seconds, at least 3 calls). The table shows the median over
-rounds, the ratios ORT/swift and PyTorch/swift (> 1: swift-clip is faster), swift-clip's
-GFLOP/s on the image towers (FLOPs counted by torch.utils.flop_counter, less the rows of a ViT's
+rounds, the ratios ORT/swift and PyTorch/swift (> 1: swift-clip is faster), ORT/swift of each
+engine's fastest round (both at the host's quietest: outside load slows ONNX Runtime more),
+swift-clip's GFLOP/s on the image towers (FLOPs counted by torch.utils.flop_counter, less the rows of a ViT's
 last block that swift-clip skips: swift_image_flops) against the FMA peak
 `clip-bench engine` measures, and the load average seen before each round.
 
@@ -344,6 +345,9 @@ def main():
             for b in batches:
                 med = {e: statistics.median(x[f"{tower}_b{b}_seconds"] for x in times[e]) for e in engines}
                 row = {"model": name, "tower": tower, "batch": b, **med}
+                # Each engine's fastest round: the host at its quietest for both (an outside load
+                # slows ONNX Runtime about three times as much as swift-clip; README, session 17).
+                row["best"] = {e: min(x[f"{tower}_b{b}_seconds"] for x in times[e]) for e in engines}
                 if tower == "image" and "swift" in med:
                     row["gflops"] = swift_flops * b / med["swift"] / 1e9
                 if tower == "text":
@@ -370,7 +374,7 @@ def main():
     cols = [e for e in ("torch", "ort", "swift") if e in engines]
     header = "| model | tower | batch | " + " | ".join(f"{NAMES[e]} ms" for e in cols)
     if "ort" in cols and "swift" in cols:
-        header += " | ORT / swift"
+        header += " | ORT / swift | fastest rounds"
     if "torch" in cols and "swift" in cols:
         header += " | PyTorch / swift"
     header += " | swift GFLOP/s (% of FMA peak now" + (f" / of idle {args.quiet_peak:.0f}" if args.quiet_peak else "") + ") |"
@@ -380,7 +384,7 @@ def main():
         line = f"| {row['model']} | {row['tower']} | {row['batch']} | " + " | ".join(
             f"{row[e] * 1e3:.1f}" for e in cols)
         if "ort" in cols and "swift" in cols:
-            line += f" | **{row['ort'] / row['swift']:.2f}×**"
+            line += f" | **{row['ort'] / row['swift']:.2f}×** | {row['best']['ort'] / row['best']['swift']:.2f}×"
         if "torch" in cols and "swift" in cols:
             line += f" | {row['torch'] / row['swift']:.2f}×"
         if "gflops" in row:
