@@ -368,7 +368,7 @@ public struct CLIP: Sendable {
     /// let image = try preprocess(URL(fileURLWithPath: "cat.jpg"))   // (1, 3, 224, 224)
     /// let features = try model.encodeImage(image)                   // (1, 512)
     /// ```
-    public func encodeImage(_ pixels: Tensor, maxBatch: Int = 32) throws -> Tensor {
+    public func encodeImage(_ pixels: Tensor, maxBatch: Int = VisionTower.defaultMaxBatch) throws -> Tensor {
         guard pixels.rank == 4, pixels.shape[1] == 3, pixels.shape[2] == imageSize, pixels.shape[3] == imageSize else {
             throw CLIPModelError.invalidInput(
                 "pixels have shape \(pixels.shape), the model takes (B, 3, \(imageSize), \(imageSize))")
@@ -407,7 +407,7 @@ public struct CLIP: Sendable {
     /// ```swift
     /// let features = try model.encodeImage([URL(fileURLWithPath: "a.jpg"), URL(fileURLWithPath: "b.png")])  // (2, E)
     /// ```
-    public func encodeImage(_ urls: [URL], maxBatch: Int = 32) throws -> Tensor {
+    public func encodeImage(_ urls: [URL], maxBatch: Int = VisionTower.defaultMaxBatch) throws -> Tensor {
         var parts: [Tensor] = []
         let visual = try towers.imageEncoder()
         for start in stride(from: 0, to: urls.count, by: maxBatch) {

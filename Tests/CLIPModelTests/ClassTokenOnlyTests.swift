@@ -129,6 +129,9 @@ import Testing
                 if layer == -1 && SingleQueryAttention.isAvailable {
                     #expect(pooled.scalars != rowZero.scalars, "the folded last block was not taken")
                 }
+                // Chunks of one image: an image's values do not depend on its batch.
+                let oneByOne = try tower.pooledStates(pixels, layer: layer, finalNorm: norm, maxBatch: 1)
+                #expect(oneByOne.scalars == pooled.scalars, "layer \(layer) norm \(norm): maxBatch 1")
             }
         }
         let embeds = try #require(try tower.projectedFeatures(pixels))

@@ -8,13 +8,20 @@ import CLIPTensor
 // Symbols: B batch, S image side, P patches, C width, E embedding width.
 
 extension VisionTower {
+    /// Images run together at most, by default: ``hiddenStates(_:layer:finalNorm:maxBatch:)``,
+    /// ``pooledStates(_:layer:finalNorm:maxBatch:)`` and ``CLIP/encodeImage(_:maxBatch:)``. An
+    /// image's values do not depend on it; it bounds the activations' memory.
+    public static let defaultMaxBatch = 32
+
     /// Per-token states (B, 1 + P, C) after `layer` (see ``HiddenStateLayer``), class token
     /// first, with or without `ln_post` on every token. Only blocks 1 ... k run for layer k.
     ///
     /// ```swift
     /// let plus = try tower.hiddenStates(pixels, layer: -2)   // IP-Adapter Plus image tokens
     /// ```
-    public func hiddenStates(_ pixels: Tensor, layer: Int = -1, finalNorm: Bool = false, maxBatch: Int = 32)
+    public func hiddenStates(
+        _ pixels: Tensor, layer: Int = -1, finalNorm: Bool = false, maxBatch: Int = VisionTower.defaultMaxBatch
+    )
         throws -> Tensor
     {
         let k = try HiddenStateLayer.blocks(for: layer, layers: transformer.blocks.count)
@@ -29,14 +36,18 @@ extension VisionTower {
     /// transformers' `pooler_output`. At inference block k runs on the class token only (its
     /// other rows are still keys and values; ``VisionTransformer`` does the same for image
     /// features), so the result is row 0 of ``hiddenStates(_:layer:finalNorm:maxBatch:)``
-    /// rounded differently; `CLIP_CLASS_TOKEN_ONLY=0` runs the whole block.
-    public func pooledStates(_ pixels: Tensor, layer: Int = -1, finalNorm: Bool = true) throws -> Tensor {
+    /// rounded differently; `CLIP_CLASS_TOKEN_ONLY=0` runs the whole block. `maxBatch`: images
+    /// run together at most (their values do not depend on it).
+    public func pooledStates(
+        _ pixels: Tensor, layer: Int = -1, finalNorm: Bool = true, maxBatch: Int = VisionTower.defaultMaxBatch
+    ) throws -> Tensor {
         let k = try HiddenStateLayer.blocks(for: layer, layers: transformer.blocks.count)
         guard k > 0 && VisionTransformer.lastBlockOnClassToken && !transformer.requiresGrad else {
-            return try hiddenStates(pixels, layer: layer, finalNorm: finalNorm).selecting(dim: 1, index: 0).contiguous()
+            return try hiddenStates(pixels, layer: layer, finalNorm: finalNorm, maxBatch: maxBatch)
+                .selecting(dim: 1, index: 0).contiguous()
         }
         try checkPixels(pixels)
-        return inChunks(pixels, maxBatch: 32, empty: [0, width]) { chunk in
+        return inChunks(pixels, maxBatch: maxBatch, empty: [0, width]) { chunk in
             let x = embeddings(Variable(chunk))  // (B, 1 + P, C)
             let classToken = transformer.firstRowOutput(x, blocks: k, keys: lastKeys)  // (B, C)
             return (finalNorm ? postNorm(classToken) : classToken).value
