@@ -352,11 +352,7 @@ __attribute__((target("avx2"))) static void layer_norm_rows_avx2(const float *x,
         layer_norm_statistics4(x + r * n, n, m, sq);
         for (int q = 0; q < 4; q++) layer_norm_apply(x, w, b, y, mean, rstd, r + q, n, eps, m[q], sq[q]);
     }
-    for (; r < rows; r++) {
-        double m, sq;
-        layer_norm_statistics(x + r * n, n, &m, &sq);
-        layer_norm_apply(x, w, b, y, mean, rstd, r, n, eps, m, sq);
-    }
+    layer_norm_rows_impl(x + r * n, w, b, y + r * n, mean + r, rstd + r, rows - r, n, eps);  // the last 0–3 rows
 }
 
 void clip_layer_norm_rows(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
