@@ -369,6 +369,7 @@ public struct CLIP: Sendable {
     /// let features = try model.encodeImage(image)                   // (1, 512)
     /// ```
     public func encodeImage(_ pixels: Tensor, maxBatch: Int = VisionTower.defaultMaxBatch) throws -> Tensor {
+        precondition(maxBatch > 0, "maxBatch must be positive")
         guard pixels.rank == 4, pixels.shape[1] == 3, pixels.shape[2] == imageSize, pixels.shape[3] == imageSize else {
             throw CLIPModelError.invalidInput(
                 "pixels have shape \(pixels.shape), the model takes (B, 3, \(imageSize), \(imageSize))")
@@ -408,6 +409,7 @@ public struct CLIP: Sendable {
     /// let features = try model.encodeImage([URL(fileURLWithPath: "a.jpg"), URL(fileURLWithPath: "b.png")])  // (2, E)
     /// ```
     public func encodeImage(_ urls: [URL], maxBatch: Int = VisionTower.defaultMaxBatch) throws -> Tensor {
+        precondition(maxBatch > 0, "maxBatch must be positive")
         var parts: [Tensor] = []
         let visual = try towers.imageEncoder()
         for start in stride(from: 0, to: urls.count, by: maxBatch) {

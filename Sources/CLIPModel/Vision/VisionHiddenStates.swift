@@ -72,6 +72,7 @@ extension VisionTower {
     /// `body` over chunks of at most `maxBatch` images, concatenated along dim 0; `empty` is
     /// the shape returned for no images.
     private func inChunks(_ pixels: Tensor, maxBatch: Int, empty: [Int], _ body: (Tensor) -> Tensor) -> Tensor {
+        precondition(maxBatch > 0, "maxBatch must be positive")
         let b = pixels.shape[0]
         if b == 0 { return Tensor(zeros: empty) }
         let parts = stride(from: 0, to: b, by: maxBatch).map { start in
